@@ -1,0 +1,274 @@
+//! The typed emitter: [`SyncMl`] → element stream ([`Sink`]), children in DTD order.
+//!
+//! Order (SyncML RepPro 1.2 DTD as reflected in the Synthesis RTK): SyncHdr = VerDTD,
+//! VerProto, SessionID, MsgID, Target, Source, RespURI, NoResp, Cred, Meta; Status = CmdID,
+//! MsgRef, CmdRef, Cmd, TargetRef*, SourceRef*, Cred, Chal, Data, Item*; Results = CmdID,
+//! MsgRef, CmdRef, Meta, TargetRef, SourceRef, Item*; Item = Target, Source, SourceParent,
+//! TargetParent, Meta, Data, MoreData; Meta = Format, Type, Mark, Size, Version, NextNonce,
+//! MaxMsgSize, MaxObjSize, EMI*. [`Command::Malformed`] entries are not written.
+
+use crate::events::Sink;
+use crate::model::{
+    Alert, Chal, Command, Container, Cred, DmVersion, Exec, Item, ItemCommand, Location, Meta,
+    Results, Status, SyncHdr, SyncMl,
+};
+use crate::tag::Tag;
+
+/// Writes a whole message.
+pub(crate) fn emit_message<S: Sink>(message: &SyncMl, sink: &mut S) {
+    let version = message.version().unwrap_or(DmVersion::V1_2);
+    sink.root(version.namespace());
+    emit_header(&message.header, sink);
+    sink.start(Tag::SyncBody);
+    for command in &message.body.commands {
+        emit_command(command, sink);
+    }
+    if message.body.is_final {
+        sink.empty(Tag::Final);
+    }
+    sink.end(Tag::SyncBody);
+    sink.end(Tag::SyncMl);
+}
+
+fn emit_header<S: Sink>(header: &SyncHdr, sink: &mut S) {
+    sink.start(Tag::SyncHdr);
+    sink.leaf(Tag::VerDtd, &header.ver_dtd);
+    sink.leaf(Tag::VerProto, &header.ver_proto);
+    sink.leaf(Tag::SessionId, &header.session_id);
+    sink.leaf(Tag::MsgId, &header.msg_id);
+    emit_location(Tag::Target, &header.target, sink);
+    emit_location(Tag::Source, &header.source, sink);
+    if let Some(uri) = &header.resp_uri {
+        sink.leaf(Tag::RespUri, uri);
+    }
+    if header.no_resp {
+        sink.empty(Tag::NoResp);
+    }
+    if let Some(cred) = &header.cred {
+        emit_cred(cred, sink);
+    }
+    if let Some(meta) = &header.meta {
+        emit_meta(meta, sink);
+    }
+    sink.end(Tag::SyncHdr);
+}
+
+/// Writes one command.
+pub(crate) fn emit_command<S: Sink>(command: &Command, sink: &mut S) {
+    match command {
+        Command::Add(c) => emit_item_command(Tag::Add, c, sink),
+        Command::Copy(c) => emit_item_command(Tag::Copy, c, sink),
+        Command::Delete(c) => emit_item_command(Tag::Delete, c, sink),
+        Command::Get(c) => emit_item_command(Tag::Get, c, sink),
+        Command::Replace(c) => emit_item_command(Tag::Replace, c, sink),
+        Command::Alert(c) => emit_alert(c, sink),
+        Command::Exec(c) => emit_exec(c, sink),
+        Command::Atomic(c) => emit_container(Tag::Atomic, c, sink),
+        Command::Sequence(c) => emit_container(Tag::Sequence, c, sink),
+        Command::Status(c) => emit_status(c, sink),
+        Command::Results(c) => emit_results(c, sink),
+        Command::Malformed(_) => {}
+    }
+}
+
+fn emit_common<S: Sink>(cmd_id: &str, no_resp: bool, cred: Option<&Cred>, sink: &mut S) {
+    sink.leaf(Tag::CmdId, cmd_id);
+    if no_resp {
+        sink.empty(Tag::NoResp);
+    }
+    if let Some(cred) = cred {
+        emit_cred(cred, sink);
+    }
+}
+
+fn emit_item_command<S: Sink>(tag: Tag, command: &ItemCommand, sink: &mut S) {
+    sink.start(tag);
+    emit_common(
+        &command.cmd_id,
+        command.no_resp,
+        command.cred.as_ref(),
+        sink,
+    );
+    if let Some(meta) = &command.meta {
+        emit_meta(meta, sink);
+    }
+    for item in &command.items {
+        emit_item(item, sink);
+    }
+    sink.end(tag);
+}
+
+fn emit_alert<S: Sink>(alert: &Alert, sink: &mut S) {
+    sink.start(Tag::Alert);
+    emit_common(&alert.cmd_id, alert.no_resp, alert.cred.as_ref(), sink);
+    if let Some(data) = &alert.data {
+        sink.leaf(Tag::Data, data);
+    }
+    if let Some(correlator) = &alert.correlator {
+        sink.leaf(Tag::Correlator, correlator);
+    }
+    for item in &alert.items {
+        emit_item(item, sink);
+    }
+    sink.end(Tag::Alert);
+}
+
+fn emit_exec<S: Sink>(exec: &Exec, sink: &mut S) {
+    sink.start(Tag::Exec);
+    emit_common(&exec.cmd_id, exec.no_resp, exec.cred.as_ref(), sink);
+    if let Some(meta) = &exec.meta {
+        emit_meta(meta, sink);
+    }
+    if let Some(correlator) = &exec.correlator {
+        sink.leaf(Tag::Correlator, correlator);
+    }
+    for item in &exec.items {
+        emit_item(item, sink);
+    }
+    sink.end(Tag::Exec);
+}
+
+fn emit_container<S: Sink>(tag: Tag, container: &Container, sink: &mut S) {
+    sink.start(tag);
+    emit_common(&container.cmd_id, container.no_resp, None, sink);
+    if let Some(meta) = &container.meta {
+        emit_meta(meta, sink);
+    }
+    for command in &container.commands {
+        emit_command(command, sink);
+    }
+    sink.end(tag);
+}
+
+fn emit_status<S: Sink>(status: &Status, sink: &mut S) {
+    sink.start(Tag::Status);
+    sink.leaf(Tag::CmdId, &status.cmd_id);
+    sink.leaf(Tag::MsgRef, &status.msg_ref);
+    sink.leaf(Tag::CmdRef, &status.cmd_ref);
+    sink.leaf(Tag::Cmd, &status.cmd);
+    for target in &status.target_refs {
+        sink.leaf(Tag::TargetRef, target);
+    }
+    for source in &status.source_refs {
+        sink.leaf(Tag::SourceRef, source);
+    }
+    if let Some(cred) = &status.cred {
+        emit_cred(cred, sink);
+    }
+    if let Some(chal) = &status.chal {
+        emit_chal(chal, sink);
+    }
+    sink.leaf(Tag::Data, &status.data);
+    for item in &status.items {
+        emit_item(item, sink);
+    }
+    sink.end(Tag::Status);
+}
+
+fn emit_results<S: Sink>(results: &Results, sink: &mut S) {
+    sink.start(Tag::Results);
+    sink.leaf(Tag::CmdId, &results.cmd_id);
+    if let Some(msg_ref) = &results.msg_ref {
+        sink.leaf(Tag::MsgRef, msg_ref);
+    }
+    sink.leaf(Tag::CmdRef, &results.cmd_ref);
+    if let Some(meta) = &results.meta {
+        emit_meta(meta, sink);
+    }
+    if let Some(target) = &results.target_ref {
+        sink.leaf(Tag::TargetRef, target);
+    }
+    if let Some(source) = &results.source_ref {
+        sink.leaf(Tag::SourceRef, source);
+    }
+    for item in &results.items {
+        emit_item(item, sink);
+    }
+    sink.end(Tag::Results);
+}
+
+/// Writes one Item.
+pub(crate) fn emit_item<S: Sink>(item: &Item, sink: &mut S) {
+    sink.start(Tag::Item);
+    if let Some(target) = &item.target {
+        emit_location(Tag::Target, target, sink);
+    }
+    if let Some(source) = &item.source {
+        emit_location(Tag::Source, source, sink);
+    }
+    if let Some(parent) = &item.source_parent {
+        emit_location(Tag::SourceParent, parent, sink);
+    }
+    if let Some(parent) = &item.target_parent {
+        emit_location(Tag::TargetParent, parent, sink);
+    }
+    if let Some(meta) = &item.meta {
+        emit_meta(meta, sink);
+    }
+    if let Some(data) = &item.data {
+        sink.start(Tag::Data);
+        sink.data(data);
+        sink.end(Tag::Data);
+    }
+    if item.more_data {
+        sink.empty(Tag::MoreData);
+    }
+    sink.end(Tag::Item);
+}
+
+fn emit_location<S: Sink>(tag: Tag, location: &Location, sink: &mut S) {
+    sink.start(tag);
+    sink.leaf(Tag::LocUri, &location.loc_uri);
+    if let Some(name) = &location.loc_name {
+        sink.leaf(Tag::LocName, name);
+    }
+    sink.end(tag);
+}
+
+fn emit_cred<S: Sink>(cred: &Cred, sink: &mut S) {
+    sink.start(Tag::Cred);
+    if let Some(meta) = &cred.meta {
+        emit_meta(meta, sink);
+    }
+    sink.leaf(Tag::Data, &cred.data);
+    sink.end(Tag::Cred);
+}
+
+fn emit_chal<S: Sink>(chal: &Chal, sink: &mut S) {
+    sink.start(Tag::Chal);
+    emit_meta(&chal.meta, sink);
+    sink.end(Tag::Chal);
+}
+
+fn emit_meta<S: Sink>(meta: &Meta, sink: &mut S) {
+    sink.start(Tag::Meta);
+    let text_fields = [
+        (Tag::Format, &meta.format),
+        (Tag::Type, &meta.type_),
+        (Tag::Mark, &meta.mark),
+    ];
+    for (tag, value) in text_fields {
+        if let Some(value) = value {
+            sink.leaf(tag, value);
+        }
+    }
+    if let Some(size) = meta.size {
+        sink.leaf(Tag::Size, &size.to_string());
+    }
+    if let Some(version) = &meta.version {
+        sink.leaf(Tag::Version, version);
+    }
+    if let Some(nonce) = &meta.next_nonce {
+        sink.leaf(Tag::NextNonce, nonce);
+    }
+    if let Some(size) = meta.max_msg_size {
+        sink.leaf(Tag::MaxMsgSize, &size.to_string());
+    }
+    if let Some(size) = meta.max_obj_size {
+        sink.leaf(Tag::MaxObjSize, &size.to_string());
+    }
+    for emi in &meta.emi {
+        sink.leaf(Tag::Emi, emi);
+    }
+    sink.end(Tag::Meta);
+}

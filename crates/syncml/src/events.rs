@@ -1,0 +1,88 @@
+//! The seam between the wire codecs and the typed model.
+//!
+//! Both readers (XML, WBXML) present a message as a pull stream of elements through
+//! [`EventSource`]; both writers accept one through [`Sink`]. The typed parser
+//! ([`crate::parse`]) and emitter ([`crate::emit`]) are written once against these traits, so
+//! the two encodings cannot disagree about the model.
+
+use crate::error::{DecodeError, ErrorKind};
+use crate::model::Data;
+use crate::tag::Tag;
+
+/// An element start as a reader saw it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Start {
+    /// A SyncML or MetInf element.
+    Known(Tag),
+    /// Anything else; the kind says why (unknown name, foreign namespace).
+    Unknown(ErrorKind),
+}
+
+/// The content of a `Data` element, before the typed parser applies the effective Format.
+#[derive(Debug)]
+pub(crate) enum RawData {
+    /// Character data.
+    Text(String),
+    /// WBXML OPAQUE octets (possibly mixed with strings, concatenated).
+    Opaque(Vec<u8>),
+    /// XML child elements, kept verbatim.
+    Markup(String),
+}
+
+/// A pull stream of elements. After [`EventSource::next_child`] returns a start, the caller
+/// is inside that element and must consume it with exactly one of `next_child` (until it
+/// returns `None`), `read_text`, `read_data` or `skip_to_depth`.
+pub(crate) trait EventSource {
+    /// The next child element of the current element, with its byte offset, or `None` once
+    /// the current element's end has been consumed (at depth 0: the end of the document).
+    fn next_child(&mut self) -> Result<Option<(Start, usize)>, DecodeError>;
+
+    /// The character content of the element just started, up to and including its end.
+    fn read_text(&mut self) -> Result<String, DecodeError>;
+
+    /// The content of the `Data` element just started, up to and including its end.
+    fn read_data(&mut self) -> Result<RawData, DecodeError>;
+
+    /// Consumes input until `depth()` equals `depth` (closing every element opened deeper).
+    fn skip_to_depth(&mut self, depth: usize) -> Result<(), DecodeError>;
+
+    /// Number of elements currently open.
+    fn depth(&self) -> usize;
+
+    /// Byte offset of the reader in the input.
+    fn offset(&self) -> usize;
+
+    /// Checks that nothing but insignificant content follows the root element.
+    fn finish(&mut self) -> Result<(), DecodeError>;
+}
+
+/// A push sink of elements, implemented by the XML and WBXML writers. Writers are infallible:
+/// they write to a growing `Vec<u8>`.
+pub(crate) trait Sink {
+    /// Opens the root `SyncML` element in the given namespace.
+    fn root(&mut self, namespace: &str);
+    /// Opens `tag`.
+    fn start(&mut self, tag: Tag);
+    /// Closes `tag`.
+    fn end(&mut self, tag: Tag);
+    /// Writes `tag` with no content (`<Final/>`).
+    fn empty(&mut self, tag: Tag);
+    /// Writes character data.
+    fn text(&mut self, text: &str);
+    /// Writes the content of a `Data` element.
+    fn data(&mut self, data: &Data);
+
+    /// Writes `<tag>text</tag>`.
+    fn leaf(&mut self, tag: Tag, text: &str) {
+        self.start(tag);
+        self.text(text);
+        self.end(tag);
+    }
+}
+
+/// Whether `bytes` is nothing but XML white space.
+pub(crate) fn is_blank(bytes: &[u8]) -> bool {
+    bytes
+        .iter()
+        .all(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
+}

@@ -1,0 +1,156 @@
+//! `Item`, `Target`/`Source`, and `Data`.
+
+use super::Meta;
+
+/// `Target`, `Source`, `SourceParent`, `TargetParent`: a URI and an optional display name.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Location {
+    /// `LocURI`.
+    pub loc_uri: String,
+    /// `LocName`.
+    pub loc_name: Option<String>,
+}
+
+impl Location {
+    /// A location with only a URI.
+    pub fn new(loc_uri: impl Into<String>) -> Self {
+        Location {
+            loc_uri: loc_uri.into(),
+            loc_name: None,
+        }
+    }
+}
+
+/// `Data`: character data, raw octets, or embedded XML markup.
+///
+/// - `Text` is character data (XML text, WBXML inline or table strings). With Format `b64`
+///   it holds the Base64 text; [`Item::value_bytes`] decodes it.
+/// - `Opaque` is WBXML OPAQUE content (binary node values, or text a peer chose to send that
+///   way, as libwbxml does for every `Data`). XML cannot carry raw octets: the XML writer
+///   writes them as text when they are valid XML characters, and as Base64 otherwise (use
+///   [`crate::SyncMl::to_xml_safe`] to also turn the item's Format into `b64`).
+/// - `Xml` is markup kept verbatim: XML `Data` with child elements (a TNDS tree, a Windows
+///   provisioning document). WBXML carries it as OPAQUE under an effective Format of `xml`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Data {
+    /// Character data.
+    Text(String),
+    /// Raw octets.
+    Opaque(Vec<u8>),
+    /// Embedded XML markup, kept intact.
+    Xml(String),
+}
+
+impl Data {
+    /// The data as octets (UTF-8 for text and markup).
+    pub fn as_bytes(&self) -> &[u8] {
+        match self {
+            Data::Text(s) | Data::Xml(s) => s.as_bytes(),
+            Data::Opaque(b) => b,
+        }
+    }
+
+    /// The data as text, when it is text or valid UTF-8.
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Data::Text(s) | Data::Xml(s) => Some(s),
+            Data::Opaque(b) => std::str::from_utf8(b).ok(),
+        }
+    }
+
+    /// Length in octets.
+    pub fn len(&self) -> usize {
+        self.as_bytes().len()
+    }
+
+    /// Whether the data is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl From<&str> for Data {
+    fn from(s: &str) -> Self {
+        Data::Text(s.to_owned())
+    }
+}
+
+impl From<String> for Data {
+    fn from(s: String) -> Self {
+        Data::Text(s)
+    }
+}
+
+/// `Item` (RepPro §5.1.13): one node operand of a command.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Item {
+    /// `Target`: the node acted on.
+    pub target: Option<Location>,
+    /// `Source`: the node read from (Copy, Results, client Replace).
+    pub source: Option<Location>,
+    /// `SourceParent`.
+    pub source_parent: Option<Location>,
+    /// `TargetParent`.
+    pub target_parent: Option<Location>,
+    /// `Meta`, overriding the command's.
+    pub meta: Option<Meta>,
+    /// `Data`: the value.
+    pub data: Option<Data>,
+    /// `MoreData`: another chunk of this object follows.
+    pub more_data: bool,
+}
+
+impl Item {
+    /// An item addressing `target`.
+    pub fn target(uri: impl Into<String>) -> Self {
+        Item {
+            target: Some(Location::new(uri)),
+            ..Item::default()
+        }
+    }
+
+    /// An item reporting from `source` (Results, client Replace).
+    pub fn source(uri: impl Into<String>) -> Self {
+        Item {
+            source: Some(Location::new(uri)),
+            ..Item::default()
+        }
+    }
+
+    /// Sets the data.
+    pub fn with_data(mut self, data: impl Into<Data>) -> Self {
+        self.data = Some(data.into());
+        self
+    }
+
+    /// Sets the Meta.
+    pub fn with_meta(mut self, meta: Meta) -> Self {
+        self.meta = Some(meta);
+        self
+    }
+
+    /// The target URI, if any.
+    pub fn target_uri(&self) -> Option<&str> {
+        self.target.as_ref().map(|l| l.loc_uri.as_str())
+    }
+
+    /// The source URI, if any.
+    pub fn source_uri(&self) -> Option<&str> {
+        self.source.as_ref().map(|l| l.loc_uri.as_str())
+    }
+
+    /// The value as octets: Base64-decoded when the effective Format (the item's, else
+    /// `command_meta`'s) is `b64`. `None` when there is no Data; `Err` when b64 is invalid.
+    pub fn value_bytes(&self, command_meta: Option<&Meta>) -> Option<Result<Vec<u8>, ()>> {
+        let data = self.data.as_ref()?;
+        let format = self
+            .meta
+            .as_ref()
+            .and_then(|m| m.format.as_deref())
+            .or_else(|| command_meta.and_then(|m| m.format.as_deref()));
+        Some(match (format, data) {
+            (Some("b64"), Data::Text(s)) => crate::b64::decode(s).map_err(|_| ()),
+            _ => Ok(data.as_bytes().to_vec()),
+        })
+    }
+}

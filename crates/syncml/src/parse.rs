@@ -1,0 +1,621 @@
+//! The typed parser: element stream ([`EventSource`]) → [`SyncMl`].
+//!
+//! Children are accepted in any order (the DTD order of Status, Results and Exec is not
+//! confirmed, and peers differ); each singleton may occur once. Errors inside one command of
+//! the body do not fail the message: the command becomes [`Command::Malformed`] (with its
+//! CmdID when it was read before the error) and parsing resumes after its end tag. Errors in
+//! the header, in the body's own structure, and every well-formedness or limit error are fatal.
+
+use crate::error::{excerpt, DecodeError, ErrorKind};
+use crate::events::{EventSource, RawData, Start};
+use crate::model::{
+    Alert, Chal, Command, Container, Cred, Data, Exec, Item, ItemCommand, Location, Malformed,
+    Meta, Results, Status, SyncBody, SyncHdr, SyncMl,
+};
+use crate::tag::Tag;
+
+type Result<T> = std::result::Result<T, DecodeError>;
+
+/// Parses a whole message.
+pub(crate) fn parse_message<S: EventSource>(src: &mut S) -> Result<SyncMl> {
+    let (start, offset) = src
+        .next_child()?
+        .ok_or_else(|| DecodeError::new(ErrorKind::UnexpectedEof, src.offset()))?;
+    match start {
+        Start::Known(Tag::SyncMl) => {}
+        Start::Known(tag) => return Err(misplaced(tag.name(), "", offset)),
+        Start::Unknown(kind) => return Err(DecodeError::new(kind, offset)),
+    }
+    let mut header = None;
+    let mut body = None;
+    while let Some((start, offset)) = src.next_child()? {
+        match known(start, offset, "SyncML")? {
+            Tag::SyncHdr if header.is_none() => header = Some(parse_header(src)?),
+            Tag::SyncBody if header.is_some() && body.is_none() => body = Some(parse_body(src)?),
+            tag => return Err(misplaced(tag.name(), "SyncML", offset)),
+        }
+    }
+    src.finish()?;
+    let at = src.offset();
+    Ok(SyncMl {
+        header: header.ok_or_else(|| missing("SyncHdr", "SyncML", at))?,
+        body: body.ok_or_else(|| missing("SyncBody", "SyncML", at))?,
+    })
+}
+
+fn parse_header<S: EventSource>(src: &mut S) -> Result<SyncHdr> {
+    let mut ver_dtd = None;
+    let mut ver_proto = None;
+    let mut session_id = None;
+    let mut msg_id = None;
+    let mut target = None;
+    let mut source = None;
+    let mut resp_uri = None;
+    let mut no_resp = false;
+    let mut cred = None;
+    let mut meta = None;
+    while let Some((start, offset)) = src.next_child()? {
+        let tag = known(start, offset, "SyncHdr")?;
+        match tag {
+            Tag::VerDtd => set(&mut ver_dtd, src.read_text()?, tag, offset)?,
+            Tag::VerProto => set(&mut ver_proto, src.read_text()?, tag, offset)?,
+            Tag::SessionId => set(&mut session_id, src.read_text()?, tag, offset)?,
+            Tag::MsgId => set(&mut msg_id, src.read_text()?, tag, offset)?,
+            Tag::Target => set(&mut target, parse_location(src, "Target")?, tag, offset)?,
+            Tag::Source => set(&mut source, parse_location(src, "Source")?, tag, offset)?,
+            Tag::RespUri => set(&mut resp_uri, src.read_text()?, tag, offset)?,
+            Tag::NoResp => no_resp = flag(src)?,
+            Tag::Cred => set(&mut cred, parse_cred(src)?, tag, offset)?,
+            Tag::Meta => set(&mut meta, parse_meta(src)?, tag, offset)?,
+            _ => return Err(misplaced(tag.name(), "SyncHdr", offset)),
+        }
+    }
+    let at = src.offset();
+    Ok(SyncHdr {
+        ver_dtd: ver_dtd.ok_or_else(|| missing("VerDTD", "SyncHdr", at))?,
+        ver_proto: ver_proto.ok_or_else(|| missing("VerProto", "SyncHdr", at))?,
+        session_id: session_id.ok_or_else(|| missing("SessionID", "SyncHdr", at))?,
+        msg_id: msg_id.ok_or_else(|| missing("MsgID", "SyncHdr", at))?,
+        target: target.ok_or_else(|| missing("Target", "SyncHdr", at))?,
+        source: source.ok_or_else(|| missing("Source", "SyncHdr", at))?,
+        resp_uri,
+        no_resp,
+        cred,
+        meta,
+    })
+}
+
+fn parse_body<S: EventSource>(src: &mut S) -> Result<SyncBody> {
+    let mut body = SyncBody::default();
+    while let Some((start, offset)) = src.next_child()? {
+        if body.is_final {
+            // Final closes the body: anything after it is misplaced, but only that command.
+            let element = start_name(&start);
+            let depth = src.depth();
+            body.commands.push(malformed_skip(
+                src,
+                depth - 1,
+                element.clone(),
+                None,
+                misplaced(&element, "SyncBody", offset),
+            )?);
+            continue;
+        }
+        if start == Start::Known(Tag::Final) {
+            body.is_final = flag(src)?;
+            continue;
+        }
+        body.commands
+            .push(parse_command(src, start, offset, "SyncBody")?);
+    }
+    Ok(body)
+}
+
+/// Parses one command whose start has just been read; recoverable errors inside it give
+/// [`Command::Malformed`].
+fn parse_command<S: EventSource>(
+    src: &mut S,
+    start: Start,
+    offset: usize,
+    parent: &'static str,
+) -> Result<Command> {
+    let depth = src.depth();
+    let mut cmd_id = None;
+    let tag = match start {
+        Start::Known(tag) => tag,
+        Start::Unknown(kind) => {
+            let element = unknown_name(&kind);
+            return malformed_skip(
+                src,
+                depth - 1,
+                element,
+                None,
+                DecodeError::new(kind, offset),
+            );
+        }
+    };
+    let result = match tag {
+        Tag::Add => parse_item_command(src, &mut cmd_id, tag).map(Command::Add),
+        Tag::Copy => parse_item_command(src, &mut cmd_id, tag).map(Command::Copy),
+        Tag::Delete => parse_item_command(src, &mut cmd_id, tag).map(Command::Delete),
+        Tag::Get => parse_item_command(src, &mut cmd_id, tag).map(Command::Get),
+        Tag::Replace => parse_item_command(src, &mut cmd_id, tag).map(Command::Replace),
+        Tag::Alert => parse_alert(src, &mut cmd_id).map(Command::Alert),
+        Tag::Exec => parse_exec(src, &mut cmd_id).map(Command::Exec),
+        Tag::Atomic => parse_container(src, &mut cmd_id, tag).map(Command::Atomic),
+        Tag::Sequence => parse_container(src, &mut cmd_id, tag).map(Command::Sequence),
+        Tag::Status => parse_status(src, &mut cmd_id).map(Command::Status),
+        Tag::Results => parse_results(src, &mut cmd_id).map(Command::Results),
+        _ => Err(misplaced(tag.name(), parent, offset)),
+    };
+    match result {
+        Ok(command) => Ok(command),
+        Err(error) if is_recoverable(&error.kind) => {
+            if src.depth() < depth {
+                // The command's end was already consumed (error found after its last child).
+                Ok(Command::Malformed(Malformed {
+                    element: tag.name().to_owned(),
+                    cmd_id,
+                    error,
+                }))
+            } else {
+                malformed_skip(src, depth - 1, tag.name().to_owned(), cmd_id, error)
+            }
+        }
+        Err(error) => Err(error),
+    }
+}
+
+/// Skips to the end of a malformed command (back to `depth`) and records it.
+fn malformed_skip<S: EventSource>(
+    src: &mut S,
+    depth: usize,
+    element: String,
+    cmd_id: Option<String>,
+    error: DecodeError,
+) -> Result<Command> {
+    src.skip_to_depth(depth)?;
+    Ok(Command::Malformed(Malformed {
+        element,
+        cmd_id,
+        error,
+    }))
+}
+
+/// Errors that concern one command's content, after which the stream is still in step.
+fn is_recoverable(kind: &ErrorKind) -> bool {
+    matches!(
+        kind,
+        ErrorKind::UnknownElement(_)
+            | ErrorKind::MisplacedElement { .. }
+            | ErrorKind::UnknownNamespace { .. }
+            | ErrorKind::MissingElement { .. }
+            | ErrorKind::DuplicateElement(_)
+            | ErrorKind::UnexpectedText(_)
+            | ErrorKind::InvalidValue { .. }
+    )
+}
+
+fn parse_item_command<S: EventSource>(
+    src: &mut S,
+    cmd_id: &mut Option<String>,
+    tag: Tag,
+) -> Result<ItemCommand> {
+    let name = tag.name();
+    let mut no_resp = false;
+    let mut cred = None;
+    let mut meta: Option<Meta> = None;
+    let mut items = Vec::new();
+    while let Some((start, offset)) = src.next_child()? {
+        let child = known(start, offset, name)?;
+        match child {
+            Tag::CmdId => set(cmd_id, src.read_text()?, child, offset)?,
+            Tag::NoResp => no_resp = flag(src)?,
+            Tag::Cred => set(&mut cred, parse_cred(src)?, child, offset)?,
+            Tag::Meta => set(&mut meta, parse_meta(src)?, child, offset)?,
+            Tag::Item => items.push(parse_item(src, meta.as_ref())?),
+            _ => return Err(misplaced(child.name(), name, offset)),
+        }
+    }
+    let at = src.offset();
+    let cmd_id = cmd_id.clone().ok_or_else(|| missing("CmdID", name, at))?;
+    if items.is_empty() {
+        return Err(missing("Item", name, at));
+    }
+    Ok(ItemCommand {
+        cmd_id,
+        no_resp,
+        cred,
+        meta,
+        items,
+    })
+}
+
+fn parse_alert<S: EventSource>(src: &mut S, cmd_id: &mut Option<String>) -> Result<Alert> {
+    let mut no_resp = false;
+    let mut cred = None;
+    let mut data = None;
+    let mut correlator = None;
+    let mut items = Vec::new();
+    while let Some((start, offset)) = src.next_child()? {
+        let child = known(start, offset, "Alert")?;
+        match child {
+            Tag::CmdId => set(cmd_id, src.read_text()?, child, offset)?,
+            Tag::NoResp => no_resp = flag(src)?,
+            Tag::Cred => set(&mut cred, parse_cred(src)?, child, offset)?,
+            Tag::Data => set(&mut data, src.read_text()?, child, offset)?,
+            Tag::Correlator => set(&mut correlator, src.read_text()?, child, offset)?,
+            Tag::Item => items.push(parse_item(src, None)?),
+            _ => return Err(misplaced(child.name(), "Alert", offset)),
+        }
+    }
+    let at = src.offset();
+    let cmd_id = cmd_id
+        .clone()
+        .ok_or_else(|| missing("CmdID", "Alert", at))?;
+    Ok(Alert {
+        cmd_id,
+        no_resp,
+        cred,
+        data,
+        correlator,
+        items,
+    })
+}
+
+fn parse_exec<S: EventSource>(src: &mut S, cmd_id: &mut Option<String>) -> Result<Exec> {
+    let mut no_resp = false;
+    let mut cred = None;
+    let mut meta: Option<Meta> = None;
+    let mut correlator = None;
+    let mut items = Vec::new();
+    while let Some((start, offset)) = src.next_child()? {
+        let child = known(start, offset, "Exec")?;
+        match child {
+            Tag::CmdId => set(cmd_id, src.read_text()?, child, offset)?,
+            Tag::NoResp => no_resp = flag(src)?,
+            Tag::Cred => set(&mut cred, parse_cred(src)?, child, offset)?,
+            Tag::Meta => set(&mut meta, parse_meta(src)?, child, offset)?,
+            Tag::Correlator => set(&mut correlator, src.read_text()?, child, offset)?,
+            Tag::Item => items.push(parse_item(src, meta.as_ref())?),
+            _ => return Err(misplaced(child.name(), "Exec", offset)),
+        }
+    }
+    let at = src.offset();
+    let cmd_id = cmd_id.clone().ok_or_else(|| missing("CmdID", "Exec", at))?;
+    if items.is_empty() {
+        return Err(missing("Item", "Exec", at));
+    }
+    Ok(Exec {
+        cmd_id,
+        no_resp,
+        cred,
+        meta,
+        correlator,
+        items,
+    })
+}
+
+fn parse_container<S: EventSource>(
+    src: &mut S,
+    cmd_id: &mut Option<String>,
+    tag: Tag,
+) -> Result<Container> {
+    let name = tag.name();
+    let mut no_resp = false;
+    let mut meta = None;
+    let mut commands = Vec::new();
+    while let Some((start, offset)) = src.next_child()? {
+        match start {
+            Start::Known(Tag::CmdId) => set(cmd_id, src.read_text()?, Tag::CmdId, offset)?,
+            Start::Known(Tag::NoResp) => no_resp = flag(src)?,
+            Start::Known(Tag::Meta) => set(&mut meta, parse_meta(src)?, Tag::Meta, offset)?,
+            start => commands.push(parse_command(src, start, offset, name)?),
+        }
+    }
+    let at = src.offset();
+    let cmd_id = cmd_id.clone().ok_or_else(|| missing("CmdID", name, at))?;
+    Ok(Container {
+        cmd_id,
+        no_resp,
+        meta,
+        commands,
+    })
+}
+
+fn parse_status<S: EventSource>(src: &mut S, cmd_id: &mut Option<String>) -> Result<Status> {
+    let mut msg_ref = None;
+    let mut cmd_ref = None;
+    let mut cmd = None;
+    let mut target_refs = Vec::new();
+    let mut source_refs = Vec::new();
+    let mut cred = None;
+    let mut chal = None;
+    let mut data = None;
+    let mut items = Vec::new();
+    while let Some((start, offset)) = src.next_child()? {
+        let child = known(start, offset, "Status")?;
+        match child {
+            Tag::CmdId => set(cmd_id, src.read_text()?, child, offset)?,
+            Tag::MsgRef => set(&mut msg_ref, src.read_text()?, child, offset)?,
+            Tag::CmdRef => set(&mut cmd_ref, src.read_text()?, child, offset)?,
+            Tag::Cmd => set(&mut cmd, src.read_text()?, child, offset)?,
+            Tag::TargetRef => target_refs.push(src.read_text()?),
+            Tag::SourceRef => source_refs.push(src.read_text()?),
+            Tag::Cred => set(&mut cred, parse_cred(src)?, child, offset)?,
+            Tag::Chal => set(&mut chal, parse_chal(src)?, child, offset)?,
+            Tag::Data => set(&mut data, src.read_text()?, child, offset)?,
+            Tag::Item => items.push(parse_item(src, None)?),
+            _ => return Err(misplaced(child.name(), "Status", offset)),
+        }
+    }
+    let at = src.offset();
+    let cmd_id = cmd_id
+        .clone()
+        .ok_or_else(|| missing("CmdID", "Status", at))?;
+    Ok(Status {
+        cmd_id,
+        msg_ref: msg_ref.ok_or_else(|| missing("MsgRef", "Status", at))?,
+        cmd_ref: cmd_ref.ok_or_else(|| missing("CmdRef", "Status", at))?,
+        cmd: cmd.ok_or_else(|| missing("Cmd", "Status", at))?,
+        target_refs,
+        source_refs,
+        cred,
+        chal,
+        data: data.ok_or_else(|| missing("Data", "Status", at))?,
+        items,
+    })
+}
+
+fn parse_results<S: EventSource>(src: &mut S, cmd_id: &mut Option<String>) -> Result<Results> {
+    let mut msg_ref = None;
+    let mut cmd_ref = None;
+    let mut meta: Option<Meta> = None;
+    let mut target_ref = None;
+    let mut source_ref = None;
+    let mut items = Vec::new();
+    while let Some((start, offset)) = src.next_child()? {
+        let child = known(start, offset, "Results")?;
+        match child {
+            Tag::CmdId => set(cmd_id, src.read_text()?, child, offset)?,
+            Tag::MsgRef => set(&mut msg_ref, src.read_text()?, child, offset)?,
+            Tag::CmdRef => set(&mut cmd_ref, src.read_text()?, child, offset)?,
+            Tag::Meta => set(&mut meta, parse_meta(src)?, child, offset)?,
+            Tag::TargetRef => set(&mut target_ref, src.read_text()?, child, offset)?,
+            Tag::SourceRef => set(&mut source_ref, src.read_text()?, child, offset)?,
+            Tag::Item => items.push(parse_item(src, meta.as_ref())?),
+            _ => return Err(misplaced(child.name(), "Results", offset)),
+        }
+    }
+    let at = src.offset();
+    let cmd_id = cmd_id
+        .clone()
+        .ok_or_else(|| missing("CmdID", "Results", at))?;
+    Ok(Results {
+        cmd_id,
+        msg_ref,
+        cmd_ref: cmd_ref.ok_or_else(|| missing("CmdRef", "Results", at))?,
+        meta,
+        target_ref,
+        source_ref,
+        items,
+    })
+}
+
+/// Parses an Item; `command_meta` supplies the effective Format for its Data when the item
+/// has no Format of its own.
+fn parse_item<S: EventSource>(src: &mut S, command_meta: Option<&Meta>) -> Result<Item> {
+    let mut item = Item::default();
+    while let Some((start, offset)) = src.next_child()? {
+        let child = known(start, offset, "Item")?;
+        match child {
+            Tag::Target => set(
+                &mut item.target,
+                parse_location(src, "Target")?,
+                child,
+                offset,
+            )?,
+            Tag::Source => set(
+                &mut item.source,
+                parse_location(src, "Source")?,
+                child,
+                offset,
+            )?,
+            Tag::SourceParent => set(
+                &mut item.source_parent,
+                parse_location(src, "SourceParent")?,
+                child,
+                offset,
+            )?,
+            Tag::TargetParent => set(
+                &mut item.target_parent,
+                parse_location(src, "TargetParent")?,
+                child,
+                offset,
+            )?,
+            Tag::Meta => set(&mut item.meta, parse_meta(src)?, child, offset)?,
+            Tag::Data => {
+                let format = item
+                    .meta
+                    .as_ref()
+                    .and_then(|m| m.format.as_deref())
+                    .or_else(|| command_meta.and_then(|m| m.format.as_deref()));
+                let data = match src.read_data()? {
+                    RawData::Text(text) => Data::Text(text),
+                    RawData::Markup(markup) => Data::Xml(markup),
+                    RawData::Opaque(bytes) if format == Some("xml") => {
+                        match String::from_utf8(bytes) {
+                            Ok(text) => Data::Xml(text),
+                            Err(e) => Data::Opaque(e.into_bytes()),
+                        }
+                    }
+                    RawData::Opaque(bytes) => Data::Opaque(bytes),
+                };
+                set(&mut item.data, data, child, offset)?;
+            }
+            Tag::MoreData => item.more_data = flag(src)?,
+            _ => return Err(misplaced(child.name(), "Item", offset)),
+        }
+    }
+    Ok(item)
+}
+
+fn parse_location<S: EventSource>(src: &mut S, name: &'static str) -> Result<Location> {
+    let mut loc_uri = None;
+    let mut loc_name = None;
+    while let Some((start, offset)) = src.next_child()? {
+        let child = known(start, offset, name)?;
+        match child {
+            Tag::LocUri => set(&mut loc_uri, src.read_text()?, child, offset)?,
+            Tag::LocName => set(&mut loc_name, src.read_text()?, child, offset)?,
+            _ => return Err(misplaced(child.name(), name, offset)),
+        }
+    }
+    let at = src.offset();
+    Ok(Location {
+        loc_uri: loc_uri.ok_or_else(|| missing("LocURI", name, at))?,
+        loc_name,
+    })
+}
+
+fn parse_cred<S: EventSource>(src: &mut S) -> Result<Cred> {
+    let mut meta = None;
+    let mut data = None;
+    while let Some((start, offset)) = src.next_child()? {
+        let child = known(start, offset, "Cred")?;
+        match child {
+            Tag::Meta => set(&mut meta, parse_meta(src)?, child, offset)?,
+            Tag::Data => set(&mut data, src.read_text()?, child, offset)?,
+            _ => return Err(misplaced(child.name(), "Cred", offset)),
+        }
+    }
+    let at = src.offset();
+    Ok(Cred {
+        meta,
+        data: data.ok_or_else(|| missing("Data", "Cred", at))?,
+    })
+}
+
+fn parse_chal<S: EventSource>(src: &mut S) -> Result<Chal> {
+    let mut meta = None;
+    while let Some((start, offset)) = src.next_child()? {
+        let child = known(start, offset, "Chal")?;
+        match child {
+            Tag::Meta => set(&mut meta, parse_meta(src)?, child, offset)?,
+            _ => return Err(misplaced(child.name(), "Chal", offset)),
+        }
+    }
+    let at = src.offset();
+    Ok(Chal {
+        meta: meta.ok_or_else(|| missing("Meta", "Chal", at))?,
+    })
+}
+
+/// Parses Meta; a `MetInf` wrapper (allowed by MetaInfo 1.2, used by a few peers) is
+/// flattened into the same Meta.
+fn parse_meta<S: EventSource>(src: &mut S) -> Result<Meta> {
+    let mut meta = Meta::default();
+    parse_meta_into(src, &mut meta, "Meta")?;
+    Ok(meta)
+}
+
+fn parse_meta_into<S: EventSource>(src: &mut S, meta: &mut Meta, parent: &str) -> Result<()> {
+    while let Some((start, offset)) = src.next_child()? {
+        let child = known(start, offset, parent)?;
+        match child {
+            Tag::Format => set(&mut meta.format, src.read_text()?, child, offset)?,
+            Tag::Type => set(&mut meta.type_, src.read_text()?, child, offset)?,
+            Tag::Mark => set(&mut meta.mark, src.read_text()?, child, offset)?,
+            Tag::Size => set(&mut meta.size, number(src, child)?, child, offset)?,
+            Tag::NextNonce => set(&mut meta.next_nonce, src.read_text()?, child, offset)?,
+            Tag::Version => set(&mut meta.version, src.read_text()?, child, offset)?,
+            Tag::MaxMsgSize => set(&mut meta.max_msg_size, number(src, child)?, child, offset)?,
+            Tag::MaxObjSize => set(&mut meta.max_obj_size, number(src, child)?, child, offset)?,
+            Tag::Emi => meta.emi.push(src.read_text()?),
+            Tag::MetInf if parent == "Meta" => parse_meta_into(src, meta, "MetInf")?,
+            _ => return Err(misplaced(child.name(), parent, offset)),
+        }
+    }
+    Ok(())
+}
+
+/// Reads a decimal element value (surrounding white space allowed).
+fn number<S: EventSource>(src: &mut S, tag: Tag) -> Result<u64> {
+    let offset = src.offset();
+    let text = src.read_text()?;
+    text.trim().parse().map_err(|_| {
+        DecodeError::new(
+            ErrorKind::InvalidValue {
+                element: tag.name(),
+                value: excerpt(&text),
+            },
+            offset,
+        )
+    })
+}
+
+/// Reads an empty flag element (`<Final/>`, `<NoResp/>`, `<MoreData/>`); white space inside is
+/// tolerated, anything else is an error.
+fn flag<S: EventSource>(src: &mut S) -> Result<bool> {
+    let offset = src.offset();
+    let text = src.read_text()?;
+    if text.trim().is_empty() {
+        Ok(true)
+    } else {
+        Err(DecodeError::new(
+            ErrorKind::UnexpectedText(excerpt(&text)),
+            offset,
+        ))
+    }
+}
+
+fn known(start: Start, offset: usize, parent: &str) -> Result<Tag> {
+    match start {
+        Start::Known(tag) => Ok(tag),
+        Start::Unknown(ErrorKind::UnknownElement(name)) if !parent.is_empty() => {
+            Err(DecodeError::new(ErrorKind::UnknownElement(name), offset))
+        }
+        Start::Unknown(kind) => Err(DecodeError::new(kind, offset)),
+    }
+}
+
+fn set<T>(slot: &mut Option<T>, value: T, tag: Tag, offset: usize) -> Result<()> {
+    if slot.is_some() {
+        return Err(DecodeError::new(
+            ErrorKind::DuplicateElement(tag.name()),
+            offset,
+        ));
+    }
+    *slot = Some(value);
+    Ok(())
+}
+
+fn misplaced(element: &str, parent: &str, offset: usize) -> DecodeError {
+    DecodeError::new(
+        ErrorKind::MisplacedElement {
+            element: element.to_owned(),
+            parent: parent.to_owned(),
+        },
+        offset,
+    )
+}
+
+fn missing(element: &'static str, parent: &'static str, offset: usize) -> DecodeError {
+    DecodeError::new(ErrorKind::MissingElement { element, parent }, offset)
+}
+
+fn start_name(start: &Start) -> String {
+    match start {
+        Start::Known(tag) => tag.name().to_owned(),
+        Start::Unknown(kind) => unknown_name(kind),
+    }
+}
+
+fn unknown_name(kind: &ErrorKind) -> String {
+    match kind {
+        ErrorKind::UnknownElement(name) | ErrorKind::UnknownNamespace { element: name, .. } => {
+            name.clone()
+        }
+        other => other.to_string(),
+    }
+}

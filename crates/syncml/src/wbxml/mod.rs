@@ -1,0 +1,32 @@
+//! The WBXML representation of SyncML DM (WAP-192-WBXML 1.2/1.3 with the SyncML 1.1/1.2
+//! code pages 0 and 1). No Rust crate does this well, so it is written here.
+
+mod header;
+mod reader;
+mod writer;
+
+use crate::error::DecodeError;
+use crate::limits::Limits;
+use crate::model::{DmVersion, SyncMl};
+
+/// Decodes a WBXML SyncML DM message. Fails on the first error, including an error inside a
+/// single command; see [`decode_lenient`] to keep the rest of such a message.
+pub fn decode(input: &[u8], limits: &Limits) -> Result<SyncMl, DecodeError> {
+    crate::strict(decode_lenient(input, limits)?)
+}
+
+/// Decodes a WBXML SyncML DM message, turning commands that cannot be decoded into
+/// [`crate::Command::Malformed`] instead of failing the whole message.
+pub fn decode_lenient(input: &[u8], limits: &Limits) -> Result<SyncMl, DecodeError> {
+    let mut source = reader::WbxmlSource::new(input, *limits)?;
+    crate::parse::parse_message(&mut source)
+}
+
+/// Encodes a message as WBXML 1.2 with the registered public id of its dialect. Malformed
+/// commands are left out.
+pub fn encode(message: &SyncMl) -> Vec<u8> {
+    let version = message.version().unwrap_or(DmVersion::V1_2);
+    let mut sink = writer::WbxmlSink::new(version, 512);
+    crate::emit::emit_message(message, &mut sink);
+    sink.out
+}

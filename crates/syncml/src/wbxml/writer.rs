@@ -1,0 +1,97 @@
+//! Element stream → WBXML 1.2.
+//!
+//! Header `02 <public id> 6A 00`: WBXML 1.2, the registered public id of the message's
+//! dialect (SyncML 1.2 `A4 01`, SyncML 1.1 `9F 53`), UTF-8, empty string table. Text is
+//! written as inline strings (a NUL inside text as `ENTITY 0`); `Data` that is
+//! [`Data::Opaque`] or [`Data::Xml`] as OPAQUE. Code pages are switched lazily, right before
+//! the first tag of the other page, as libwbxml does.
+
+use super::header::{token, write_mb_u32};
+use crate::events::Sink;
+use crate::model::{Data, DmVersion};
+use crate::tag::Tag;
+
+/// Writes WBXML into a byte buffer.
+pub(crate) struct WbxmlSink {
+    pub(crate) out: Vec<u8>,
+    page: u8,
+}
+
+impl WbxmlSink {
+    pub(crate) fn new(version: DmVersion, capacity: usize) -> Self {
+        let mut out = Vec::with_capacity(capacity);
+        out.push(0x02);
+        write_mb_u32(&mut out, version.wbxml_public_id());
+        out.push(0x6A);
+        out.push(0x00);
+        WbxmlSink { out, page: 0 }
+    }
+
+    fn tag(&mut self, tag: Tag, content: bool) {
+        let page = tag.page() as u8;
+        if page != self.page {
+            self.out.push(token::SWITCH_PAGE);
+            self.out.push(page);
+            self.page = page;
+        }
+        let mut byte = tag.token();
+        if content {
+            byte |= token::WITH_CONTENT;
+        }
+        self.out.push(byte);
+    }
+
+    fn opaque(&mut self, bytes: &[u8]) {
+        self.out.push(token::OPAQUE);
+        write_mb_u32(&mut self.out, bytes.len() as u32);
+        self.out.extend_from_slice(bytes);
+    }
+}
+
+impl Sink for WbxmlSink {
+    fn root(&mut self, _namespace: &str) {
+        self.tag(Tag::SyncMl, true);
+    }
+
+    fn start(&mut self, tag: Tag) {
+        self.tag(tag, true);
+    }
+
+    fn end(&mut self, _tag: Tag) {
+        self.out.push(token::END);
+    }
+
+    fn empty(&mut self, tag: Tag) {
+        self.tag(tag, false);
+    }
+
+    fn text(&mut self, text: &str) {
+        if text.is_empty() {
+            return;
+        }
+        let mut pieces = text.split('\0');
+        if let Some(first) = pieces.next() {
+            if !first.is_empty() {
+                self.out.push(token::STR_I);
+                self.out.extend_from_slice(first.as_bytes());
+                self.out.push(0);
+            }
+        }
+        for piece in pieces {
+            self.out.extend_from_slice(&[token::ENTITY, 0]);
+            if !piece.is_empty() {
+                self.out.push(token::STR_I);
+                self.out.extend_from_slice(piece.as_bytes());
+                self.out.push(0);
+            }
+        }
+    }
+
+    fn data(&mut self, data: &Data) {
+        match data {
+            Data::Text(text) => self.text(text),
+            Data::Opaque(bytes) => self.opaque(bytes),
+            Data::Xml(markup) => self.opaque(markup.as_bytes()),
+        }
+    }
+}

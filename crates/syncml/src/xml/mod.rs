@@ -1,0 +1,32 @@
+//! The XML representation of SyncML DM (OMA-TS-SyncML_RepPro-V1_2, DM RepPro §5): decoder on
+//! `quick-xml`, and a writer of the canonical compact form.
+
+mod reader;
+mod writer;
+
+pub(crate) use writer::is_xml_text;
+
+use crate::error::DecodeError;
+use crate::limits::Limits;
+use crate::model::SyncMl;
+
+/// Decodes an XML SyncML DM message. Fails on the first error, including an error inside a
+/// single command; see [`decode_lenient`] to keep the rest of such a message.
+pub fn decode(input: &[u8], limits: &Limits) -> Result<SyncMl, DecodeError> {
+    crate::strict(decode_lenient(input, limits)?)
+}
+
+/// Decodes an XML SyncML DM message, turning commands that cannot be decoded into
+/// [`crate::Command::Malformed`] instead of failing the whole message.
+pub fn decode_lenient(input: &[u8], limits: &Limits) -> Result<SyncMl, DecodeError> {
+    let mut source = reader::XmlSource::new(input, *limits)?;
+    crate::parse::parse_message(&mut source)
+}
+
+/// Encodes a message as XML (canonical compact form; see the writer's notes). Malformed
+/// commands are left out.
+pub fn encode(message: &SyncMl) -> Vec<u8> {
+    let mut sink = writer::XmlSink::with_capacity(1024);
+    crate::emit::emit_message(message, &mut sink);
+    sink.out
+}

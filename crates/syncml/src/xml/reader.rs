@@ -1,0 +1,319 @@
+//! XML → element stream, on `quick-xml`'s namespace-aware reader over a byte slice.
+//!
+//! Namespaces: an element may be in a SyncML namespace (`SYNCML:SYNCML1.0`–`1.2`, compared
+//! case-insensitively), in `syncml:metinf`, or in no namespace at all (many peers omit the
+//! `xmlns` on Meta children); it is then identified by its local name, which is unique across
+//! both vocabularies. Any other namespace makes the element unknown. Entity references are
+//! limited to the five predefined ones and character references, so no input can expand.
+
+use quick_xml::events::{BytesRef, Event};
+use quick_xml::name::ResolveResult;
+use quick_xml::NsReader;
+
+use crate::error::{DecodeError, ErrorKind};
+use crate::events::{is_blank, EventSource, RawData, Start};
+use crate::limits::Limits;
+use crate::tag::{Tag, METINF_NS};
+
+/// Reads one XML SyncML document.
+pub(crate) struct XmlSource<'a> {
+    reader: NsReader<&'a [u8]>,
+    input: &'a [u8],
+    limits: Limits,
+    depth: usize,
+    elements: usize,
+    /// Offset of the event being read (the reader's position before it).
+    event_start: usize,
+}
+
+impl<'a> XmlSource<'a> {
+    pub(crate) fn new(input: &'a [u8], limits: Limits) -> Result<Self, DecodeError> {
+        if input.len() > limits.max_input_bytes {
+            return Err(DecodeError::new(
+                ErrorKind::InputTooLarge {
+                    len: input.len(),
+                    limit: limits.max_input_bytes,
+                },
+                0,
+            ));
+        }
+        let mut reader = NsReader::from_reader(input);
+        let config = reader.config_mut();
+        config.expand_empty_elements = true;
+        config.check_end_names = true;
+        config.trim_text(false);
+        Ok(XmlSource {
+            reader,
+            input,
+            limits,
+            depth: 0,
+            elements: 0,
+            event_start: 0,
+        })
+    }
+
+    fn position(&self) -> usize {
+        self.reader.buffer_position() as usize
+    }
+
+    fn xml_error(&self, err: quick_xml::Error) -> DecodeError {
+        let at = self.reader.error_position() as usize;
+        match err {
+            quick_xml::Error::Syntax(quick_xml::errors::SyntaxError::UnclosedTag)
+            | quick_xml::Error::IllFormed(quick_xml::errors::IllFormedError::MissingEndTag(_)) => {
+                DecodeError::new(ErrorKind::UnexpectedEof, at)
+            }
+            other => DecodeError::new(ErrorKind::Xml(other.to_string()), at),
+        }
+    }
+
+    /// Reads the next event, recording where it started.
+    fn next_event(&mut self) -> Result<(Option<Start>, Event<'a>), DecodeError> {
+        self.event_start = self.position();
+        let (resolved, event) = match self.reader.read_resolved_event() {
+            Ok((resolved, event)) => {
+                let start = match &event {
+                    Event::Start(e) => Some(classify(&resolved, e.local_name().as_ref())),
+                    _ => None,
+                };
+                (start, event)
+            }
+            Err(err) => return Err(self.xml_error(err)),
+        };
+        if matches!(event, Event::Start(_)) {
+            self.open()?;
+        } else if matches!(event, Event::End(_)) {
+            self.depth -= 1;
+        }
+        Ok((resolved, event))
+    }
+
+    fn open(&mut self) -> Result<(), DecodeError> {
+        self.depth += 1;
+        self.elements += 1;
+        if self.depth > self.limits.max_depth {
+            return Err(DecodeError::new(
+                ErrorKind::TooDeep {
+                    limit: self.limits.max_depth,
+                },
+                self.event_start,
+            ));
+        }
+        if self.elements > self.limits.max_elements {
+            return Err(DecodeError::new(
+                ErrorKind::TooManyElements {
+                    limit: self.limits.max_elements,
+                },
+                self.event_start,
+            ));
+        }
+        Ok(())
+    }
+
+    fn eof_error(&self) -> DecodeError {
+        DecodeError::new(ErrorKind::UnexpectedEof, self.input.len())
+    }
+
+    /// Appends the text of a character or predefined entity reference.
+    fn push_reference(
+        &self,
+        text: &mut String,
+        reference: &BytesRef<'_>,
+    ) -> Result<(), DecodeError> {
+        let bad = |what: &str| {
+            DecodeError::new(
+                ErrorKind::Xml(format!("bad reference &{what};")),
+                self.event_start,
+            )
+        };
+        if reference.is_char_ref() {
+            match reference.resolve_char_ref() {
+                Ok(Some(c)) => text.push(c),
+                _ => return Err(bad(reference)),
+            }
+        } else {
+            match quick_xml::escape::resolve_predefined_entity(reference) {
+                Some(s) => text.push_str(s),
+                None => return Err(bad(reference)),
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Maps a resolved element name to a SyncML/MetInf tag.
+fn classify(resolved: &ResolveResult<'_>, local: &str) -> Start {
+    let name = || local.to_owned();
+    match resolved {
+        ResolveResult::Bound(ns) => {
+            let ns = ns.as_ref();
+            let syncml = ns.len() == 16
+                && ns.is_char_boundary(15)
+                && ns[..15].eq_ignore_ascii_case("SYNCML:SYNCML1.");
+            if !syncml && !ns.eq_ignore_ascii_case(METINF_NS) {
+                return Start::Unknown(ErrorKind::UnknownNamespace {
+                    element: name(),
+                    namespace: ns.to_owned(),
+                });
+            }
+        }
+        ResolveResult::Unbound => {}
+        ResolveResult::Unknown(prefix) => {
+            return Start::Unknown(ErrorKind::UnknownNamespace {
+                element: name(),
+                namespace: format!("{prefix}: (undeclared prefix)"),
+            })
+        }
+    }
+    match Tag::from_name(local.as_bytes()) {
+        Some(tag) => Start::Known(tag),
+        None => Start::Unknown(ErrorKind::UnknownElement(name())),
+    }
+}
+
+impl<'a> EventSource for XmlSource<'a> {
+    fn next_child(&mut self) -> Result<Option<(Start, usize)>, DecodeError> {
+        loop {
+            let (start, event) = self.next_event()?;
+            match event {
+                Event::Start(_) => {
+                    let start = start.expect("classified on Start");
+                    return Ok(Some((start, self.event_start)));
+                }
+                Event::End(_) => return Ok(None),
+                Event::Text(t) if is_blank(t.as_bytes()) => {}
+                Event::Text(t) => {
+                    let text = t.xml10_content();
+                    return Err(DecodeError::new(
+                        ErrorKind::UnexpectedText(crate::error::excerpt(text.trim())),
+                        self.event_start,
+                    ));
+                }
+                Event::CData(c) if is_blank(c.as_bytes()) => {}
+                Event::CData(_) | Event::GeneralRef(_) => {
+                    return Err(DecodeError::new(
+                        ErrorKind::UnexpectedText("character data".into()),
+                        self.event_start,
+                    ));
+                }
+                Event::Comment(_) | Event::PI(_) | Event::Decl(_) | Event::DocType(_) => {}
+                Event::Empty(_) => unreachable!("expand_empty_elements is set"),
+                Event::Eof if self.depth == 0 => return Ok(None),
+                Event::Eof => return Err(self.eof_error()),
+            }
+        }
+    }
+
+    fn read_text(&mut self) -> Result<String, DecodeError> {
+        let mut text = String::new();
+        loop {
+            let (start, event) = self.next_event()?;
+            match event {
+                Event::Text(t) => text.push_str(&t.xml10_content()),
+                Event::CData(c) => text.push_str(&c.xml10_content()),
+                Event::GeneralRef(r) => self.push_reference(&mut text, &r)?,
+                Event::End(_) => return Ok(text),
+                Event::Start(_) => {
+                    let element = match start.expect("classified on Start") {
+                        Start::Known(tag) => tag.name().to_owned(),
+                        Start::Unknown(kind) => kind.to_string(),
+                    };
+                    return Err(DecodeError::new(
+                        ErrorKind::MisplacedElement {
+                            element,
+                            parent: "text content".into(),
+                        },
+                        self.event_start,
+                    ));
+                }
+                Event::Comment(_) | Event::PI(_) | Event::Decl(_) | Event::DocType(_) => {}
+                Event::Empty(_) => unreachable!("expand_empty_elements is set"),
+                Event::Eof => return Err(self.eof_error()),
+            }
+        }
+    }
+
+    fn read_data(&mut self) -> Result<RawData, DecodeError> {
+        let content_start = self.position();
+        let data_depth = self.depth;
+        let mut text = String::new();
+        let mut markup = false;
+        loop {
+            let (_, event) = self.next_event()?;
+            match event {
+                Event::Text(t) => {
+                    if !markup {
+                        text.push_str(&t.xml10_content())
+                    }
+                }
+                Event::CData(c) => {
+                    if !markup {
+                        text.push_str(&c.xml10_content())
+                    }
+                }
+                Event::GeneralRef(r) => {
+                    if !markup {
+                        self.push_reference(&mut text, &r)?
+                    }
+                }
+                Event::Start(_) => markup = true,
+                Event::End(_) if self.depth < data_depth => {
+                    if markup {
+                        let raw = &self.input[content_start..self.event_start];
+                        let raw = std::str::from_utf8(raw)
+                            .map_err(|_| DecodeError::new(ErrorKind::InvalidUtf8, content_start))?;
+                        return Ok(RawData::Markup(raw.to_owned()));
+                    }
+                    return Ok(RawData::Text(text));
+                }
+                Event::End(_) | Event::Comment(_) | Event::PI(_) | Event::Decl(_) => {}
+                Event::DocType(_) => {}
+                Event::Empty(_) => unreachable!("expand_empty_elements is set"),
+                Event::Eof => return Err(self.eof_error()),
+            }
+        }
+    }
+
+    fn skip_to_depth(&mut self, depth: usize) -> Result<(), DecodeError> {
+        while self.depth > depth {
+            let (_, event) = self.next_event()?;
+            if matches!(event, Event::Eof) {
+                return Err(self.eof_error());
+            }
+        }
+        Ok(())
+    }
+
+    fn depth(&self) -> usize {
+        self.depth
+    }
+
+    fn offset(&self) -> usize {
+        self.position()
+    }
+
+    fn finish(&mut self) -> Result<(), DecodeError> {
+        loop {
+            let (start, event) = self.next_event()?;
+            match event {
+                Event::Eof => return Ok(()),
+                Event::Text(t) if is_blank(t.as_bytes()) => {}
+                Event::Comment(_) | Event::PI(_) => {}
+                Event::Start(_) => {
+                    let element = match start.expect("classified on Start") {
+                        Start::Known(tag) => tag.name().to_owned(),
+                        Start::Unknown(kind) => kind.to_string(),
+                    };
+                    return Err(DecodeError::new(
+                        ErrorKind::MisplacedElement {
+                            element,
+                            parent: String::new(),
+                        },
+                        self.event_start,
+                    ));
+                }
+                _ => return Err(DecodeError::new(ErrorKind::TrailingData, self.event_start)),
+            }
+        }
+    }
+}

@@ -1,0 +1,107 @@
+//! Element stream → XML, in the canonical compact form servers expect.
+//!
+//! The form: no XML declaration, no white space between elements, the root in the
+//! `SYNCML:SYNCML1.x` default namespace, every MetInf element carrying its own
+//! `xmlns="syncml:metinf"` (as Funambol, libdmclient and Windows clients write it), and
+//! `<Final/>`-style empty elements. Text escapes `&`, `<` and `>`; characters XML 1.0 cannot
+//! carry at all are written as character references so that nothing is silently dropped.
+
+use crate::events::Sink;
+use crate::model::Data;
+use crate::tag::{Page, Tag, METINF_NS};
+
+/// Writes XML into a byte buffer.
+pub(crate) struct XmlSink {
+    pub(crate) out: Vec<u8>,
+}
+
+impl XmlSink {
+    pub(crate) fn with_capacity(capacity: usize) -> Self {
+        XmlSink {
+            out: Vec::with_capacity(capacity),
+        }
+    }
+
+    fn open_tag(&mut self, tag: Tag) {
+        self.out.push(b'<');
+        self.out.extend_from_slice(tag.name().as_bytes());
+        if tag.page() == Page::MetInf {
+            self.out.extend_from_slice(b" xmlns=\"");
+            self.out.extend_from_slice(METINF_NS.as_bytes());
+            self.out.push(b'"');
+        }
+    }
+
+    fn escaped(&mut self, text: &str) {
+        let bytes = text.as_bytes();
+        let mut last = 0;
+        for (i, &b) in bytes.iter().enumerate() {
+            let replacement: &[u8] = match b {
+                b'&' => b"&amp;",
+                b'<' => b"&lt;",
+                b'>' => b"&gt;",
+                b'\r' => b"&#13;",
+                0x00..=0x08 | 0x0B | 0x0C | 0x0E..=0x1F => {
+                    self.out.extend_from_slice(&bytes[last..i]);
+                    self.out.extend_from_slice(format!("&#{b};").as_bytes());
+                    last = i + 1;
+                    continue;
+                }
+                _ => continue,
+            };
+            self.out.extend_from_slice(&bytes[last..i]);
+            self.out.extend_from_slice(replacement);
+            last = i + 1;
+        }
+        self.out.extend_from_slice(&bytes[last..]);
+    }
+}
+
+/// Whether `text` consists only of characters XML 1.0 can carry as text.
+pub(crate) fn is_xml_text(text: &str) -> bool {
+    text.chars().all(|c| {
+        matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}')
+            || c >= '\u{10000}'
+    })
+}
+
+impl Sink for XmlSink {
+    fn root(&mut self, namespace: &str) {
+        self.out.extend_from_slice(b"<SyncML xmlns=\"");
+        self.escaped(namespace);
+        self.out.extend_from_slice(b"\">");
+    }
+
+    fn start(&mut self, tag: Tag) {
+        self.open_tag(tag);
+        self.out.push(b'>');
+    }
+
+    fn end(&mut self, tag: Tag) {
+        self.out.extend_from_slice(b"</");
+        self.out.extend_from_slice(tag.name().as_bytes());
+        self.out.push(b'>');
+    }
+
+    fn empty(&mut self, tag: Tag) {
+        self.open_tag(tag);
+        self.out.extend_from_slice(b"/>");
+    }
+
+    fn text(&mut self, text: &str) {
+        self.escaped(text);
+    }
+
+    fn data(&mut self, data: &Data) {
+        match data {
+            Data::Text(text) => self.escaped(text),
+            Data::Xml(markup) => self.out.extend_from_slice(markup.as_bytes()),
+            Data::Opaque(bytes) => match std::str::from_utf8(bytes) {
+                Ok(text) if is_xml_text(text) => self.escaped(text),
+                _ => self
+                    .out
+                    .extend_from_slice(crate::b64::encode(bytes).as_bytes()),
+            },
+        }
+    }
+}
