@@ -1,1 +1,40 @@
-fn main() {}
+//! `omadm`: the command-line face of the stack.
+//!
+//! Subcommands so far: `convert` (XML ⇄ WBXML) and `decode` (SyncML messages and package #0
+//! notifications, as text or JSON). Exit status: 0 on success, 1 when the input cannot be
+//! read or decoded (the error, with its byte offset, goes to stderr), 2 on a usage error.
+
+mod convert;
+mod decode;
+mod input;
+mod json;
+
+use clap::{Parser, Subcommand};
+
+/// OMA DM 1.2 device stack tools.
+#[derive(Parser)]
+#[command(name = "omadm", version, about, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Convert a SyncML DM message between XML and WBXML, writing the bytes to stdout.
+    Convert(convert::ConvertArgs),
+    /// Decode a SyncML DM message or a package #0 notification and print it.
+    Decode(decode::DecodeArgs),
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Convert(args) => convert::run(args),
+        Command::Decode(args) => decode::run(args),
+    };
+    if let Err(message) = result {
+        eprintln!("omadm: {message}");
+        std::process::exit(1);
+    }
+}

@@ -1,6 +1,7 @@
 //! The XML representation of SyncML DM (OMA-TS-SyncML_RepPro-V1_2, DM RepPro §5): decoder on
 //! `quick-xml`, and a writer of the canonical compact form.
 
+mod pretty;
 mod reader;
 mod writer;
 
@@ -29,4 +30,9 @@ pub fn encode(message: &SyncMl) -> Vec<u8> {
     let mut sink = writer::XmlSink::with_capacity(1024);
     crate::emit::emit_message(message, &mut sink);
     sink.out
+}
+
+/// Encodes a message as indented XML for display (not for sending).
+pub fn encode_pretty(message: &SyncMl) -> String {
+    pretty::indent(&encode(message))
 }

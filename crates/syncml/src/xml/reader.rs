@@ -114,6 +114,19 @@ impl<'a> XmlSource<'a> {
         DecodeError::new(ErrorKind::UnexpectedEof, self.input.len())
     }
 
+    /// Appends character data, refusing NUL (which no XML document can contain, and which
+    /// the writer could not write back).
+    fn push_chars(&self, text: &mut String, chars: &str) -> Result<(), DecodeError> {
+        if chars.contains('\0') {
+            return Err(DecodeError::new(
+                ErrorKind::Xml("NUL character in text".into()),
+                self.event_start,
+            ));
+        }
+        text.push_str(chars);
+        Ok(())
+    }
+
     /// Appends the text of a character or predefined entity reference.
     fn push_reference(
         &self,
@@ -209,8 +222,8 @@ impl<'a> EventSource for XmlSource<'a> {
         loop {
             let (start, event) = self.next_event()?;
             match event {
-                Event::Text(t) => text.push_str(&t.xml10_content()),
-                Event::CData(c) => text.push_str(&c.xml10_content()),
+                Event::Text(t) => self.push_chars(&mut text, &t.xml10_content())?,
+                Event::CData(c) => self.push_chars(&mut text, &c.xml10_content())?,
                 Event::GeneralRef(r) => self.push_reference(&mut text, &r)?,
                 Event::End(_) => return Ok(text),
                 Event::Start(_) => {
@@ -243,12 +256,12 @@ impl<'a> EventSource for XmlSource<'a> {
             match event {
                 Event::Text(t) => {
                     if !markup {
-                        text.push_str(&t.xml10_content())
+                        self.push_chars(&mut text, &t.xml10_content())?
                     }
                 }
                 Event::CData(c) => {
                     if !markup {
-                        text.push_str(&c.xml10_content())
+                        self.push_chars(&mut text, &c.xml10_content())?
                     }
                 }
                 Event::GeneralRef(r) => {

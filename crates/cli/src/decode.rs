@@ -1,0 +1,145 @@
+//! `omadm decode syncml|pkg0 [--hex] [--json] [--password PW] [--nonce N] [FILE|-]`.
+
+use std::path::PathBuf;
+
+use clap::{Args, ValueEnum};
+use omadm_syncml::notification::Package0;
+use omadm_syncml::{decode_lenient, xml, Limits};
+
+use crate::input::{decode_hex, read_input, to_hex};
+use crate::json;
+
+/// What the input is.
+#[derive(Clone, Copy, ValueEnum)]
+pub enum Kind {
+    /// A SyncML DM message, XML or WBXML (detected).
+    Syncml,
+    /// A package #0 notification (DM Notification 1.2 / 1.1.2).
+    Pkg0,
+}
+
+/// Arguments of `decode`.
+#[derive(Args)]
+#[command(after_help = "JSON output (--json), stable field names:
+  pkg0:   version (number), ui_mode (0-3), ui_mode_name (not-specified|background|
+          informative|user-interaction), initiator (0 user, 1 server), initiator_name,
+          session_id (number), session_id_hex (the SessionID it starts, e.g. \"1234\"),
+          server_id, vendor_specific (hex), digest (hex); with --password also
+          digest_valid (bool) and expected_digest (hex).
+  syncml: encoding (xml|wbxml), version (1.1|1.2|null), header {ver_dtd, ver_proto,
+          session_id, msg_id, target, source, resp_uri, no_resp, cred, meta}, body {final,
+          commands [{cmd, cmd_id, ...}]}; a command that cannot be decoded appears as
+          {cmd, cmd_id, error, offset}.
+The exit status is 0 whenever the input decodes (also when digest_valid is false) and 1
+when it does not.")]
+pub struct DecodeArgs {
+    /// What to decode.
+    #[arg(value_enum)]
+    kind: Kind,
+    /// The input is hex text (white space and `:` ignored) rather than raw bytes.
+    #[arg(long)]
+    hex: bool,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    json: bool,
+    /// pkg0: verify the digest with this server password (the account's SRVCRED secret).
+    #[arg(long)]
+    password: Option<String>,
+    /// pkg0: the server nonce, as text (its bytes are used); default empty.
+    #[arg(long, requires = "password", conflicts_with = "nonce_hex")]
+    nonce: Option<String>,
+    /// pkg0: the server nonce as hex octets (e.g. 00000000 for the resync nonce).
+    #[arg(long, requires = "password")]
+    nonce_hex: Option<String>,
+    /// Input file; `-` or nothing reads standard input.
+    file: Option<PathBuf>,
+}
+
+/// Runs `decode`.
+pub fn run(args: DecodeArgs) -> Result<(), String> {
+    let bytes = read_input(args.file.as_deref(), args.hex)?;
+    match args.kind {
+        Kind::Pkg0 => decode_pkg0(&bytes, &args),
+        Kind::Syncml => decode_syncml(&bytes, args.json),
+    }
+}
+
+fn decode_pkg0(bytes: &[u8], args: &DecodeArgs) -> Result<(), String> {
+    let pkg = Package0::decode(bytes).map_err(|e| format!("package #0: {e}"))?;
+    let nonce = match (&args.nonce, &args.nonce_hex) {
+        (_, Some(hex)) => decode_hex(hex.as_bytes())?,
+        (Some(text), None) => text.as_bytes().to_vec(),
+        (None, None) => Vec::new(),
+    };
+    let check = args
+        .password
+        .as_deref()
+        .map(|pw| (pkg.verify(pw, &nonce), pkg.expected_digest(pw, &nonce)));
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&json::package0(&pkg, check)).expect("JSON")
+        );
+        return Ok(());
+    }
+    let n = &pkg.notification;
+    println!("version:         {}", n.version);
+    println!(
+        "ui_mode:         {} ({})",
+        n.ui_mode as u8,
+        n.ui_mode.name()
+    );
+    println!(
+        "initiator:       {} ({})",
+        n.initiator as u8,
+        n.initiator.name()
+    );
+    println!(
+        "session_id:      {} (SessionID {})",
+        n.session_id,
+        n.session_id_text()
+    );
+    println!("server_id:       {}", n.server_id);
+    println!(
+        "vendor_specific: {}",
+        if n.vendor_specific.is_empty() {
+            "(none)".into()
+        } else {
+            to_hex(&n.vendor_specific)
+        }
+    );
+    println!("digest:          {}", to_hex(&pkg.digest));
+    if let Some((valid, expected)) = check {
+        println!("digest_valid:    {valid}");
+        if !valid {
+            println!("expected_digest: {}", to_hex(&expected));
+        }
+    }
+    Ok(())
+}
+
+fn decode_syncml(bytes: &[u8], as_json: bool) -> Result<(), String> {
+    let (mut message, encoding) =
+        decode_lenient(bytes, &Limits::default()).map_err(|e| e.to_string())?;
+    if as_json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&json::message(&message, encoding)).expect("JSON")
+        );
+    } else {
+        message.to_xml_safe();
+        print!("{}", xml::encode_pretty(&message));
+        for malformed in message
+            .body
+            .commands
+            .iter()
+            .filter_map(|c| c.first_malformed())
+        {
+            eprintln!(
+                "omadm: command <{}> not decoded: {}",
+                malformed.element, malformed.error
+            );
+        }
+    }
+    Ok(())
+}

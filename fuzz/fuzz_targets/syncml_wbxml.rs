@@ -1,0 +1,17 @@
+//! Arbitrary bytes into the WBXML decoder (strict and lenient); whatever decodes must
+//! re-encode and decode to the same model.
+#![no_main]
+use libfuzzer_sys::fuzz_target;
+use omadm_syncml::{wbxml, Limits};
+
+const LIMITS: Limits = Limits { max_input_bytes: 1 << 20, max_depth: 32, max_elements: 100_000 };
+
+fuzz_target!(|data: &[u8]| {
+    let _ = wbxml::decode(data, &LIMITS);
+    if let Ok(mut msg) = wbxml::decode_lenient(data, &LIMITS) {
+        msg.body.commands.retain(|c| c.first_malformed().is_none());
+        let bytes = wbxml::encode(&msg);
+        let again = wbxml::decode(&bytes, &LIMITS).expect("our own WBXML decodes");
+        assert_eq!(again, msg);
+    }
+});

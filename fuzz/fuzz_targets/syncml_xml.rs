@@ -1,0 +1,17 @@
+//! Arbitrary bytes into the XML decoder (strict and lenient); whatever decodes must re-encode
+//! and decode to the same model.
+#![no_main]
+use libfuzzer_sys::fuzz_target;
+use omadm_syncml::{xml, Limits};
+
+const LIMITS: Limits = Limits { max_input_bytes: 1 << 20, max_depth: 32, max_elements: 100_000 };
+
+fuzz_target!(|data: &[u8]| {
+    let _ = xml::decode(data, &LIMITS);
+    if let Ok(mut msg) = xml::decode_lenient(data, &LIMITS) {
+        msg.body.commands.retain(|c| c.first_malformed().is_none());
+        let bytes = xml::encode(&msg);
+        let again = xml::decode(&bytes, &LIMITS).expect("our own XML decodes");
+        assert_eq!(again, msg);
+    }
+});
