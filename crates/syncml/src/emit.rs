@@ -86,7 +86,7 @@ fn emit_item_command<S: Sink>(tag: Tag, command: &ItemCommand, sink: &mut S) {
     emit_common(
         &command.cmd_id,
         command.no_resp,
-        command.cred.as_ref(),
+        command.cred.as_deref(),
         sink,
     );
     if let Some(meta) = &command.meta {
@@ -100,7 +100,7 @@ fn emit_item_command<S: Sink>(tag: Tag, command: &ItemCommand, sink: &mut S) {
 
 fn emit_alert<S: Sink>(alert: &Alert, sink: &mut S) {
     sink.start(Tag::Alert);
-    emit_common(&alert.cmd_id, alert.no_resp, alert.cred.as_ref(), sink);
+    emit_common(&alert.cmd_id, alert.no_resp, alert.cred.as_deref(), sink);
     if let Some(data) = &alert.data {
         sink.leaf(Tag::Data, data);
     }
@@ -115,7 +115,7 @@ fn emit_alert<S: Sink>(alert: &Alert, sink: &mut S) {
 
 fn emit_exec<S: Sink>(exec: &Exec, sink: &mut S) {
     sink.start(Tag::Exec);
-    emit_common(&exec.cmd_id, exec.no_resp, exec.cred.as_ref(), sink);
+    emit_common(&exec.cmd_id, exec.no_resp, exec.cred.as_deref(), sink);
     if let Some(meta) = &exec.meta {
         emit_meta(meta, sink);
     }

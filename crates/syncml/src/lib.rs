@@ -142,7 +142,7 @@ impl SyncMl {
                     }
                     _ => {
                         item.data = Some(Data::Text(b64::encode(bytes)));
-                        item.meta.get_or_insert_with(Meta::default).format = Some("b64".into());
+                        item.meta.get_or_insert_with(Default::default).format = Some("b64".into());
                     }
                 }
             }

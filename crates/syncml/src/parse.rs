@@ -204,16 +204,16 @@ fn parse_item_command<S: EventSource>(
     let name = tag.name();
     let mut no_resp = false;
     let mut cred = None;
-    let mut meta: Option<Meta> = None;
+    let mut meta: Option<Box<Meta>> = None;
     let mut items = Vec::new();
     while let Some((start, offset)) = src.next_child()? {
         let child = known(start, offset, name)?;
         match child {
             Tag::CmdId => set(cmd_id, src.read_text()?, child, offset)?,
             Tag::NoResp => no_resp = flag(src)?,
-            Tag::Cred => set(&mut cred, parse_cred(src)?, child, offset)?,
-            Tag::Meta => set(&mut meta, parse_meta(src)?, child, offset)?,
-            Tag::Item => items.push(parse_item(src, meta.as_ref())?),
+            Tag::Cred => set(&mut cred, Box::new(parse_cred(src)?), child, offset)?,
+            Tag::Meta => set(&mut meta, Box::new(parse_meta(src)?), child, offset)?,
+            Tag::Item => items.push(parse_item(src, meta.as_deref())?),
             _ => return Err(misplaced(child.name(), name, offset)),
         }
     }
@@ -242,7 +242,7 @@ fn parse_alert<S: EventSource>(src: &mut S, cmd_id: &mut Option<String>) -> Resu
         match child {
             Tag::CmdId => set(cmd_id, src.read_text()?, child, offset)?,
             Tag::NoResp => no_resp = flag(src)?,
-            Tag::Cred => set(&mut cred, parse_cred(src)?, child, offset)?,
+            Tag::Cred => set(&mut cred, Box::new(parse_cred(src)?), child, offset)?,
             Tag::Data => set(&mut data, src.read_text()?, child, offset)?,
             Tag::Correlator => set(&mut correlator, src.read_text()?, child, offset)?,
             Tag::Item => items.push(parse_item(src, None)?),
@@ -266,7 +266,7 @@ fn parse_alert<S: EventSource>(src: &mut S, cmd_id: &mut Option<String>) -> Resu
 fn parse_exec<S: EventSource>(src: &mut S, cmd_id: &mut Option<String>) -> Result<Exec> {
     let mut no_resp = false;
     let mut cred = None;
-    let mut meta: Option<Meta> = None;
+    let mut meta: Option<Box<Meta>> = None;
     let mut correlator = None;
     let mut items = Vec::new();
     while let Some((start, offset)) = src.next_child()? {
@@ -274,10 +274,10 @@ fn parse_exec<S: EventSource>(src: &mut S, cmd_id: &mut Option<String>) -> Resul
         match child {
             Tag::CmdId => set(cmd_id, src.read_text()?, child, offset)?,
             Tag::NoResp => no_resp = flag(src)?,
-            Tag::Cred => set(&mut cred, parse_cred(src)?, child, offset)?,
-            Tag::Meta => set(&mut meta, parse_meta(src)?, child, offset)?,
+            Tag::Cred => set(&mut cred, Box::new(parse_cred(src)?), child, offset)?,
+            Tag::Meta => set(&mut meta, Box::new(parse_meta(src)?), child, offset)?,
             Tag::Correlator => set(&mut correlator, src.read_text()?, child, offset)?,
-            Tag::Item => items.push(parse_item(src, meta.as_ref())?),
+            Tag::Item => items.push(parse_item(src, meta.as_deref())?),
             _ => return Err(misplaced(child.name(), "Exec", offset)),
         }
     }
@@ -309,7 +309,7 @@ fn parse_container<S: EventSource>(
         match start {
             Start::Known(Tag::CmdId) => set(cmd_id, src.read_text()?, Tag::CmdId, offset)?,
             Start::Known(Tag::NoResp) => no_resp = flag(src)?,
-            Start::Known(Tag::Meta) => set(&mut meta, parse_meta(src)?, Tag::Meta, offset)?,
+            Start::Known(Tag::Meta) => set(&mut meta, Box::new(parse_meta(src)?), Tag::Meta, offset)?,
             start => commands.push(parse_command(src, start, offset, name)?),
         }
     }
@@ -342,8 +342,8 @@ fn parse_status<S: EventSource>(src: &mut S, cmd_id: &mut Option<String>) -> Res
             Tag::Cmd => set(&mut cmd, src.read_text()?, child, offset)?,
             Tag::TargetRef => target_refs.push(src.read_text()?),
             Tag::SourceRef => source_refs.push(src.read_text()?),
-            Tag::Cred => set(&mut cred, parse_cred(src)?, child, offset)?,
-            Tag::Chal => set(&mut chal, parse_chal(src)?, child, offset)?,
+            Tag::Cred => set(&mut cred, Box::new(parse_cred(src)?), child, offset)?,
+            Tag::Chal => set(&mut chal, Box::new(parse_chal(src)?), child, offset)?,
             Tag::Data => set(&mut data, src.read_text()?, child, offset)?,
             Tag::Item => items.push(parse_item(src, None)?),
             _ => return Err(misplaced(child.name(), "Status", offset)),
@@ -370,7 +370,7 @@ fn parse_status<S: EventSource>(src: &mut S, cmd_id: &mut Option<String>) -> Res
 fn parse_results<S: EventSource>(src: &mut S, cmd_id: &mut Option<String>) -> Result<Results> {
     let mut msg_ref = None;
     let mut cmd_ref = None;
-    let mut meta: Option<Meta> = None;
+    let mut meta: Option<Box<Meta>> = None;
     let mut target_ref = None;
     let mut source_ref = None;
     let mut items = Vec::new();
@@ -380,10 +380,10 @@ fn parse_results<S: EventSource>(src: &mut S, cmd_id: &mut Option<String>) -> Re
             Tag::CmdId => set(cmd_id, src.read_text()?, child, offset)?,
             Tag::MsgRef => set(&mut msg_ref, src.read_text()?, child, offset)?,
             Tag::CmdRef => set(&mut cmd_ref, src.read_text()?, child, offset)?,
-            Tag::Meta => set(&mut meta, parse_meta(src)?, child, offset)?,
+            Tag::Meta => set(&mut meta, Box::new(parse_meta(src)?), child, offset)?,
             Tag::TargetRef => set(&mut target_ref, src.read_text()?, child, offset)?,
             Tag::SourceRef => set(&mut source_ref, src.read_text()?, child, offset)?,
-            Tag::Item => items.push(parse_item(src, meta.as_ref())?),
+            Tag::Item => items.push(parse_item(src, meta.as_deref())?),
             _ => return Err(misplaced(child.name(), "Results", offset)),
         }
     }
@@ -423,17 +423,17 @@ fn parse_item<S: EventSource>(src: &mut S, command_meta: Option<&Meta>) -> Resul
             )?,
             Tag::SourceParent => set(
                 &mut item.source_parent,
-                parse_location(src, "SourceParent")?,
+                Box::new(parse_location(src, "SourceParent")?),
                 child,
                 offset,
             )?,
             Tag::TargetParent => set(
                 &mut item.target_parent,
-                parse_location(src, "TargetParent")?,
+                Box::new(parse_location(src, "TargetParent")?),
                 child,
                 offset,
             )?,
-            Tag::Meta => set(&mut item.meta, parse_meta(src)?, child, offset)?,
+            Tag::Meta => set(&mut item.meta, Box::new(parse_meta(src)?), child, offset)?,
             Tag::Data => {
                 let format = item
                     .meta

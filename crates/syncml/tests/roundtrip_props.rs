@@ -22,6 +22,10 @@ fn opt<T: std::fmt::Debug + Clone + 'static>(
     prop::option::of(s).boxed()
 }
 
+fn opt_box<T: std::fmt::Debug + Clone + 'static>(s: impl Strategy<Value = T> + 'static) -> BoxedStrategy<Option<Box<T>>> {
+    prop::option::of(s.prop_map(Box::new)).boxed()
+}
+
 fn location() -> impl Strategy<Value = Location> {
     (text(), opt(text())).prop_map(|(loc_uri, loc_name)| Location { loc_uri, loc_name })
 }
@@ -113,9 +117,9 @@ fn item(with_opaque: bool) -> BoxedStrategy<Item> {
             |(target, source, source_parent, target_parent, (data, meta), more_data)| Item {
                 target,
                 source,
-                source_parent,
-                target_parent,
-                meta,
+                source_parent: source_parent.map(Box::new),
+                target_parent: target_parent.map(Box::new),
+                meta: meta.map(Box::new),
                 data,
                 more_data,
             },
@@ -130,7 +134,7 @@ fn cred() -> impl Strategy<Value = Cred> {
 fn leaf_command(with_opaque: bool) -> BoxedStrategy<Command> {
     let items = move |min| prop::collection::vec(item(with_opaque), min..3);
     // Command-level Meta never says xml: items decide their own Format.
-    let item_command = (text(), any::<bool>(), opt(cred()), opt(meta()), items(1)).prop_map(
+    let item_command = (text(), any::<bool>(), opt_box(cred()), opt_box(meta()), items(1)).prop_map(
         |(cmd_id, no_resp, cred, meta, items)| ItemCommand {
             cmd_id,
             no_resp,
@@ -150,7 +154,7 @@ fn leaf_command(with_opaque: bool) -> BoxedStrategy<Command> {
         (
             text(),
             any::<bool>(),
-            opt(cred()),
+            opt_box(cred()),
             opt(text()),
             opt(text()),
             items(0)
@@ -168,8 +172,8 @@ fn leaf_command(with_opaque: bool) -> BoxedStrategy<Command> {
         (
             text(),
             any::<bool>(),
-            opt(cred()),
-            opt(meta()),
+            opt_box(cred()),
+            opt_box(meta()),
             opt(text()),
             items(1)
         )
@@ -190,8 +194,8 @@ fn leaf_command(with_opaque: bool) -> BoxedStrategy<Command> {
                 prop::collection::vec(text(), 0..2)
             ),
             (
-                opt(cred()),
-                opt(meta().prop_map(|meta| Chal { meta })),
+                opt_box(cred()),
+                opt_box(meta().prop_map(|meta| Chal { meta })),
                 text(),
                 items(0)
             ),
@@ -220,7 +224,7 @@ fn leaf_command(with_opaque: bool) -> BoxedStrategy<Command> {
             text(),
             opt(text()),
             text(),
-            opt(meta()),
+            opt_box(meta()),
             opt(text()),
             opt(text()),
             items(0)
@@ -249,7 +253,7 @@ fn command(with_opaque: bool) -> BoxedStrategy<Command> {
                 any::<bool>(),
                 text(),
                 any::<bool>(),
-                opt(meta()),
+                opt_box(meta()),
                 prop::collection::vec(inner, 0..3),
             )
                 .prop_map(|(atomic, cmd_id, no_resp, meta, commands)| {

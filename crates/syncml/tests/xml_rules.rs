@@ -125,11 +125,11 @@ fn b64_data_is_decoded_by_value_bytes_with_the_effective_format() {
         panic!()
     };
     assert_eq!(
-        r.items[0].value_bytes(r.meta.as_ref()),
+        r.items[0].value_bytes(r.meta.as_deref()),
         Some(Ok(vec![0, 1, 2, 255]))
     );
     assert_eq!(
-        r.items[1].value_bytes(r.meta.as_ref()),
+        r.items[1].value_bytes(r.meta.as_deref()),
         Some(Ok(b"AAEC/w==".to_vec()))
     );
 }

@@ -92,9 +92,9 @@ pub struct ItemCommand {
     /// `NoResp`: no Status wanted.
     pub no_resp: bool,
     /// `Cred` (not used by DM, kept when present).
-    pub cred: Option<Cred>,
+    pub cred: Option<Box<Cred>>,
     /// `Meta` applying to every item.
-    pub meta: Option<Meta>,
+    pub meta: Option<Box<Meta>>,
     /// `Item`s, one or more.
     pub items: Vec<Item>,
 }
@@ -120,7 +120,7 @@ pub struct Alert {
     /// `NoResp`.
     pub no_resp: bool,
     /// `Cred`.
-    pub cred: Option<Cred>,
+    pub cred: Option<Box<Cred>>,
     /// `Data`: the alert code (1100–1104, 1200, 1201, 1222–1226, ...).
     pub data: Option<String>,
     /// `Correlator` (generic alert answering an Exec).
@@ -156,9 +156,9 @@ pub struct Exec {
     /// `NoResp`.
     pub no_resp: bool,
     /// `Cred`.
-    pub cred: Option<Cred>,
+    pub cred: Option<Box<Cred>>,
     /// `Meta`.
-    pub meta: Option<Meta>,
+    pub meta: Option<Box<Meta>>,
     /// `Correlator`, echoed by the generic alert that reports the result.
     pub correlator: Option<String>,
     /// `Item`s: the node to run, its argument in Data.
@@ -173,7 +173,7 @@ pub struct Container {
     /// `NoResp`.
     pub no_resp: bool,
     /// `Meta`.
-    pub meta: Option<Meta>,
+    pub meta: Option<Box<Meta>>,
     /// The nested commands in document order.
     pub commands: Vec<Command>,
 }
@@ -194,9 +194,9 @@ pub struct Status {
     /// `SourceRef`s: the command's item sources.
     pub source_refs: Vec<String>,
     /// `Cred`.
-    pub cred: Option<Cred>,
+    pub cred: Option<Box<Cred>>,
     /// `Chal`: an authentication challenge.
-    pub chal: Option<Chal>,
+    pub chal: Option<Box<Chal>>,
     /// `Data`: the status code.
     pub data: String,
     /// `Item`s: extra data (user input, the failing implicit-Add target, ...).
@@ -242,7 +242,7 @@ pub struct Results {
     /// `CmdRef`: the Get's CmdID.
     pub cmd_ref: String,
     /// `Meta` applying to every item.
-    pub meta: Option<Meta>,
+    pub meta: Option<Box<Meta>>,
     /// `TargetRef`.
     pub target_ref: Option<String>,
     /// `SourceRef`.

@@ -88,12 +88,12 @@ pub struct Item {
     pub target: Option<Location>,
     /// `Source`: the node read from (Copy, Results, client Replace).
     pub source: Option<Location>,
-    /// `SourceParent`.
-    pub source_parent: Option<Location>,
-    /// `TargetParent`.
-    pub target_parent: Option<Location>,
-    /// `Meta`, overriding the command's.
-    pub meta: Option<Meta>,
+    /// `SourceParent` (boxed: rare in DM, and items are moved often).
+    pub source_parent: Option<Box<Location>>,
+    /// `TargetParent` (boxed, as SourceParent).
+    pub target_parent: Option<Box<Location>>,
+    /// `Meta`, overriding the command's (boxed to keep items small).
+    pub meta: Option<Box<Meta>>,
     /// `Data`: the value.
     pub data: Option<Data>,
     /// `MoreData`: another chunk of this object follows.
@@ -125,7 +125,7 @@ impl Item {
 
     /// Sets the Meta.
     pub fn with_meta(mut self, meta: Meta) -> Self {
-        self.meta = Some(meta);
+        self.meta = Some(Box::new(meta));
         self
     }
 

@@ -1,0 +1,218 @@
+//! The `omadm convert` and `omadm decode` commands as a user runs them.
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+fn omadm(args: &[&str], stdin: Option<&[u8]>) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_omadm"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    if let Some(bytes) = stdin {
+        input.write_all(bytes).unwrap();
+    }
+    drop(input);
+    child.wait_with_output().unwrap()
+}
+
+fn sample(name: &str) -> String {
+    format!(
+        "{}/../../../shared/samples/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    )
+}
+
+fn json(out: &Output) -> serde_json::Value {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn decode_pkg0_json_has_the_documented_fields_and_verifies_the_digest() {
+    let v = json(&omadm(
+        &[
+            "decode",
+            "pkg0",
+            "--json",
+            "--password",
+            "srvpwd",
+            &sample("pkg0_v12.bin"),
+        ],
+        None,
+    ));
+    assert_eq!(v["version"], 12);
+    assert_eq!(v["ui_mode"], 1);
+    assert_eq!(v["initiator"], 1);
+    assert_eq!(v["session_id"], 0x1234);
+    assert_eq!(v["session_id_hex"], "1234");
+    assert_eq!(v["server_id"], "funambol");
+    assert_eq!(v["digest"], "96e1bf8e36768b84086f1187bd2a9240");
+    assert_eq!(v["digest_valid"], true);
+}
+
+#[test]
+fn decode_pkg0_reports_a_bad_digest() {
+    let v = json(&omadm(
+        &[
+            "decode",
+            "pkg0",
+            "--json",
+            "--password",
+            "srvpwd",
+            &sample("pkg0_v11_baddigest.bin"),
+        ],
+        None,
+    ));
+    assert_eq!(v["version"], 11);
+    assert_eq!(v["digest_valid"], false);
+    let v = json(&omadm(
+        &[
+            "decode",
+            "pkg0",
+            "--json",
+            "--password",
+            "srvpwd",
+            &sample("pkg0_v11.bin"),
+        ],
+        None,
+    ));
+    assert_eq!(v["digest_valid"], true);
+}
+
+#[test]
+fn decode_pkg0_without_password_has_no_verdict() {
+    let v = json(&omadm(
+        &["decode", "pkg0", "--json", &sample("pkg0_v11.bin")],
+        None,
+    ));
+    assert!(v.get("digest_valid").is_none());
+}
+
+#[test]
+fn decode_pkg0_reads_hex_from_stdin_with_a_nonce() {
+    let hex =
+        b"4e94c58c36a8c50aabcdbe0c296b2ba7 02d0000000123412 636f6d2e6d676d747372762e6d616e616765\n";
+    let v = json(&omadm(
+        &[
+            "decode",
+            "pkg0",
+            "--hex",
+            "--json",
+            "--password",
+            "secret",
+            "--nonce-hex",
+            "00000000",
+            "-",
+        ],
+        Some(hex),
+    ));
+    assert_eq!(v["server_id"], "com.mgmtsrv.manage");
+    assert_eq!(v["initiator"], 0);
+    assert_eq!(v["digest_valid"], true);
+    let v = json(&omadm(
+        &[
+            "decode",
+            "pkg0",
+            "--hex",
+            "--json",
+            "--password",
+            "secret",
+            "--nonce",
+            "nonce123",
+        ],
+        Some(hex),
+    ));
+    assert_eq!(v["digest_valid"], false);
+}
+
+#[test]
+fn decode_pkg0_of_garbage_fails_with_a_clear_message() {
+    let out = omadm(&["decode", "pkg0", "-"], Some(b"short"));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("truncated"));
+}
+
+#[test]
+fn convert_xml_to_wbxml_and_back_keeps_the_message() {
+    let wbxml = omadm(
+        &["convert", "--to", "wbxml", &sample("pkg2_mixed.xml")],
+        None,
+    );
+    assert!(wbxml.status.success());
+    assert_eq!(&wbxml.stdout[..3], [0x02, 0xA4, 0x01]);
+    let xml = omadm(&["convert", "--to", "xml", "-"], Some(&wbxml.stdout));
+    assert!(xml.status.success());
+    let original = std::fs::read(sample("pkg2_mixed.xml")).unwrap();
+    assert_eq!(
+        String::from_utf8(xml.stdout).unwrap(),
+        String::from_utf8(original).unwrap().trim_end()
+    );
+}
+
+#[test]
+fn convert_reports_the_offset_of_a_bad_element() {
+    let out = omadm(
+        &["convert", "--to", "wbxml", "-"],
+        Some(b"<SyncML xmlns=\"SYNCML:SYNCML1.2\"><Nope/></SyncML>"),
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("<Nope>") && err.contains("at byte 33"),
+        "{err}"
+    );
+}
+
+#[test]
+fn decode_syncml_json_names_commands() {
+    let v = json(&omadm(
+        &["decode", "syncml", "--json", &sample("pkg2_mixed.wbxml")],
+        None,
+    ));
+    assert_eq!(v["encoding"], "wbxml");
+    assert_eq!(v["header"]["session_id"], "1");
+    let cmds: Vec<&str> = v["body"]["commands"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["cmd"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        cmds,
+        ["Status", "Get", "Add", "Replace", "Get", "Get", "Delete", "Exec", "Get"]
+    );
+}
+
+#[test]
+fn decode_syncml_prints_indented_xml() {
+    let out = omadm(&["decode", "syncml", &sample("pkg2_mixed.wbxml")], None);
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("\n    <VerDTD>1.2</VerDTD>"), "{text}");
+    assert!(text.contains("<Data>hello</Data>"));
+}
+
+#[test]
+fn decode_syncml_hex_input() {
+    let bytes = std::fs::read(sample("pkg2_mixed.wbxml")).unwrap();
+    let hex: String = bytes.iter().map(|b| format!("{b:02X} ")).collect();
+    let v = json(&omadm(
+        &["decode", "syncml", "--hex", "--json"],
+        Some(hex.as_bytes()),
+    ));
+    assert_eq!(v["encoding"], "wbxml");
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    assert_eq!(omadm(&["convert"], None).status.code(), Some(2));
+    assert_eq!(omadm(&["decode", "bogus"], None).status.code(), Some(2));
+}
