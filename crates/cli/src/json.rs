@@ -65,7 +65,7 @@ fn command(c: &Command) -> Value {
         | Command::Get(x)
         | Command::Replace(x) => {
             o.insert("no_resp".into(), json!(x.no_resp));
-            o.insert("meta".into(), opt_meta(&x.meta));
+            o.insert("meta".into(), opt_meta(x.meta.as_deref()));
             o.insert("items".into(), items(&x.items));
         }
         Command::Alert(x) => {
@@ -76,13 +76,13 @@ fn command(c: &Command) -> Value {
         }
         Command::Exec(x) => {
             o.insert("no_resp".into(), json!(x.no_resp));
-            o.insert("meta".into(), opt_meta(&x.meta));
+            o.insert("meta".into(), opt_meta(x.meta.as_deref()));
             o.insert("correlator".into(), json!(x.correlator));
             o.insert("items".into(), items(&x.items));
         }
         Command::Atomic(x) | Command::Sequence(x) => {
             o.insert("no_resp".into(), json!(x.no_resp));
-            o.insert("meta".into(), opt_meta(&x.meta));
+            o.insert("meta".into(), opt_meta(x.meta.as_deref()));
             o.insert(
                 "commands".into(),
                 Value::Array(x.commands.iter().map(command).collect()),
@@ -96,7 +96,7 @@ fn command(c: &Command) -> Value {
             o.insert("source_refs".into(), json!(x.source_refs));
             o.insert(
                 "cred".into(),
-                x.cred.as_ref().map(cred).unwrap_or(Value::Null),
+                x.cred.as_deref().map(cred).unwrap_or(Value::Null),
             );
             o.insert(
                 "chal".into(),
@@ -111,7 +111,7 @@ fn command(c: &Command) -> Value {
         Command::Results(x) => {
             o.insert("msg_ref".into(), json!(x.msg_ref));
             o.insert("cmd_ref".into(), json!(x.cmd_ref));
-            o.insert("meta".into(), opt_meta(&x.meta));
+            o.insert("meta".into(), opt_meta(x.meta.as_deref()));
             o.insert("target_ref".into(), json!(x.target_ref));
             o.insert("source_ref".into(), json!(x.source_ref));
             o.insert("items".into(), items(&x.items));
@@ -132,9 +132,9 @@ fn item(i: &Item) -> Value {
     json!({
         "target": i.target.as_ref().map(location),
         "source": i.source.as_ref().map(location),
-        "source_parent": i.source_parent.as_ref().map(location),
-        "target_parent": i.target_parent.as_ref().map(location),
-        "meta": opt_meta(&i.meta),
+        "source_parent": i.source_parent.as_deref().map(location),
+        "target_parent": i.target_parent.as_deref().map(location),
+        "meta": opt_meta(i.meta.as_deref()),
         "data": i.data.as_ref().map(data),
         "more_data": i.more_data,
     })
@@ -157,11 +157,11 @@ fn location(l: &Location) -> Value {
 
 /// Credentials: the scheme only; the value is a secret-derived token and is not printed.
 fn cred(c: &Cred) -> Value {
-    json!({ "meta": opt_meta(&c.meta), "data_len": c.data.len() })
+    json!({ "meta": opt_meta(c.meta.as_ref()), "data_len": c.data.len() })
 }
 
-fn opt_meta(m: &Option<Meta>) -> Value {
-    m.as_ref().map(meta).unwrap_or(Value::Null)
+fn opt_meta(m: Option<&Meta>) -> Value {
+    m.map(meta).unwrap_or(Value::Null)
 }
 
 fn meta(m: &Meta) -> Value {

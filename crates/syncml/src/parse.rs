@@ -309,7 +309,9 @@ fn parse_container<S: EventSource>(
         match start {
             Start::Known(Tag::CmdId) => set(cmd_id, src.read_text()?, Tag::CmdId, offset)?,
             Start::Known(Tag::NoResp) => no_resp = flag(src)?,
-            Start::Known(Tag::Meta) => set(&mut meta, Box::new(parse_meta(src)?), Tag::Meta, offset)?,
+            Start::Known(Tag::Meta) => {
+                set(&mut meta, Box::new(parse_meta(src)?), Tag::Meta, offset)?
+            }
             start => commands.push(parse_command(src, start, offset, name)?),
         }
     }

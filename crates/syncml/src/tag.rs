@@ -52,10 +52,8 @@ macro_rules! tags {
             /// Looks an element up by its local name, whatever its namespace (names are
             /// unique across the two code pages).
             pub fn from_name(name: &[u8]) -> Option<Tag> {
-                match std::str::from_utf8(name).ok()? {
-                    $( $name => Some(Tag::$variant), )*
-                    _ => None,
-                }
+                let tag = NAME_TABLE[name_slot(name)]?;
+                (tag.name().as_bytes() == name).then_some(tag)
             }
         }
     };
@@ -137,6 +135,38 @@ tags! {
     FieldLevel = (MetInf, 0x16, "FieldLevel"),
 }
 
+/// Seed of the name hash, chosen so that the 73 names fall into distinct slots (the table
+/// below fails to compile otherwise).
+const NAME_HASH_SEED: u32 = 365;
+
+/// FNV-1a-style hash of an element name into one of 512 slots.
+const fn name_slot(name: &[u8]) -> usize {
+    let mut h = NAME_HASH_SEED;
+    let mut i = 0;
+    while i < name.len() {
+        h = (h ^ name[i] as u32).wrapping_mul(0x0100_0193);
+        i += 1;
+    }
+    (h >> 23) as usize
+}
+
+/// Name slot → element: one hash and one comparison per element name read.
+static NAME_TABLE: [Option<Tag>; 512] = {
+    let mut table = [None; 512];
+    let mut i = 0;
+    while i < Tag::ALL.len() {
+        let tag = Tag::ALL[i];
+        let slot = name_slot(tag.name().as_bytes());
+        assert!(
+            table[slot].is_none(),
+            "element name hash collision: change NAME_HASH_SEED"
+        );
+        table[slot] = Some(tag);
+        i += 1;
+    }
+    table
+};
+
 /// `[page][token]` → element, built at compile time from [`Tag::ALL`].
 static TOKEN_TABLE: [[Option<Tag>; 64]; 2] = {
     let mut table = [[None; 64]; 2];
@@ -175,6 +205,15 @@ mod tests {
         assert_eq!(Tag::Format.token(), 0x07);
         assert_eq!(Tag::MaxObjSize.token(), 0x15);
         assert_eq!(Tag::from_token(0, 0x30), None, "0x30 is reserved on page 0");
+    }
+
+    #[test]
+    fn names_that_are_not_elements_are_not_found() {
+        for name in [
+            "", "add", "ADD", "SyncMLx", "Synchdr", "Data ", "\u{e9}", "MetInfo",
+        ] {
+            assert_eq!(Tag::from_name(name.as_bytes()), None, "{name:?}");
+        }
     }
 
     #[test]

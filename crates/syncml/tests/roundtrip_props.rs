@@ -22,7 +22,9 @@ fn opt<T: std::fmt::Debug + Clone + 'static>(
     prop::option::of(s).boxed()
 }
 
-fn opt_box<T: std::fmt::Debug + Clone + 'static>(s: impl Strategy<Value = T> + 'static) -> BoxedStrategy<Option<Box<T>>> {
+fn opt_box<T: std::fmt::Debug + Clone + 'static>(
+    s: impl Strategy<Value = T> + 'static,
+) -> BoxedStrategy<Option<Box<T>>> {
     prop::option::of(s.prop_map(Box::new)).boxed()
 }
 
@@ -134,15 +136,20 @@ fn cred() -> impl Strategy<Value = Cred> {
 fn leaf_command(with_opaque: bool) -> BoxedStrategy<Command> {
     let items = move |min| prop::collection::vec(item(with_opaque), min..3);
     // Command-level Meta never says xml: items decide their own Format.
-    let item_command = (text(), any::<bool>(), opt_box(cred()), opt_box(meta()), items(1)).prop_map(
-        |(cmd_id, no_resp, cred, meta, items)| ItemCommand {
+    let item_command = (
+        text(),
+        any::<bool>(),
+        opt_box(cred()),
+        opt_box(meta()),
+        items(1),
+    )
+        .prop_map(|(cmd_id, no_resp, cred, meta, items)| ItemCommand {
             cmd_id,
             no_resp,
             cred,
             meta,
             items,
-        },
-    );
+        });
     prop_oneof![
         (0..5u8, item_command).prop_map(|(kind, c)| match kind {
             0 => Command::Add(c),
