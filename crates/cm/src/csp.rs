@@ -1,0 +1,215 @@
+//! Configuration service providers: the trait a CSP implements to own a part of the tree.
+//!
+//! A CSP is mounted at a URI prefix; every command on that prefix or below is routed to it
+//! after the Manager's access check. Paths are passed as canonical URI text (`./Vendor/x/y`),
+//! values as octets with their Format and Type, so that C callbacks can implement the trait
+//! one to one. A CSP either does its own transactions ([`TxMode::Internal`]: `begin`,
+//! `commit`, `rollback`, each begin answered by exactly one end) or lets the Manager undo its
+//! changes with the opposite operations ([`TxMode::External`]). A method that fails must leave
+//! the CSP's nodes as they were.
+
+use std::fmt;
+
+/// What a CSP reports about one of its nodes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CspNode {
+    /// An interior node with these child names (not URI-encoded).
+    Interior {
+        /// Child names.
+        children: Vec<String>,
+        /// Type (MO identifier) or empty.
+        type_: String,
+    },
+    /// A leaf.
+    Leaf(LeafValue),
+}
+
+/// A leaf value with its Format and Type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeafValue {
+    /// The value's octets.
+    pub data: Vec<u8>,
+    /// Format (`chr`, `int`, `bool`, `b64`, `bin`, ...).
+    pub format: String,
+    /// Type (MIME type).
+    pub type_: String,
+}
+
+impl LeafValue {
+    /// A `chr`, `text/plain` value.
+    pub fn text(s: impl Into<String>) -> LeafValue {
+        LeafValue {
+            data: s.into().into_bytes(),
+            format: "chr".into(),
+            type_: "text/plain".into(),
+        }
+    }
+}
+
+/// The result of an Exec.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ExecOutcome {
+    /// Done (status 200).
+    Done,
+    /// Accepted; the result will come later by generic alert (status 202).
+    Accepted,
+}
+
+/// A CSP's failure, mapped by the Manager to an OMA DM status code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CspError {
+    /// No such node (404).
+    NotFound,
+    /// The node exists (418).
+    AlreadyExists,
+    /// The command is not allowed on this node (405).
+    NotAllowed,
+    /// Refused for a reason other than access rights (403).
+    Forbidden,
+    /// The CSP's own security refused it (425).
+    PermissionDenied,
+    /// An optional feature (property, list form) the CSP does not support (406).
+    NotSupported,
+    /// Format or Type the node does not accept (415).
+    UnsupportedFormat,
+    /// The device is full (420).
+    DeviceFull,
+    /// Any other failure; `code` is an OMA DM status to report when it is one, else 500.
+    Failed {
+        /// The OMA DM status the CSP asks for (400–599), or 0 for "unspecified" (500).
+        code: u16,
+        /// What happened, for the log (never a secret).
+        reason: String,
+    },
+}
+
+impl CspError {
+    /// A generic failure (500).
+    pub fn failed(reason: impl Into<String>) -> CspError {
+        CspError::Failed {
+            code: 500,
+            reason: reason.into(),
+        }
+    }
+
+    /// The OMA DM status code for this error. Codes a CSP may not produce (success codes,
+    /// unknown values, codes reserved for the protocol such as 212 or 507) become 500.
+    pub fn status(&self) -> u16 {
+        match self {
+            CspError::NotFound => 404,
+            CspError::AlreadyExists => 418,
+            CspError::NotAllowed => 405,
+            CspError::Forbidden => 403,
+            CspError::PermissionDenied => 425,
+            CspError::NotSupported => 406,
+            CspError::UnsupportedFormat => 415,
+            CspError::DeviceFull => 420,
+            CspError::Failed { code, .. } => match code {
+                400..=418 | 420 | 424 | 425 | 500..=506 | 510 => *code,
+                _ => 500,
+            },
+        }
+    }
+}
+
+impl fmt::Display for CspError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CspError::Failed { reason, .. } => {
+                write!(f, "CSP failure ({}): {reason}", self.status())
+            }
+            other => write!(f, "CSP error {}", other.status()),
+        }
+    }
+}
+
+impl std::error::Error for CspError {}
+
+/// How a CSP's changes are undone inside an Atomic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TxMode {
+    /// The Manager records the opposite of each operation and applies it on rollback.
+    External,
+    /// The CSP keeps its own rollback state: `begin` before its first change in a
+    /// transaction, then exactly one of `commit` or `rollback`.
+    Internal,
+}
+
+/// A configuration service provider.
+///
+/// Every method takes the canonical path of the node concerned. Defaults answer "not
+/// allowed" (405) or "not supported" (406) so that a read-only CSP implements `node` only.
+pub trait Csp: Send {
+    /// The node at `path`: its children or its value. `CspError::NotFound` when absent.
+    fn node(&mut self, path: &str) -> Result<CspNode, CspError>;
+
+    /// Creates a leaf (`value` is `Some`) or an interior node (`None`) at `path`, whose
+    /// parent exists.
+    fn add(&mut self, path: &str, value: Option<&LeafValue>) -> Result<(), CspError> {
+        let _ = (path, value);
+        Err(CspError::NotAllowed)
+    }
+
+    /// Replaces the value of the leaf at `path`.
+    fn replace(&mut self, path: &str, value: &LeafValue) -> Result<(), CspError> {
+        let _ = (path, value);
+        Err(CspError::NotAllowed)
+    }
+
+    /// Deletes the node at `path` and its subtree.
+    fn delete(&mut self, path: &str) -> Result<(), CspError> {
+        let _ = path;
+        Err(CspError::NotAllowed)
+    }
+
+    /// Runs the executable node at `path` with the Exec's data and correlator.
+    fn exec(
+        &mut self,
+        path: &str,
+        data: &[u8],
+        correlator: Option<&str>,
+    ) -> Result<ExecOutcome, CspError> {
+        let _ = (path, data, correlator);
+        Err(CspError::NotAllowed)
+    }
+
+    /// Reads a run-time property (`ACL`, `Title`, `msft:AccessRole`, ...). `NotSupported`
+    /// lets the Manager answer from its defaults (inherited ACL and role, Format and Type
+    /// from [`Csp::node`], Name, Size).
+    fn get_property(&mut self, path: &str, name: &str) -> Result<String, CspError> {
+        let _ = (path, name);
+        Err(CspError::NotSupported)
+    }
+
+    /// Sets a run-time property.
+    fn set_property(&mut self, path: &str, name: &str, value: &str) -> Result<(), CspError> {
+        let _ = (path, name, value);
+        Err(CspError::NotSupported)
+    }
+
+    /// Whether Get may return the value at `path` (false for secrets: status 405).
+    fn readable(&mut self, path: &str) -> bool {
+        let _ = path;
+        true
+    }
+
+    /// How this CSP's changes are undone.
+    fn tx_mode(&self) -> TxMode {
+        TxMode::External
+    }
+
+    /// Internal transactions: a transaction starts.
+    fn begin(&mut self) -> Result<(), CspError> {
+        Ok(())
+    }
+
+    /// Internal transactions: make the transaction's changes permanent.
+    fn commit(&mut self) -> Result<(), CspError> {
+        Ok(())
+    }
+
+    /// Internal transactions: undo the transaction's changes.
+    fn rollback(&mut self) -> Result<(), CspError> {
+        Ok(())
+    }
+}

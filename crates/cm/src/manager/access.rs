@@ -1,0 +1,109 @@
+//! Access checks in both models (TND §7.7 ACLs; Windows role masks).
+
+use super::{AccessModel, Manager, Principal};
+use crate::acl::{self, AclCommand};
+use crate::error::CmError;
+use crate::uri::{decode_canonical_segment, parent_str};
+
+/// The ACL the TND recommends for a root that has none.
+const DEFAULT_ROOT_ACL: &str = "Add=*&Get=*";
+
+impl Manager {
+    /// The ACL in force at the existing node `path`: its own, else its nearest ancestor's.
+    pub(super) fn effective_acl(&mut self, path: &str) -> String {
+        let mut p = path.to_owned();
+        loop {
+            if let Some(acl) = self.own_acl(&p) {
+                if !acl.is_empty() {
+                    return acl;
+                }
+            }
+            match parent_str(&p) {
+                Some(parent) => p = parent.to_owned(),
+                None => return DEFAULT_ROOT_ACL.to_owned(),
+            }
+        }
+    }
+
+    /// The node's own ACL property (empty when it inherits), or `None` if unknown.
+    pub(super) fn own_acl(&mut self, path: &str) -> Option<String> {
+        if let Some(i) = self.owner(path) {
+            return self
+                .call_csp(i, false, |csp| csp.get_property(path, "ACL"))
+                .ok();
+        }
+        self.store.get(path).map(|n| n.props.acl.clone())
+    }
+
+    /// The role mask in force at `path` (which need not exist: Add is checked at the child).
+    pub(super) fn effective_role(&mut self, path: &str) -> u32 {
+        let mut p = path.to_owned();
+        loop {
+            if let Some(mask) = self.own_role(&p) {
+                return mask;
+            }
+            if let AccessModel::Roles(map) = &self.config.access {
+                let segments: Vec<String> =
+                    p.split('/').skip(1).map(decode_canonical_segment).collect();
+                if let Some(mask) = map.lookup(&segments) {
+                    return mask;
+                }
+            }
+            if let Some(m) = self.mounts.iter().find(|m| m.prefix.as_str() == p) {
+                return m.default_role;
+            }
+            match parent_str(&p) {
+                Some(parent) => p = parent.to_owned(),
+                None => return self.config.root_role,
+            }
+        }
+    }
+
+    /// The node's own AccessRole, if it has one.
+    pub(super) fn own_role(&mut self, path: &str) -> Option<u32> {
+        if let Some(i) = self.owner(path) {
+            let text = self
+                .call_csp(i, false, |csp| csp.get_property(path, "msft:AccessRole"))
+                .ok()?;
+            return text.trim().parse().ok();
+        }
+        self.store.get(path).and_then(|n| n.props.access_role)
+    }
+
+    /// Checks that `who` may do `cmd` at `path` (an existing node, or for Add under the role
+    /// model the target child).
+    pub(super) fn check(
+        &mut self,
+        who: &Principal,
+        path: &str,
+        cmd: AclCommand,
+    ) -> Result<(), CmError> {
+        let allowed = match (&self.config.access, who) {
+            (AccessModel::OmaAcl, Principal::Local { .. }) => true,
+            (AccessModel::OmaAcl, Principal::Server { server_id, .. }) => {
+                let server_id = server_id.clone();
+                acl::permits(&self.effective_acl(path), cmd, &server_id)
+            }
+            (AccessModel::Roles(_), who) => self.effective_role(path) & who.roles() != 0,
+        };
+        if allowed {
+            Ok(())
+        } else {
+            Err(CmError::denied(format!("{} on {path} denied", cmd.name())))
+        }
+    }
+
+    /// Checks an Add of `target` whose nearest existing ancestor is `existing`: the ACL model
+    /// needs Add on that ancestor; the role model checks at the target child itself.
+    pub(super) fn check_add(
+        &mut self,
+        who: &Principal,
+        existing: &str,
+        target: &str,
+    ) -> Result<(), CmError> {
+        match self.config.access {
+            AccessModel::OmaAcl => self.check(who, existing, AclCommand::Add),
+            AccessModel::Roles(_) => self.check(who, target, AclCommand::Add),
+        }
+    }
+}

@@ -1,0 +1,691 @@
+//! The commands: Add, Get (values, child lists, `?prop=`, `?list=`), Replace (values and
+//! properties), Delete, Copy, Exec. Each runs inside a savepoint: when it fails, nothing it
+//! did remains.
+
+use super::txn::Step;
+use super::{AccessModel, Manager, Principal};
+use crate::acl::{Acl, AclCommand};
+use crate::csp::{CspNode, ExecOutcome, LeafValue, TxMode};
+use crate::error::CmError;
+use crate::node::Node;
+use crate::uri::{encode_segment, parent_str, parse_target, NodeUri, Query};
+
+/// What an Add creates.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NewNode {
+    /// An interior node (Meta Format `node`) with a Type (MO identifier) or empty.
+    Interior {
+        /// Type.
+        type_: String,
+    },
+    /// A leaf with its value.
+    Leaf(LeafValue),
+}
+
+/// One item of a Get's Results.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResultItem {
+    /// The node's URI (with the query for properties).
+    pub uri: String,
+    /// Format (`node` for interior nodes and child lists).
+    pub format: String,
+    /// Type.
+    pub type_: String,
+    /// The value; `None` in `?list=Struct` items.
+    pub data: Option<Vec<u8>>,
+}
+
+/// A node as either owner sees it.
+enum Found {
+    Store(Node),
+    Csp(usize, CspNode),
+}
+
+impl Found {
+    fn is_interior(&self) -> bool {
+        match self {
+            Found::Store(n) => n.is_interior(),
+            Found::Csp(_, n) => matches!(n, CspNode::Interior { .. }),
+        }
+    }
+}
+
+const READ_ONLY_PROPS: [&str; 5] = ["Format", "Type", "Size", "TStamp", "VerNo"];
+
+impl Manager {
+    fn parse(&self, target: &str) -> Result<(NodeUri, Option<Query>), CmError> {
+        Ok(parse_target(target, &self.config.uri_limits)?)
+    }
+
+    fn find(&mut self, path: &str) -> Result<Option<Found>, CmError> {
+        if let Some(i) = self.owner(path) {
+            return match self.call_csp(i, false, |csp| csp.node(path)) {
+                Ok(n) => Ok(Some(Found::Csp(i, n))),
+                Err(e) if e.status == 404 => Ok(None),
+                Err(e) => Err(e),
+            };
+        }
+        Ok(self.store.get(path).cloned().map(Found::Store))
+    }
+
+    fn children(&mut self, path: &str, found: &Found) -> Vec<String> {
+        match found {
+            Found::Store(n) => {
+                let mut names: Vec<String> = n.children.iter().cloned().collect();
+                names.extend(self.mounted_children(path));
+                names.sort();
+                names.dedup();
+                names
+            }
+            Found::Csp(_, CspNode::Interior { children, .. }) => children.clone(),
+            Found::Csp(_, CspNode::Leaf(_)) => Vec::new(),
+        }
+    }
+
+    fn readable(&mut self, path: &str) -> bool {
+        match self.owner(path) {
+            Some(i) => self
+                .call_csp(i, false, |csp| Ok(csp.readable(path)))
+                .unwrap_or(false),
+            None => true,
+        }
+    }
+
+    // ---- Get ------------------------------------------------------------------------------
+
+    /// Get: a leaf's value, an interior node's child names (`a/b/c`, Format `node`), a
+    /// property (`?prop=`), or a subtree listing (`?list=Struct|StructData`).
+    pub fn get(&mut self, who: &Principal, target: &str) -> Result<Vec<ResultItem>, CmError> {
+        let (uri, query) = self.parse(target)?;
+        let path = uri.as_str().to_owned();
+        let found = self
+            .find(&path)?
+            .ok_or_else(|| CmError::not_found(format!("{path} not found")))?;
+        self.check(who, &path, AclCommand::Get)?;
+        match query {
+            None => {
+                if !self.readable(&path) {
+                    return Err(CmError::not_allowed(format!("{path} is write-only")));
+                }
+                Ok(vec![self.item(&path, &found, true)])
+            }
+            Some(Query::Prop(name)) => {
+                let value = self.get_property(&path, &found, &name)?;
+                Ok(vec![ResultItem {
+                    uri: format!("{path}?prop={name}"),
+                    format: "chr".into(),
+                    type_: "text/plain".into(),
+                    data: Some(value.into_bytes()),
+                }])
+            }
+            Some(Query::ListStruct) => self.list(who, &path, found, false),
+            Some(Query::ListStructData) => self.list(who, &path, found, true),
+            Some(Query::ListOther(form)) => Err(CmError::not_supported(format!(
+                "?list={form} is not supported"
+            ))),
+        }
+    }
+
+    fn item(&mut self, path: &str, found: &Found, with_data: bool) -> ResultItem {
+        match found {
+            Found::Store(n) if !n.is_interior() => ResultItem {
+                uri: path.to_owned(),
+                format: n.props.format.clone(),
+                type_: n.props.type_.clone(),
+                data: with_data.then(|| n.value.clone().unwrap_or_default()),
+            },
+            Found::Csp(_, CspNode::Leaf(v)) => ResultItem {
+                uri: path.to_owned(),
+                format: v.format.clone(),
+                type_: v.type_.clone(),
+                data: with_data.then(|| v.data.clone()),
+            },
+            _ => {
+                let type_ = match found {
+                    Found::Store(n) => n.props.type_.clone(),
+                    Found::Csp(_, CspNode::Interior { type_, .. }) => type_.clone(),
+                    Found::Csp(_, CspNode::Leaf(_)) => String::new(),
+                };
+                let children = self.children(path, found).join("/");
+                ResultItem {
+                    uri: path.to_owned(),
+                    format: "node".into(),
+                    type_: if type_.is_empty() {
+                        "text/plain".into()
+                    } else {
+                        type_
+                    },
+                    data: with_data.then(|| children.into_bytes()),
+                }
+            }
+        }
+    }
+
+    fn list(
+        &mut self,
+        who: &Principal,
+        path: &str,
+        found: Found,
+        with_data: bool,
+    ) -> Result<Vec<ResultItem>, CmError> {
+        let mut out = Vec::new();
+        let mut stack = vec![(path.to_owned(), found)];
+        while let Some((p, f)) = stack.pop() {
+            let readable = self.readable(&p);
+            let mut item = self.item(&p, &f, with_data && readable);
+            if f.is_interior() {
+                item.data = None;
+            }
+            out.push(item);
+            let mut kids = Vec::new();
+            for name in self.children(&p, &f) {
+                let child = format!("{p}/{}", encode_segment(&name));
+                if self.check(who, &child, AclCommand::Get).is_err() {
+                    continue;
+                }
+                if let Some(cf) = self.find(&child)? {
+                    kids.push((child, cf));
+                }
+            }
+            // Document order: push in reverse so the first child is listed first.
+            stack.extend(kids.into_iter().rev());
+        }
+        Ok(out)
+    }
+
+    fn get_property(&mut self, path: &str, found: &Found, name: &str) -> Result<String, CmError> {
+        if let Found::Csp(i, _) = found {
+            match self.call_csp(*i, false, |csp| csp.get_property(path, name)) {
+                Ok(v) => return Ok(v),
+                Err(e) if e.status == 406 => {}
+                Err(e) => return Err(e),
+            }
+        }
+        let (format, type_, size) = match found {
+            Found::Store(n) => (
+                n.props.format.clone(),
+                n.props.type_.clone(),
+                n.value.as_ref().map(Vec::len),
+            ),
+            Found::Csp(_, CspNode::Leaf(v)) => {
+                (v.format.clone(), v.type_.clone(), Some(v.data.len()))
+            }
+            Found::Csp(_, CspNode::Interior { type_, .. }) => ("node".into(), type_.clone(), None),
+        };
+        let store_node = match found {
+            Found::Store(n) => Some(n),
+            Found::Csp(..) => None,
+        };
+        let name_of = NodeUri::parse(path, &self.config.uri_limits)
+            .map(|u| u.name().to_owned())
+            .unwrap_or_default();
+        match name {
+            "ACL" => Ok(store_node.map(|n| n.props.acl.clone()).unwrap_or_default()),
+            "Format" => Ok(format),
+            "Type" => Ok(type_),
+            "Name" => Ok(name_of),
+            "Size" => size
+                .map(|s| s.to_string())
+                .ok_or_else(|| CmError::not_allowed("interior nodes have no Size")),
+            "Title" => Ok(store_node
+                .map(|n| n.props.title.clone())
+                .unwrap_or_default()),
+            "TStamp" => Ok(store_node
+                .map(|n| n.props.tstamp.clone())
+                .unwrap_or_default()),
+            "VerNo" => Ok(store_node
+                .map(|n| n.props.verno.to_string())
+                .unwrap_or_default()),
+            "msft:AccessRole" | "MSFT:AccessRole" => Ok(self.effective_role(path).to_string()),
+            other => Err(CmError::not_supported(format!(
+                "property {other} is not supported"
+            ))),
+        }
+    }
+
+    // ---- Add ------------------------------------------------------------------------------
+
+    /// Add: creates a node, and missing interior ancestors implicitly (TND; Windows CM2).
+    pub fn add(&mut self, who: &Principal, target: &str, node: NewNode) -> Result<(), CmError> {
+        let (uri, query) = self.parse(target)?;
+        if query.is_some() {
+            return Err(CmError::not_allowed("properties cannot be added"));
+        }
+        self.run(|m| m.add_at(who, &uri, node))
+    }
+
+    fn add_at(&mut self, who: &Principal, uri: &NodeUri, node: NewNode) -> Result<(), CmError> {
+        let path = uri.as_str();
+        if uri.is_root() || self.find(path)?.is_some() {
+            return Err(CmError::already_exists(format!("{path} exists")));
+        }
+        // Nearest existing ancestor, and the missing ones below it (top first).
+        let mut missing = Vec::new();
+        let mut existing = None;
+        for ancestor in uri.ancestors().collect::<Vec<_>>().into_iter().rev() {
+            match self.find(ancestor.as_str())? {
+                Some(f) => {
+                    existing = Some((ancestor, f));
+                    break;
+                }
+                None => missing.push(ancestor),
+            }
+        }
+        let (existing, existing_node) = existing.expect("the root exists");
+        if !existing_node.is_interior() {
+            return Err(CmError::not_allowed(format!("{existing} is a leaf")));
+        }
+        missing.reverse();
+        self.check_add(who, existing.as_str(), path)?;
+        for ancestor in &missing {
+            self.create(
+                who,
+                ancestor,
+                NewNode::Interior {
+                    type_: String::new(),
+                },
+            )
+            .map_err(|mut e| {
+                e.message = format!("implicit Add of {ancestor} failed: {}", e.message);
+                e
+            })?;
+        }
+        self.create(who, uri, node)
+    }
+
+    /// Creates one node whose parent exists.
+    fn create(&mut self, who: &Principal, uri: &NodeUri, node: NewNode) -> Result<(), CmError> {
+        let path = uri.as_str();
+        if let Some(i) = self.owner(path) {
+            let value = match &node {
+                NewNode::Leaf(v) => Some(v.clone()),
+                NewNode::Interior { .. } => None,
+            };
+            self.call_csp(i, true, |csp| csp.add(path, value.as_ref()))?;
+            if self.mounts[i].csp.tx_mode() == TxMode::External {
+                self.undo.push(Step::CspDelete {
+                    mount: i,
+                    path: path.to_owned(),
+                });
+            }
+            return Ok(());
+        }
+        let mut new = match node {
+            NewNode::Interior { type_ } => Node::interior(&type_),
+            NewNode::Leaf(v) => Node::leaf(v.data, &v.format, &v.type_),
+        };
+        new.props.tstamp = self.now.clone().unwrap_or_default();
+        if let (true, AccessModel::OmaAcl, Principal::Server { server_id, .. }) =
+            (new.is_interior(), &self.config.access, who)
+        {
+            // TND: a server adding an interior node without Replace on the parent gets Add,
+            // Delete and Replace on it, so that it can manage what it created.
+            let parent = uri.parent().expect("not the root");
+            if self
+                .check(who, parent.as_str(), AclCommand::Replace)
+                .is_err()
+            {
+                new.props.acl = format!("Add={server_id}&Delete={server_id}&Replace={server_id}");
+            }
+        }
+        self.record_put(path, new);
+        Ok(())
+    }
+
+    // ---- Replace --------------------------------------------------------------------------
+
+    /// Replace: a leaf's value, or a property (`?prop=ACL|Name|Title|msft:AccessRole`).
+    pub fn replace(
+        &mut self,
+        who: &Principal,
+        target: &str,
+        value: LeafValue,
+    ) -> Result<(), CmError> {
+        let (uri, query) = self.parse(target)?;
+        self.run(|m| match query {
+            None => m.replace_value(who, &uri, value),
+            Some(Query::Prop(name)) => m.replace_property(who, &uri, &name, value),
+            Some(_) => Err(CmError::not_allowed("Replace on a list query")),
+        })
+    }
+
+    fn replace_value(
+        &mut self,
+        who: &Principal,
+        uri: &NodeUri,
+        value: LeafValue,
+    ) -> Result<(), CmError> {
+        let path = uri.as_str();
+        let found = self
+            .find(path)?
+            .ok_or_else(|| CmError::not_found(format!("{path} not found")))?;
+        self.check(who, path, AclCommand::Replace)?;
+        match found {
+            Found::Store(n) if n.is_interior() => {
+                Err(CmError::not_allowed(format!("{path} is interior")))
+            }
+            Found::Store(mut n) => {
+                n.value = Some(value.data);
+                if !value.format.is_empty() {
+                    n.props.format = value.format;
+                }
+                if !value.type_.is_empty() {
+                    n.props.type_ = value.type_;
+                }
+                n.props.verno = n.props.verno.wrapping_add(1);
+                n.props.tstamp = self.now.clone().unwrap_or_default();
+                self.record_put(path, n);
+                Ok(())
+            }
+            Found::Csp(_, CspNode::Interior { .. }) => {
+                Err(CmError::not_allowed(format!("{path} is interior")))
+            }
+            Found::Csp(i, CspNode::Leaf(old)) => {
+                self.call_csp(i, true, |csp| csp.replace(path, &value))?;
+                if self.mounts[i].csp.tx_mode() == TxMode::External {
+                    self.undo.push(Step::CspReplace {
+                        mount: i,
+                        path: path.to_owned(),
+                        old,
+                    });
+                }
+                Ok(())
+            }
+        }
+    }
+
+    fn replace_property(
+        &mut self,
+        who: &Principal,
+        uri: &NodeUri,
+        name: &str,
+        value: LeafValue,
+    ) -> Result<(), CmError> {
+        let path = uri.as_str();
+        let found = self
+            .find(path)?
+            .ok_or_else(|| CmError::not_found(format!("{path} not found")))?;
+        let text = String::from_utf8(value.data)
+            .map_err(|_| CmError::bad_request("property value is not UTF-8"))?;
+        if READ_ONLY_PROPS.contains(&name) {
+            return Err(CmError::not_allowed(format!("{name} cannot be replaced")));
+        }
+        match name {
+            "ACL" => {
+                // TND: an interior node's ACL needs Replace on it or on its parent; a leaf's
+                // only on its parent.
+                // The root has no parent: Replace on the root itself, and it keeps an ACL.
+                match uri.parent() {
+                    None => {
+                        self.check(who, path, AclCommand::Replace)?;
+                        if text.is_empty() {
+                            return Err(CmError::bad_request("the root must have an ACL"));
+                        }
+                    }
+                    Some(parent) => {
+                        let on_parent = self.check(who, parent.as_str(), AclCommand::Replace);
+                        if on_parent.is_err()
+                            && !(found.is_interior()
+                                && self.check(who, path, AclCommand::Replace).is_ok())
+                        {
+                            return on_parent;
+                        }
+                    }
+                }
+                Acl::parse(&text).map_err(|e| CmError::bad_request(e.to_string()))?;
+            }
+            "msft:AccessRole" | "MSFT:AccessRole" => {
+                self.check(who, path, AclCommand::Replace)?;
+                let mask: u32 = text
+                    .trim()
+                    .parse()
+                    .map_err(|_| CmError::bad_request("AccessRole is not a number"))?;
+                // A principal cannot hand out roles it does not hold.
+                let old = self.effective_role(path);
+                if mask & !who.roles() & !old != 0 {
+                    return Err(CmError::denied(
+                        "AccessRole would grant roles the server does not hold",
+                    ));
+                }
+            }
+            "Name" | "Title" => self.check(who, path, AclCommand::Replace)?,
+            other => {
+                return Err(CmError::not_supported(format!(
+                    "property {other} is not supported"
+                )))
+            }
+        }
+        match found {
+            Found::Csp(i, _) => self.call_csp(i, true, |csp| csp.set_property(path, name, &text)),
+            Found::Store(mut n) => match name {
+                "Name" => self.rename(uri, &text),
+                _ => {
+                    match name {
+                        "ACL" => n.props.acl = text,
+                        "Title" => n.props.title = text,
+                        _ => {
+                            n.props.access_role = Some(text.trim().parse().expect("checked above"))
+                        }
+                    }
+                    n.props.verno = n.props.verno.wrapping_add(1);
+                    n.props.tstamp = self.now.clone().unwrap_or_default();
+                    self.record_put(path, n);
+                    Ok(())
+                }
+            },
+        }
+    }
+
+    /// Renames a store node (Replace `?prop=Name`): its subtree moves with it.
+    fn rename(&mut self, uri: &NodeUri, new_name: &str) -> Result<(), CmError> {
+        let parent = uri
+            .parent()
+            .ok_or_else(|| CmError::not_allowed("the root cannot be renamed"))?;
+        let to = parent.child(new_name)?;
+        to.check_limits(&self.config.uri_limits)?;
+        if self.find(to.as_str())?.is_some() {
+            return Err(CmError::already_exists(format!("{to} exists")));
+        }
+        if self.mounts.iter().any(|m| m.prefix.starts_with(uri)) {
+            return Err(CmError::not_allowed("a CSP is mounted below this node"));
+        }
+        let mut nodes = Vec::new();
+        let mut stack = vec![uri.clone()];
+        while let Some(u) = stack.pop() {
+            let node = self
+                .store
+                .get(u.as_str())
+                .cloned()
+                .ok_or_else(|| CmError::failed("tree inconsistent"))?;
+            for c in &node.children {
+                stack.push(u.child(c)?);
+            }
+            nodes.push((u, node));
+        }
+        self.record_remove(uri.as_str());
+        for (u, mut node) in nodes {
+            let moved = u.rebase(uri, &to).expect("inside the subtree");
+            node.children.clear();
+            self.record_put(moved.as_str(), node);
+        }
+        Ok(())
+    }
+
+    // ---- Delete ---------------------------------------------------------------------------
+
+    /// Delete: the node and its subtree.
+    pub fn delete(&mut self, who: &Principal, target: &str) -> Result<(), CmError> {
+        let (uri, query) = self.parse(target)?;
+        if query.is_some() {
+            return Err(CmError::not_allowed("properties cannot be deleted"));
+        }
+        self.run(|m| m.delete_at(who, &uri))
+    }
+
+    fn delete_at(&mut self, who: &Principal, uri: &NodeUri) -> Result<(), CmError> {
+        let path = uri.as_str();
+        if uri.is_root() {
+            return Err(CmError::not_allowed("the root cannot be deleted"));
+        }
+        let found = self
+            .find(path)?
+            .ok_or_else(|| CmError::not_found(format!("{path} not found")))?;
+        self.check(who, path, AclCommand::Delete)?;
+        match found {
+            Found::Store(_) => {
+                if self.mounts.iter().any(|m| m.prefix.starts_with(uri)) {
+                    return Err(CmError::not_allowed(format!(
+                        "a CSP is mounted at or below {path}"
+                    )));
+                }
+                self.record_remove(path);
+                Ok(())
+            }
+            Found::Csp(i, node) => {
+                let external = self.mounts[i].csp.tx_mode() == TxMode::External;
+                let saved = if external {
+                    Some(self.capture(i, path, node)?)
+                } else {
+                    None
+                };
+                self.call_csp(i, true, |csp| csp.delete(path))?;
+                if let Some(nodes) = saved {
+                    self.undo.push(Step::CspRestore { mount: i, nodes });
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// A CSP subtree as (path, value) pairs, parents first, to re-create it on rollback.
+    fn capture(
+        &mut self,
+        i: usize,
+        path: &str,
+        node: CspNode,
+    ) -> Result<Vec<(String, Option<LeafValue>)>, CmError> {
+        let mut out = Vec::new();
+        let mut stack = vec![(path.to_owned(), node)];
+        while let Some((p, n)) = stack.pop() {
+            match n {
+                CspNode::Leaf(v) => out.push((p, Some(v))),
+                CspNode::Interior { children, .. } => {
+                    out.push((p.clone(), None));
+                    for c in children.iter().rev() {
+                        let cp = format!("{p}/{}", encode_segment(c));
+                        let cn = self.call_csp(i, false, |csp| csp.node(&cp))?;
+                        stack.push((cp, cn));
+                    }
+                }
+            }
+            if out.len() > 100_000 {
+                return Err(CmError::failed("subtree too large to delete atomically"));
+            }
+        }
+        Ok(out)
+    }
+
+    // ---- Copy -----------------------------------------------------------------------------
+
+    /// Copy: the source's value (or whole subtree) to the target. A leaf onto an existing leaf
+    /// replaces its value; otherwise the target must not exist and is created. Needs Get on
+    /// every source node and Add (or Replace) at the target.
+    pub fn copy(&mut self, who: &Principal, source: &str, target: &str) -> Result<(), CmError> {
+        let (from, q1) = self.parse(source)?;
+        let (to, q2) = self.parse(target)?;
+        if q1.is_some() || q2.is_some() {
+            return Err(CmError::not_allowed("Copy of properties"));
+        }
+        if to.starts_with(&from) {
+            return Err(CmError::not_allowed("Copy into its own subtree"));
+        }
+        self.run(|m| {
+            let found = m
+                .find(from.as_str())?
+                .ok_or_else(|| CmError::not_found(format!("{from} not found")))?;
+            m.check(who, from.as_str(), AclCommand::Get)?;
+            let mut nodes = Vec::new();
+            let mut stack = vec![(from.clone(), found)];
+            while let Some((u, f)) = stack.pop() {
+                if !m.readable(u.as_str()) {
+                    return Err(CmError::new(403, format!("{u} cannot be copied")));
+                }
+                let value = match &f {
+                    Found::Store(n) => Manager::leaf_of(n),
+                    Found::Csp(_, CspNode::Leaf(v)) => Some(v.clone()),
+                    Found::Csp(_, CspNode::Interior { .. }) => None,
+                };
+                for name in m.children(u.as_str(), &f).into_iter().rev() {
+                    let child = u.child(&name)?;
+                    m.check(who, child.as_str(), AclCommand::Get)?;
+                    let cf = m
+                        .find(child.as_str())?
+                        .ok_or_else(|| CmError::failed("tree changed"))?;
+                    stack.push((child, cf));
+                }
+                nodes.push((u, value));
+            }
+            let target_exists = m.find(to.as_str())?;
+            match (target_exists, &nodes[0].1) {
+                (Some(t), Some(v)) if !t.is_interior() => m.replace_value(who, &to, v.clone()),
+                (Some(_), _) => Err(CmError::already_exists(format!("{to} exists"))),
+                (None, _) => {
+                    for (u, value) in nodes {
+                        let dest = u.rebase(&from, &to).expect("inside the subtree");
+                        dest.check_limits(&m.config.uri_limits)?;
+                        let node = match value {
+                            Some(v) => NewNode::Leaf(v),
+                            None => NewNode::Interior {
+                                type_: String::new(),
+                            },
+                        };
+                        m.add_at(who, &dest, node)?;
+                    }
+                    Ok(())
+                }
+            }
+        })
+    }
+
+    // ---- Exec -----------------------------------------------------------------------------
+
+    /// Exec: runs an executable node of a CSP (store nodes are not executable: 405).
+    pub fn exec(
+        &mut self,
+        who: &Principal,
+        target: &str,
+        data: &[u8],
+        correlator: Option<&str>,
+    ) -> Result<ExecOutcome, CmError> {
+        let (uri, query) = self.parse(target)?;
+        if query.is_some() {
+            return Err(CmError::not_allowed("Exec on a property"));
+        }
+        let path = uri.as_str().to_owned();
+        self.run(|m| {
+            let found = m
+                .find(&path)?
+                .ok_or_else(|| CmError::not_found(format!("{path} not found")))?;
+            m.check(who, &path, AclCommand::Exec)?;
+            match found {
+                Found::Store(_) => Err(CmError::not_allowed(format!("{path} is not executable"))),
+                Found::Csp(i, _) => m.call_csp(i, true, |csp| csp.exec(&path, data, correlator)),
+            }
+        })
+    }
+
+    // ---- local access ---------------------------------------------------------------------
+
+    /// Whether a node exists (no access check: for the device's own use).
+    pub fn exists(&mut self, target: &str) -> bool {
+        match self.parse(target) {
+            Ok((uri, None)) => matches!(self.find(uri.as_str()), Ok(Some(_))),
+            _ => false,
+        }
+    }
+
+    /// Parent path of a canonical path (helper for callers building URIs).
+    pub fn parent_of(path: &str) -> Option<&str> {
+        parent_str(path)
+    }
+}

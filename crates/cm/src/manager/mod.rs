@@ -1,0 +1,387 @@
+//! The Manager: routes each command to the store or the CSP owning the node, after the access
+//! check; keeps the undo log of transactions and the redo log that [`Manager::persist`] makes
+//! durable.
+
+mod access;
+mod commands;
+mod time;
+mod txn;
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use crate::csp::{Csp, CspError, LeafValue};
+use crate::error::CmError;
+use crate::node::Node;
+use crate::persist::{self, LoadError, Storage};
+use crate::roles::{self, RoleMap};
+use crate::store::{Change, TreeStore};
+use crate::uri::{NodeUri, UriLimits};
+
+pub use commands::{NewNode, ResultItem};
+
+/// Which access-control model the device uses (one per deployment).
+#[derive(Debug, Clone)]
+pub enum AccessModel {
+    /// The OMA DM ACL property, inherited from the nearest ancestor that has one.
+    OmaAcl,
+    /// The Windows role masks: each node's AccessRole (own, assigned by the map, or
+    /// inherited) must share a bit with the principal's roles.
+    Roles(RoleMap),
+}
+
+/// Who issues a command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Principal {
+    /// A DM server in a session, authenticated as `server_id`, holding `roles` (its account's
+    /// roles, used by the role model).
+    Server {
+        /// The account's ServerID (the ACL principal).
+        server_id: String,
+        /// The account's role mask.
+        roles: u32,
+    },
+    /// The device itself (UI, platform code) with a role mask. Under the OMA ACL model local
+    /// callers are not restricted by ACLs; under the role model their mask is checked.
+    Local {
+        /// The caller's role mask.
+        roles: u32,
+    },
+}
+
+impl Principal {
+    /// A server principal.
+    pub fn server(server_id: impl Into<String>, roles: u32) -> Self {
+        Principal::Server {
+            server_id: server_id.into(),
+            roles,
+        }
+    }
+
+    /// The role mask.
+    pub fn roles(&self) -> u32 {
+        match self {
+            Principal::Server { roles, .. } | Principal::Local { roles } => *roles,
+        }
+    }
+}
+
+/// Manager settings.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The access-control model.
+    pub access: AccessModel,
+    /// URI limits (reported by DevDetail).
+    pub uri_limits: UriLimits,
+    /// The root's ACL when the tree is new (TND recommends `Add=*&Get=*`).
+    pub root_acl: String,
+    /// The root's role mask under the role model (everything below inherits it unless set).
+    pub root_role: u32,
+    /// Journal size in bytes after which a snapshot is written and the journal restarted.
+    pub snapshot_threshold: u64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            access: AccessModel::OmaAcl,
+            uri_limits: UriLimits::default(),
+            root_acl: "Add=*&Get=*".into(),
+            root_role: roles::MANAGER,
+            snapshot_threshold: 1 << 20,
+        }
+    }
+}
+
+struct Mount {
+    prefix: NodeUri,
+    csp: Box<dyn Csp>,
+    default_role: u32,
+    /// An internal transaction was begun on this CSP and awaits its end.
+    begun: bool,
+}
+
+/// The Configuration Manager. See the crate documentation.
+pub struct Manager {
+    store: TreeStore,
+    mounts: Vec<Mount>,
+    config: Config,
+    storage: Box<dyn Storage>,
+    /// Changes applied but not yet made durable.
+    pending: Vec<Change>,
+    /// Undo steps of the running transaction or command.
+    undo: Vec<txn::Step>,
+    in_atomic: bool,
+    /// `pending.len()` when the Atomic began.
+    atomic_pending_mark: usize,
+    now: Option<String>,
+    generation: u64,
+    journal_len: u64,
+    /// The journal needs a header (new, or stale) before the next record.
+    needs_header: bool,
+    /// A torn tail to cut before the next append.
+    truncate_to: Option<u64>,
+}
+
+impl Manager {
+    /// Loads the tree from `storage` (empty storage gives a tree holding only the root).
+    /// Damaged storage is refused with [`LoadError::Corrupt`]; nothing is half-loaded.
+    pub fn open(mut storage: Box<dyn Storage>, config: Config) -> Result<Manager, LoadError> {
+        let stored = storage.load()?;
+        let mut store = TreeStore::new(&config.root_acl);
+        let mut generation = 0;
+        if let Some(snapshot) = &stored.snapshot {
+            let (gen, changes) = persist::decode_snapshot(snapshot).map_err(LoadError::Corrupt)?;
+            generation = gen;
+            for change in changes {
+                store.apply(change);
+            }
+        }
+        let journal = persist::decode_journal(&stored.journal).map_err(LoadError::Corrupt)?;
+        let mut needs_header = true;
+        let mut truncate_to = None;
+        let mut journal_len = 0;
+        if journal.generation == Some(generation) {
+            for record in &journal.records {
+                for change in persist::decode_changes(record).map_err(LoadError::Corrupt)? {
+                    store.apply(change);
+                }
+            }
+            needs_header = false;
+            journal_len = journal.valid_len;
+            if journal.valid_len != stored.journal.len() as u64 {
+                log::warn!(
+                    "dropping a torn journal tail of {} bytes",
+                    stored.journal.len() as u64 - journal.valid_len
+                );
+                truncate_to = Some(journal.valid_len);
+            }
+        }
+        store.check_consistency().map_err(LoadError::Corrupt)?;
+        Ok(Manager {
+            store,
+            mounts: Vec::new(),
+            config,
+            storage,
+            pending: Vec::new(),
+            undo: Vec::new(),
+            in_atomic: false,
+            atomic_pending_mark: 0,
+            now: None,
+            generation,
+            journal_len,
+            needs_header,
+            truncate_to,
+        })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Sets the time used for TStamp (seconds since the Unix epoch, UTC).
+    pub fn set_time(&mut self, unix_seconds: i64) {
+        self.now = Some(time::iso8601_basic(unix_seconds));
+    }
+
+    /// Mounts `csp` at `prefix`; commands on the prefix and below go to it. `default_role` is
+    /// the AccessRole of the CSP's root under the role model. Missing ancestors of the prefix
+    /// are created in the store as interior nodes.
+    pub fn mount(
+        &mut self,
+        prefix: &str,
+        csp: Box<dyn Csp>,
+        default_role: u32,
+    ) -> Result<(), CmError> {
+        let prefix = NodeUri::parse(prefix, &self.config.uri_limits)?;
+        if prefix.is_root() {
+            return Err(CmError::not_allowed("a CSP cannot own the root"));
+        }
+        if self.mounts.iter().any(|m| m.prefix == prefix) {
+            return Err(CmError::already_exists(format!(
+                "{prefix} is already mounted"
+            )));
+        }
+        if self.owner(prefix.as_str()).is_some() {
+            return Err(CmError::not_allowed(format!(
+                "{prefix} lies inside another CSP"
+            )));
+        }
+        if self.store.get(prefix.as_str()).is_some() {
+            return Err(CmError::already_exists(format!(
+                "{prefix} exists in the tree"
+            )));
+        }
+        for ancestor in prefix.ancestors().skip(1) {
+            match self.store.get(ancestor.as_str()) {
+                Some(n) if n.is_interior() => {}
+                Some(_) => return Err(CmError::not_allowed(format!("{ancestor} is a leaf"))),
+                None => {
+                    let node = Node::interior("");
+                    self.store.put(ancestor.as_str(), node.clone());
+                    self.pending
+                        .push(Change::Put(ancestor.as_str().to_owned(), node));
+                }
+            }
+        }
+        self.mounts.push(Mount {
+            prefix,
+            csp,
+            default_role,
+            begun: false,
+        });
+        // Longest prefix first, so that ownership lookups find the deepest mount.
+        self.mounts
+            .sort_by_key(|m| std::cmp::Reverse(m.prefix.depth()));
+        Ok(())
+    }
+
+    /// Unmounts the CSP at `prefix` and hands it back. Refused inside an Atomic.
+    pub fn unmount(&mut self, prefix: &str) -> Result<Box<dyn Csp>, CmError> {
+        if self.in_atomic {
+            return Err(CmError::new(409, "cannot unmount inside an Atomic"));
+        }
+        let prefix = NodeUri::parse(prefix, &self.config.uri_limits)?;
+        let i = self
+            .mounts
+            .iter()
+            .position(|m| m.prefix == prefix)
+            .ok_or_else(|| CmError::not_found(format!("nothing mounted at {prefix}")))?;
+        Ok(self.mounts.remove(i).csp)
+    }
+
+    /// The mount owning a canonical path, if any.
+    fn owner(&self, path: &str) -> Option<usize> {
+        self.mounts.iter().position(|m| {
+            let p = m.prefix.as_str();
+            path == p
+                || (path.len() > p.len() && path.starts_with(p) && path.as_bytes()[p.len()] == b'/')
+        })
+    }
+
+    /// Names of mounts directly below the store node `path`.
+    fn mounted_children(&self, path: &str) -> impl Iterator<Item = String> + '_ {
+        let path = path.to_owned();
+        self.mounts.iter().filter_map(move |m| {
+            let parent = m.prefix.parent()?;
+            (parent.as_str() == path).then(|| m.prefix.name().to_owned())
+        })
+    }
+
+    /// Calls the CSP of mount `i`, turning a panic into a failure, and beginning an internal
+    /// transaction before its first change when `mutating`.
+    fn call_csp<T>(
+        &mut self,
+        i: usize,
+        mutating: bool,
+        f: impl FnOnce(&mut dyn Csp) -> Result<T, CspError>,
+    ) -> Result<T, CmError> {
+        if mutating
+            && !self.mounts[i].begun
+            && self.mounts[i].csp.tx_mode() == crate::csp::TxMode::Internal
+        {
+            // Marked begun even if begin fails: every begin gets exactly one end.
+            self.mounts[i].begun = true;
+            let csp = &mut self.mounts[i].csp;
+            match catch_unwind(AssertUnwindSafe(|| csp.begin())) {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => return Err(e.into()),
+                Err(_) => return Err(CmError::failed("CSP panicked in begin")),
+            }
+        }
+        let csp = &mut self.mounts[i].csp;
+        match catch_unwind(AssertUnwindSafe(|| f(csp.as_mut()))) {
+            Ok(result) => result.map_err(CmError::from),
+            Err(_) => {
+                log::error!("CSP at {} panicked", self.mounts[i].prefix);
+                Err(CmError::failed("CSP panicked"))
+            }
+        }
+    }
+
+    /// Makes every change since the last call durable (one journal record). The session
+    /// engine calls it before it sends statuses that report those changes. Refused inside an
+    /// Atomic (commit it first).
+    pub fn persist(&mut self) -> Result<(), CmError> {
+        if self.in_atomic {
+            return Err(CmError::failed("persist inside an Atomic"));
+        }
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let mut bytes = Vec::new();
+        let mut truncate = self.truncate_to;
+        if self.needs_header {
+            bytes.extend_from_slice(&persist::encode_journal_header(self.generation));
+            truncate = Some(0);
+        }
+        bytes.extend_from_slice(&persist::encode_record(&persist::encode_changes(
+            &self.pending,
+        )));
+        self.storage
+            .append(&bytes, truncate)
+            .map_err(|e| CmError::failed(format!("cannot write the journal: {e}")))?;
+        self.needs_header = false;
+        self.truncate_to = None;
+        self.journal_len = truncate.unwrap_or(self.journal_len) + bytes.len() as u64;
+        self.pending.clear();
+        if self.journal_len > self.config.snapshot_threshold {
+            self.snapshot()?;
+        }
+        Ok(())
+    }
+
+    /// Writes a snapshot of the whole store and restarts the journal.
+    pub fn snapshot(&mut self) -> Result<(), CmError> {
+        if self.in_atomic || !self.pending.is_empty() {
+            return Err(CmError::failed("snapshot with unpersisted changes"));
+        }
+        let generation = self.generation + 1;
+        let snap = persist::encode_snapshot(generation, self.store.iter());
+        let header = persist::encode_journal_header(generation);
+        self.storage
+            .replace_snapshot(&snap, &header)
+            .map_err(|e| CmError::failed(format!("cannot write the snapshot: {e}")))?;
+        self.generation = generation;
+        self.journal_len = header.len() as u64;
+        self.needs_header = false;
+        self.truncate_to = None;
+        Ok(())
+    }
+
+    /// Whether changes await [`Manager::persist`].
+    pub fn has_unpersisted_changes(&self) -> bool {
+        !self.pending.is_empty()
+    }
+
+    /// Checks the store's structural invariants (for tests and diagnostics).
+    pub fn check_consistency(&self) -> Result<(), String> {
+        self.store.check_consistency()
+    }
+
+    /// Number of nodes in the built-in store.
+    pub fn store_len(&self) -> usize {
+        self.store.len()
+    }
+
+    fn record_put(&mut self, path: &str, node: Node) {
+        let undo = self.store.put(path, node);
+        let after = self.store.get(path).expect("just put").clone();
+        self.pending.push(Change::Put(path.to_owned(), after));
+        self.undo.push(txn::Step::Store(vec![undo]));
+    }
+
+    fn record_remove(&mut self, path: &str) {
+        let undo = self.store.remove(path);
+        self.pending.push(Change::Remove(path.to_owned()));
+        self.undo.push(txn::Step::Store(undo));
+    }
+
+    fn leaf_of(node: &Node) -> Option<LeafValue> {
+        node.value.as_ref().map(|v| LeafValue {
+            data: v.clone(),
+            format: node.props.format.clone(),
+            type_: node.props.type_.clone(),
+        })
+    }
+}

@@ -1,0 +1,500 @@
+//! Management-tree URIs (OMA-TS-DM_TND-V1_2 §6): parsing, normalisation, limits, and the
+//! `?prop=` / `?list=` queries of TND §8.3–8.4.
+//!
+//! Rules: the root is `.`; `./A/B` and `A/B` name the same node; no leading `/`, no trailing
+//! `/`, no empty segment, `.` only as the first segment, no `..`, no `*` as a name (it is the
+//! ACL wildcard). Segments are percent-decoded (`%2F` may not produce `/`) and must be UTF-8;
+//! the canonical text form re-escapes `%`, `/`, `?` and `&`. Exceeding MaxDepth (segments),
+//! MaxTotLen (characters of the canonical URI) or MaxSegLen (characters of one segment) is
+//! status 414; 0 means unlimited for each.
+
+use std::fmt;
+
+/// The URI limits a device reports in `./DevDetail/URI/*`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UriLimits {
+    /// Most segments below the root (0: unlimited).
+    pub max_depth: u16,
+    /// Longest URI in characters (0: unlimited).
+    pub max_tot_len: u16,
+    /// Longest segment in characters (0: unlimited).
+    pub max_seg_len: u16,
+}
+
+impl Default for UriLimits {
+    /// 16 segments, 1024 characters, 127 characters per segment.
+    fn default() -> Self {
+        UriLimits {
+            max_depth: 16,
+            max_tot_len: 1024,
+            max_seg_len: 127,
+        }
+    }
+}
+
+/// Why a URI was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UriError {
+    /// Syntax error (status 400 from the session engine, or 404 where a node is addressed).
+    Malformed(String),
+    /// A MaxDepth/MaxTotLen/MaxSegLen limit is exceeded (status 414).
+    TooLong(String),
+}
+
+impl fmt::Display for UriError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            UriError::Malformed(why) => write!(f, "malformed URI: {why}"),
+            UriError::TooLong(why) => write!(f, "URI too long: {why}"),
+        }
+    }
+}
+
+impl std::error::Error for UriError {}
+
+/// A normalised node address: the segments below the root.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct NodeUri {
+    segments: Vec<String>,
+    /// The canonical text (`.`, `./A/B`), kept so lookups need no formatting.
+    text: String,
+}
+
+impl Default for NodeUri {
+    fn default() -> Self {
+        NodeUri {
+            segments: Vec::new(),
+            text: ".".to_owned(),
+        }
+    }
+}
+
+fn canonical(segments: &[String]) -> String {
+    let mut out = String::from(".");
+    for s in segments {
+        out.push('/');
+        percent_encode_into(&mut out, s);
+    }
+    out
+}
+
+/// The query part of a URI.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Query {
+    /// `?prop=Name`: a run-time property (name percent-decoded, e.g. `msft:AccessRole`).
+    Prop(String),
+    /// `?list=Struct`: the subtree's structure.
+    ListStruct,
+    /// `?list=StructData`: the subtree's structure and leaf values.
+    ListStructData,
+    /// `?list=` anything else (TNDS forms): not supported here (status 406).
+    ListOther(String),
+}
+
+fn percent_decode(segment: &str) -> Result<String, UriError> {
+    if !segment.contains('%') {
+        return Ok(segment.to_owned());
+    }
+    let bytes = segment.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = bytes
+                .get(i + 1..i + 3)
+                .and_then(|h| std::str::from_utf8(h).ok())
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+                .ok_or_else(|| UriError::Malformed(format!("bad escape in {segment:?}")))?;
+            out.push(hex);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).map_err(|_| UriError::Malformed(format!("{segment:?} is not UTF-8")))
+}
+
+fn percent_encode_into(out: &mut String, name: &str) {
+    for c in name.chars() {
+        match c {
+            '%' => out.push_str("%25"),
+            '/' => out.push_str("%2F"),
+            '?' => out.push_str("%3F"),
+            '&' => out.push_str("%26"),
+            c => out.push(c),
+        }
+    }
+}
+
+impl NodeUri {
+    /// The root, `.`.
+    pub fn root() -> Self {
+        NodeUri::default()
+    }
+
+    /// Parses a URI without query (a `?` is refused: use [`parse_target`]).
+    pub fn parse(text: &str, limits: &UriLimits) -> Result<NodeUri, UriError> {
+        let (uri, query) = parse_target(text, limits)?;
+        match query {
+            None => Ok(uri),
+            Some(_) => Err(UriError::Malformed("unexpected query".into())),
+        }
+    }
+
+    /// Builds a URI from already-decoded segment names, checking each.
+    pub fn from_segments<I, S>(segments: I) -> Result<NodeUri, UriError>
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let mut uri = NodeUri::root();
+        for s in segments {
+            uri = uri.child(&s.into())?;
+        }
+        Ok(uri)
+    }
+
+    /// The canonical text form (`.`, `./A/B`; `%`, `/`, `?`, `&` in names escaped).
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// The segments below the root, decoded.
+    pub fn segments(&self) -> &[String] {
+        &self.segments
+    }
+
+    /// Whether this is the root.
+    pub fn is_root(&self) -> bool {
+        self.segments.is_empty()
+    }
+
+    /// Number of segments below the root.
+    pub fn depth(&self) -> usize {
+        self.segments.len()
+    }
+
+    /// The last segment's name (`.` for the root).
+    pub fn name(&self) -> &str {
+        self.segments.last().map(String::as_str).unwrap_or(".")
+    }
+
+    /// The parent (`None` for the root).
+    pub fn parent(&self) -> Option<NodeUri> {
+        if self.is_root() {
+            return None;
+        }
+        let segments = self.segments[..self.segments.len() - 1].to_vec();
+        let cut = self.text.rfind('/').unwrap_or(1);
+        Some(NodeUri {
+            segments,
+            text: self.text[..cut].to_owned(),
+        })
+    }
+
+    /// The child named `name` (refused when `name` is not a valid node name).
+    pub fn child(&self, name: &str) -> Result<NodeUri, UriError> {
+        check_name(name)?;
+        let mut segments = self.segments.clone();
+        segments.push(name.to_owned());
+        let mut text = self.text.clone();
+        text.push('/');
+        percent_encode_into(&mut text, name);
+        Ok(NodeUri { segments, text })
+    }
+
+    /// Whether `self` is `other` or lies below it.
+    pub fn starts_with(&self, other: &NodeUri) -> bool {
+        self.segments.starts_with(&other.segments)
+    }
+
+    /// `self` with the prefix `from` replaced by `to` (for moves and copies of subtrees).
+    pub fn rebase(&self, from: &NodeUri, to: &NodeUri) -> Option<NodeUri> {
+        if !self.starts_with(from) {
+            return None;
+        }
+        let mut segments = to.segments.clone();
+        segments.extend_from_slice(&self.segments[from.segments.len()..]);
+        let text = canonical(&segments);
+        Some(NodeUri { segments, text })
+    }
+
+    /// The ancestors from the root down to the parent.
+    pub fn ancestors(&self) -> impl Iterator<Item = NodeUri> + '_ {
+        (0..self.segments.len()).map(|n| {
+            let segments = self.segments[..n].to_vec();
+            let text = canonical(&segments);
+            NodeUri { segments, text }
+        })
+    }
+
+    /// Checks the URI against the limits.
+    pub fn check_limits(&self, limits: &UriLimits) -> Result<(), UriError> {
+        if limits.max_depth != 0 && self.depth() > usize::from(limits.max_depth) {
+            return Err(UriError::TooLong(format!(
+                "{} segments > MaxDepth {}",
+                self.depth(),
+                limits.max_depth
+            )));
+        }
+        if limits.max_seg_len != 0 {
+            if let Some(s) = self
+                .segments
+                .iter()
+                .find(|s| s.chars().count() > usize::from(limits.max_seg_len))
+            {
+                return Err(UriError::TooLong(format!(
+                    "segment of {} characters > MaxSegLen {}",
+                    s.chars().count(),
+                    limits.max_seg_len
+                )));
+            }
+        }
+        let total = self.text.chars().count();
+        if limits.max_tot_len != 0 && total > usize::from(limits.max_tot_len) {
+            return Err(UriError::TooLong(format!(
+                "{total} characters > MaxTotLen {}",
+                limits.max_tot_len
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// Checks one decoded node name.
+pub fn check_name(name: &str) -> Result<(), UriError> {
+    if name.is_empty() {
+        return Err(UriError::Malformed("empty segment".into()));
+    }
+    if name == "." || name == ".." {
+        return Err(UriError::Malformed(format!("segment {name:?}")));
+    }
+    if name == "*" {
+        return Err(UriError::Malformed("`*` is not a node name".into()));
+    }
+    if name.contains('/') {
+        return Err(UriError::Malformed("`/` inside a node name".into()));
+    }
+    Ok(())
+}
+
+/// Parses a command target: a URI and an optional `?prop=` / `?list=` query.
+pub fn parse_target(text: &str, limits: &UriLimits) -> Result<(NodeUri, Option<Query>), UriError> {
+    let (path, query) = match text.split_once('?') {
+        Some((p, q)) => (p, Some(q)),
+        None => (text, None),
+    };
+    if path.is_empty() {
+        return Err(UriError::Malformed("empty URI".into()));
+    }
+    if path.starts_with('/') {
+        return Err(UriError::Malformed("leading `/`".into()));
+    }
+    if path.ends_with('/') {
+        return Err(UriError::Malformed("trailing `/`".into()));
+    }
+    let rest = if path == "." {
+        ""
+    } else if let Some(rest) = path.strip_prefix("./") {
+        rest
+    } else {
+        path
+    };
+    let mut segments = Vec::new();
+    if !rest.is_empty() {
+        for raw in rest.split('/') {
+            if raw == "." {
+                return Err(UriError::Malformed(
+                    "`.` is allowed only as the first segment".into(),
+                ));
+            }
+            let name = percent_decode(raw)?;
+            check_name(&name)?;
+            segments.push(name);
+        }
+    }
+    let text = canonical(&segments);
+    let uri = NodeUri { segments, text };
+    uri.check_limits(limits)?;
+    let query = match query {
+        None => None,
+        Some(q) => Some(parse_query(q)?),
+    };
+    Ok((uri, query))
+}
+
+fn parse_query(q: &str) -> Result<Query, UriError> {
+    if let Some(name) = q.strip_prefix("prop=") {
+        let name = percent_decode(name)?;
+        if name.is_empty() {
+            return Err(UriError::Malformed("empty property name".into()));
+        }
+        return Ok(Query::Prop(name));
+    }
+    if let Some(list) = q.strip_prefix("list=") {
+        return Ok(match list {
+            "Struct" => Query::ListStruct,
+            "StructData" => Query::ListStructData,
+            other => Query::ListOther(other.to_owned()),
+        });
+    }
+    Err(UriError::Malformed(format!("unknown query {q:?}")))
+}
+
+impl fmt::Display for NodeUri {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+/// Escapes one decoded name for the canonical text form.
+pub fn encode_segment(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    percent_encode_into(&mut out, name);
+    out
+}
+
+/// Decodes one segment of a canonical path (produced by [`encode_segment`]).
+pub fn decode_canonical_segment(segment: &str) -> String {
+    percent_decode(segment).unwrap_or_else(|_| segment.to_owned())
+}
+
+/// The canonical text of the parent of the canonical path `path` (`None` for the root).
+pub fn parent_str(path: &str) -> Option<&str> {
+    if path == "." {
+        return None;
+    }
+    path.rfind('/').map(|i| &path[..i])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(s: &str) -> Result<NodeUri, UriError> {
+        NodeUri::parse(s, &UriLimits::default())
+    }
+
+    #[test]
+    fn root_is_dot_and_dot_slash_prefix_is_optional() {
+        assert!(p(".").unwrap().is_root());
+        assert_eq!(p("./A/B").unwrap(), p("A/B").unwrap());
+        assert_eq!(p("./A/B").unwrap().to_string(), "./A/B");
+    }
+
+    #[test]
+    fn leading_and_trailing_slash_are_refused() {
+        assert!(matches!(p("/A"), Err(UriError::Malformed(_))));
+        assert!(matches!(p("./A/"), Err(UriError::Malformed(_))));
+        assert!(matches!(p("./"), Err(UriError::Malformed(_))));
+    }
+
+    #[test]
+    fn dot_only_as_first_segment_and_no_dot_dot() {
+        assert!(p("./A/./B").is_err());
+        assert!(p("./A/../B").is_err());
+        assert!(p("../A").is_err());
+    }
+
+    #[test]
+    fn empty_and_star_names_are_refused() {
+        assert!(p("./A//B").is_err());
+        assert!(p("./A/*").is_err());
+        assert!(p("").is_err());
+    }
+
+    #[test]
+    fn percent_escapes_decode_and_reencode() {
+        let u = p("./A/b%20c/%C3%A9").unwrap();
+        assert_eq!(u.segments(), ["A", "b c", "é"]);
+        assert_eq!(
+            p("./A/x%2Fy").unwrap_err(),
+            UriError::Malformed("`/` inside a node name".into())
+        );
+        assert!(p("./A/%zz").is_err());
+        assert!(p("./A/%FF").is_err(), "not UTF-8");
+        assert_eq!(
+            NodeUri::from_segments(["a%b", "c?d"]).unwrap().to_string(),
+            "./a%25b/c%3Fd"
+        );
+    }
+
+    #[test]
+    fn limits_give_too_long() {
+        let limits = UriLimits {
+            max_depth: 2,
+            max_tot_len: 12,
+            max_seg_len: 3,
+        };
+        assert!(NodeUri::parse("./a/b", &limits).is_ok());
+        assert!(matches!(
+            NodeUri::parse("./a/b/c", &limits),
+            Err(UriError::TooLong(_))
+        ));
+        assert!(matches!(
+            NodeUri::parse("./abcd", &limits),
+            Err(UriError::TooLong(_))
+        ));
+        assert!(matches!(
+            NodeUri::parse(
+                "./abc/abc",
+                &UriLimits {
+                    max_tot_len: 8,
+                    ..limits
+                }
+            ),
+            Err(UriError::TooLong(_))
+        ));
+        let unlimited = UriLimits {
+            max_depth: 0,
+            max_tot_len: 0,
+            max_seg_len: 0,
+        };
+        assert!(NodeUri::parse(&format!("./{}", "x/".repeat(500) + "y"), &unlimited).is_ok());
+    }
+
+    #[test]
+    fn queries_prop_and_list() {
+        let l = UriLimits::default();
+        assert_eq!(
+            parse_target("./A?prop=ACL", &l).unwrap().1,
+            Some(Query::Prop("ACL".into()))
+        );
+        assert_eq!(
+            parse_target("./A?prop=msft%3AAccessRole", &l).unwrap().1,
+            Some(Query::Prop("msft:AccessRole".into()))
+        );
+        assert_eq!(
+            parse_target("./A?list=Struct", &l).unwrap().1,
+            Some(Query::ListStruct)
+        );
+        assert_eq!(
+            parse_target("./A?list=StructData", &l).unwrap().1,
+            Some(Query::ListStructData)
+        );
+        assert_eq!(
+            parse_target("./A?list=TNDS+ACL", &l).unwrap().1,
+            Some(Query::ListOther("TNDS+ACL".into()))
+        );
+        assert!(parse_target("./A?foo=1", &l).is_err());
+        assert!(NodeUri::parse("./A?prop=ACL", &l).is_err());
+    }
+
+    #[test]
+    fn parent_child_and_rebase() {
+        let u = p("./A/B/C").unwrap();
+        assert_eq!(u.parent().unwrap(), p("./A/B").unwrap());
+        assert_eq!(u.name(), "C");
+        assert!(u.starts_with(&p("./A").unwrap()));
+        assert!(!u.starts_with(&p("./B").unwrap()));
+        assert_eq!(
+            u.rebase(&p("./A").unwrap(), &p("./X/Y").unwrap()).unwrap(),
+            p("./X/Y/B/C").unwrap()
+        );
+        assert_eq!(
+            u.ancestors().map(|a| a.to_string()).collect::<Vec<_>>(),
+            [".", "./A", "./A/B"]
+        );
+    }
+}

@@ -1,0 +1,147 @@
+//! Helpers shared by the Manager's integration tests.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use omadm_cm::{Config, Csp, CspError, CspNode, LeafValue, Manager, MemoryStorage, TxMode};
+
+pub fn manager() -> Manager {
+    Manager::open(Box::new(MemoryStorage::new()), Config::default()).unwrap()
+}
+
+pub fn text(s: &str) -> LeafValue {
+    LeafValue::text(s)
+}
+
+/// Every call a test CSP received, in order.
+pub type Calls = Arc<Mutex<Vec<String>>>;
+
+/// A CSP keeping nodes in a map; can be told to fail on a path, and to be transactional.
+pub struct TestCsp {
+    pub prefix: String,
+    pub nodes: Arc<Mutex<BTreeMap<String, Option<LeafValue>>>>,
+    pub fail_on: Option<String>,
+    pub internal: bool,
+    pub calls: Calls,
+    pub panic_on: Option<String>,
+}
+
+impl TestCsp {
+    pub fn new(prefix: &str) -> TestCsp {
+        let mut map = BTreeMap::new();
+        map.insert(prefix.to_owned(), None);
+        TestCsp {
+            prefix: prefix.to_owned(),
+            nodes: Arc::new(Mutex::new(map)),
+            fail_on: None,
+            internal: false,
+            calls: Arc::default(),
+            panic_on: None,
+        }
+    }
+
+    fn log(&self, s: String) {
+        self.calls.lock().unwrap().push(s);
+    }
+
+    fn check(&self, path: &str) -> Result<(), CspError> {
+        if self.panic_on.as_deref() == Some(path) {
+            panic!("test CSP told to panic");
+        }
+        if self.fail_on.as_deref() == Some(path) {
+            return Err(CspError::failed("told to fail"));
+        }
+        Ok(())
+    }
+}
+
+impl Csp for TestCsp {
+    fn node(&mut self, path: &str) -> Result<CspNode, CspError> {
+        let nodes = self.nodes.lock().unwrap();
+        match nodes.get(path) {
+            None => Err(CspError::NotFound),
+            Some(Some(v)) => Ok(CspNode::Leaf(v.clone())),
+            Some(None) => {
+                let prefix = format!("{path}/");
+                let children = nodes
+                    .keys()
+                    .filter_map(|k| k.strip_prefix(&prefix))
+                    .filter(|rest| !rest.contains('/'))
+                    .map(str::to_owned)
+                    .collect();
+                Ok(CspNode::Interior {
+                    children,
+                    type_: String::new(),
+                })
+            }
+        }
+    }
+    fn add(&mut self, path: &str, value: Option<&LeafValue>) -> Result<(), CspError> {
+        self.log(format!("add {path}"));
+        self.check(path)?;
+        let mut nodes = self.nodes.lock().unwrap();
+        if nodes.contains_key(path) {
+            return Err(CspError::AlreadyExists);
+        }
+        nodes.insert(path.to_owned(), value.cloned());
+        Ok(())
+    }
+    fn replace(&mut self, path: &str, value: &LeafValue) -> Result<(), CspError> {
+        self.log(format!("replace {path}"));
+        self.check(path)?;
+        let mut nodes = self.nodes.lock().unwrap();
+        match nodes.get_mut(path) {
+            Some(Some(v)) => {
+                *v = value.clone();
+                Ok(())
+            }
+            Some(None) => Err(CspError::NotAllowed),
+            None => Err(CspError::NotFound),
+        }
+    }
+    fn delete(&mut self, path: &str) -> Result<(), CspError> {
+        self.log(format!("delete {path}"));
+        self.check(path)?;
+        let mut nodes = self.nodes.lock().unwrap();
+        let prefix = format!("{path}/");
+        nodes.retain(|k, _| k != path && !k.starts_with(&prefix));
+        Ok(())
+    }
+    fn exec(
+        &mut self,
+        path: &str,
+        _data: &[u8],
+        correlator: Option<&str>,
+    ) -> Result<omadm_cm::ExecOutcome, CspError> {
+        self.log(format!("exec {path}"));
+        self.check(path)?;
+        Ok(if correlator.is_some() {
+            omadm_cm::ExecOutcome::Accepted
+        } else {
+            omadm_cm::ExecOutcome::Done
+        })
+    }
+    fn readable(&mut self, path: &str) -> bool {
+        !path.ends_with("/Secret")
+    }
+    fn tx_mode(&self) -> TxMode {
+        if self.internal {
+            TxMode::Internal
+        } else {
+            TxMode::External
+        }
+    }
+    fn begin(&mut self) -> Result<(), CspError> {
+        self.log("begin".into());
+        Ok(())
+    }
+    fn commit(&mut self) -> Result<(), CspError> {
+        self.log("commit".into());
+        Ok(())
+    }
+    fn rollback(&mut self) -> Result<(), CspError> {
+        self.log("rollback".into());
+        Ok(())
+    }
+}

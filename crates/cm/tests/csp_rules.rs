@@ -1,0 +1,277 @@
+//! CSP routing and transactions: every command on a mounted prefix goes to its CSP; Atomic is
+//! all or nothing across CSPs and the store; a failing CSP never leaves the tree inconsistent.
+
+mod common;
+use common::*;
+use omadm_cm::roles;
+use omadm_cm::{ExecOutcome, NewNode, Principal};
+
+fn local() -> Principal {
+    Principal::Local {
+        roles: roles::MANAGER,
+    }
+}
+fn leaf(s: &str) -> NewNode {
+    NewNode::Leaf(text(s))
+}
+
+#[test]
+fn commands_under_a_mount_are_routed_to_its_csp() {
+    let mut m = manager();
+    let csp = TestCsp::new("./Vendor/memory");
+    let nodes = csp.nodes.clone();
+    m.mount("./Vendor/memory", Box::new(csp), roles::MANAGER)
+        .unwrap();
+    m.add(&local(), "./Vendor/memory/a", leaf("hello")).unwrap();
+    assert_eq!(
+        nodes
+            .lock()
+            .unwrap()
+            .get("./Vendor/memory/a")
+            .unwrap()
+            .as_ref()
+            .unwrap()
+            .data,
+        b"hello"
+    );
+    m.replace(&local(), "./Vendor/memory/a", text("world"))
+        .unwrap();
+    assert_eq!(
+        m.get(&local(), "./Vendor/memory/a").unwrap()[0]
+            .data
+            .as_deref(),
+        Some(&b"world"[..])
+    );
+    assert_eq!(
+        m.get(&local(), "./Vendor").unwrap()[0].data.as_deref(),
+        Some(&b"memory"[..]),
+        "mounts appear as children"
+    );
+    m.delete(&local(), "./Vendor/memory/a").unwrap();
+    assert_eq!(
+        m.get(&local(), "./Vendor/memory/a").unwrap_err().status,
+        404
+    );
+}
+
+#[test]
+fn implicit_adds_under_a_mount_go_to_the_csp_and_are_undone_on_failure() {
+    let mut m = manager();
+    let mut csp = TestCsp::new("./V");
+    csp.fail_on = Some("./V/a/b/c".into());
+    let nodes = csp.nodes.clone();
+    m.mount("./V", Box::new(csp), roles::MANAGER).unwrap();
+    let err = m.add(&local(), "./V/a/b/c", leaf("x")).unwrap_err();
+    assert_eq!(err.status, 500);
+    assert_eq!(
+        nodes.lock().unwrap().len(),
+        1,
+        "implicit ./V/a and ./V/a/b were removed again"
+    );
+}
+
+#[test]
+fn csp_error_codes_map_to_statuses() {
+    let mut m = manager();
+    m.mount("./V", Box::new(TestCsp::new("./V")), roles::MANAGER)
+        .unwrap();
+    m.add(&local(), "./V/a", leaf("x")).unwrap();
+    assert_eq!(m.add(&local(), "./V/a", leaf("x")).unwrap_err().status, 418);
+    assert_eq!(
+        m.replace(&local(), "./V/zz", text("x")).unwrap_err().status,
+        404
+    );
+    assert_eq!(m.get(&local(), "./V/a?prop=Bogus").unwrap_err().status, 406);
+}
+
+#[test]
+fn unmapped_csp_failure_codes_become_500() {
+    use omadm_cm::CspError;
+    assert_eq!(
+        CspError::Failed {
+            code: 200,
+            reason: String::new()
+        }
+        .status(),
+        500
+    );
+    assert_eq!(
+        CspError::Failed {
+            code: 507,
+            reason: String::new()
+        }
+        .status(),
+        500
+    );
+    assert_eq!(
+        CspError::Failed {
+            code: 9999,
+            reason: String::new()
+        }
+        .status(),
+        500
+    );
+    assert_eq!(
+        CspError::Failed {
+            code: 413,
+            reason: String::new()
+        }
+        .status(),
+        413
+    );
+}
+
+#[test]
+fn a_panicking_csp_gives_500_and_the_tree_stays_consistent() {
+    let mut m = manager();
+    let mut csp = TestCsp::new("./V");
+    csp.panic_on = Some("./V/boom".into());
+    m.mount("./V", Box::new(csp), roles::MANAGER).unwrap();
+    assert_eq!(
+        m.add(&local(), "./V/boom", leaf("x")).unwrap_err().status,
+        500
+    );
+    m.add(&local(), "./V/fine", leaf("x")).unwrap();
+    m.check_consistency().unwrap();
+}
+
+#[test]
+fn secrets_are_write_only() {
+    let mut m = manager();
+    m.mount("./V", Box::new(TestCsp::new("./V")), roles::MANAGER)
+        .unwrap();
+    m.add(&local(), "./V/Secret", leaf("pw")).unwrap();
+    assert_eq!(m.get(&local(), "./V/Secret").unwrap_err().status, 405);
+    let listed = m.get(&local(), "./V?list=StructData").unwrap();
+    assert!(listed.iter().all(|i| i.data.as_deref() != Some(&b"pw"[..])));
+}
+
+#[test]
+fn exec_goes_to_the_csp_with_its_correlator() {
+    let mut m = manager();
+    m.mount("./V", Box::new(TestCsp::new("./V")), roles::MANAGER)
+        .unwrap();
+    m.add(&local(), "./V/run", leaf("")).unwrap();
+    assert_eq!(
+        m.exec(&local(), "./V/run", b"arg", None).unwrap(),
+        ExecOutcome::Done
+    );
+    assert_eq!(
+        m.exec(&local(), "./V/run", b"arg", Some("c1")).unwrap(),
+        ExecOutcome::Accepted
+    );
+    assert_eq!(
+        m.exec(&local(), "./V/none", b"", None).unwrap_err().status,
+        404
+    );
+}
+
+#[test]
+fn atomic_rollback_undoes_store_and_external_csp_changes() {
+    let mut m = manager();
+    let csp = TestCsp::new("./V");
+    let nodes = csp.nodes.clone();
+    m.mount("./V", Box::new(csp), roles::MANAGER).unwrap();
+    m.add(&local(), "./V/keep", leaf("old")).unwrap();
+    m.add(&local(), "./S/keep", leaf("old")).unwrap();
+    let before = nodes.lock().unwrap().clone();
+
+    m.begin_atomic().unwrap();
+    m.add(&local(), "./S/new/deep", leaf("1")).unwrap();
+    m.replace(&local(), "./S/keep", text("new")).unwrap();
+    m.add(&local(), "./V/new", leaf("1")).unwrap();
+    m.replace(&local(), "./V/keep", text("new")).unwrap();
+    m.delete(&local(), "./V/keep").unwrap();
+    m.rollback_atomic().unwrap();
+
+    assert_eq!(*nodes.lock().unwrap(), before);
+    assert!(!m.exists("./S/new"));
+    assert_eq!(
+        m.get(&local(), "./S/keep").unwrap()[0].data.as_deref(),
+        Some(&b"old"[..])
+    );
+    m.check_consistency().unwrap();
+}
+
+#[test]
+fn atomic_commit_keeps_everything() {
+    let mut m = manager();
+    m.begin_atomic().unwrap();
+    m.add(&local(), "./A", leaf("1")).unwrap();
+    m.add(&local(), "./B", leaf("2")).unwrap();
+    m.commit_atomic().unwrap();
+    assert!(m.exists("./A") && m.exists("./B"));
+}
+
+#[test]
+fn nested_atomic_is_refused() {
+    let mut m = manager();
+    m.begin_atomic().unwrap();
+    assert_eq!(m.begin_atomic().unwrap_err().status, 500);
+    m.rollback_atomic().unwrap();
+}
+
+#[test]
+fn internal_csp_gets_exactly_one_end_per_begin() {
+    let mut m = manager();
+    let mut csp = TestCsp::new("./I");
+    csp.internal = true;
+    let calls = csp.calls.clone();
+    m.mount("./I", Box::new(csp), roles::MANAGER).unwrap();
+
+    m.begin_atomic().unwrap();
+    m.add(&local(), "./I/a", leaf("1")).unwrap();
+    m.add(&local(), "./I/b", leaf("1")).unwrap();
+    m.rollback_atomic().unwrap();
+    assert_eq!(
+        *calls.lock().unwrap(),
+        ["begin", "add ./I/a", "add ./I/b", "rollback"]
+    );
+
+    calls.lock().unwrap().clear();
+    m.begin_atomic().unwrap();
+    m.add(&local(), "./I/c", leaf("1")).unwrap();
+    m.commit_atomic().unwrap();
+    assert_eq!(*calls.lock().unwrap(), ["begin", "add ./I/c", "commit"]);
+
+    // Outside an Atomic, each command is its own transaction.
+    calls.lock().unwrap().clear();
+    m.replace(&local(), "./I/c", text("2")).unwrap();
+    assert_eq!(*calls.lock().unwrap(), ["begin", "replace ./I/c", "commit"]);
+}
+
+#[test]
+fn failing_command_in_an_internal_csp_ends_with_rollback_outside_atomic() {
+    let mut m = manager();
+    let mut csp = TestCsp::new("./I");
+    csp.internal = true;
+    csp.fail_on = Some("./I/bad".into());
+    let calls = csp.calls.clone();
+    m.mount("./I", Box::new(csp), roles::MANAGER).unwrap();
+    assert_eq!(
+        m.add(&local(), "./I/bad", leaf("1")).unwrap_err().status,
+        500
+    );
+    assert_eq!(*calls.lock().unwrap(), ["begin", "add ./I/bad", "rollback"]);
+}
+
+#[test]
+fn deleting_a_store_node_above_a_mount_is_405() {
+    let mut m = manager();
+    m.mount(
+        "./Vendor/x",
+        Box::new(TestCsp::new("./Vendor/x")),
+        roles::MANAGER,
+    )
+    .unwrap();
+    assert_eq!(m.delete(&local(), "./Vendor").unwrap_err().status, 405);
+    assert!(m
+        .mount(
+            "./Vendor/x",
+            Box::new(TestCsp::new("./Vendor/x")),
+            roles::MANAGER
+        )
+        .is_err());
+    assert!(m.unmount("./Vendor/x").is_ok());
+    assert!(m.unmount("./Vendor/x").is_err());
+}
