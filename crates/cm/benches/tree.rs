@@ -81,7 +81,7 @@ fn bench_tree(c: &mut Criterion) {
     group.bench_function("replace+persist (fsync)", |b| {
         b.iter(|| {
             n += 1;
-            d.replace(&LOCAL, "./Durable/x", LeafValue::text(&n.to_string()))
+            d.replace(&LOCAL, "./Durable/x", LeafValue::text(n.to_string()))
                 .unwrap();
             d.persist().unwrap();
         })
