@@ -114,7 +114,10 @@ impl Acl {
                     ids.push(id.to_owned())
                 }
             }
-            None => self.entries.push((cmd, vec![id.to_owned()])),
+            None => {
+                self.entries.push((cmd, vec![id.to_owned()]));
+                self.entries.sort_by_key(|(c, _)| *c);
+            }
         }
     }
 

@@ -245,3 +245,22 @@ fn store_nodes_are_not_executable() {
     m.add(&local(), "./A", leaf("x")).unwrap();
     assert_eq!(m.exec(&local(), "./A", b"", None).unwrap_err().status, 405);
 }
+
+#[test]
+fn write_only_store_leaves_are_never_returned() {
+    let mut config = omadm_cm::Config::default();
+    config.write_only.assign(&["Acc", "*", "Secret"], 1);
+    let mut m = omadm_cm::Manager::open(Box::new(omadm_cm::MemoryStorage::new()), config).unwrap();
+    m.add(&local(), "./Acc/x/Secret", leaf("pw")).unwrap();
+    m.add(&local(), "./Acc/x/Name", leaf("n")).unwrap();
+    assert_eq!(m.get(&local(), "./Acc/x/Secret").unwrap_err().status, 405);
+    let listed = m.get(&local(), "./Acc?list=StructData").unwrap();
+    assert!(listed.iter().all(|i| i.data.as_deref() != Some(&b"pw"[..])));
+    assert_eq!(
+        m.copy(&local(), "./Acc/x/Secret", "./Stolen")
+            .unwrap_err()
+            .status,
+        403
+    );
+    m.replace(&local(), "./Acc/x/Secret", text("new")).unwrap();
+}

@@ -87,7 +87,14 @@ impl Manager {
             Some(i) => self
                 .call_csp(i, false, |csp| Ok(csp.readable(path)))
                 .unwrap_or(false),
-            None => true,
+            None => {
+                let segments: Vec<String> = path
+                    .split('/')
+                    .skip(1)
+                    .map(crate::uri::decode_canonical_segment)
+                    .collect();
+                self.config.write_only.lookup(&segments).is_none()
+            }
         }
     }
 

@@ -78,6 +78,10 @@ pub struct Config {
     pub root_role: u32,
     /// Journal size in bytes after which a snapshot is written and the journal restarted.
     pub snapshot_threshold: u64,
+    /// Store leaves whose value Get never returns (status 405) and listings leave out:
+    /// secrets such as `DMAcc/*/AppAuth/*/AAuthSecret`. Patterns as in [`RoleMap`] (a `*`
+    /// segment matches any name); any mask value marks the path.
+    pub write_only: RoleMap,
 }
 
 impl Default for Config {
@@ -88,6 +92,7 @@ impl Default for Config {
             root_acl: "Add=*&Get=*".into(),
             root_role: roles::MANAGER,
             snapshot_threshold: 1 << 20,
+            write_only: RoleMap::default(),
         }
     }
 }
