@@ -125,6 +125,15 @@ impl fmt::Display for CspError {
 
 impl std::error::Error for CspError {}
 
+/// Who the command a CSP is asked to carry out comes from (set before every call).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Caller<'a> {
+    /// The server's ServerID, or `None` for the device itself.
+    pub server_id: Option<&'a str>,
+    /// The principal's role mask.
+    pub roles: u32,
+}
+
 /// How a CSP's changes are undone inside an Atomic.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TxMode {
@@ -140,6 +149,12 @@ pub enum TxMode {
 /// Every method takes the canonical path of the node concerned. Defaults answer "not
 /// allowed" (405) or "not supported" (406) so that a read-only CSP implements `node` only.
 pub trait Csp: Send {
+    /// Told, before each call, who the command comes from; CSPs that keep their own rules
+    /// (the DM account store's role ceiling) use it. The default ignores it.
+    fn set_caller(&mut self, caller: &Caller<'_>) {
+        let _ = caller;
+    }
+
     /// The node at `path`: its children or its value. `CspError::NotFound` when absent.
     fn node(&mut self, path: &str) -> Result<CspNode, CspError>;
 

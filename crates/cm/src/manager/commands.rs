@@ -103,6 +103,7 @@ impl Manager {
     /// Get: a leaf's value, an interior node's child names (`a/b/c`, Format `node`), a
     /// property (`?prop=`), or a subtree listing (`?list=Struct|StructData`).
     pub fn get(&mut self, who: &Principal, target: &str) -> Result<Vec<ResultItem>, CmError> {
+        self.caller = Some(who.clone());
         let (uri, query) = self.parse(target)?;
         let path = uri.as_str().to_owned();
         let found = self
@@ -254,6 +255,7 @@ impl Manager {
 
     /// Add: creates a node, and missing interior ancestors implicitly (TND; Windows CM2).
     pub fn add(&mut self, who: &Principal, target: &str, node: NewNode) -> Result<(), CmError> {
+        self.caller = Some(who.clone());
         let (uri, query) = self.parse(target)?;
         if query.is_some() {
             return Err(CmError::not_allowed("properties cannot be added"));
@@ -348,6 +350,7 @@ impl Manager {
         target: &str,
         value: LeafValue,
     ) -> Result<(), CmError> {
+        self.caller = Some(who.clone());
         let (uri, query) = self.parse(target)?;
         self.run(|m| match query {
             None => m.replace_value(who, &uri, value),
@@ -522,6 +525,7 @@ impl Manager {
 
     /// Delete: the node and its subtree.
     pub fn delete(&mut self, who: &Principal, target: &str) -> Result<(), CmError> {
+        self.caller = Some(who.clone());
         let (uri, query) = self.parse(target)?;
         if query.is_some() {
             return Err(CmError::not_allowed("properties cannot be deleted"));
@@ -598,6 +602,7 @@ impl Manager {
     /// replaces its value; otherwise the target must not exist and is created. Needs Get on
     /// every source node and Add (or Replace) at the target.
     pub fn copy(&mut self, who: &Principal, source: &str, target: &str) -> Result<(), CmError> {
+        self.caller = Some(who.clone());
         let (from, q1) = self.parse(source)?;
         let (to, q2) = self.parse(target)?;
         if q1.is_some() || q2.is_some() {
@@ -664,6 +669,7 @@ impl Manager {
         data: &[u8],
         correlator: Option<&str>,
     ) -> Result<ExecOutcome, CmError> {
+        self.caller = Some(who.clone());
         let (uri, query) = self.parse(target)?;
         if query.is_some() {
             return Err(CmError::not_allowed("Exec on a property"));

@@ -9,7 +9,7 @@ mod txn;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use crate::csp::{Csp, CspError, LeafValue};
+use crate::csp::{Caller, Csp, CspError, CspNode, LeafValue};
 use crate::error::CmError;
 use crate::node::Node;
 use crate::persist::{self, LoadError, Storage};
@@ -116,6 +116,8 @@ pub struct Manager {
     /// Undo steps of the running transaction or command.
     undo: Vec<txn::Step>,
     in_atomic: bool,
+    /// The principal of the command being run, handed to CSPs.
+    caller: Option<Principal>,
     /// `pending.len()` when the Atomic began.
     atomic_pending_mark: usize,
     now: Option<String>,
@@ -170,6 +172,7 @@ impl Manager {
             pending: Vec::new(),
             undo: Vec::new(),
             in_atomic: false,
+            caller: None,
             atomic_pending_mark: 0,
             now: None,
             generation,
@@ -294,8 +297,25 @@ impl Manager {
                 Err(_) => return Err(CmError::failed("CSP panicked in begin")),
             }
         }
+        let caller = match &self.caller {
+            Some(Principal::Server { server_id, roles }) => Caller {
+                server_id: Some(server_id),
+                roles: *roles,
+            },
+            Some(Principal::Local { roles }) => Caller {
+                server_id: None,
+                roles: *roles,
+            },
+            None => Caller {
+                server_id: None,
+                roles: 0,
+            },
+        };
         let csp = &mut self.mounts[i].csp;
-        match catch_unwind(AssertUnwindSafe(|| f(csp.as_mut()))) {
+        match catch_unwind(AssertUnwindSafe(|| {
+            csp.set_caller(&caller);
+            f(csp.as_mut())
+        })) {
             Ok(result) => result.map_err(CmError::from),
             Err(_) => {
                 log::error!("CSP at {} panicked", self.mounts[i].prefix);
@@ -380,6 +400,33 @@ impl Manager {
         let undo = self.store.remove(path);
         self.pending.push(Change::Remove(path.to_owned()));
         self.undo.push(txn::Step::Store(undo));
+    }
+
+    /// The node at `target` with its value, whatever the access rules: for the device's own
+    /// code (the account store reading credentials), never for answering a server.
+    pub fn inspect(&mut self, target: &str) -> Result<CspNode, CmError> {
+        let uri = NodeUri::parse(target, &self.config.uri_limits)?;
+        let path = uri.as_str();
+        if let Some(i) = self.owner(path) {
+            return self.call_csp(i, false, |csp| csp.node(path));
+        }
+        let node = self
+            .store
+            .get(path)
+            .ok_or_else(|| CmError::not_found(format!("{path} not found")))?;
+        Ok(match Manager::leaf_of(node) {
+            Some(v) => CspNode::Leaf(v),
+            None => {
+                let mut children: Vec<String> = node.children.iter().cloned().collect();
+                children.extend(self.mounted_children(path));
+                children.sort();
+                children.dedup();
+                CspNode::Interior {
+                    children,
+                    type_: node.props.type_.clone(),
+                }
+            }
+        })
     }
 
     fn leaf_of(node: &Node) -> Option<LeafValue> {

@@ -1,0 +1,257 @@
+//! DM server accounts (OMA-TS-DM_StdObj-V1_2 §5.1, `urn:oma:mo:oma-dm-dmacc:1.0`) in one
+//! durable store, seen through two CSPs: the 1.2 form `./DMAcc/<x>` and the 1.1.2 form
+//! `./SyncML/DMAcc/<x>`.
+//!
+//! The store is a private [`Manager`] over its own [`Storage`], holding the 1.2 layout
+//! (`./DMAcc/<x>/{AppID, ServerID, Name, PrefConRef, AppAddr/<y>/{Addr, AddrType,
+//! Port/<z>/PortNbr}, AAuthPref, AppAuth/<y>/{AAuthLevel, AAuthType, AAuthName, AAuthSecret,
+//! AAuthData}, Ext/Microsoft/{ConnRetryFreq, InitialBackOffTime, MaxBackOffTime,
+//! BackCompatRetryDisabled, ProtoVer, DefaultEncoding, UseHwDevID, UseNonceResync, Role}}`)
+//! and, out of both views' sight, each account's role ceiling. Both views translate into the
+//! same nodes, so roles and credentials cannot diverge; both are transactional
+//! ([`TxMode::Internal`]): a command's (or an Atomic's) changes become durable on commit.
+//!
+//! Secrets (AAuthSecret, AAuthData, and the 1.1.2 ServerPW, ClientPW, ServerNonce,
+//! ClientNonce that map onto them) are write-only. An account's roles (`Ext/Microsoft/Role`)
+//! can never exceed the ceiling set when it was created: the bootstrap's roles
+//! ([`AccountStore::create`]) or, for an account a server adds through the tree, that
+//! server's own roles; a server can never set a role it does not hold.
+
+mod account;
+mod v11;
+mod v12;
+
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use omadm_cm::roles::RoleMap;
+use omadm_cm::{
+    CmError, Config, CspError, CspNode, LeafValue, LoadError, Manager, NewNode, Principal, Storage,
+};
+
+pub use account::{AuthCreds, DmAccount, MsExt};
+pub use v11::SyncMlDmAccCsp;
+pub use v12::DmAccCsp;
+
+const LOCAL: Principal = Principal::Local {
+    roles: omadm_cm::roles::MANAGER,
+};
+
+struct Inner {
+    tree: Manager,
+    /// Open internal transactions (one per view that began one).
+    depth: u32,
+}
+
+/// The account store shared by both views and by the stack (credentials, nonces, roles).
+#[derive(Clone)]
+pub struct AccountStore {
+    inner: Arc<Mutex<Inner>>,
+}
+
+impl std::fmt::Debug for AccountStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AccountStore { .. }")
+    }
+}
+
+fn store_config() -> Config {
+    let mut write_only = RoleMap::default();
+    write_only.assign(&["DMAcc", "*", "AppAuth", "*", "AAuthSecret"], 1);
+    write_only.assign(&["DMAcc", "*", "AppAuth", "*", "AAuthData"], 1);
+    Config {
+        write_only,
+        snapshot_threshold: 256 * 1024,
+        ..Config::default()
+    }
+}
+
+fn csp_error(e: CmError) -> CspError {
+    match e.status {
+        404 => CspError::NotFound,
+        405 => CspError::NotAllowed,
+        418 => CspError::AlreadyExists,
+        425 => CspError::PermissionDenied,
+        406 => CspError::NotSupported,
+        code => CspError::Failed {
+            code,
+            reason: e.message,
+        },
+    }
+}
+
+impl AccountStore {
+    /// Opens the store (an empty one holds `./DMAcc` only).
+    pub fn open(storage: Box<dyn Storage>) -> Result<AccountStore, LoadError> {
+        let mut tree = Manager::open(storage, store_config())?;
+        if !tree.exists("./DMAcc") {
+            tree.add(
+                &LOCAL,
+                "./DMAcc",
+                NewNode::Interior {
+                    type_: String::new(),
+                },
+            )
+            .and_then(|_| tree.persist())
+            .map_err(|e| LoadError::Io(std::io::Error::other(e.to_string())))?;
+        }
+        Ok(AccountStore {
+            inner: Arc::new(Mutex::new(Inner { tree, depth: 0 })),
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // A panic while holding the lock cannot leave the tree half-changed (every Manager
+        // command is undone on failure), so a poisoned lock is still usable.
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The 1.2 view, to mount at `./DMAcc`.
+    pub fn v12_view(&self) -> DmAccCsp {
+        DmAccCsp::new(self.clone())
+    }
+
+    /// The 1.1.2 view, to mount at `./SyncML/DMAcc`.
+    pub fn v11_view(&self) -> SyncMlDmAccCsp {
+        SyncMlDmAccCsp::new(self.clone())
+    }
+
+    /// Every account.
+    pub fn accounts(&self) -> Vec<DmAccount> {
+        let mut inner = self.lock();
+        let names = match inner.tree.inspect("./DMAcc") {
+            Ok(CspNode::Interior { children, .. }) => children,
+            _ => return Vec::new(),
+        };
+        names
+            .iter()
+            .filter_map(|x| account::read(&mut inner.tree, x))
+            .collect()
+    }
+
+    /// The account whose ServerID is `server_id`.
+    pub fn find_by_server_id(&self, server_id: &str) -> Option<DmAccount> {
+        self.accounts()
+            .into_iter()
+            .find(|a| a.server_id == server_id)
+    }
+
+    /// Creates an account (a bootstrap's work) with `bootstrap_roles` as its role ceiling
+    /// and, unless the account names a Role, its roles. The server gets Get, Replace and
+    /// Delete on the account node. Returns the node name `<x>`.
+    pub fn create(&self, account: &DmAccount, bootstrap_roles: u32) -> Result<String, CmError> {
+        let mut inner = self.lock();
+        if inner.depth > 0 {
+            return Err(CmError::new(409, "account store is in a transaction"));
+        }
+        let name = account::node_name(&mut inner.tree, account);
+        let tree = &mut inner.tree;
+        tree.begin_atomic()?;
+        let result = account::write(tree, &name, account, bootstrap_roles);
+        match result {
+            Ok(()) => {
+                tree.commit_atomic()?;
+                tree.persist()?;
+                Ok(name)
+            }
+            Err(e) => {
+                let _ = tree.rollback_atomic();
+                Err(e)
+            }
+        }
+    }
+
+    /// Stores the next nonce for one of an account's credential sets (`CLCRED`: the nonce the
+    /// server issued for the client's next credentials; `SRVCRED`: the nonce the client issued
+    /// to the server). Durable on return.
+    pub fn set_nonce(&self, server_id: &str, level: &str, nonce: &[u8]) -> Result<(), CmError> {
+        let account = self
+            .find_by_server_id(server_id)
+            .ok_or_else(|| CmError::not_found("no such account"))?;
+        let mut inner = self.lock();
+        let tree = &mut inner.tree;
+        let auth = account::auth_node(tree, &account.node_name, level)?;
+        let path = format!("{auth}/AAuthData");
+        let value = LeafValue {
+            data: nonce.to_vec(),
+            format: "bin".into(),
+            type_: "application/octet-stream".into(),
+        };
+        if tree.exists(&path) {
+            tree.replace(&LOCAL, &path, value)?;
+        } else {
+            tree.add(&LOCAL, &path, NewNode::Leaf(value))?;
+        }
+        tree.persist()
+    }
+
+    /// Deletes an account, durably.
+    pub fn delete(&self, node_name: &str) -> Result<(), CmError> {
+        let mut inner = self.lock();
+        let tree = &mut inner.tree;
+        tree.delete(&LOCAL, &format!("./DMAcc/{node_name}"))?;
+        if tree.exists(&format!("./Ceiling/{node_name}")) {
+            tree.delete(&LOCAL, &format!("./Ceiling/{node_name}"))?;
+        }
+        tree.persist()
+    }
+
+    // ---- shared by the views ----------------------------------------------------------
+
+    pub(crate) fn begin(&self) -> Result<(), CspError> {
+        let mut inner = self.lock();
+        if inner.depth == 0 {
+            inner.tree.begin_atomic().map_err(csp_error)?;
+        }
+        inner.depth += 1;
+        Ok(())
+    }
+
+    pub(crate) fn end(&self, commit: bool) -> Result<(), CspError> {
+        let mut inner = self.lock();
+        if inner.depth == 0 {
+            return Ok(());
+        }
+        inner.depth -= 1;
+        if inner.depth > 0 {
+            return Ok(());
+        }
+        let tree = &mut inner.tree;
+        if commit {
+            tree.commit_atomic()
+                .and_then(|_| tree.persist())
+                .map_err(csp_error)
+        } else {
+            tree.rollback_atomic().map_err(csp_error)
+        }
+    }
+
+    pub(crate) fn with<T>(
+        &self,
+        f: impl FnOnce(&mut Manager) -> Result<T, CmError>,
+    ) -> Result<T, CspError> {
+        let mut inner = self.lock();
+        f(&mut inner.tree).map_err(csp_error)
+    }
+
+    /// The role ceiling of account `<x>` (0 when unknown).
+    pub(crate) fn ceiling(&self, name: &str) -> u32 {
+        let mut inner = self.lock();
+        match inner.tree.inspect(&format!("./Ceiling/{name}")) {
+            Ok(CspNode::Leaf(v)) => std::str::from_utf8(&v.data)
+                .ok()
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(0),
+            _ => 0,
+        }
+    }
+
+    pub(crate) fn set_ceiling(&self, name: &str, roles: u32) -> Result<(), CspError> {
+        self.with(|tree| {
+            account::set_leaf(
+                tree,
+                &format!("./Ceiling/{name}"),
+                LeafValue::text(roles.to_string()),
+            )
+        })
+    }
+}

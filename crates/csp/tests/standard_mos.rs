@@ -1,0 +1,422 @@
+//! The standard MOs mounted in a Manager, as a server sees them.
+
+use omadm_cm::roles;
+use omadm_cm::{Config, LeafValue, Manager, MemoryStorage, NewNode, Principal, UriLimits};
+use omadm_csp::{
+    AccountStore, AuthCreds, DevDetailCsp, DevInfoCsp, DeviceDetail, DeviceInfo, DmAccount,
+    MemoryCsp,
+};
+
+fn info() -> DeviceInfo {
+    DeviceInfo {
+        dev_id: "IMEI:493005100592800".into(),
+        man: "omadm".into(),
+        model: "ref".into(),
+        dm_v: "omadm-0.1".into(),
+        lang: "en-US".into(),
+        ext: vec![],
+    }
+}
+
+fn account() -> DmAccount {
+    DmAccount {
+        server_id: "funambol".into(),
+        name: "Funambol".into(),
+        addr: "https://dm.example.com/dm".into(),
+        client: Some(AuthCreds {
+            auth_type: "DIGEST".into(),
+            name: "dev".into(),
+            secret: "clientpw".into(),
+            data: vec![1, 2],
+        }),
+        server: Some(AuthCreds {
+            auth_type: "DIGEST".into(),
+            name: "funambol".into(),
+            secret: "srvpwd".into(),
+            data: vec![],
+        }),
+        ..DmAccount::default()
+    }
+}
+
+struct Device {
+    m: Manager,
+    accounts: AccountStore,
+    account_storage: MemoryStorage,
+}
+
+fn device_with(account_storage: MemoryStorage) -> Device {
+    let mut m = Manager::open(Box::new(MemoryStorage::new()), Config::default()).unwrap();
+    let accounts = AccountStore::open(Box::new(account_storage.clone())).unwrap();
+    m.mount(
+        "./DevInfo",
+        Box::new(DevInfoCsp::new(&info())),
+        roles::MANAGER,
+    )
+    .unwrap();
+    let detail = DeviceDetail {
+        dev_typ: "phone".into(),
+        oem: "o".into(),
+        fw_v: "1".into(),
+        sw_v: "2".into(),
+        hw_v: "3".into(),
+    };
+    m.mount(
+        "./DevDetail",
+        Box::new(DevDetailCsp::new(&detail, &UriLimits::default(), true)),
+        roles::MANAGER,
+    )
+    .unwrap();
+    m.mount("./DMAcc", Box::new(accounts.v12_view()), roles::MANAGER)
+        .unwrap();
+    m.mount(
+        "./SyncML/DMAcc",
+        Box::new(accounts.v11_view()),
+        roles::MANAGER,
+    )
+    .unwrap();
+    m.mount(
+        "./Vendor/memory",
+        Box::new(MemoryCsp::new("./Vendor/memory")),
+        roles::MANAGER,
+    )
+    .unwrap();
+    Device {
+        m,
+        accounts,
+        account_storage,
+    }
+}
+
+fn device() -> Device {
+    device_with(MemoryStorage::new())
+}
+
+fn srv(id: &str) -> Principal {
+    Principal::server(id, roles::MANAGER)
+}
+
+fn get(m: &mut Manager, who: &Principal, uri: &str) -> Result<String, u16> {
+    m.get(who, uri)
+        .map(|i| String::from_utf8(i[0].data.clone().unwrap_or_default()).unwrap())
+        .map_err(|e| e.status)
+}
+
+#[test]
+fn devinfo_reports_the_device_and_is_read_only() {
+    let mut d = device();
+    assert_eq!(
+        get(&mut d.m, &srv("x"), "./DevInfo/DevId").unwrap(),
+        "IMEI:493005100592800"
+    );
+    assert_eq!(
+        get(&mut d.m, &srv("x"), "./DevInfo").unwrap(),
+        "DevId/DmV/Lang/Man/Mod"
+    );
+    let local = Principal::Local {
+        roles: roles::MANAGER,
+    };
+    assert_eq!(
+        d.m.replace(&local, "./DevInfo/Man", LeafValue::text("x"))
+            .unwrap_err()
+            .status,
+        405
+    );
+    assert_eq!(d.m.delete(&local, "./DevInfo/Man").unwrap_err().status, 405);
+    assert_eq!(
+        d.m.add(&local, "./DevInfo/New", NewNode::Leaf(LeafValue::text("x")))
+            .unwrap_err()
+            .status,
+        405
+    );
+}
+
+#[test]
+fn devdetail_reports_the_uri_limits_the_tree_enforces_and_large_object_support() {
+    let mut d = device();
+    let limits = UriLimits::default();
+    assert_eq!(
+        get(&mut d.m, &srv("x"), "./DevDetail/URI/MaxDepth").unwrap(),
+        limits.max_depth.to_string()
+    );
+    assert_eq!(
+        get(&mut d.m, &srv("x"), "./DevDetail/URI/MaxSegLen").unwrap(),
+        limits.max_seg_len.to_string()
+    );
+    assert_eq!(
+        get(&mut d.m, &srv("x"), "./DevDetail/LrgObj").unwrap(),
+        "true"
+    );
+    assert_eq!(
+        d.m.get(&srv("x"), "./DevDetail/LrgObj?prop=Format")
+            .unwrap()[0]
+            .data
+            .as_deref(),
+        Some(&b"bool"[..])
+    );
+    let too_deep = format!(
+        "./{}",
+        vec!["a"; usize::from(limits.max_depth) + 1].join("/")
+    );
+    assert_eq!(d.m.get(&srv("x"), &too_deep).unwrap_err().status, 414);
+}
+
+#[test]
+fn bootstrapped_account_is_visible_in_both_forms_with_secrets_write_only() {
+    let mut d = device();
+    let x = d.accounts.create(&account(), roles::MANAGER).unwrap();
+    let s = srv("funambol");
+    assert_eq!(
+        get(&mut d.m, &s, &format!("./DMAcc/{x}/ServerID")).unwrap(),
+        "funambol"
+    );
+    assert_eq!(
+        get(&mut d.m, &s, &format!("./DMAcc/{x}/AppID")).unwrap(),
+        "w7"
+    );
+    assert_eq!(
+        get(&mut d.m, &s, &format!("./SyncML/DMAcc/{x}/ServerId")).unwrap(),
+        "funambol"
+    );
+    assert_eq!(
+        get(&mut d.m, &s, &format!("./SyncML/DMAcc/{x}/Addr")).unwrap(),
+        "https://dm.example.com/dm"
+    );
+    assert_eq!(
+        get(&mut d.m, &s, &format!("./SyncML/DMAcc/{x}/UserName")).unwrap(),
+        "dev"
+    );
+    for secret in [
+        format!("./DMAcc/{x}/AppAuth/CLCRED/AAuthSecret"),
+        format!("./DMAcc/{x}/AppAuth/SRVCRED/AAuthData"),
+        format!("./SyncML/DMAcc/{x}/ServerPW"),
+        format!("./SyncML/DMAcc/{x}/ClientPW"),
+        format!("./SyncML/DMAcc/{x}/ClientNonce"),
+    ] {
+        assert_eq!(get(&mut d.m, &s, &secret).unwrap_err(), 405, "{secret}");
+    }
+    let listed =
+        d.m.get(&s, &format!("./DMAcc/{x}?list=StructData"))
+            .unwrap();
+    assert!(listed
+        .iter()
+        .all(|i| i.data.as_deref() != Some(&b"clientpw"[..])
+            && i.data.as_deref() != Some(&b"srvpwd"[..])));
+    assert!(
+        !format!("{:?}", d.accounts.accounts()).contains("clientpw"),
+        "Debug never prints secrets"
+    );
+}
+
+#[test]
+fn the_account_acl_gives_its_server_get_replace_delete_and_nobody_else() {
+    let mut d = device();
+    let x = d.accounts.create(&account(), roles::MANAGER).unwrap();
+    assert_eq!(
+        get(&mut d.m, &srv("other"), &format!("./DMAcc/{x}/Name")).unwrap_err(),
+        425
+    );
+    assert_eq!(
+        get(&mut d.m, &srv("other"), &format!("./SyncML/DMAcc/{x}/Name")).unwrap_err(),
+        425,
+        "the 1.1.2 view shares the ACL"
+    );
+    d.m.replace(
+        &srv("funambol"),
+        &format!("./DMAcc/{x}/Name"),
+        LeafValue::text("renamed"),
+    )
+    .unwrap();
+    assert_eq!(
+        get(
+            &mut d.m,
+            &srv("funambol"),
+            &format!("./SyncML/DMAcc/{x}/Name")
+        )
+        .unwrap(),
+        "renamed"
+    );
+}
+
+#[test]
+fn a_1_1_2_write_changes_the_one_store() {
+    let mut d = device();
+    let x = d.accounts.create(&account(), roles::MANAGER).unwrap();
+    let s = srv("funambol");
+    d.m.replace(
+        &s,
+        &format!("./SyncML/DMAcc/{x}/ClientPW"),
+        LeafValue::text("newpw"),
+    )
+    .unwrap();
+    d.m.replace(
+        &s,
+        &format!("./SyncML/DMAcc/{x}/Addr"),
+        LeafValue::text("https://new/dm"),
+    )
+    .unwrap();
+    let a = d.accounts.find_by_server_id("funambol").unwrap();
+    assert_eq!(a.client.unwrap().secret, "newpw");
+    assert_eq!(a.addr, "https://new/dm");
+}
+
+#[test]
+fn roles_never_grow_beyond_the_bootstrap() {
+    let mut d = device();
+    let x = d
+        .accounts
+        .create(&account(), roles::MANAGER | roles::OPERATOR)
+        .unwrap();
+    let strong = Principal::server("funambol", 0xFFFF);
+    let role = format!("./DMAcc/{x}/Ext/Microsoft/Role");
+    d.m.replace(&strong, &role, LeafValue::text("8")).unwrap();
+    assert_eq!(
+        d.accounts.find_by_server_id("funambol").unwrap().roles(),
+        roles::MANAGER
+    );
+    assert_eq!(
+        d.m.replace(&strong, &role, LeafValue::text("136"))
+            .unwrap_err()
+            .status,
+        425,
+        "OPERATOR_TPS is beyond the bootstrap"
+    );
+    assert_eq!(
+        d.m.replace(
+            &strong,
+            &format!("./SyncML/DMAcc/{x}/Role"),
+            LeafValue::text("136")
+        )
+        .unwrap_err()
+        .status,
+        425
+    );
+    let weak = Principal::server("funambol", roles::OPERATOR);
+    assert_eq!(
+        d.m.replace(&weak, &role, LeafValue::text("12"))
+            .unwrap_err()
+            .status,
+        425,
+        "a server cannot set a role it does not hold"
+    );
+    let bad = DmAccount {
+        server_id: "b".into(),
+        ext: omadm_csp::MsExt {
+            role: Some(roles::MANAGER),
+            ..Default::default()
+        },
+        ..account()
+    };
+    assert_eq!(
+        d.accounts.create(&bad, roles::OPERATOR).unwrap_err().status,
+        425
+    );
+}
+
+#[test]
+fn an_account_added_by_a_server_is_capped_at_that_server_roles() {
+    let mut d = device();
+    let op = Principal::server("op", roles::OPERATOR);
+    d.m.add(
+        &op,
+        "./DMAcc/new",
+        NewNode::Interior {
+            type_: String::new(),
+        },
+    )
+    .unwrap();
+    d.m.add(
+        &op,
+        "./DMAcc/new/ServerID",
+        NewNode::Leaf(LeafValue::text("new")),
+    )
+    .unwrap();
+    let a = d.accounts.find_by_server_id("new").unwrap();
+    assert_eq!(a.ceiling, roles::OPERATOR);
+    let manager = Principal::server("m", roles::MANAGER | roles::OPERATOR);
+    assert_eq!(
+        d.m.add(
+            &manager,
+            "./DMAcc/new/Ext/Microsoft/Role",
+            NewNode::Leaf(LeafValue::text("8"))
+        )
+        .unwrap_err()
+        .status,
+        425
+    );
+}
+
+#[test]
+fn accounts_are_durable_and_atomic_rollback_covers_them() {
+    let storage = MemoryStorage::new();
+    let mut d = device_with(storage.clone());
+    let x = d.accounts.create(&account(), roles::MANAGER).unwrap();
+    let s = srv("funambol");
+    d.m.begin_atomic().unwrap();
+    d.m.replace(
+        &s,
+        &format!("./DMAcc/{x}/Name"),
+        LeafValue::text("in atomic"),
+    )
+    .unwrap();
+    d.m.replace(
+        &s,
+        &format!("./SyncML/DMAcc/{x}/Addr"),
+        LeafValue::text("https://atomic"),
+    )
+    .unwrap();
+    d.m.rollback_atomic().unwrap();
+    assert_eq!(
+        get(&mut d.m, &s, &format!("./DMAcc/{x}/Name")).unwrap(),
+        "Funambol"
+    );
+    d.m.replace(&s, &format!("./DMAcc/{x}/Name"), LeafValue::text("kept"))
+        .unwrap();
+    d.accounts
+        .set_nonce("funambol", "SRVCRED", b"\x00\x01nonce")
+        .unwrap();
+    drop(d);
+    let mut d = device_with(storage);
+    assert_eq!(
+        get(&mut d.m, &s, &format!("./DMAcc/{x}/Name")).unwrap(),
+        "kept"
+    );
+    let a = d.accounts.find_by_server_id("funambol").unwrap();
+    assert_eq!(a.server.unwrap().data, b"\x00\x01nonce");
+    assert_eq!(a.ext.conn_retry_freq, 3);
+    let _ = &d.account_storage;
+}
+
+#[test]
+fn deleting_an_account_through_either_view_removes_it() {
+    let mut d = device();
+    let x = d.accounts.create(&account(), roles::MANAGER).unwrap();
+    d.m.delete(&srv("funambol"), &format!("./SyncML/DMAcc/{x}"))
+        .unwrap();
+    assert!(d.accounts.find_by_server_id("funambol").is_none());
+    assert_eq!(
+        get(&mut d.m, &srv("funambol"), &format!("./DMAcc/{x}")).unwrap_err(),
+        404
+    );
+}
+
+#[test]
+fn memory_csp_supports_every_command() {
+    let mut d = device();
+    let local = Principal::Local {
+        roles: roles::MANAGER,
+    };
+    d.m.add(
+        &local,
+        "./Vendor/memory/a/b",
+        NewNode::Leaf(LeafValue::text("1")),
+    )
+    .unwrap();
+    d.m.replace(&local, "./Vendor/memory/a/b", LeafValue::text("2"))
+        .unwrap();
+    d.m.copy(&local, "./Vendor/memory/a", "./Vendor/memory/c")
+        .unwrap();
+    assert_eq!(get(&mut d.m, &local, "./Vendor/memory/c/b").unwrap(), "2");
+    d.m.delete(&local, "./Vendor/memory/a").unwrap();
+    assert_eq!(get(&mut d.m, &local, "./Vendor/memory").unwrap(), "c");
+}
