@@ -278,3 +278,22 @@ fn local_callers_are_checked_by_role_but_not_by_acl() {
         .unwrap();
     assert!(m.get(&Principal::Local { roles: 0 }, "./A").is_ok());
 }
+
+#[test]
+fn deleting_a_server_removes_it_from_every_acl() {
+    let mut m = manager();
+    m.add(&local(), "./A/B", leaf("1")).unwrap();
+    m.replace(&local(), "./A?prop=ACL", text("Get=gone+kept&Replace=gone"))
+        .unwrap();
+    m.replace(&local(), ".?prop=ACL", text("Add=gone&Get=*"))
+        .unwrap();
+    m.remove_server_from_acls("gone");
+    assert_eq!(
+        m.get(&local(), "./A?prop=ACL").unwrap()[0].data.as_deref(),
+        Some(&b"Get=kept"[..])
+    );
+    assert_eq!(
+        m.get(&local(), ".?prop=ACL").unwrap()[0].data.as_deref(),
+        Some(&b"Get=*"[..])
+    );
+}

@@ -275,3 +275,25 @@ fn deleting_a_store_node_above_a_mount_is_405() {
     assert!(m.unmount("./Vendor/x").is_ok());
     assert!(m.unmount("./Vendor/x").is_err());
 }
+
+#[test]
+fn a_csp_refusing_its_undo_makes_the_rollback_516() {
+    let mut m = manager();
+    let csp = TestCsp::new("./V");
+    let nodes = csp.nodes.clone();
+    nodes
+        .lock()
+        .unwrap()
+        .insert("./V/a".into(), Some(text("x")));
+    m.mount("./V", Box::new(csp), roles::MANAGER).unwrap();
+    m.begin_atomic().unwrap();
+    m.delete(&local(), "./V/a").unwrap();
+    // Make the undo (re-adding ./V/a) fail by refusing that path from now on.
+    nodes
+        .lock()
+        .unwrap()
+        .insert("./V/a".into(), Some(text("squatter")));
+    let err = m.rollback_atomic().unwrap_err();
+    assert_eq!(err.status, 516);
+    assert!(!m.in_atomic());
+}

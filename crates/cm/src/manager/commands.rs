@@ -689,6 +689,35 @@ impl Manager {
 
     // ---- local access ---------------------------------------------------------------------
 
+    /// Removes `server_id` from every ACL of the store (TND §7.7.1: when a server account is
+    /// deleted). Entries left without a server disappear; a root ACL left empty becomes the
+    /// default `Add=*&Get=*`. Call [`Manager::persist`] afterwards.
+    pub fn remove_server_from_acls(&mut self, server_id: &str) {
+        let changed: Vec<(String, Node)> = self
+            .store
+            .iter()
+            .filter(|(_, n)| !n.props.acl.is_empty())
+            .filter_map(|(path, n)| {
+                let mut acl = Acl::parse(&n.props.acl).ok()?;
+                let before = acl.clone();
+                acl.remove_server(server_id);
+                if acl == before {
+                    return None;
+                }
+                let mut node = n.clone();
+                node.props.acl = match (acl.is_empty(), path.as_str()) {
+                    (true, ".") => "Add=*&Get=*".to_owned(),
+                    _ => acl.to_string(),
+                };
+                Some((path.clone(), node))
+            })
+            .collect();
+        for (path, node) in changed {
+            self.record_put(&path, node);
+        }
+        self.undo.clear();
+    }
+
     /// Whether a node exists (no access check: for the device's own use).
     pub fn exists(&mut self, target: &str) -> bool {
         match self.parse(target) {
