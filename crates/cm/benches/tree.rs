@@ -2,6 +2,8 @@
 //! the ACL and role checks, and the latency of a durable commit (journal append + fsync).
 //! Run: `cargo bench -p omadm-cm --bench tree`.
 
+use std::time::{Duration, Instant};
+
 use criterion::{criterion_main, Criterion};
 use omadm_cm::roles::{self, RoleMap};
 use omadm_cm::{
@@ -27,6 +29,24 @@ fn tree(config: Config) -> Manager {
     }
     m.persist().unwrap();
     m
+}
+
+/// Times `iters` Replaces; every 1,024 the changes are persisted (to memory) outside the timed
+/// part, so the redo log does not grow without bound during a long measurement.
+fn replace_timed(m: &mut Manager, who: &Principal, target: &str, iters: u64) -> Duration {
+    let mut total = Duration::ZERO;
+    let mut done = 0;
+    while done < iters {
+        let batch = (iters - done).min(1024);
+        let start = Instant::now();
+        for _ in 0..batch {
+            m.replace(who, target, LeafValue::text("other")).unwrap();
+        }
+        total += start.elapsed();
+        m.persist().unwrap();
+        done += batch;
+    }
+    total
 }
 
 fn bench_tree(c: &mut Criterion) {

@@ -54,6 +54,11 @@ impl RoleMap {
         }
     }
 
+    /// Whether nothing is assigned.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
     /// The mask assigned exactly to `segments`, if any.
     pub fn lookup(&self, segments: &[String]) -> Option<u32> {
         self.entries

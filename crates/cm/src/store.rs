@@ -54,15 +54,14 @@ impl TreeStore {
     /// Puts `node` at `path` (whose parent must exist and be interior), linking it into the
     /// parent; returns the undo record. Children of a replaced interior node are kept.
     pub fn put(&mut self, path: &str, mut node: Node) -> Change {
-        let undo = match self.nodes.get(path) {
-            Some(old) => {
-                if node.is_interior() && old.is_interior() {
-                    node.children = old.children.clone();
-                }
-                Change::Put(path.to_owned(), old.clone())
+        if let Some(existing) = self.nodes.get_mut(path) {
+            if node.is_interior() && existing.is_interior() {
+                node.children = existing.children.clone();
             }
-            None => Change::Remove(path.to_owned()),
-        };
+            // The old node moves into the undo record: no copy of its value.
+            let old = std::mem::replace(existing, node);
+            return Change::Put(path.to_owned(), old);
+        }
         if let Some(parent) = parent_str(path) {
             let name = &path[parent.len() + 1..];
             if let Some(p) = self.nodes.get_mut(parent) {
@@ -71,7 +70,7 @@ impl TreeStore {
             }
         }
         self.nodes.insert(path.to_owned(), node);
-        undo
+        Change::Remove(path.to_owned())
     }
 
     /// Removes the node at `path` and its subtree; returns undo records (to be applied in

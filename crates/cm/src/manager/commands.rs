@@ -87,6 +87,7 @@ impl Manager {
             Some(i) => self
                 .call_csp(i, false, |csp| Ok(csp.readable(path)))
                 .unwrap_or(false),
+            None if self.config.write_only.is_empty() => true,
             None => {
                 let segments: Vec<String> = path
                     .split('/')
@@ -106,6 +107,26 @@ impl Manager {
         self.caller = Some(who.clone());
         let (uri, query) = self.parse(target)?;
         let path = uri.as_str().to_owned();
+        if query.is_none() && self.owner(&path).is_none() {
+            // Fast path for store leaves: no copy of the node beyond its value.
+            match self.store.get(&path) {
+                None => return Err(CmError::not_found(format!("{path} not found"))),
+                Some(n) if !n.is_interior() => {
+                    self.check(who, &path, AclCommand::Get)?;
+                    if !self.readable(&path) {
+                        return Err(CmError::not_allowed(format!("{path} is write-only")));
+                    }
+                    let n = self.store.get(&path).expect("checked above");
+                    return Ok(vec![ResultItem {
+                        uri: path.clone(),
+                        format: n.props.format.clone(),
+                        type_: n.props.type_.clone(),
+                        data: n.value.clone(),
+                    }]);
+                }
+                Some(_) => {}
+            }
+        }
         let found = self
             .find(&path)?
             .ok_or_else(|| CmError::not_found(format!("{path} not found")))?;
