@@ -58,7 +58,7 @@ fn bench_tree(c: &mut Criterion) {
         b.iter(|| m.get(&LOCAL, target).unwrap())
     });
     group.bench_function("replace-leaf/local", |b| {
-        b.iter(|| m.replace(&LOCAL, target, LeafValue::text("other")).unwrap())
+        b.iter_custom(|iters| replace_timed(&mut m, &LOCAL, target, iters))
     });
     m.replace(
         &LOCAL,
@@ -71,7 +71,7 @@ fn bench_tree(c: &mut Criterion) {
         b.iter(|| m.get(&server, target).unwrap())
     });
     group.bench_function("replace-leaf/acl-checked", |b| {
-        b.iter(|| m.replace(&server, target, LeafValue::text("x")).unwrap())
+        b.iter_custom(|iters| replace_timed(&mut m, &server, target, iters))
     });
     let mut map = RoleMap::default();
     map.assign(&["Bench", "*"], roles::MANAGER | roles::OPERATOR);
