@@ -113,6 +113,25 @@ pub fn encode(message: &SyncMl, encoding: Encoding) -> Vec<u8> {
     }
 }
 
+/// The number of octets `command` takes when encoded alone in `encoding` (for fitting
+/// commands into a peer's MaxMsgSize; a WBXML command inside a message may need up to two more
+/// octets for a code-page switch).
+pub fn command_len(command: &Command, encoding: Encoding) -> usize {
+    match encoding {
+        Encoding::Xml => {
+            let mut sink = xml::sink();
+            emit::emit_command(command, &mut sink);
+            sink.out.len()
+        }
+        Encoding::Wbxml => {
+            let mut sink = wbxml::sink();
+            let header = sink.out.len();
+            emit::emit_command(command, &mut sink);
+            sink.out.len() - header + 2
+        }
+    }
+}
+
 /// Turns a lenient decode into a strict one: the first malformed command becomes the error.
 pub(crate) fn strict(message: SyncMl) -> Result<SyncMl, DecodeError> {
     match message

@@ -30,3 +30,8 @@ pub fn encode(message: &SyncMl) -> Vec<u8> {
     crate::emit::emit_message(message, &mut sink);
     sink.out
 }
+
+/// A writer for measuring fragments (its header is included in its output).
+pub(crate) fn sink() -> writer::WbxmlSink {
+    writer::WbxmlSink::new(DmVersion::V1_2, 256)
+}

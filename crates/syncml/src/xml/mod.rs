@@ -36,3 +36,8 @@ pub fn encode(message: &SyncMl) -> Vec<u8> {
 pub fn encode_pretty(message: &SyncMl) -> String {
     pretty::indent(&encode(message))
 }
+
+/// A writer for measuring fragments.
+pub(crate) fn sink() -> writer::XmlSink {
+    writer::XmlSink::with_capacity(256)
+}

@@ -1,0 +1,42 @@
+//! What a session reports to its driver besides the bytes to send.
+
+/// Why a session ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EndReason {
+    /// The server closed the package exchange normally.
+    Completed,
+    /// The server sent Alert 1223.
+    AbortedByServer,
+    /// Credentials were refused more often than allowed (either way).
+    AuthenticationFailed,
+    /// The server broke the protocol; the text says how.
+    ProtocolError(String),
+}
+
+/// An event for the driver (the agent), polled after each call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// The server gave a nonce for the client's next credentials (CLCRED AAuthData).
+    /// `trusted` is false while the server is not authenticated: the driver must not persist
+    /// such a nonce (DM Security 1.2, nonce poisoning).
+    ClientNonce {
+        /// Raw octets.
+        nonce: Vec<u8>,
+        /// Whether the server had authenticated itself.
+        trusted: bool,
+    },
+    /// The client challenged the server with a new nonce (SRVCRED AAuthData): persist it.
+    ServerNonce {
+        /// Raw octets.
+        nonce: Vec<u8>,
+    },
+    /// The server acknowledged a generic alert; it must not be sent again.
+    GenericAlertAcknowledged {
+        /// The driver's id of the alert.
+        id: u64,
+        /// The server's status code (200 or 202).
+        status: u16,
+    },
+    /// The session is over.
+    Ended(EndReason),
+}

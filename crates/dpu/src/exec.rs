@@ -1,0 +1,417 @@
+//! Executing the server's commands through the Configuration Manager and turning each outcome
+//! into Status (and Results for Get).
+//!
+//! Decisions where the specifications leave room (documented in the crate docs too):
+//! - Statuses: one per command, listing every item's TargetRef, when all items share a code;
+//!   otherwise one per item.
+//! - Atomic: stops at the first failure and rolls back; commands that had succeeded get 216,
+//!   the failing one keeps its code, the ones not reached get 215, the Atomic gets 507 (516
+//!   when the rollback itself failed). Get, Exec, Sequence and a nested Atomic inside an
+//!   Atomic are refused with 500 (and so fail it). Add followed by Replace of the same node in
+//!   one Atomic is allowed (the Manager applies both in order).
+//! - Sequence: runs in order; a failed command stops it and the rest get 215 (as the Motorola
+//!   client does; the DM text mandates 215 only after a user cancel). The Sequence gets 200.
+//! - User-interaction alerts (1100–1104) with no UI attached get 406; other alerts a client
+//!   does not handle get 406 too.
+//! - A command that could not be decoded gets 400 (406 for SyncML commands DM does not use:
+//!   Sync, Map, Put, Search, Move), with its CmdID when it had one.
+
+use omadm_cm::{CmError, ExecOutcome, LeafValue, Manager, NewNode, Principal};
+use omadm_syncml::{
+    Alert, Command, Container, Data, Exec as ExecCmd, Item, ItemCommand, Location, Malformed, Meta,
+    Results, Status,
+};
+
+/// The codes a command ends with, for container bookkeeping.
+pub(crate) fn is_success(code: u16) -> bool {
+    (200..300).contains(&code)
+}
+
+/// Runs commands against the Manager for one server message.
+pub(crate) struct Executor<'a> {
+    pub cm: &'a mut Manager,
+    pub who: Principal,
+    pub msg_ref: String,
+}
+
+/// A response waiting for its CmdID (assigned when the message is built).
+pub(crate) type Response = Command;
+
+fn status(msg_ref: &str, cmd_ref: &str, cmd: &str, code: u16) -> Status {
+    Status::new("", msg_ref, cmd_ref, cmd, code)
+}
+
+fn effective_meta<'m>(
+    item: &'m Item,
+    command: Option<&'m Meta>,
+) -> (Option<&'m str>, Option<&'m str>) {
+    let format = item
+        .meta
+        .as_ref()
+        .and_then(|m| m.format.as_deref())
+        .or_else(|| command.and_then(|m| m.format.as_deref()));
+    let type_ = item
+        .meta
+        .as_ref()
+        .and_then(|m| m.type_.as_deref())
+        .or_else(|| command.and_then(|m| m.type_.as_deref()));
+    (format, type_)
+}
+
+fn data_bytes(item: &Item) -> Vec<u8> {
+    item.data
+        .as_ref()
+        .map(|d| d.as_bytes().to_vec())
+        .unwrap_or_default()
+}
+
+impl Executor<'_> {
+    /// Runs one top-level command; returns its Status(es) and Results, and whether it
+    /// succeeded.
+    pub fn run(&mut self, command: &Command) -> (Vec<Response>, bool) {
+        match command {
+            Command::Add(c) => self.items(c, "Add", |cm, who, item, meta| {
+                let target = item
+                    .target_uri()
+                    .ok_or_else(|| CmError::bad_request("no Target"))?;
+                let (format, type_) = effective_meta(item, meta);
+                let node = if format == Some("node") {
+                    NewNode::Interior {
+                        type_: type_.unwrap_or("").to_owned(),
+                    }
+                } else {
+                    NewNode::Leaf(LeafValue {
+                        data: data_bytes(item),
+                        format: format.unwrap_or("chr").to_owned(),
+                        type_: type_.unwrap_or("text/plain").to_owned(),
+                    })
+                };
+                cm.add(who, target, node)
+            }),
+            Command::Replace(c) => self.items(c, "Replace", |cm, who, item, meta| {
+                let target = item
+                    .target_uri()
+                    .ok_or_else(|| CmError::bad_request("no Target"))?;
+                let (format, type_) = effective_meta(item, meta);
+                let value = LeafValue {
+                    data: data_bytes(item),
+                    format: format.unwrap_or("").to_owned(),
+                    type_: type_.unwrap_or("").to_owned(),
+                };
+                cm.replace(who, target, value)
+            }),
+            Command::Delete(c) => self.items(c, "Delete", |cm, who, item, _| {
+                cm.delete(
+                    who,
+                    item.target_uri()
+                        .ok_or_else(|| CmError::bad_request("no Target"))?,
+                )
+            }),
+            Command::Copy(c) => self.items(c, "Copy", |cm, who, item, _| {
+                let target = item
+                    .target_uri()
+                    .ok_or_else(|| CmError::bad_request("no Target"))?;
+                let source = item
+                    .source_uri()
+                    .ok_or_else(|| CmError::bad_request("no Source"))?;
+                cm.copy(who, source, target)
+            }),
+            Command::Get(c) => self.get(c),
+            Command::Exec(c) => self.exec(c),
+            Command::Alert(a) => self.alert(a),
+            Command::Atomic(c) => self.atomic(c),
+            Command::Sequence(c) => self.sequence(c),
+            // Status and Results from the server are handled by the session, never answered.
+            Command::Status(_) | Command::Results(_) => (Vec::new(), true),
+            Command::Malformed(m) => (vec![Command::Status(self.malformed(m))], false),
+        }
+    }
+
+    fn malformed(&self, m: &Malformed) -> Status {
+        let code = match m.element.as_str() {
+            "Sync" | "Map" | "Put" | "Search" | "Move" => 406,
+            _ => 400,
+        };
+        log::warn!(
+            "command <{}> (CmdID {:?}) not decoded: {}",
+            m.element,
+            m.cmd_id,
+            m.error
+        );
+        status(
+            &self.msg_ref,
+            m.cmd_id.as_deref().unwrap_or(""),
+            &m.element,
+            code,
+        )
+    }
+
+    /// Runs a per-item operation and folds the outcomes into statuses.
+    fn items(
+        &mut self,
+        c: &ItemCommand,
+        name: &str,
+        mut op: impl FnMut(&mut Manager, &Principal, &Item, Option<&Meta>) -> Result<(), CmError>,
+    ) -> (Vec<Response>, bool) {
+        let mut outcomes = Vec::with_capacity(c.items.len());
+        for item in &c.items {
+            let code = match op(self.cm, &self.who, item, c.meta.as_deref()) {
+                Ok(()) => 200,
+                Err(e) => {
+                    log::info!("{name} {:?}: {e}", item.target_uri().or(item.source_uri()));
+                    e.status
+                }
+            };
+            outcomes.push((item, code));
+        }
+        let ok = outcomes.iter().all(|(_, code)| is_success(*code));
+        (
+            self.fold(&c.cmd_id, name, outcomes)
+                .into_iter()
+                .map(Command::Status)
+                .collect(),
+            ok,
+        )
+    }
+
+    /// One Status when every item has the same code, else one per item.
+    fn fold(&self, cmd_id: &str, name: &str, outcomes: Vec<(&Item, u16)>) -> Vec<Status> {
+        let same = outcomes.windows(2).all(|w| w[0].1 == w[1].1);
+        let refs = |s: &mut Status, item: &Item| {
+            if let Some(t) = item.target_uri() {
+                s.target_refs.push(t.to_owned());
+            }
+            if let Some(src) = item.source_uri() {
+                s.source_refs.push(src.to_owned());
+            }
+        };
+        if same {
+            let code = outcomes.first().map(|(_, c)| *c).unwrap_or(200);
+            let mut s = status(&self.msg_ref, cmd_id, name, code);
+            for (item, _) in &outcomes {
+                refs(&mut s, item);
+            }
+            vec![s]
+        } else {
+            outcomes
+                .into_iter()
+                .map(|(item, code)| {
+                    let mut s = status(&self.msg_ref, cmd_id, name, code);
+                    refs(&mut s, item);
+                    s
+                })
+                .collect()
+        }
+    }
+
+    fn get(&mut self, c: &ItemCommand) -> (Vec<Response>, bool) {
+        let mut outcomes = Vec::new();
+        let mut result_items = Vec::new();
+        for item in &c.items {
+            let code = match item.target_uri() {
+                None => 400,
+                Some(target) => match self.cm.get(&self.who, target) {
+                    Ok(found) => {
+                        for r in found {
+                            let mut meta = Meta::default();
+                            if r.format != "chr" {
+                                meta.format = Some(r.format);
+                            }
+                            if r.type_ != "text/plain" && !r.type_.is_empty() {
+                                meta.type_ = Some(r.type_);
+                            }
+                            let data = r.data.map(|d| match String::from_utf8(d) {
+                                Ok(text) => Data::Text(text),
+                                Err(e) => Data::Opaque(e.into_bytes()),
+                            });
+                            result_items.push(Item {
+                                source: Some(Location::new(r.uri)),
+                                meta: (!meta.is_empty()).then(|| Box::new(meta)),
+                                data,
+                                ..Item::default()
+                            });
+                        }
+                        200
+                    }
+                    Err(e) => e.status,
+                },
+            };
+            outcomes.push((item, code));
+        }
+        let ok = outcomes.iter().all(|(_, code)| is_success(*code));
+        let mut out: Vec<Response> = self
+            .fold(&c.cmd_id, "Get", outcomes)
+            .into_iter()
+            .map(Command::Status)
+            .collect();
+        if !result_items.is_empty() {
+            out.push(Command::Results(Results {
+                cmd_id: String::new(),
+                msg_ref: Some(self.msg_ref.clone()),
+                cmd_ref: c.cmd_id.clone(),
+                meta: None,
+                target_ref: None,
+                source_ref: None,
+                items: result_items,
+            }));
+        }
+        (out, ok)
+    }
+
+    fn exec(&mut self, c: &ExecCmd) -> (Vec<Response>, bool) {
+        let mut outcomes = Vec::new();
+        for item in &c.items {
+            let code = match item.target_uri() {
+                None => 400,
+                Some(target) => match self.cm.exec(
+                    &self.who,
+                    target,
+                    &data_bytes(item),
+                    c.correlator.as_deref(),
+                ) {
+                    Ok(ExecOutcome::Done) => 200,
+                    Ok(ExecOutcome::Accepted) => 202,
+                    Err(e) => e.status,
+                },
+            };
+            outcomes.push((item, code));
+        }
+        let ok = outcomes.iter().all(|(_, code)| is_success(*code));
+        (
+            self.fold(&c.cmd_id, "Exec", outcomes)
+                .into_iter()
+                .map(Command::Status)
+                .collect(),
+            ok,
+        )
+    }
+
+    fn alert(&mut self, a: &Alert) -> (Vec<Response>, bool) {
+        let code = match a.code() {
+            // Next message: answered with 200 by the session's continuation logic.
+            Some(1222) => 200,
+            // User interaction without a UI attached.
+            Some(1100..=1104) => 406,
+            _ => 406,
+        };
+        let mut s = status(&self.msg_ref, &a.cmd_id, "Alert", code);
+        for item in &a.items {
+            if let Some(t) = item.target_uri() {
+                s.target_refs.push(t.to_owned());
+            }
+        }
+        (vec![Command::Status(s)], is_success(code))
+    }
+
+    fn atomic(&mut self, c: &Container) -> (Vec<Response>, bool) {
+        let mut out = vec![Command::Status(status(
+            &self.msg_ref,
+            &c.cmd_id,
+            "Atomic",
+            200,
+        ))];
+        if let Err(e) = self.cm.begin_atomic() {
+            out[0] = Command::Status(status(&self.msg_ref, &c.cmd_id, "Atomic", e.status));
+            return (out, false);
+        }
+        let mut failed_at = None;
+        let mut child_out: Vec<(usize, Vec<Response>)> = Vec::new();
+        for (i, child) in c.commands.iter().enumerate() {
+            if failed_at.is_some() {
+                child_out.push((i, not_executed(&self.msg_ref, child)));
+                continue;
+            }
+            let (responses, ok) = match child {
+                Command::Get(_) | Command::Exec(_) | Command::Sequence(_) | Command::Atomic(_) => (
+                    vec![Command::Status(status(
+                        &self.msg_ref,
+                        child.cmd_id().unwrap_or(""),
+                        child.name(),
+                        500,
+                    ))],
+                    false,
+                ),
+                _ => self.run(child),
+            };
+            if !ok {
+                failed_at = Some(i);
+            }
+            child_out.push((i, responses));
+        }
+        match failed_at {
+            None => match self.cm.commit_atomic() {
+                Ok(()) => {}
+                Err(e) => {
+                    out[0] = Command::Status(status(&self.msg_ref, &c.cmd_id, "Atomic", e.status));
+                }
+            },
+            Some(failed) => {
+                let rolled_back = self.cm.rollback_atomic();
+                let (atomic_code, undone_code) = match rolled_back {
+                    Ok(()) => (507, 216),
+                    Err(_) => (516, 516),
+                };
+                out[0] = Command::Status(status(&self.msg_ref, &c.cmd_id, "Atomic", atomic_code));
+                for (i, responses) in &mut child_out {
+                    if *i < failed {
+                        for r in responses.iter_mut() {
+                            if let Command::Status(s) = r {
+                                s.data = undone_code.to_string();
+                            }
+                        }
+                        responses.retain(|r| !matches!(r, Command::Results(_)));
+                    }
+                }
+            }
+        }
+        out.extend(child_out.into_iter().flat_map(|(_, r)| r));
+        (out, failed_at.is_none())
+    }
+
+    fn sequence(&mut self, c: &Container) -> (Vec<Response>, bool) {
+        let mut out = vec![Command::Status(status(
+            &self.msg_ref,
+            &c.cmd_id,
+            "Sequence",
+            200,
+        ))];
+        let mut stopped = false;
+        for child in &c.commands {
+            if stopped {
+                out.extend(not_executed(&self.msg_ref, child));
+                continue;
+            }
+            let (responses, ok) = match child {
+                Command::Sequence(_) => (
+                    vec![Command::Status(status(
+                        &self.msg_ref,
+                        child.cmd_id().unwrap_or(""),
+                        "Sequence",
+                        500,
+                    ))],
+                    false,
+                ),
+                _ => self.run(child),
+            };
+            stopped = !ok;
+            out.extend(responses);
+        }
+        (out, true)
+    }
+}
+
+/// 215 for a command (and, for a container, each command inside it) that was not executed.
+fn not_executed(msg_ref: &str, command: &Command) -> Vec<Response> {
+    let mut out = vec![Command::Status(status(
+        msg_ref,
+        command.cmd_id().unwrap_or(""),
+        command.name(),
+        215,
+    ))];
+    if let Command::Atomic(c) | Command::Sequence(c) = command {
+        for child in &c.commands {
+            out.extend(not_executed(msg_ref, child));
+        }
+    }
+    out
+}

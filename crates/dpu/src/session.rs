@@ -1,0 +1,646 @@
+//! The session state machine: package 1, authentication both ways, executing each server
+//! message and building the reply within the server's MaxMsgSize, continuation with Alert
+//! 1222, and the end of the session.
+
+use std::collections::{HashMap, VecDeque};
+
+use omadm_cm::{Manager, Principal};
+use omadm_syncml::auth::{decode_nonce, AuthScheme};
+use omadm_syncml::notification::session_id_text;
+use omadm_syncml::{
+    b64, command_len, decode_lenient, encode, Alert, Chal, Command, Cred, Data, Item, ItemCommand,
+    Location, Meta, Status, SyncBody, SyncHdr, SyncMl,
+};
+
+use crate::config::{Credentials, SessionConfig};
+use crate::event::{EndReason, Event};
+use crate::exec::Executor;
+use crate::large_object::Assembler;
+use crate::GenericAlert;
+
+/// How the session was started.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trigger {
+    /// In answer to a notification (package #0): Alert 1200 with its session id.
+    Server {
+        /// The notification's session id.
+        session_id: u16,
+    },
+    /// On the device's own initiative: Alert 1201.
+    Client {
+        /// A session id the driver chose.
+        session_id: u16,
+    },
+}
+
+/// A message to send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outgoing {
+    /// The encoded message.
+    pub body: Vec<u8>,
+    /// Its content type.
+    pub content_type: &'static str,
+    /// Where to send it: the server's RespURI if it gave one, else the account's address.
+    pub url: String,
+}
+
+/// Why [`Session::handle`] failed; the session is over (an [`Event::Ended`] says so too).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionError(pub String);
+
+impl std::fmt::Display for SessionError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "session failed: {}", self.0)
+    }
+}
+
+impl std::error::Error for SessionError {}
+
+/// Fills a buffer with unpredictable octets (new nonces). Passed in: the engine reads no
+/// randomness of its own.
+pub type Entropy = Box<dyn FnMut(&mut [u8]) + Send>;
+
+/// One management session. See the crate documentation.
+pub struct Session {
+    config: SessionConfig,
+    trigger: Trigger,
+    session_id: String,
+    /// Our next MsgID.
+    msg_id: u32,
+    entropy: Entropy,
+    events: VecDeque<Event>,
+    ended: bool,
+    resp_uri: Option<String>,
+    server_max_msg_size: Option<u64>,
+    /// The client's credential state.
+    client_creds: Option<Credentials>,
+    client_authenticated: bool,
+    client_attempts: u32,
+    /// The server's credential state.
+    server_authenticated: bool,
+    server_failures: u32,
+    /// Generic alerts to carry in package 1, and those sent awaiting a Status, by
+    /// (MsgID, CmdID).
+    alerts: Vec<GenericAlert>,
+    alerts_in_flight: HashMap<(String, String), u64>,
+    /// Responses that did not fit the previous message.
+    outbox: VecDeque<Command>,
+    large_object: Assembler,
+}
+
+fn random_nonce(entropy: &mut Entropy) -> Vec<u8> {
+    let mut nonce = vec![0u8; 16];
+    entropy(&mut nonce);
+    nonce
+}
+
+impl Session {
+    /// A session for `config`, started by `trigger`, carrying `alerts` (pending generic
+    /// alerts) in package 1.
+    pub fn new(
+        config: SessionConfig,
+        trigger: Trigger,
+        alerts: Vec<GenericAlert>,
+        entropy: Entropy,
+    ) -> Self {
+        let id = match trigger {
+            Trigger::Server { session_id } | Trigger::Client { session_id } => session_id,
+        };
+        let client_creds = config.client_credentials.clone();
+        let max_obj = config.max_obj_size;
+        Session {
+            config,
+            trigger,
+            session_id: session_id_text(id),
+            msg_id: 0,
+            entropy,
+            events: VecDeque::new(),
+            ended: false,
+            resp_uri: None,
+            server_max_msg_size: None,
+            client_creds,
+            client_authenticated: false,
+            client_attempts: 0,
+            server_authenticated: false,
+            server_failures: 0,
+            alerts,
+            alerts_in_flight: HashMap::new(),
+            outbox: VecDeque::new(),
+            large_object: Assembler::new(max_obj),
+        }
+    }
+
+    /// The SessionID of every message (upper-case hex of the notification's session id).
+    pub fn session_id(&self) -> &str {
+        &self.session_id
+    }
+
+    /// Whether the session is over.
+    pub fn is_ended(&self) -> bool {
+        self.ended
+    }
+
+    /// The next event, if any.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    fn end(&mut self, reason: EndReason) {
+        if !self.ended {
+            self.ended = true;
+            log::info!("session {} ended: {reason:?}", self.session_id);
+            self.events.push_back(Event::Ended(reason));
+        }
+    }
+
+    fn url(&self) -> String {
+        self.resp_uri
+            .clone()
+            .unwrap_or_else(|| self.config.server_uri.clone())
+    }
+
+    fn header(&mut self) -> SyncHdr {
+        self.msg_id += 1;
+        let mut source = Location::new(self.config.device_id.clone());
+        let mut header = SyncHdr::new(
+            self.config.version,
+            self.session_id.clone(),
+            self.msg_id.to_string(),
+            Location::new(self.config.server_uri.clone()),
+            source.clone(),
+        );
+        if let Some(creds) = &self.client_creds {
+            if !self.client_authenticated {
+                source.loc_name = Some(creds.name.clone());
+                header.source = source;
+                header.cred = match creds.scheme {
+                    AuthScheme::Basic => Some(Cred::basic(&creds.name, &creds.secret)),
+                    AuthScheme::Md5 => Some(Cred::md5(&creds.name, &creds.secret, &creds.nonce)),
+                    AuthScheme::Hmac => None,
+                };
+            }
+        }
+        header.meta = Some(Meta {
+            max_msg_size: Some(self.config.max_msg_size),
+            max_obj_size: Some(self.config.max_obj_size),
+            ..Meta::default()
+        });
+        header
+    }
+
+    /// Package 1: Alert 1200/1201, DevInfo, the pending generic alerts, Final.
+    pub fn start(&mut self) -> Outgoing {
+        let header = self.header();
+        let mut commands = Vec::new();
+        let mut next = 0u32;
+        let mut id = || {
+            next += 1;
+            next.to_string()
+        };
+        let code = match self.trigger {
+            Trigger::Server { .. } => 1200,
+            Trigger::Client { .. } => 1201,
+        };
+        commands.push(Command::Alert(Alert::new(id(), code)));
+        let items = self
+            .config
+            .dev_info
+            .iter()
+            .map(|(uri, value)| {
+                Item::source(uri.clone())
+                    .with_meta(Meta::format_type("chr", "text/plain"))
+                    .with_data(value.as_str())
+            })
+            .collect();
+        commands.push(Command::Replace(ItemCommand::new(id(), items)));
+        self.alerts_in_flight.clear();
+        for alert in &self.alerts {
+            let cmd_id = id();
+            self.alerts_in_flight
+                .insert((header.msg_id.clone(), cmd_id.clone()), alert.id);
+            commands.push(Command::Alert(alert.to_alert(cmd_id)));
+        }
+        let msg = SyncMl {
+            header,
+            body: SyncBody {
+                commands,
+                is_final: true,
+            },
+        };
+        self.outgoing(&msg)
+    }
+
+    fn outgoing(&self, msg: &SyncMl) -> Outgoing {
+        Outgoing {
+            body: encode(msg, self.config.encoding),
+            content_type: self.config.encoding.content_type(),
+            url: self.url(),
+        }
+    }
+
+    /// Handles one server message; returns the reply, or `None` when the session is over
+    /// (then an [`Event::Ended`] is queued). Changes to the tree are persisted before the reply
+    /// that reports them is returned.
+    pub fn handle(
+        &mut self,
+        cm: &mut Manager,
+        bytes: &[u8],
+    ) -> Result<Option<Outgoing>, SessionError> {
+        if self.ended {
+            return Err(SessionError("the session is over".into()));
+        }
+        let result = self.handle_inner(cm, bytes);
+        if let Err(e) = &result {
+            self.end(EndReason::ProtocolError(e.0.clone()));
+        }
+        result
+    }
+
+    fn handle_inner(
+        &mut self,
+        cm: &mut Manager,
+        bytes: &[u8],
+    ) -> Result<Option<Outgoing>, SessionError> {
+        let (msg, _) = decode_lenient(bytes, &self.config.limits)
+            .map_err(|e| SessionError(format!("undecodable server message: {e}")))?;
+        if msg.header.session_id.trim() != self.session_id {
+            return Err(SessionError(format!(
+                "SessionID {:?} is not this session's {:?}",
+                msg.header.session_id, self.session_id
+            )));
+        }
+        if let Some(uri) = &msg.header.resp_uri {
+            self.resp_uri = Some(uri.clone());
+        }
+        if let Some(size) = msg.header.meta.as_ref().and_then(|m| m.max_msg_size) {
+            self.server_max_msg_size = Some(size);
+        }
+        let server_msg_id = msg.header.msg_id.clone();
+
+        // 1. The server's answers to our previous message.
+        let mut resend_package1 = false;
+        for command in &msg.body.commands {
+            if let Command::Status(s) = command {
+                if self.on_status(s) {
+                    resend_package1 = true;
+                }
+            }
+        }
+        if self.ended {
+            return Ok(None);
+        }
+
+        // 2. Is the server who it says?
+        let header_status = self.check_server(&msg);
+        if self.ended {
+            return Ok(None);
+        }
+        let server_ok = crate::exec::is_success(header_status.code().unwrap_or(500));
+
+        // 3. Run its commands (only for an authenticated server and a client it accepted).
+        let mut responses: Vec<Command> = Vec::new();
+        let mut has_commands = false;
+        let mut aborted = false;
+        for command in &msg.body.commands {
+            match command {
+                Command::Status(_) | Command::Results(_) => continue,
+                Command::Alert(a) if a.code() == Some(1223) => {
+                    aborted = true;
+                    break;
+                }
+                _ => {}
+            }
+            has_commands = true;
+            if !server_ok || resend_package1 {
+                // Not executed: every command answers with the header's verdict (or 215 while
+                // the client is re-authenticating).
+                let code = if resend_package1 {
+                    215
+                } else {
+                    header_status.code().unwrap_or(401)
+                };
+                responses.push(Command::Status(Status::new(
+                    "",
+                    &server_msg_id,
+                    command.cmd_id().unwrap_or(""),
+                    command.name(),
+                    code,
+                )));
+                continue;
+            }
+            let assembled = self.large_object.offer(command, &server_msg_id);
+            match assembled {
+                crate::large_object::Offer::Pass => {
+                    let mut exec = Executor {
+                        cm,
+                        who: Principal::server(
+                            self.config.server_id.clone(),
+                            self.config.server_roles,
+                        ),
+                        msg_ref: server_msg_id.clone(),
+                    };
+                    responses.extend(exec.run(command).0);
+                }
+                crate::large_object::Offer::Respond(mut extra) => responses.append(&mut extra),
+                crate::large_object::Offer::Complete {
+                    command: whole,
+                    extra,
+                } => {
+                    responses.extend(extra);
+                    let mut exec = Executor {
+                        cm,
+                        who: Principal::server(
+                            self.config.server_id.clone(),
+                            self.config.server_roles,
+                        ),
+                        msg_ref: server_msg_id.clone(),
+                    };
+                    responses.extend(exec.run(&whole).0);
+                }
+            }
+        }
+        if aborted {
+            self.end(EndReason::AbortedByServer);
+            return Ok(None);
+        }
+        // A change reported as done must survive a crash: persist before replying.
+        cm.persist()
+            .map_err(|e| SessionError(format!("cannot persist the tree: {e}")))?;
+
+        if resend_package1 {
+            return Ok(Some(self.restart_package1(header_status, &msg, responses)));
+        }
+
+        // 4. The end: a final server message with nothing to do and nothing left to say.
+        let more_from_server = !msg.body.is_final;
+        if msg.body.is_final
+            && !has_commands
+            && self.outbox.is_empty()
+            && server_ok
+            && !self.large_object.is_pending()
+        {
+            self.end(EndReason::Completed);
+            return Ok(None);
+        }
+        if !server_ok && self.server_failures >= self.config.max_auth_attempts {
+            self.end(EndReason::AuthenticationFailed);
+            return Ok(None);
+        }
+
+        // 5. The reply, within the server's MaxMsgSize.
+        self.outbox.extend(responses);
+        let mut header_status = header_status;
+        header_status.msg_ref = server_msg_id.clone();
+        Ok(Some(self.reply(
+            header_status,
+            more_from_server || self.large_object.is_pending(),
+        )))
+    }
+
+    /// Handles a Status from the server; true when package 1 must be sent again.
+    fn on_status(&mut self, s: &Status) -> bool {
+        let code = s.code().unwrap_or(500);
+        if let Some(id) = self
+            .alerts_in_flight
+            .remove(&(s.msg_ref.clone(), s.cmd_ref.clone()))
+        {
+            if code == 200 || code == 202 {
+                self.events
+                    .push_back(Event::GenericAlertAcknowledged { id, status: code });
+                self.alerts.retain(|a| a.id != id);
+            }
+            return false;
+        }
+        if s.cmd_ref != "0" && s.cmd != "SyncHdr" {
+            return false;
+        }
+        let nonce = s
+            .chal
+            .as_ref()
+            .and_then(|c| c.meta.next_nonce.as_deref())
+            .and_then(decode_nonce);
+        let scheme = s
+            .chal
+            .as_ref()
+            .and_then(|c| c.meta.type_.as_deref())
+            .and_then(AuthScheme::from_meta_type);
+        match code {
+            212 | 200 => {
+                if code == 212 {
+                    self.client_authenticated = true;
+                }
+                if let Some(nonce) = nonce {
+                    if let Some(creds) = &mut self.client_creds {
+                        creds.nonce = nonce.clone();
+                    }
+                    self.events.push_back(Event::ClientNonce {
+                        nonce,
+                        trusted: self.server_authenticated
+                            || self.config.server_credentials.is_none(),
+                    });
+                }
+                false
+            }
+            401 | 407 => {
+                self.client_attempts += 1;
+                if self.client_attempts >= self.config.max_auth_attempts {
+                    log::warn!(
+                        "server refused our credentials {} times",
+                        self.client_attempts
+                    );
+                    self.end(EndReason::AuthenticationFailed);
+                    return false;
+                }
+                let Some(creds) = &mut self.client_creds else {
+                    log::warn!("server wants credentials and the account has none");
+                    self.end(EndReason::AuthenticationFailed);
+                    return false;
+                };
+                if let Some(scheme) = scheme {
+                    creds.scheme = scheme;
+                }
+                if let Some(nonce) = nonce {
+                    creds.nonce = nonce.clone();
+                    self.events.push_back(Event::ClientNonce {
+                        nonce,
+                        trusted: false,
+                    });
+                }
+                self.client_authenticated = false;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// The Status for the server's SyncHdr: 212 once the server proved itself (with a new
+    /// nonce for its next session when MD5 is used), 200 when it need not, 401/407 with a
+    /// challenge when it failed.
+    fn check_server(&mut self, msg: &SyncMl) -> Status {
+        let h = &msg.header;
+        let mut s = Status::new("", &h.msg_id, "0", "SyncHdr", 200);
+        s.target_refs.push(h.target.loc_uri.clone());
+        s.source_refs.push(h.source.loc_uri.clone());
+        let Some(expected) = self.config.server_credentials.clone() else {
+            return s;
+        };
+        if self.server_authenticated {
+            return s;
+        }
+        let verdict = match &h.cred {
+            None => 407,
+            Some(cred) => {
+                let name = h.source.loc_name.as_deref().unwrap_or(&expected.name);
+                let scheme_ok =
+                    cred.scheme() == Some(expected.scheme) || expected.scheme == AuthScheme::Hmac;
+                if scheme_ok && cred.verify(name, &expected.secret, &expected.nonce) {
+                    212
+                } else {
+                    401
+                }
+            }
+        };
+        s.data = verdict.to_string();
+        let nonce = random_nonce(&mut self.entropy);
+        if verdict == 212 {
+            self.server_authenticated = true;
+        } else {
+            self.server_failures += 1;
+            log::warn!(
+                "server {} failed authentication ({verdict}), attempt {}",
+                self.config.server_id,
+                self.server_failures
+            );
+        }
+        if verdict != 212 || expected.scheme == AuthScheme::Md5 {
+            if let Some(creds) = &mut self.config.server_credentials {
+                creds.nonce = nonce.clone();
+            }
+            self.events.push_back(Event::ServerNonce {
+                nonce: nonce.clone(),
+            });
+            s.chal = Some(Box::new(Chal {
+                meta: Meta {
+                    type_: Some(expected.scheme.meta_type().to_owned()),
+                    format: Some("b64".into()),
+                    next_nonce: Some(b64::encode(&nonce)),
+                    ..Meta::default()
+                },
+            }));
+        }
+        s
+    }
+
+    /// Package 1 again, with the credentials the challenge asked for.
+    fn restart_package1(
+        &mut self,
+        mut header_status: Status,
+        msg: &SyncMl,
+        responses: Vec<Command>,
+    ) -> Outgoing {
+        let mut out = self.start();
+        // Also answer the server's header and commands (not executed) in the same message.
+        let (mut decoded, _) =
+            decode_lenient(&out.body, &self.config.limits).expect("our own message decodes");
+        header_status.msg_ref = msg.header.msg_id.clone();
+        let mut prefix = vec![Command::Status(header_status)];
+        prefix.extend(responses);
+        let mut n = decoded.body.commands.len() as u32;
+        for c in &mut prefix {
+            n += 1;
+            if let Command::Status(s) = c {
+                s.cmd_id = n.to_string();
+            }
+        }
+        prefix.append(&mut decoded.body.commands);
+        decoded.body.commands = prefix;
+        out.body = encode(&decoded, self.config.encoding);
+        out
+    }
+
+    /// Builds the next reply from the header status and the outbox, as much as fits.
+    fn reply(&mut self, header_status: Status, more_from_server: bool) -> Outgoing {
+        let header = self.header();
+        let limit = self.server_max_msg_size.unwrap_or(u64::MAX) as usize;
+        let encoding = self.config.encoding;
+        let mut next_id = 0u32;
+        let mut assign = |c: &mut Command| {
+            next_id += 1;
+            match c {
+                Command::Status(s) => s.cmd_id = next_id.to_string(),
+                Command::Results(r) => r.cmd_id = next_id.to_string(),
+                Command::Alert(a) => a.cmd_id = next_id.to_string(),
+                _ => {}
+            }
+        };
+        let mut first = Command::Status(header_status);
+        assign(&mut first);
+        let mut commands = vec![first];
+        let base = SyncMl {
+            header: header.clone(),
+            body: SyncBody {
+                commands: commands.clone(),
+                is_final: true,
+            },
+        };
+        // Room for Final and, when needed, an Alert 1222.
+        let reserve = command_len(&Command::Alert(Alert::new("99999", 1222)), encoding) + 16;
+        let mut used = encode(&base, encoding).len() + reserve;
+        while let Some(mut c) = self.outbox.pop_front() {
+            assign(&mut c);
+            let len = command_len(&c, encoding);
+            if used + len > limit && commands.len() > 1 {
+                // Does not fit: it goes in the next message (the CmdID is reassigned then).
+                self.outbox.push_front(c);
+                break;
+            }
+            used += len;
+            commands.push(c);
+        }
+        let more_to_send = !self.outbox.is_empty();
+        if more_from_server && !more_to_send {
+            let mut alert = Command::Alert(Alert::new("", 1222));
+            assign(&mut alert);
+            commands.push(alert);
+        }
+        let msg = SyncMl {
+            header,
+            body: SyncBody {
+                commands,
+                is_final: !more_from_server && !more_to_send,
+            },
+        };
+        let out = self.outgoing(&msg);
+        if out.body.len() > limit {
+            log::warn!("reply of {} octets exceeds the server's MaxMsgSize {limit}: one response is larger than a message", out.body.len());
+        }
+        out
+    }
+}
+
+impl GenericAlert {
+    /// The Alert 1226 carrying this generic alert.
+    pub fn to_alert(&self, cmd_id: String) -> Alert {
+        let meta = Meta {
+            type_: Some(self.type_.clone()),
+            format: Some(self.format.clone()),
+            mark: self.mark.clone(),
+            ..Meta::default()
+        };
+        let item = Item {
+            source: self.source.clone().map(Location::new),
+            target: self.target.clone().map(Location::new),
+            meta: Some(Box::new(meta)),
+            data: Some(Data::Text(self.data.clone())),
+            ..Item::default()
+        };
+        Alert {
+            cmd_id,
+            no_resp: false,
+            cred: None,
+            data: Some("1226".into()),
+            correlator: self.correlator.clone(),
+            items: vec![item],
+        }
+    }
+}

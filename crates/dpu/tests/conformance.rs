@@ -1,0 +1,759 @@
+//! Conformance cases: server message in → client message out and tree state, one per rule.
+
+use omadm_cm::roles;
+use omadm_cm::{
+    Config, Csp, CspError, CspNode, ExecOutcome, LeafValue, Manager, MemoryStorage, Principal,
+};
+use omadm_csp::{DevDetailCsp, DevInfoCsp, DeviceDetail, DeviceInfo, MemoryCsp};
+use omadm_dpu::{Credentials, EndReason, Event, GenericAlert, Session, SessionConfig, Trigger};
+use omadm_syncml::auth::AuthScheme;
+use omadm_syncml::{decode, Command, Cred, DmVersion, Encoding, Limits, Status, SyncMl};
+
+const SERVER: &str = "https://dm.example.com/dm";
+
+/// `./test/execute`: an executable no-op node.
+struct ExecNode;
+impl Csp for ExecNode {
+    fn node(&mut self, path: &str) -> Result<CspNode, CspError> {
+        match path {
+            "./test" => Ok(CspNode::Interior {
+                children: vec!["execute".into()],
+                type_: String::new(),
+            }),
+            "./test/execute" => Ok(CspNode::Leaf(LeafValue::text(""))),
+            _ => Err(CspError::NotFound),
+        }
+    }
+    fn exec(
+        &mut self,
+        _: &str,
+        _: &[u8],
+        correlator: Option<&str>,
+    ) -> Result<ExecOutcome, CspError> {
+        Ok(if correlator.is_some() {
+            ExecOutcome::Accepted
+        } else {
+            ExecOutcome::Done
+        })
+    }
+}
+
+fn device() -> Manager {
+    let mut m = Manager::open(Box::new(MemoryStorage::new()), Config::default()).unwrap();
+    let info = DeviceInfo {
+        dev_id: "IMEI:1".into(),
+        man: "m".into(),
+        model: "mod".into(),
+        dm_v: "1".into(),
+        lang: "en".into(),
+        ext: vec![],
+    };
+    m.mount(
+        "./DevInfo",
+        Box::new(DevInfoCsp::new(&info)),
+        roles::MANAGER,
+    )
+    .unwrap();
+    let detail = DeviceDetail {
+        dev_typ: "phone".into(),
+        oem: "o".into(),
+        fw_v: "1".into(),
+        sw_v: "1".into(),
+        hw_v: "1".into(),
+    };
+    m.mount(
+        "./DevDetail",
+        Box::new(DevDetailCsp::new(
+            &detail,
+            &omadm_cm::UriLimits::default(),
+            true,
+        )),
+        roles::MANAGER,
+    )
+    .unwrap();
+    m.mount(
+        "./Vendor/memory",
+        Box::new(MemoryCsp::new("./Vendor/memory")),
+        roles::MANAGER,
+    )
+    .unwrap();
+    m.mount("./test", Box::new(ExecNode), roles::MANAGER)
+        .unwrap();
+    // The sample's ./DMAcc/secret stands for an account this server may not read.
+    let local = Principal::Local {
+        roles: roles::MANAGER,
+    };
+    m.add(
+        &local,
+        "./DMAcc/secret/Name",
+        omadm_cm::NewNode::Leaf(LeafValue::text("x")),
+    )
+    .unwrap();
+    m.replace(
+        &local,
+        "./DMAcc/secret?prop=ACL",
+        LeafValue::text("Get=other"),
+    )
+    .unwrap();
+    m.replace(
+        &local,
+        ".?prop=ACL",
+        LeafValue::text("Add=*&Get=*&Replace=*&Delete=*&Exec=*"),
+    )
+    .unwrap();
+    m
+}
+
+fn config() -> SessionConfig {
+    let mut c = SessionConfig::new("IMEI:1", SERVER, "funambol");
+    c.dev_info = vec![
+        ("./DevInfo/DevId".into(), "IMEI:1".into()),
+        ("./DevInfo/Man".into(), "m".into()),
+    ];
+    c
+}
+
+fn session(config: SessionConfig, session_id: u16) -> Session {
+    let mut n = 0u8;
+    Session::new(
+        config,
+        Trigger::Server { session_id },
+        Vec::new(),
+        Box::new(move |buf: &mut [u8]| {
+            for b in buf.iter_mut() {
+                n = n.wrapping_add(37);
+                *b = n;
+            }
+        }),
+    )
+}
+
+fn parse(bytes: &[u8]) -> SyncMl {
+    decode(bytes, &Limits::default()).unwrap().0
+}
+
+fn statuses(msg: &SyncMl) -> Vec<&Status> {
+    fn walk<'a>(cs: &'a [Command], out: &mut Vec<&'a Status>) {
+        for c in cs {
+            if let Command::Status(s) = c {
+                out.push(s);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(&msg.body.commands, &mut out);
+    out
+}
+
+fn code_for(msg: &SyncMl, cmd_ref: &str) -> Vec<u16> {
+    statuses(msg)
+        .iter()
+        .filter(|s| s.cmd_ref == cmd_ref && s.cmd != "SyncHdr")
+        .map(|s| s.code().unwrap())
+        .collect()
+}
+
+fn server_msg(session: &str, msg_id: u32, body: &str, is_final: bool) -> Vec<u8> {
+    let fin = if is_final { "<Final/>" } else { "" };
+    format!(r#"<SyncML xmlns="SYNCML:SYNCML1.2"><SyncHdr><VerDTD>1.2</VerDTD><VerProto>DM/1.2</VerProto><SessionID>{session}</SessionID><MsgID>{msg_id}</MsgID><Target><LocURI>IMEI:1</LocURI></Target><Source><LocURI>{SERVER}</LocURI></Source></SyncHdr><SyncBody><Status><CmdID>1</CmdID><MsgRef>1</MsgRef><CmdRef>0</CmdRef><Cmd>SyncHdr</Cmd><Data>212</Data></Status>{body}{fin}</SyncBody></SyncML>"#).into_bytes()
+}
+
+fn sample(name: &str) -> Vec<u8> {
+    std::fs::read(format!(
+        "{}/../../../shared/samples/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap()
+}
+
+#[test]
+fn package1_echoes_the_notification_session_id_with_alert_1200_and_devinfo() {
+    let mut s = session(config(), 0x00AB);
+    let out = s.start();
+    let msg = parse(&out.body);
+    assert_eq!(msg.header.session_id, "AB");
+    assert_eq!(msg.header.msg_id, "1");
+    assert_eq!(msg.header.target.loc_uri, SERVER);
+    assert_eq!(msg.header.source.loc_uri, "IMEI:1");
+    assert!(msg.body.is_final);
+    let Command::Alert(a) = &msg.body.commands[0] else {
+        panic!()
+    };
+    assert_eq!(a.code(), Some(1200));
+    let Command::Replace(r) = &msg.body.commands[1] else {
+        panic!()
+    };
+    assert_eq!(r.items[0].source_uri(), Some("./DevInfo/DevId"));
+    assert_eq!(out.content_type, "application/vnd.syncml.dm+xml");
+}
+
+#[test]
+fn client_initiated_session_uses_alert_1201() {
+    let mut s = Session::new(
+        config(),
+        Trigger::Client { session_id: 7 },
+        vec![],
+        Box::new(|_: &mut [u8]| {}),
+    );
+    let msg = parse(&s.start().body);
+    let Command::Alert(a) = &msg.body.commands[0] else {
+        panic!()
+    };
+    assert_eq!(a.code(), Some(1201));
+}
+
+#[test]
+fn mixed_sample_gets_a_status_for_every_command_and_results_for_gets() {
+    let mut m = device();
+    let mut s = session(config(), 1);
+    s.start();
+    let out = s
+        .handle(&mut m, &sample("pkg2_mixed.xml"))
+        .unwrap()
+        .unwrap();
+    let reply = parse(&out.body);
+    let st = statuses(&reply);
+    assert_eq!(st[0].cmd, "SyncHdr");
+    assert_eq!(st[0].cmd_ref, "0");
+    assert_eq!(st[0].msg_ref, "1");
+    assert_eq!(
+        code_for(&reply, "2"),
+        [200],
+        "Get ./DevInfo/Mod and ./DevDetail"
+    );
+    assert_eq!(code_for(&reply, "3"), [200], "Add");
+    assert_eq!(code_for(&reply, "4"), [200], "Replace");
+    assert_eq!(code_for(&reply, "5"), [200], "Get");
+    assert_eq!(code_for(&reply, "7"), [200], "Get DevId");
+    assert_eq!(code_for(&reply, "8"), [200], "Delete");
+    assert_eq!(code_for(&reply, "9"), [200], "Exec");
+    assert_eq!(code_for(&reply, "10"), [425], "Get the server may not do");
+    // Results come after the Status of their Get, with the values of the time they ran.
+    let results: Vec<_> = reply
+        .body
+        .commands
+        .iter()
+        .filter_map(|c| {
+            if let Command::Results(r) = c {
+                Some(r)
+            } else {
+                None
+            }
+        })
+        .collect();
+    let r5 = results.iter().find(|r| r.cmd_ref == "5").unwrap();
+    assert_eq!(r5.items[0].data.as_ref().unwrap().as_str(), Some("world"));
+    let r2 = results.iter().find(|r| r.cmd_ref == "2").unwrap();
+    assert_eq!(r2.items.len(), 2);
+    assert_eq!(
+        r2.items[1].meta.as_ref().unwrap().format.as_deref(),
+        Some("node")
+    );
+    let pos = |pred: &dyn Fn(&Command) -> bool| reply.body.commands.iter().position(pred).unwrap();
+    assert!(
+        pos(&|c| matches!(c, Command::Status(s) if s.cmd_ref == "5"))
+            < pos(&|c| matches!(c, Command::Results(r) if r.cmd_ref == "5"))
+    );
+    // CmdIDs are unique and numbered from 1.
+    let ids: Vec<&str> = reply
+        .body
+        .commands
+        .iter()
+        .filter_map(|c| c.cmd_id())
+        .collect();
+    assert_eq!(
+        ids,
+        (1..=ids.len()).map(|i| i.to_string()).collect::<Vec<_>>()
+    );
+    assert!(reply.body.is_final);
+    assert!(
+        !m.exists("./Vendor/memory/a"),
+        "deleted by the last command"
+    );
+}
+
+#[test]
+fn same_session_in_wbxml() {
+    let mut m = device();
+    let mut c = config();
+    c.encoding = Encoding::Wbxml;
+    let mut s = session(c, 1);
+    s.start();
+    let out = s
+        .handle(&mut m, &sample("pkg2_mixed.wbxml"))
+        .unwrap()
+        .unwrap();
+    assert_eq!(out.content_type, "application/vnd.syncml.dm+wbxml");
+    assert_eq!(out.body[0], 0x02);
+    let reply = parse(&out.body);
+    assert_eq!(code_for(&reply, "3"), [200]);
+    assert_eq!(code_for(&reply, "10"), [425]);
+}
+
+#[test]
+fn atomic_with_a_failing_child_rolls_everything_back() {
+    let mut m = device();
+    let mut s = session(config(), 1);
+    s.start();
+    let body = r#"<Atomic><CmdID>2</CmdID><Add><CmdID>3</CmdID><Item><Target><LocURI>./Vendor/memory/ok</LocURI></Target><Data>1</Data></Item></Add><Add><CmdID>4</CmdID><Item><Target><LocURI>./Vendor/memory/ok</LocURI></Target><Data>2</Data></Item></Add><Add><CmdID>5</CmdID><Item><Target><LocURI>./Vendor/memory/later</LocURI></Target><Data>3</Data></Item></Add></Atomic>"#;
+    let reply = parse(
+        &s.handle(&mut m, &server_msg("1", 2, body, true))
+            .unwrap()
+            .unwrap()
+            .body,
+    );
+    assert_eq!(code_for(&reply, "2"), [507]);
+    assert_eq!(code_for(&reply, "3"), [216]);
+    assert_eq!(code_for(&reply, "4"), [418]);
+    assert_eq!(code_for(&reply, "5"), [215]);
+    assert!(!m.exists("./Vendor/memory/ok"));
+}
+
+#[test]
+fn atomic_sample_rolls_back_and_the_rest_of_the_message_runs() {
+    let mut m = device();
+    let mut s = session(config(), 1);
+    s.start();
+    let reply = parse(
+        &s.handle(&mut m, &sample("pkg2_atomic.xml"))
+            .unwrap()
+            .unwrap()
+            .body,
+    );
+    let st = statuses(&reply);
+    let atomic = st.iter().find(|s| s.cmd == "Atomic").unwrap();
+    assert_eq!(atomic.code(), Some(507));
+    assert!(st.iter().any(|s| s.code() == Some(216)));
+    assert!(st.len() > 4);
+}
+
+#[test]
+fn nested_atomic_and_get_inside_atomic_are_500() {
+    let mut m = device();
+    let mut s = session(config(), 1);
+    s.start();
+    let body = r#"<Atomic><CmdID>2</CmdID><Get><CmdID>3</CmdID><Item><Target><LocURI>./DevInfo/Man</LocURI></Target></Item></Get></Atomic><Atomic><CmdID>4</CmdID><Atomic><CmdID>5</CmdID></Atomic></Atomic>"#;
+    let reply = parse(
+        &s.handle(&mut m, &server_msg("1", 2, body, true))
+            .unwrap()
+            .unwrap()
+            .body,
+    );
+    assert_eq!(code_for(&reply, "2"), [507]);
+    assert_eq!(code_for(&reply, "3"), [500]);
+    assert_eq!(code_for(&reply, "4"), [507]);
+    assert_eq!(code_for(&reply, "5"), [500]);
+}
+
+#[test]
+fn sequence_stops_at_a_failing_command_and_the_rest_is_215() {
+    let mut m = device();
+    let mut s = session(config(), 1);
+    s.start();
+    let body = r#"<Sequence><CmdID>2</CmdID><Add><CmdID>3</CmdID><Item><Target><LocURI>./Vendor/memory/s</LocURI></Target><Data>1</Data></Item></Add><Replace><CmdID>4</CmdID><Item><Target><LocURI>./Vendor/memory/missing</LocURI></Target><Data>1</Data></Item></Replace><Add><CmdID>5</CmdID><Item><Target><LocURI>./Vendor/memory/t</LocURI></Target><Data>1</Data></Item></Add></Sequence>"#;
+    let reply = parse(
+        &s.handle(&mut m, &server_msg("1", 2, body, true))
+            .unwrap()
+            .unwrap()
+            .body,
+    );
+    assert_eq!(code_for(&reply, "2"), [200]);
+    assert_eq!(code_for(&reply, "3"), [200]);
+    assert_eq!(code_for(&reply, "4"), [404]);
+    assert_eq!(code_for(&reply, "5"), [215]);
+    assert!(m.exists("./Vendor/memory/s") && !m.exists("./Vendor/memory/t"));
+}
+
+#[test]
+fn copy_of_a_subtree() {
+    let mut m = device();
+    let mut s = session(config(), 1);
+    s.start();
+    let body = r#"<Add><CmdID>2</CmdID><Item><Target><LocURI>./Vendor/memory/src/a</LocURI></Target><Data>1</Data></Item></Add><Copy><CmdID>3</CmdID><Item><Target><LocURI>./Vendor/memory/dst</LocURI></Target><Source><LocURI>./Vendor/memory/src</LocURI></Source></Item></Copy>"#;
+    let reply = parse(
+        &s.handle(&mut m, &server_msg("1", 2, body, true))
+            .unwrap()
+            .unwrap()
+            .body,
+    );
+    assert_eq!(code_for(&reply, "3"), [200]);
+    assert!(m.exists("./Vendor/memory/dst/a"));
+}
+
+#[test]
+fn a_final_message_with_only_statuses_ends_the_session_without_reply() {
+    let mut m = device();
+    let mut s = session(config(), 1);
+    s.start();
+    assert!(s
+        .handle(&mut m, &server_msg("1", 2, "", true))
+        .unwrap()
+        .is_none());
+    assert_eq!(s.poll_event(), Some(Event::Ended(EndReason::Completed)));
+    assert!(s.is_ended());
+}
+
+#[test]
+fn a_non_final_server_message_is_answered_with_alert_1222_and_no_final() {
+    let mut m = device();
+    let mut s = session(config(), 1);
+    s.start();
+    let body = r#"<Get><CmdID>2</CmdID><Item><Target><LocURI>./DevInfo/Man</LocURI></Target></Item></Get>"#;
+    let reply = parse(
+        &s.handle(&mut m, &server_msg("1", 2, body, false))
+            .unwrap()
+            .unwrap()
+            .body,
+    );
+    assert!(!reply.body.is_final);
+    assert!(reply
+        .body
+        .commands
+        .iter()
+        .any(|c| matches!(c, Command::Alert(a) if a.code() == Some(1222))));
+}
+
+#[test]
+fn abort_1223_ends_the_session_without_reply() {
+    let mut m = device();
+    let mut s = session(config(), 1);
+    s.start();
+    let body = r#"<Alert><CmdID>2</CmdID><Data>1223</Data></Alert>"#;
+    assert!(s
+        .handle(&mut m, &server_msg("1", 2, body, true))
+        .unwrap()
+        .is_none());
+    assert_eq!(
+        s.poll_event(),
+        Some(Event::Ended(EndReason::AbortedByServer))
+    );
+}
+
+#[test]
+fn a_server_without_the_required_credentials_gets_407_and_nothing_runs() {
+    let mut m = device();
+    let mut c = config();
+    c.server_credentials = Some(Credentials {
+        scheme: AuthScheme::Md5,
+        name: "funambol".into(),
+        secret: "srvpwd".into(),
+        nonce: b"n".to_vec(),
+    });
+    let mut s = session(c, 1);
+    s.start();
+    let body = r#"<Add><CmdID>2</CmdID><Item><Target><LocURI>./Vendor/memory/x</LocURI></Target><Data>1</Data></Item></Add>"#;
+    let reply = parse(
+        &s.handle(&mut m, &server_msg("1", 2, body, true))
+            .unwrap()
+            .unwrap()
+            .body,
+    );
+    let hdr = statuses(&reply)[0];
+    assert_eq!(hdr.code(), Some(407));
+    let chal = hdr.chal.as_ref().expect("a challenge");
+    assert_eq!(chal.meta.type_.as_deref(), Some("syncml:auth-md5"));
+    assert!(chal.meta.next_nonce.is_some());
+    assert_eq!(code_for(&reply, "2"), [407]);
+    assert!(!m.exists("./Vendor/memory/x"));
+    assert!(matches!(s.poll_event(), Some(Event::ServerNonce { .. })));
+}
+
+#[test]
+fn a_server_that_never_authenticates_ends_the_session() {
+    let mut m = device();
+    let mut c = config();
+    c.server_credentials = Some(Credentials {
+        scheme: AuthScheme::Md5,
+        name: "funambol".into(),
+        secret: "srvpwd".into(),
+        nonce: vec![],
+    });
+    let mut s = session(c, 1);
+    s.start();
+    let mut ended = false;
+    for i in 0..5 {
+        match s.handle(&mut m, &server_msg("1", 2 + i, "", true)) {
+            Ok(Some(_)) => {}
+            Ok(None) | Err(_) => {
+                ended = true;
+                break;
+            }
+        }
+    }
+    assert!(ended);
+    assert!(std::iter::from_fn(|| s.poll_event())
+        .any(|e| e == Event::Ended(EndReason::AuthenticationFailed)));
+}
+
+#[test]
+fn a_server_with_good_md5_credentials_gets_212_and_its_commands_run() {
+    let mut m = device();
+    let mut c = config();
+    c.server_credentials = Some(Credentials {
+        scheme: AuthScheme::Md5,
+        name: "funambol".into(),
+        secret: "srvpwd".into(),
+        nonce: b"srv-nonce".to_vec(),
+    });
+    let mut s = session(c, 1);
+    s.start();
+    let cred = Cred::md5("funambol", "srvpwd", b"srv-nonce");
+    let text = String::from_utf8(server_msg("1", 2, r#"<Add><CmdID>2</CmdID><Item><Target><LocURI>./Vendor/memory/x</LocURI></Target><Data>1</Data></Item></Add>"#, true)).unwrap();
+    let cred_xml = format!(
+        r#"<Cred><Meta><Format xmlns="syncml:metinf">b64</Format><Type xmlns="syncml:metinf">syncml:auth-md5</Type></Meta><Data>{}</Data></Cred></SyncHdr>"#,
+        cred.data
+    );
+    let text = text.replacen("</SyncHdr>", &cred_xml, 1);
+    let reply = parse(&s.handle(&mut m, text.as_bytes()).unwrap().unwrap().body);
+    assert_eq!(statuses(&reply)[0].code(), Some(212));
+    assert_eq!(code_for(&reply, "2"), [200]);
+    assert!(m.exists("./Vendor/memory/x"));
+}
+
+#[test]
+fn a_challenge_makes_the_client_resend_package1_with_md5_and_the_new_nonce() {
+    let mut m = device();
+    let mut c = config();
+    c.client_credentials = Some(Credentials {
+        scheme: AuthScheme::Basic,
+        name: "dev".into(),
+        secret: "pw".into(),
+        nonce: vec![],
+    });
+    let mut s = session(c, 1);
+    let first = parse(&s.start().body);
+    assert_eq!(
+        first.header.cred.as_ref().unwrap().scheme(),
+        Some(AuthScheme::Basic)
+    );
+    let chal = r#"<Status><CmdID>1</CmdID><MsgRef>1</MsgRef><CmdRef>0</CmdRef><Cmd>SyncHdr</Cmd><Chal><Meta><Type xmlns="syncml:metinf">syncml:auth-md5</Type><Format xmlns="syncml:metinf">b64</Format><NextNonce xmlns="syncml:metinf">Tm9uY2U=</NextNonce></Meta></Chal><Data>401</Data></Status>"#;
+    let msg = format!(
+        r#"<SyncML xmlns="SYNCML:SYNCML1.2"><SyncHdr><VerDTD>1.2</VerDTD><VerProto>DM/1.2</VerProto><SessionID>1</SessionID><MsgID>1</MsgID><Target><LocURI>IMEI:1</LocURI></Target><Source><LocURI>{SERVER}</LocURI></Source></SyncHdr><SyncBody>{chal}<Final/></SyncBody></SyncML>"#
+    );
+    let again = parse(&s.handle(&mut m, msg.as_bytes()).unwrap().unwrap().body);
+    assert_eq!(again.header.msg_id, "2");
+    let cred = again.header.cred.as_ref().unwrap();
+    assert_eq!(cred.scheme(), Some(AuthScheme::Md5));
+    assert!(cred.verify("dev", "pw", b"Nonce"));
+    assert!(again
+        .body
+        .commands
+        .iter()
+        .any(|c| matches!(c, Command::Alert(a) if a.code() == Some(1200))));
+    assert!(matches!(
+        s.poll_event(),
+        Some(Event::ClientNonce { trusted: false, .. })
+    ));
+}
+
+#[test]
+fn a_reply_larger_than_the_server_max_msg_size_is_split_with_1222() {
+    let mut m = device();
+    let mut s = session(config(), 1);
+    s.start();
+    let gets: String = (0..40).map(|i| format!(r#"<Get><CmdID>{}</CmdID><Item><Target><LocURI>./DevDetail/URI/MaxDepth</LocURI></Target></Item></Get>"#, i + 2)).collect();
+    let text = String::from_utf8(server_msg("1", 2, &gets, true)).unwrap().replacen(
+        "</Source></SyncHdr>",
+        r#"</Source><Meta><MaxMsgSize xmlns="syncml:metinf">3000</MaxMsgSize></Meta></SyncHdr>"#,
+        1,
+    );
+    let mut received = 0;
+    let mut msg_id = 2;
+    let mut out = s.handle(&mut m, text.as_bytes()).unwrap().unwrap();
+    loop {
+        assert!(
+            out.body.len() <= 3000,
+            "message of {} octets",
+            out.body.len()
+        );
+        let reply = parse(&out.body);
+        received += reply
+            .body
+            .commands
+            .iter()
+            .filter(|c| matches!(c, Command::Results(_)))
+            .count();
+        if reply.body.is_final {
+            break;
+        }
+        msg_id += 1;
+        let next = r#"<Alert><CmdID>2</CmdID><Data>1222</Data></Alert>"#;
+        out = s
+            .handle(&mut m, &server_msg("1", msg_id, next, true))
+            .unwrap()
+            .unwrap();
+    }
+    assert_eq!(received, 40);
+    assert!(msg_id > 3, "the reply took several messages");
+}
+
+#[test]
+fn a_large_object_in_5_chunks_with_a_size_mismatch_is_424_and_a_right_one_is_stored() {
+    let mut m = device();
+    let mut s = session(config(), 1);
+    s.start();
+    let send = |s: &mut Session, m: &mut Manager, id: u32, body: String, more: bool| {
+        parse(
+            &s.handle(m, &server_msg("1", id, &body, !more))
+                .unwrap()
+                .unwrap()
+                .body,
+        )
+    };
+    for (size, target, expected) in [
+        (26, "./Vendor/memory/bad", 424),
+        (25, "./Vendor/memory/good", 200),
+    ] {
+        for chunk in 0..5 {
+            let last = chunk == 4;
+            let meta = if chunk == 0 {
+                format!(r#"<Meta><Size xmlns="syncml:metinf">{size}</Size></Meta>"#)
+            } else {
+                String::new()
+            };
+            let more = if last { "" } else { "<MoreData/>" };
+            let body = format!(
+                r#"<Add><CmdID>2</CmdID><Item><Target><LocURI>{target}</LocURI></Target>{meta}<Data>abcde</Data>{more}</Item></Add>"#
+            );
+            let reply = send(&mut s, &mut m, 2 + chunk, body, !last);
+            let codes = code_for(&reply, "2");
+            assert_eq!(
+                codes,
+                [if last { expected } else { 213 }],
+                "chunk {chunk} of {target}"
+            );
+        }
+    }
+    assert!(!m.exists("./Vendor/memory/bad"));
+    let v = m
+        .get(
+            &Principal::Local {
+                roles: roles::MANAGER,
+            },
+            "./Vendor/memory/good",
+        )
+        .unwrap();
+    assert_eq!(v[0].data.as_deref(), Some("abcde".repeat(5).as_bytes()));
+}
+
+#[test]
+fn an_object_over_max_obj_size_is_413() {
+    let mut m = device();
+    let mut c = config();
+    c.max_obj_size = 10;
+    let mut s = session(c, 1);
+    s.start();
+    let body = r#"<Add><CmdID>2</CmdID><Item><Target><LocURI>./Vendor/memory/big</LocURI></Target><Meta><Size xmlns="syncml:metinf">100</Size></Meta><Data>abc</Data><MoreData/></Item></Add>"#;
+    let reply = parse(
+        &s.handle(&mut m, &server_msg("1", 2, body, false))
+            .unwrap()
+            .unwrap()
+            .body,
+    );
+    assert_eq!(code_for(&reply, "2"), [413]);
+}
+
+#[test]
+fn generic_alerts_go_in_package1_and_are_acknowledged_by_status() {
+    let mut m = device();
+    let alert = GenericAlert {
+        id: 42,
+        correlator: Some("corr".into()),
+        source: Some("./FwUpdate/x/DownloadAndUpdate".into()),
+        target: None,
+        type_: "org.openmobilealliance.dm.firmwareupdate.downloadandupdate".into(),
+        format: "int".into(),
+        mark: Some("critical".into()),
+        data: "200".into(),
+    };
+    let mut s = Session::new(
+        config(),
+        Trigger::Client { session_id: 3 },
+        vec![alert],
+        Box::new(|_: &mut [u8]| {}),
+    );
+    let pkg1 = parse(&s.start().body);
+    let Command::Alert(a) = &pkg1.body.commands[2] else {
+        panic!()
+    };
+    assert_eq!(a.code(), Some(1226));
+    assert_eq!(a.correlator.as_deref(), Some("corr"));
+    let ack = format!(
+        r#"<Status><CmdID>2</CmdID><MsgRef>1</MsgRef><CmdRef>{}</CmdRef><Cmd>Alert</Cmd><Data>200</Data></Status>"#,
+        a.cmd_id
+    );
+    assert!(s
+        .handle(&mut m, &server_msg("3", 2, &ack, true))
+        .unwrap()
+        .is_none());
+    assert_eq!(
+        s.poll_event(),
+        Some(Event::GenericAlertAcknowledged {
+            id: 42,
+            status: 200
+        })
+    );
+}
+
+#[test]
+fn a_malformed_command_gets_400_and_the_rest_still_runs() {
+    let mut m = device();
+    let mut s = session(config(), 1);
+    s.start();
+    let body = r#"<Add><CmdID>2</CmdID><Item><Target><LocURI>./Vendor/memory/a</LocURI></Target><Bogus/></Item></Add><Add><Item><Target><LocURI>./Vendor/memory/b</LocURI></Target></Item></Add><Add><CmdID>4</CmdID><Item><Target><LocURI>./Vendor/memory/c</LocURI></Target><Data>1</Data></Item></Add><Get><CmdID>5</CmdID><Item><Target><LocURI>/bad</LocURI></Target></Item></Get>"#;
+    let reply = parse(
+        &s.handle(&mut m, &server_msg("1", 2, body, true))
+            .unwrap()
+            .unwrap()
+            .body,
+    );
+    assert_eq!(code_for(&reply, "2"), [400]);
+    assert_eq!(code_for(&reply, ""), [400], "no CmdID");
+    assert_eq!(code_for(&reply, "4"), [200]);
+    assert_eq!(code_for(&reply, "5"), [400], "bad URI");
+    assert!(m.exists("./Vendor/memory/c") && !m.exists("./Vendor/memory/a"));
+}
+
+#[test]
+fn the_dm_1_1_2_dialect_works_end_to_end() {
+    let mut m = device();
+    let mut c = config();
+    c.version = DmVersion::V1_1;
+    let mut s = session(c, 1);
+    let pkg1 = parse(&s.start().body);
+    assert_eq!(pkg1.header.ver_proto, "DM/1.1");
+    let body = r#"<Get><CmdID>2</CmdID><Item><Target><LocURI>./DevInfo/Man</LocURI></Target></Item></Get>"#;
+    let msg = String::from_utf8(server_msg("1", 2, body, true))
+        .unwrap()
+        .replace("SYNCML1.2", "SYNCML1.1")
+        .replace("<VerDTD>1.2", "<VerDTD>1.1")
+        .replace("DM/1.2", "DM/1.1");
+    let out = s.handle(&mut m, msg.as_bytes()).unwrap().unwrap();
+    assert!(String::from_utf8(out.body.clone())
+        .unwrap()
+        .starts_with(r#"<SyncML xmlns="SYNCML:SYNCML1.1">"#));
+    assert_eq!(code_for(&parse(&out.body), "2"), [200]);
+}
+
+#[test]
+fn a_message_of_another_session_ends_this_one() {
+    let mut m = device();
+    let mut s = session(config(), 1);
+    s.start();
+    assert!(s.handle(&mut m, &server_msg("99", 2, "", true)).is_err());
+    assert!(s.is_ended());
+}
+
+#[test]
+fn a_one_megabyte_server_message_is_processed() {
+    let mut m = device();
+    let mut s = session(config(), 1);
+    s.start();
+    let value = "x".repeat(1000);
+    let adds: String = (0..1000).map(|i| format!(r#"<Add><CmdID>{}</CmdID><Item><Target><LocURI>./Vendor/memory/n{i}</LocURI></Target><Data>{value}</Data></Item></Add>"#, i + 2)).collect();
+    let msg = server_msg("1", 2, &adds, true);
+    assert!(msg.len() > 1_000_000);
+    let reply = parse(&s.handle(&mut m, &msg).unwrap().unwrap().body);
+    assert_eq!(statuses(&reply).len(), 1001);
+    assert!(m.exists("./Vendor/memory/n999"));
+}
