@@ -17,6 +17,8 @@
 //!   Sync, Map, Put, Search, Move), with its CmdID when it had one.
 
 use omadm_cm::{CmError, ExecOutcome, LeafValue, Manager, NewNode, Principal};
+
+use crate::ui::{parse_options, UiKind, UiRequest, UiResponse, UserInterface};
 use omadm_syncml::{
     Alert, Command, Container, Data, Exec as ExecCmd, Item, ItemCommand, Location, Malformed, Meta,
     Results, Status,
@@ -32,6 +34,10 @@ pub(crate) struct Executor<'a> {
     pub cm: &'a mut Manager,
     pub who: Principal,
     pub msg_ref: String,
+    pub ui: Option<&'a mut (dyn UserInterface + 'static)>,
+    pub server_name: &'a str,
+    /// The user cancelled an alert: the rest of the message is not executed (215).
+    pub cancelled: bool,
 }
 
 /// A response waiting for its CmdID (assigned when the message is built).
@@ -67,8 +73,20 @@ fn data_bytes(item: &Item) -> Vec<u8> {
 
 impl Executor<'_> {
     /// Runs one top-level command; returns its Status(es) and Results, and whether it
-    /// succeeded.
+    /// succeeded. A command marked NoResp gets no Status (its Results still go).
     pub fn run(&mut self, command: &Command) -> (Vec<Response>, bool) {
+        if self.cancelled {
+            return (not_executed(&self.msg_ref, command), false);
+        }
+        let (mut out, ok) = self.dispatch(command);
+        if no_resp(command) {
+            let id = command.cmd_id().unwrap_or("");
+            out.retain(|r| !matches!(r, Command::Status(s) if s.cmd_ref == id));
+        }
+        (out, ok)
+    }
+
+    fn dispatch(&mut self, command: &Command) -> (Vec<Response>, bool) {
         match command {
             Command::Add(c) => self.items(c, "Add", |cm, who, item, meta| {
                 let target = item
@@ -287,20 +305,94 @@ impl Executor<'_> {
     }
 
     fn alert(&mut self, a: &Alert) -> (Vec<Response>, bool) {
-        let code = match a.code() {
-            // Next message: answered with 200 by the session's continuation logic.
-            Some(1222) => 200,
-            // User interaction without a UI attached.
-            Some(1100..=1104) => 406,
-            _ => 406,
+        let kind = match a.code() {
+            Some(1100) => Some(UiKind::Display),
+            Some(1101) => Some(UiKind::Confirm),
+            Some(1102) => Some(UiKind::TextInput),
+            Some(1103) => Some(UiKind::SingleChoice),
+            Some(1104) => Some(UiKind::MultipleChoice),
+            _ => None,
         };
-        let mut s = status(&self.msg_ref, &a.cmd_id, "Alert", code);
-        for item in &a.items {
-            if let Some(t) = item.target_uri() {
-                s.target_refs.push(t.to_owned());
-            }
+        let mut s = status(&self.msg_ref, &a.cmd_id, "Alert", 200);
+        match (a.code(), kind) {
+            // Next message: the session's continuation logic sends what is due.
+            (Some(1222), _) => {}
+            (_, Some(kind)) => self.user_alert(a, kind, &mut s),
+            // Alerts a client does not take from a server (1200s, 1224-1226, unknown codes).
+            _ => s.data = "406".into(),
         }
-        (vec![Command::Status(s)], is_success(code))
+        let ok = is_success(s.code().unwrap_or(500));
+        (vec![Command::Status(s)], ok)
+    }
+
+    fn user_alert(&mut self, a: &Alert, kind: UiKind, s: &mut Status) {
+        let text_of = |i: usize| {
+            a.items
+                .get(i)
+                .and_then(|it| it.data.as_ref())
+                .and_then(|d| d.as_str())
+                .map(str::to_owned)
+        };
+        let (Some(options), Some(text)) = (text_of(0), text_of(1)) else {
+            s.data = "412".into();
+            return;
+        };
+        let choices: Vec<String> = (2..a.items.len()).filter_map(text_of).collect();
+        if matches!(kind, UiKind::SingleChoice | UiKind::MultipleChoice) && choices.is_empty() {
+            s.data = "412".into();
+            return;
+        }
+        let Some(ui) = self.ui.as_deref_mut() else {
+            s.data = "406".into();
+            return;
+        };
+        let request = UiRequest {
+            kind,
+            text,
+            choices: choices.clone(),
+            options: parse_options(&options),
+            server: self.server_name.to_owned(),
+        };
+        let code = match (kind, ui.ask(&request)) {
+            (_, UiResponse::NotSupported) => 406,
+            (_, UiResponse::Cancelled) => {
+                self.cancelled = true;
+                214
+            }
+            (_, UiResponse::TimedOut) => 408,
+            (UiKind::Confirm, UiResponse::Rejected) => 304,
+            (UiKind::Display | UiKind::Confirm, UiResponse::Accepted) => 200,
+            (UiKind::TextInput, UiResponse::Text(t)) => {
+                s.items.push(Item {
+                    data: Some(Data::Text(t)),
+                    ..Item::default()
+                });
+                200
+            }
+            (UiKind::SingleChoice, UiResponse::Selected(sel))
+                if sel.len() == 1 && (1..=choices.len()).contains(&sel[0]) =>
+            {
+                s.items.push(Item {
+                    data: Some(Data::Text(sel[0].to_string())),
+                    ..Item::default()
+                });
+                200
+            }
+            (UiKind::MultipleChoice, UiResponse::Selected(sel))
+                if sel.iter().all(|n| (1..=choices.len()).contains(n)) =>
+            {
+                for n in sel {
+                    s.items.push(Item {
+                        data: Some(Data::Text(n.to_string())),
+                        ..Item::default()
+                    });
+                }
+                200
+            }
+            // An answer that does not fit the question.
+            _ => 500,
+        };
+        s.data = code.to_string();
     }
 
     fn atomic(&mut self, c: &Container) -> (Vec<Response>, bool) {
@@ -397,6 +489,21 @@ impl Executor<'_> {
             out.extend(responses);
         }
         (out, true)
+    }
+}
+
+/// Whether the command asked for no Status.
+fn no_resp(command: &Command) -> bool {
+    match command {
+        Command::Add(c)
+        | Command::Copy(c)
+        | Command::Delete(c)
+        | Command::Get(c)
+        | Command::Replace(c) => c.no_resp,
+        Command::Alert(a) => a.no_resp,
+        Command::Exec(e) => e.no_resp,
+        Command::Atomic(c) | Command::Sequence(c) => c.no_resp,
+        _ => false,
     }
 }
 

@@ -21,6 +21,7 @@ mod event;
 mod exec;
 mod large_object;
 mod session;
+pub mod ui;
 
 pub use config::{Credentials, SessionConfig};
 pub use event::{EndReason, Event};

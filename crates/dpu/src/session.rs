@@ -16,6 +16,7 @@ use crate::config::{Credentials, SessionConfig};
 use crate::event::{EndReason, Event};
 use crate::exec::Executor;
 use crate::large_object::Assembler;
+use crate::ui::UserInterface;
 use crate::GenericAlert;
 
 /// How the session was started.
@@ -86,6 +87,7 @@ pub struct Session {
     /// Responses that did not fit the previous message.
     outbox: VecDeque<Command>,
     large_object: Assembler,
+    ui: Option<Box<dyn UserInterface>>,
 }
 
 fn random_nonce(entropy: &mut Entropy) -> Vec<u8> {
@@ -127,7 +129,13 @@ impl Session {
             alerts_in_flight: HashMap::new(),
             outbox: VecDeque::new(),
             large_object: Assembler::new(max_obj),
+            ui: None,
         }
+    }
+
+    /// Attaches the UI that answers user-interaction alerts (without one they get 406).
+    pub fn set_ui(&mut self, ui: Box<dyn UserInterface>) {
+        self.ui = Some(ui);
     }
 
     /// The SessionID of every message (upper-case hex of the notification's session id).
@@ -301,6 +309,15 @@ impl Session {
         let mut responses: Vec<Command> = Vec::new();
         let mut has_commands = false;
         let mut aborted = false;
+        let server_name = self.config.server_id.clone();
+        let mut exec = Executor {
+            cm,
+            who: Principal::server(self.config.server_id.clone(), self.config.server_roles),
+            msg_ref: server_msg_id.clone(),
+            ui: self.ui.as_deref_mut(),
+            server_name: &server_name,
+            cancelled: false,
+        };
         for command in &msg.body.commands {
             match command {
                 Command::Status(_) | Command::Results(_) => continue,
@@ -328,37 +345,19 @@ impl Session {
                 )));
                 continue;
             }
-            let assembled = self.large_object.offer(command, &server_msg_id);
-            match assembled {
-                crate::large_object::Offer::Pass => {
-                    let mut exec = Executor {
-                        cm,
-                        who: Principal::server(
-                            self.config.server_id.clone(),
-                            self.config.server_roles,
-                        ),
-                        msg_ref: server_msg_id.clone(),
-                    };
-                    responses.extend(exec.run(command).0);
-                }
+            match self.large_object.offer(command, &server_msg_id) {
+                crate::large_object::Offer::Pass => responses.extend(exec.run(command).0),
                 crate::large_object::Offer::Respond(mut extra) => responses.append(&mut extra),
                 crate::large_object::Offer::Complete {
                     command: whole,
                     extra,
                 } => {
                     responses.extend(extra);
-                    let mut exec = Executor {
-                        cm,
-                        who: Principal::server(
-                            self.config.server_id.clone(),
-                            self.config.server_roles,
-                        ),
-                        msg_ref: server_msg_id.clone(),
-                    };
                     responses.extend(exec.run(&whole).0);
                 }
             }
         }
+        let cm = exec.cm;
         if aborted {
             self.end(EndReason::AbortedByServer);
             return Ok(None);

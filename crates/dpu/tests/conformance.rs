@@ -757,3 +757,146 @@ fn a_one_megabyte_server_message_is_processed() {
     assert_eq!(statuses(&reply).len(), 1001);
     assert!(m.exists("./Vendor/memory/n999"));
 }
+
+struct ScriptedUi(
+    Vec<omadm_dpu::ui::UiResponse>,
+    std::sync::Arc<std::sync::Mutex<Vec<omadm_dpu::ui::UiRequest>>>,
+);
+impl omadm_dpu::ui::UserInterface for ScriptedUi {
+    fn ask(&mut self, request: &omadm_dpu::ui::UiRequest) -> omadm_dpu::ui::UiResponse {
+        self.1.lock().unwrap().push(request.clone());
+        self.0.remove(0)
+    }
+}
+
+fn ui_alert(cmd_id: u32, code: u16, options: &str, text: &str, choices: &[&str]) -> String {
+    let options = options.replace('&', "&amp;");
+    let mut items = format!("<Item><Data>{options}</Data></Item><Item><Data>{text}</Data></Item>");
+    for c in choices {
+        items.push_str(&format!("<Item><Data>{c}</Data></Item>"));
+    }
+    format!("<Alert><CmdID>{cmd_id}</CmdID><Data>{code}</Data>{items}</Alert>")
+}
+
+#[test]
+fn user_interaction_alerts_without_a_ui_are_406() {
+    let mut m = device();
+    let mut s = session(config(), 1);
+    s.start();
+    let body = ui_alert(2, 1101, "MAXDT=30", "Update now?", &[]);
+    let reply = parse(
+        &s.handle(&mut m, &server_msg("1", 2, &body, true))
+            .unwrap()
+            .unwrap()
+            .body,
+    );
+    assert_eq!(code_for(&reply, "2"), [406]);
+}
+
+#[test]
+fn user_interaction_alerts_map_answers_to_statuses_and_items() {
+    use omadm_dpu::ui::{UiKind, UiResponse};
+    let mut m = device();
+    let mut s = session(config(), 1);
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    s.set_ui(Box::new(ScriptedUi(
+        vec![
+            UiResponse::Accepted,
+            UiResponse::Rejected,
+            UiResponse::Text("hello".into()),
+            UiResponse::Selected(vec![2]),
+            UiResponse::Selected(vec![1, 3]),
+            UiResponse::TimedOut,
+        ],
+        seen.clone(),
+    )));
+    s.start();
+    let body = [
+        ui_alert(2, 1100, "MINDT=5", "Hi", &[]),
+        ui_alert(3, 1101, "DR=1", "Sure?", &[]),
+        ui_alert(4, 1102, "MAXLEN=10&IT=A&ET=T", "Name?", &[]),
+        ui_alert(5, 1103, "", "Pick", &["a", "b", "c"]),
+        ui_alert(6, 1104, "DR=1-3", "Pick any", &["a", "b", "c"]),
+        ui_alert(7, 1101, "MAXDT=1", "Quick?", &[]),
+        "<Alert><CmdID>8</CmdID><Data>1102</Data></Alert>".to_owned(),
+    ]
+    .concat();
+    let reply = parse(
+        &s.handle(&mut m, &server_msg("1", 2, &body, true))
+            .unwrap()
+            .unwrap()
+            .body,
+    );
+    assert_eq!(code_for(&reply, "2"), [200]);
+    assert_eq!(code_for(&reply, "3"), [304]);
+    assert_eq!(code_for(&reply, "4"), [200]);
+    assert_eq!(code_for(&reply, "5"), [200]);
+    assert_eq!(code_for(&reply, "6"), [200]);
+    assert_eq!(code_for(&reply, "7"), [408]);
+    assert_eq!(code_for(&reply, "8"), [412], "no options and text items");
+    let item_text = |cmd_ref: &str| -> Vec<String> {
+        statuses(&reply)
+            .iter()
+            .find(|s| s.cmd_ref == cmd_ref)
+            .unwrap()
+            .items
+            .iter()
+            .map(|i| i.data.as_ref().unwrap().as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(item_text("4"), ["hello"]);
+    assert_eq!(item_text("5"), ["2"]);
+    assert_eq!(item_text("6"), ["1", "3"]);
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen[2].kind, UiKind::TextInput);
+    assert_eq!(seen[2].options.max_len, Some(10));
+    assert_eq!(seen[4].choices, ["a", "b", "c"]);
+    assert_eq!(seen[0].server, "funambol");
+}
+
+#[test]
+fn a_cancelled_alert_is_214_and_the_rest_of_the_message_215() {
+    use omadm_dpu::ui::UiResponse;
+    let mut m = device();
+    let mut s = session(config(), 1);
+    s.set_ui(Box::new(ScriptedUi(
+        vec![UiResponse::Cancelled],
+        Default::default(),
+    )));
+    s.start();
+    let body = format!(
+        "{}<Add><CmdID>3</CmdID><Item><Target><LocURI>./Vendor/memory/after</LocURI></Target><Data>1</Data></Item></Add>",
+        ui_alert(2, 1101, "", "Go?", &[])
+    );
+    let reply = parse(
+        &s.handle(&mut m, &server_msg("1", 2, &body, true))
+            .unwrap()
+            .unwrap()
+            .body,
+    );
+    assert_eq!(code_for(&reply, "2"), [214]);
+    assert_eq!(code_for(&reply, "3"), [215]);
+    assert!(!m.exists("./Vendor/memory/after"));
+}
+
+#[test]
+fn no_resp_suppresses_the_status_but_not_the_results() {
+    let mut m = device();
+    let mut s = session(config(), 1);
+    s.start();
+    let body = r#"<Add><CmdID>2</CmdID><NoResp/><Item><Target><LocURI>./Vendor/memory/q</LocURI></Target><Data>1</Data></Item></Add><Get><CmdID>3</CmdID><NoResp/><Item><Target><LocURI>./Vendor/memory/q</LocURI></Target></Item></Get>"#;
+    let reply = parse(
+        &s.handle(&mut m, &server_msg("1", 2, body, true))
+            .unwrap()
+            .unwrap()
+            .body,
+    );
+    assert!(code_for(&reply, "2").is_empty());
+    assert!(code_for(&reply, "3").is_empty());
+    assert!(reply
+        .body
+        .commands
+        .iter()
+        .any(|c| matches!(c, Command::Results(r) if r.cmd_ref == "3")));
+    assert!(m.exists("./Vendor/memory/q"));
+}
