@@ -43,6 +43,8 @@ pub struct Outgoing {
     pub content_type: &'static str,
     /// Where to send it: the server's RespURI if it gave one, else the account's address.
     pub url: String,
+    /// The `x-syncml-hmac` header value, when the client authenticates with HMAC.
+    pub hmac: Option<String>,
 }
 
 /// Why [`Session::handle`] failed; the session is over (an [`Event::Ended`] says so too).
@@ -88,6 +90,8 @@ pub struct Session {
     outbox: VecDeque<Command>,
     large_object: Assembler,
     ui: Option<Box<dyn UserInterface>>,
+    /// Items of an Alert 1224 (client event) for package 1.
+    client_events: Vec<Item>,
 }
 
 fn random_nonce(entropy: &mut Entropy) -> Vec<u8> {
@@ -130,7 +134,17 @@ impl Session {
             outbox: VecDeque::new(),
             large_object: Assembler::new(max_obj),
             ui: None,
+            client_events: Vec::new(),
         }
+    }
+
+    /// Adds a client event (Alert 1224) item to package 1: Meta Type and Format, and Data.
+    pub fn add_client_event(&mut self, type_: &str, format: &str, data: &str) {
+        self.client_events.push(
+            Item::default()
+                .with_meta(Meta::format_type(format, type_))
+                .with_data(data),
+        );
     }
 
     /// Attaches the UI that answers user-interaction alerts (without one they get 406).
@@ -221,12 +235,20 @@ impl Session {
             })
             .collect();
         commands.push(Command::Replace(ItemCommand::new(id(), items)));
+        if !self.client_events.is_empty() {
+            let mut alert = Alert::new(id(), 1224);
+            alert.items = self.client_events.clone();
+            commands.push(Command::Alert(alert));
+        }
         self.alerts_in_flight.clear();
-        for alert in &self.alerts {
-            let cmd_id = id();
-            self.alerts_in_flight
-                .insert((header.msg_id.clone(), cmd_id.clone()), alert.id);
-            commands.push(Command::Alert(alert.to_alert(cmd_id)));
+        // Generic alerts are a DM 1.2 feature: a 1.1.2 session leaves them pending.
+        if self.config.version == omadm_syncml::DmVersion::V1_2 {
+            for alert in &self.alerts {
+                let cmd_id = id();
+                self.alerts_in_flight
+                    .insert((header.msg_id.clone(), cmd_id.clone()), alert.id);
+                commands.push(Command::Alert(alert.to_alert(cmd_id)));
+            }
         }
         let msg = SyncMl {
             header,
@@ -239,10 +261,19 @@ impl Session {
     }
 
     fn outgoing(&self, msg: &SyncMl) -> Outgoing {
+        let body = encode(msg, self.config.encoding);
+        let hmac = match &self.client_creds {
+            Some(c) if c.scheme == AuthScheme::Hmac => Some(
+                omadm_syncml::auth::HmacHeader::compute(&c.name, &c.secret, &c.nonce, &body)
+                    .to_header_value(),
+            ),
+            _ => None,
+        };
         Outgoing {
-            body: encode(msg, self.config.encoding),
+            body,
             content_type: self.config.encoding.content_type(),
             url: self.url(),
+            hmac,
         }
     }
 
@@ -254,10 +285,21 @@ impl Session {
         cm: &mut Manager,
         bytes: &[u8],
     ) -> Result<Option<Outgoing>, SessionError> {
+        self.handle_with_hmac(cm, bytes, None)
+    }
+
+    /// As [`Session::handle`], with the server message's `x-syncml-hmac` header, which the
+    /// transport passes on: it authenticates the server when its account uses HMAC.
+    pub fn handle_with_hmac(
+        &mut self,
+        cm: &mut Manager,
+        bytes: &[u8],
+        hmac: Option<&str>,
+    ) -> Result<Option<Outgoing>, SessionError> {
         if self.ended {
             return Err(SessionError("the session is over".into()));
         }
-        let result = self.handle_inner(cm, bytes);
+        let result = self.handle_inner(cm, bytes, hmac);
         if let Err(e) = &result {
             self.end(EndReason::ProtocolError(e.0.clone()));
         }
@@ -268,6 +310,7 @@ impl Session {
         &mut self,
         cm: &mut Manager,
         bytes: &[u8],
+        hmac: Option<&str>,
     ) -> Result<Option<Outgoing>, SessionError> {
         let (msg, _) = decode_lenient(bytes, &self.config.limits)
             .map_err(|e| SessionError(format!("undecodable server message: {e}")))?;
@@ -299,7 +342,14 @@ impl Session {
         }
 
         // 2. Is the server who it says?
-        let header_status = self.check_server(&msg);
+        let mac_valid = match (&self.config.server_credentials, hmac) {
+            (Some(c), Some(h)) if c.scheme == AuthScheme::Hmac => Some(
+                omadm_syncml::auth::HmacHeader::parse(h)
+                    .is_some_and(|h| h.username == c.name && h.verify(&c.secret, &c.nonce, bytes)),
+            ),
+            _ => None,
+        };
+        let header_status = self.check_server(&msg, mac_valid);
         if self.ended {
             return Ok(None);
         }
@@ -475,7 +525,7 @@ impl Session {
     /// The Status for the server's SyncHdr: 212 once the server proved itself (with a new
     /// nonce for its next session when MD5 is used), 200 when it need not, 401/407 with a
     /// challenge when it failed.
-    fn check_server(&mut self, msg: &SyncMl) -> Status {
+    fn check_server(&mut self, msg: &SyncMl, mac_valid: Option<bool>) -> Status {
         let h = &msg.header;
         let mut s = Status::new("", &h.msg_id, "0", "SyncHdr", 200);
         s.target_refs.push(h.target.loc_uri.clone());
@@ -483,27 +533,37 @@ impl Session {
         let Some(expected) = self.config.server_credentials.clone() else {
             return s;
         };
-        if self.server_authenticated {
+        let hmac = expected.scheme == AuthScheme::Hmac;
+        // HMAC authenticates every message; Cred-based schemes once per session.
+        if self.server_authenticated && !hmac {
             return s;
         }
-        let verdict = match &h.cred {
-            None => 407,
-            Some(cred) => {
-                let name = h.source.loc_name.as_deref().unwrap_or(&expected.name);
-                let scheme_ok =
-                    cred.scheme() == Some(expected.scheme) || expected.scheme == AuthScheme::Hmac;
-                if scheme_ok && cred.verify(name, &expected.secret, &expected.nonce) {
-                    212
-                } else {
-                    401
+        let verdict = if hmac {
+            match mac_valid {
+                None => 407,
+                Some(true) => 200,
+                Some(false) => 401,
+            }
+        } else {
+            match &h.cred {
+                None => 407,
+                Some(cred) => {
+                    let name = h.source.loc_name.as_deref().unwrap_or(&expected.name);
+                    if cred.scheme() == Some(expected.scheme)
+                        && cred.verify(name, &expected.secret, &expected.nonce)
+                    {
+                        212
+                    } else {
+                        401
+                    }
                 }
             }
         };
         s.data = verdict.to_string();
-        let nonce = random_nonce(&mut self.entropy);
-        if verdict == 212 {
+        if verdict == 212 || verdict == 200 {
             self.server_authenticated = true;
         } else {
+            self.server_authenticated = false;
             self.server_failures += 1;
             log::warn!(
                 "server {} failed authentication ({verdict}), attempt {}",
@@ -511,7 +571,9 @@ impl Session {
                 self.server_failures
             );
         }
-        if verdict != 212 || expected.scheme == AuthScheme::Md5 {
+        // A new nonce: after a failure, for MD5 (the next session), and for every HMAC message.
+        if verdict != 212 || expected.scheme == AuthScheme::Md5 || hmac {
+            let nonce = random_nonce(&mut self.entropy);
             if let Some(creds) = &mut self.config.server_credentials {
                 creds.nonce = nonce.clone();
             }
@@ -557,10 +619,16 @@ impl Session {
         out
     }
 
-    /// Builds the next reply from the header status and the outbox, as much as fits.
+    /// Builds the next reply from the header status and the outbox, as much as fits in the
+    /// server's MaxMsgSize. A Results too large for any message is split: one Results per
+    /// Item, and an Item's Data over several messages as a large object (MoreData, Size on
+    /// the first chunk).
     fn reply(&mut self, header_status: Status, more_from_server: bool) -> Outgoing {
         let header = self.header();
-        let limit = self.server_max_msg_size.unwrap_or(u64::MAX) as usize;
+        let limit = self
+            .server_max_msg_size
+            .unwrap_or(u64::MAX)
+            .min(usize::MAX as u64) as usize;
         let encoding = self.config.encoding;
         let mut next_id = 0u32;
         let mut assign = |c: &mut Command| {
@@ -588,13 +656,42 @@ impl Session {
         while let Some(mut c) = self.outbox.pop_front() {
             assign(&mut c);
             let len = command_len(&c, encoding);
-            if used + len > limit && commands.len() > 1 {
-                // Does not fit: it goes in the next message (the CmdID is reassigned then).
-                self.outbox.push_front(c);
-                break;
+            if used + len <= limit {
+                used += len;
+                commands.push(c);
+                continue;
             }
-            used += len;
-            commands.push(c);
+            let room = limit.saturating_sub(used);
+            match split_results(c, room, encoding) {
+                Split::Whole(c) => {
+                    // Does not fit here: it goes in the next message (its CmdID is reassigned).
+                    if commands.len() > 1 {
+                        self.outbox.push_front(c);
+                        break;
+                    }
+                    log::warn!(
+                        "a response of {len} octets cannot fit the server's MaxMsgSize {limit}"
+                    );
+                    used += len;
+                    commands.push(c);
+                }
+                Split::Parts(head, rest) => {
+                    for part in rest.into_iter().rev() {
+                        self.outbox.push_front(part);
+                    }
+                    match head {
+                        Some(h) => commands.push(h),
+                        None => {
+                            // Split, but nothing fits beside what is there: next message.
+                            if commands.len() > 1 {
+                                break;
+                            }
+                        }
+                    }
+                    // Nothing more fits after a split part.
+                    break;
+                }
+            }
         }
         let more_to_send = !self.outbox.is_empty();
         if more_from_server && !more_to_send {
@@ -609,11 +706,7 @@ impl Session {
                 is_final: !more_from_server && !more_to_send,
             },
         };
-        let out = self.outgoing(&msg);
-        if out.body.len() > limit {
-            log::warn!("reply of {} octets exceeds the server's MaxMsgSize {limit}: one response is larger than a message", out.body.len());
-        }
-        out
+        self.outgoing(&msg)
     }
 }
 
@@ -642,4 +735,113 @@ impl GenericAlert {
             items: vec![item],
         }
     }
+}
+
+/// How a response too large for the room left was cut.
+enum Split {
+    /// It cannot be cut.
+    Whole(Command),
+    /// The part to send now (if one fits) and the parts for later messages, in order.
+    Parts(Option<Command>, Vec<Command>),
+}
+
+/// Cuts a Results into one per Item, or one Item's Data into a chunk that fits `room` and the
+/// rest (DM Protocol §2.2: MoreData on every chunk but the last, Size on the first).
+fn split_results(command: Command, room: usize, encoding: omadm_syncml::Encoding) -> Split {
+    let Command::Results(r) = command else {
+        return Split::Whole(command);
+    };
+    if r.items.len() > 1 {
+        let parts: Vec<Command> = r
+            .items
+            .iter()
+            .map(|item| {
+                Command::Results(omadm_syncml::Results {
+                    items: vec![item.clone()],
+                    ..r.clone()
+                })
+            })
+            .collect();
+        return Split::Parts(None, parts);
+    }
+    let Some(item) = r.items.first() else {
+        return Split::Whole(Command::Results(r));
+    };
+    let data: Vec<u8> = item
+        .data
+        .as_ref()
+        .map(|d| d.as_bytes().to_vec())
+        .unwrap_or_default();
+    let is_text = matches!(item.data, Some(Data::Text(_)) | Some(Data::Xml(_)));
+    let overhead = {
+        let mut empty = item.clone();
+        empty.data = Some(Data::Text(String::new()));
+        empty.more_data = true;
+        let mut meta = empty.meta.as_deref().cloned().unwrap_or_default();
+        meta.size = Some(data.len() as u64);
+        empty.meta = Some(Box::new(meta));
+        command_len(
+            &Command::Results(omadm_syncml::Results {
+                items: vec![empty],
+                ..r.clone()
+            }),
+            encoding,
+        )
+    };
+    if room <= overhead + 16 || data.len() < 2 {
+        return Split::Whole(Command::Results(r));
+    }
+    // XML escaping can grow text up to five times; measure and shrink until it fits.
+    let mut n = (room - overhead).min(data.len() - 1);
+    loop {
+        if is_text {
+            while n > 0 && std::str::from_utf8(&data[..n]).is_err() {
+                n -= 1;
+            }
+        } else if encoding == omadm_syncml::Encoding::Xml {
+            // Raw octets travel as Base64 in XML: whole 3-octet groups keep the chunks'
+            // Base64 texts concatenable.
+            n -= n % 3;
+        }
+        if n == 0 {
+            return Split::Whole(Command::Results(r));
+        }
+        let chunk = make_chunk(
+            &r,
+            item,
+            &data[..n],
+            is_text,
+            item.more_data || n < data.len(),
+            Some(data.len() as u64),
+        );
+        if command_len(&chunk, encoding) <= room {
+            let rest = make_chunk(&r, item, &data[n..], is_text, item.more_data, None);
+            return Split::Parts(Some(chunk), vec![rest]);
+        }
+        n = n * 3 / 4;
+    }
+}
+
+fn make_chunk(
+    r: &omadm_syncml::Results,
+    item: &Item,
+    bytes: &[u8],
+    is_text: bool,
+    more: bool,
+    size: Option<u64>,
+) -> Command {
+    let mut piece = item.clone();
+    piece.data = Some(if is_text {
+        Data::Text(String::from_utf8_lossy(bytes).into_owned())
+    } else {
+        Data::Opaque(bytes.to_vec())
+    });
+    piece.more_data = more;
+    let mut meta = piece.meta.as_deref().cloned().unwrap_or_default();
+    meta.size = size;
+    piece.meta = (!meta.is_empty()).then(|| Box::new(meta));
+    Command::Results(omadm_syncml::Results {
+        items: vec![piece],
+        ..r.clone()
+    })
 }

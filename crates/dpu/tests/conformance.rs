@@ -900,3 +900,169 @@ fn no_resp_suppresses_the_status_but_not_the_results() {
         .any(|c| matches!(c, Command::Results(r) if r.cmd_ref == "3")));
     assert!(m.exists("./Vendor/memory/q"));
 }
+
+#[test]
+fn a_results_item_larger_than_one_message_goes_as_a_large_object() {
+    let mut m = device();
+    let local = Principal::Local {
+        roles: roles::MANAGER,
+    };
+    let big = "0123456789".repeat(1000);
+    m.add(
+        &local,
+        "./Vendor/memory/big",
+        omadm_cm::NewNode::Leaf(LeafValue::text(&big)),
+    )
+    .unwrap();
+    let mut s = session(config(), 1);
+    s.start();
+    let get = r#"<Get><CmdID>2</CmdID><Item><Target><LocURI>./Vendor/memory/big</LocURI></Target></Item></Get>"#;
+    let text = String::from_utf8(server_msg("1", 2, get, true)).unwrap().replacen(
+        "</Source></SyncHdr>",
+        r#"</Source><Meta><MaxMsgSize xmlns="syncml:metinf">2000</MaxMsgSize></Meta></SyncHdr>"#,
+        1,
+    );
+    let mut out = s.handle(&mut m, text.as_bytes()).unwrap().unwrap();
+    let mut assembled = String::new();
+    let mut declared = None;
+    let mut chunks = 0;
+    let mut msg_id = 2;
+    loop {
+        assert!(
+            out.body.len() <= 2000,
+            "message of {} octets",
+            out.body.len()
+        );
+        let reply = parse(&out.body);
+        for c in &reply.body.commands {
+            if let Command::Results(r) = c {
+                let item = &r.items[0];
+                if declared.is_none() {
+                    declared = item.meta.as_ref().and_then(|m| m.size);
+                }
+                assembled.push_str(item.data.as_ref().unwrap().as_str().unwrap());
+                chunks += 1;
+                assert_eq!(item.more_data, assembled.len() < big.len());
+            }
+        }
+        if reply.body.is_final {
+            break;
+        }
+        msg_id += 1;
+        let next = r#"<Status><CmdID>2</CmdID><MsgRef>2</MsgRef><CmdRef>2</CmdRef><Cmd>Results</Cmd><Data>213</Data></Status><Alert><CmdID>3</CmdID><Data>1222</Data></Alert>"#;
+        out = s
+            .handle(&mut m, &server_msg("1", msg_id, next, true))
+            .unwrap()
+            .unwrap();
+    }
+    assert_eq!(assembled, big);
+    assert_eq!(declared, Some(big.len() as u64));
+    assert!(chunks >= 5);
+}
+
+#[test]
+fn hmac_authenticates_both_ways() {
+    use omadm_syncml::auth::HmacHeader;
+    let mut m = device();
+    let mut c = config();
+    c.client_credentials = Some(Credentials {
+        scheme: AuthScheme::Hmac,
+        name: "dev".into(),
+        secret: "cpw".into(),
+        nonce: b"cn".to_vec(),
+    });
+    c.server_credentials = Some(Credentials {
+        scheme: AuthScheme::Hmac,
+        name: "funambol".into(),
+        secret: "spw".into(),
+        nonce: b"sn".to_vec(),
+    });
+    let mut s = session(c, 1);
+    let pkg1 = s.start();
+    let header = HmacHeader::parse(pkg1.hmac.as_deref().unwrap()).unwrap();
+    assert!(header.verify("cpw", b"cn", &pkg1.body));
+    assert!(
+        parse(&pkg1.body).header.cred.is_none(),
+        "HMAC travels in the transport header"
+    );
+    let body = server_msg(
+        "1",
+        2,
+        r#"<Get><CmdID>2</CmdID><Item><Target><LocURI>./DevInfo/Man</LocURI></Target></Item></Get>"#,
+        true,
+    );
+    // A wrong MAC: 401, with a fresh nonce, nothing executed.
+    let bad = HmacHeader::compute("funambol", "wrong", b"sn", &body).to_header_value();
+    let reply = parse(
+        &s.handle_with_hmac(&mut m, &body, Some(&bad))
+            .unwrap()
+            .unwrap()
+            .body,
+    );
+    assert_eq!(statuses(&reply)[0].code(), Some(401));
+    let nonce = omadm_syncml::b64::decode(
+        statuses(&reply)[0]
+            .chal
+            .as_ref()
+            .unwrap()
+            .meta
+            .next_nonce
+            .as_deref()
+            .unwrap(),
+    )
+    .unwrap();
+    // The right MAC with the new nonce: 200 (not 212) and another new nonce.
+    let body = server_msg(
+        "1",
+        3,
+        r#"<Get><CmdID>2</CmdID><Item><Target><LocURI>./DevInfo/Man</LocURI></Target></Item></Get>"#,
+        true,
+    );
+    let good = HmacHeader::compute("funambol", "spw", &nonce, &body).to_header_value();
+    let reply = parse(
+        &s.handle_with_hmac(&mut m, &body, Some(&good))
+            .unwrap()
+            .unwrap()
+            .body,
+    );
+    assert_eq!(statuses(&reply)[0].code(), Some(200));
+    assert!(statuses(&reply)[0].chal.is_some());
+    assert_eq!(code_for(&reply, "2"), [200]);
+}
+
+#[test]
+fn client_events_go_in_package1_as_alert_1224_and_1_1_2_leaves_generic_alerts_pending() {
+    let alert = GenericAlert {
+        id: 1,
+        correlator: None,
+        source: None,
+        target: None,
+        type_: "t".into(),
+        format: "chr".into(),
+        mark: None,
+        data: "d".into(),
+    };
+    let mut c = config();
+    c.version = DmVersion::V1_1;
+    let mut s = Session::new(
+        c,
+        Trigger::Client { session_id: 3 },
+        vec![alert],
+        Box::new(|_: &mut [u8]| {}),
+    );
+    s.add_client_event("com.example/Event", "chr", "hello");
+    let pkg1 = parse(&s.start().body);
+    let codes: Vec<u16> = pkg1
+        .body
+        .commands
+        .iter()
+        .filter_map(|c| {
+            if let Command::Alert(a) = c {
+                a.code()
+            } else {
+                None
+            }
+        })
+        .collect();
+    assert_eq!(codes, [1201, 1224]);
+}
