@@ -1,13 +1,17 @@
 //! `omadm`: the command-line face of the stack.
 //!
-//! Subcommands so far: `convert` (XML ⇄ WBXML) and `decode` (SyncML messages and package #0
-//! notifications, as text or JSON). Exit status: 0 on success, 1 when the input cannot be
+//! Subcommands so far: `convert` (XML ⇄ WBXML), `decode` (SyncML messages and package #0
+//! notifications, as text or JSON), `respond` (a device's answers to server messages) and
+//! `bench dpu`. Exit status: 0 on success, 1 when the input cannot be
 //! read or decoded (the error, with its byte offset, goes to stderr), 2 on a usage error.
 
+mod bench;
 mod convert;
 mod decode;
+mod device;
 mod input;
 mod json;
+mod respond;
 
 use clap::{Parser, Subcommand};
 
@@ -25,6 +29,11 @@ enum Command {
     Convert(convert::ConvertArgs),
     /// Decode a SyncML DM message or a package #0 notification and print it.
     Decode(decode::DecodeArgs),
+    /// Play a device against server messages and print what it answers.
+    Respond(respond::RespondArgs),
+    /// Measure a part of the stack.
+    #[command(subcommand)]
+    Bench(bench::BenchTarget),
 }
 
 fn main() {
@@ -32,6 +41,8 @@ fn main() {
     let result = match cli.command {
         Command::Convert(args) => convert::run(args),
         Command::Decode(args) => decode::run(args),
+        Command::Respond(args) => respond::run(args),
+        Command::Bench(target) => bench::run(target),
     };
     if let Err(message) = result {
         eprintln!("omadm: {message}");

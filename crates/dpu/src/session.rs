@@ -152,6 +152,12 @@ impl Session {
         self.ui = Some(ui);
     }
 
+    /// Uses `id` as the SessionID instead of the trigger's number (for tools that replay a
+    /// recorded exchange whose SessionID is not a notification's hex number).
+    pub fn set_session_id(&mut self, id: impl Into<String>) {
+        self.session_id = id.into();
+    }
+
     /// The SessionID of every message (upper-case hex of the notification's session id).
     pub fn session_id(&self) -> &str {
         &self.session_id
