@@ -216,3 +216,125 @@ fn usage_errors_exit_2() {
     assert_eq!(omadm(&["convert"], None).status.code(), Some(2));
     assert_eq!(omadm(&["decode", "bogus"], None).status.code(), Some(2));
 }
+
+#[test]
+fn respond_answers_each_server_message_with_statuses() {
+    let out = omadm(
+        &[
+            "respond",
+            "--memory-csp",
+            "./Vendor/memory",
+            "--exec-node",
+            "./test/execute",
+            &sample("pkg2_mixed.xml"),
+        ],
+        None,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(text.lines().count(), 1);
+    let v = json(&omadm(
+        &["decode", "syncml", "--json", "-"],
+        Some(text.as_bytes()),
+    ));
+    let codes: Vec<(String, String)> = v["body"]["commands"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["cmd"] == "Status")
+        .map(|c| {
+            (
+                c["cmd_ref"].as_str().unwrap().to_owned(),
+                c["data"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let code = |r: &str| codes.iter().find(|(c, _)| c == r).map(|(_, d)| d.as_str());
+    assert_eq!(code("3"), Some("200"), "Add into the memory CSP");
+    assert_eq!(code("9"), Some("200"), "Exec of the no-op node");
+    assert_eq!(code("10"), Some("404"), "no such account on this device");
+}
+
+#[test]
+fn respond_in_wbxml_and_with_package1_to_a_directory() {
+    let dir = std::env::temp_dir().join(format!("omadm-respond-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let out = omadm(
+        &[
+            "respond",
+            "--encoding",
+            "wbxml",
+            "--with-package1",
+            "--memory-csp",
+            "./Vendor/memory",
+            "--out",
+            dir.to_str().unwrap(),
+            &sample("pkg2_80cmds.wbxml"),
+        ],
+        None,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let pkg1 = std::fs::read(dir.join("1.wbxml")).unwrap();
+    let reply = std::fs::read(dir.join("2.wbxml")).unwrap();
+    assert_eq!(&pkg1[..3], [0x02, 0xA4, 0x01]);
+    let v = json(&omadm(&["decode", "syncml", "--json", "-"], Some(&reply)));
+    let statuses = v["body"]["commands"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["cmd"] == "Status")
+        .count();
+    assert_eq!(statuses, 81, "the header and 80 commands");
+}
+
+#[test]
+fn respond_requires_server_credentials_when_asked() {
+    let out = omadm(
+        &[
+            "respond",
+            "--server-password",
+            "srvpwd",
+            "--memory-csp",
+            "./Vendor/memory",
+            &sample("pkg2_mixed.xml"),
+        ],
+        None,
+    );
+    assert!(out.status.success());
+    let v = json(&omadm(
+        &["decode", "syncml", "--json", "-"],
+        Some(&out.stdout),
+    ));
+    let first = &v["body"]["commands"][0];
+    assert_eq!(first["data"], "407");
+    assert!(first["chal"].is_object());
+}
+
+#[test]
+fn bench_dpu_reports_latencies() {
+    let out = omadm(
+        &[
+            "bench",
+            "dpu",
+            "--iterations",
+            "20",
+            &sample("pkg2_mixed.xml"),
+        ],
+        None,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("p50:") && text.contains("p99:"), "{text}");
+}

@@ -3,7 +3,8 @@
 //!
 //! Each chunk is answered 213; after the last, the data is compared with the announced Size
 //! (424 on a mismatch, nothing executed) and the command runs once with the whole value. An
-//! object over this client's MaxObjSize is refused with 413 at its first chunk. A new command
+//! object over this client's MaxObjSize is refused with 413 at its first chunk, and a first
+//! chunk that does not announce its Size with 411. A new command
 //! arriving before the last chunk abandons the object with Alert 1225. Only single-Item Add and
 //! Replace can carry a large object; MoreData elsewhere is answered 400.
 
@@ -124,6 +125,12 @@ impl Assembler {
                 .as_ref()
                 .and_then(|m| m.size)
                 .or_else(|| c.meta.as_ref().and_then(|m| m.size));
+            if declared.is_none() {
+                // The first chunk must announce the object's size.
+                let mut out = extra;
+                out.push(status(msg_ref, c, name, 411));
+                return Offer::Respond(out);
+            }
             if declared.is_some_and(|size| size > self.max_obj_size) {
                 let mut out = extra;
                 out.push(status(msg_ref, c, name, 413));

@@ -1066,3 +1066,71 @@ fn client_events_go_in_package1_as_alert_1224_and_1_1_2_leaves_generic_alerts_pe
         .collect();
     assert_eq!(codes, [1201, 1224]);
 }
+
+#[test]
+fn a_first_chunk_without_size_is_411() {
+    let mut m = device();
+    let mut s = session(config(), 1);
+    s.start();
+    let body = r#"<Add><CmdID>2</CmdID><Item><Target><LocURI>./Vendor/memory/big</LocURI></Target><Data>abc</Data><MoreData/></Item></Add>"#;
+    let reply = parse(
+        &s.handle(&mut m, &server_msg("1", 2, body, false))
+            .unwrap()
+            .unwrap()
+            .body,
+    );
+    assert_eq!(code_for(&reply, "2"), [411]);
+}
+
+#[test]
+fn every_server_sample_is_answered_command_by_command() {
+    for name in [
+        "pkg2_mixed.xml",
+        "pkg2_mixed.wbxml",
+        "pkg2_80cmds.xml",
+        "pkg2_80cmds.wbxml",
+        "pkg2_atomic.xml",
+        "pkg2_with_sequence.xml",
+    ] {
+        let mut m = device();
+        m.mount(
+            "./Memory",
+            Box::new(MemoryCsp::new("./Memory")),
+            roles::MANAGER,
+        )
+        .unwrap();
+        let mut s = session(config(), 1);
+        s.start();
+        let input = decode(&sample(name), &Limits::default()).unwrap().0;
+        let reply = parse(&s.handle(&mut m, &sample(name)).unwrap().unwrap().body);
+        // Every command of the server's message has exactly one Status (none has NoResp).
+        fn ids(cs: &[Command], out: &mut Vec<String>) {
+            for c in cs {
+                match c {
+                    Command::Status(_) | Command::Results(_) => {}
+                    Command::Atomic(x) | Command::Sequence(x) => {
+                        out.push(x.cmd_id.clone());
+                        ids(&x.commands, out);
+                    }
+                    other => out.push(other.cmd_id().unwrap().to_owned()),
+                }
+            }
+        }
+        let mut expected = Vec::new();
+        ids(&input.body.commands, &mut expected);
+        let mut answered: Vec<String> = statuses(&reply)
+            .iter()
+            .filter(|s| s.cmd != "SyncHdr")
+            .map(|s| s.cmd_ref.clone())
+            .collect();
+        expected.sort();
+        answered.sort();
+        assert_eq!(answered, expected, "{name}");
+        assert!(
+            statuses(&reply)
+                .iter()
+                .all(|s| s.msg_ref == input.header.msg_id),
+            "{name}"
+        );
+    }
+}
