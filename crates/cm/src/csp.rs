@@ -158,6 +158,14 @@ pub trait Csp: Send {
     /// The node at `path`: its children or its value. `CspError::NotFound` when absent.
     fn node(&mut self, path: &str) -> Result<CspNode, CspError>;
 
+    /// Whether the node at `path` is interior (`Ok(true)`), a leaf (`Ok(false)`), or absent
+    /// (`CspError::NotFound`). The default asks [`Csp::node`]; a CSP whose child lists are
+    /// costly should answer directly (the Manager asks this for every ancestor of an Add).
+    fn is_interior(&mut self, path: &str) -> Result<bool, CspError> {
+        self.node(path)
+            .map(|n| matches!(n, CspNode::Interior { .. }))
+    }
+
     /// Creates a leaf (`value` is `Some`) or an interior node (`None`) at `path`, whose
     /// parent exists.
     fn add(&mut self, path: &str, value: Option<&LeafValue>) -> Result<(), CspError> {

@@ -62,6 +62,13 @@ impl Csp for MemoryCsp {
         }
     }
 
+    fn is_interior(&mut self, path: &str) -> Result<bool, CspError> {
+        match self.nodes.get(path) {
+            None => Err(CspError::NotFound),
+            Some(v) => Ok(v.is_none()),
+        }
+    }
+
     fn add(&mut self, path: &str, value: Option<&LeafValue>) -> Result<(), CspError> {
         if self.nodes.contains_key(path) {
             return Err(CspError::AlreadyExists);

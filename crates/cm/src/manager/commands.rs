@@ -68,6 +68,18 @@ impl Manager {
         Ok(self.store.get(path).cloned().map(Found::Store))
     }
 
+    /// Whether a node exists and is interior, without listing children: `None` when absent.
+    fn kind(&mut self, path: &str) -> Result<Option<bool>, CmError> {
+        if let Some(i) = self.owner(path) {
+            return match self.call_csp(i, false, |csp| csp.is_interior(path)) {
+                Ok(interior) => Ok(Some(interior)),
+                Err(e) if e.status == 404 => Ok(None),
+                Err(e) => Err(e),
+            };
+        }
+        Ok(self.store.get(path).map(Node::is_interior))
+    }
+
     fn children(&mut self, path: &str, found: &Found) -> Vec<String> {
         match found {
             Found::Store(n) => {
@@ -286,23 +298,23 @@ impl Manager {
 
     fn add_at(&mut self, who: &Principal, uri: &NodeUri, node: NewNode) -> Result<(), CmError> {
         let path = uri.as_str();
-        if uri.is_root() || self.find(path)?.is_some() {
+        if uri.is_root() || self.kind(path)?.is_some() {
             return Err(CmError::already_exists(format!("{path} exists")));
         }
         // Nearest existing ancestor, and the missing ones below it (top first).
         let mut missing = Vec::new();
         let mut existing = None;
         for ancestor in uri.ancestors().collect::<Vec<_>>().into_iter().rev() {
-            match self.find(ancestor.as_str())? {
-                Some(f) => {
-                    existing = Some((ancestor, f));
+            match self.kind(ancestor.as_str())? {
+                Some(interior) => {
+                    existing = Some((ancestor, interior));
                     break;
                 }
                 None => missing.push(ancestor),
             }
         }
-        let (existing, existing_node) = existing.expect("the root exists");
-        if !existing_node.is_interior() {
+        let (existing, existing_interior) = existing.expect("the root exists");
+        if !existing_interior {
             return Err(CmError::not_allowed(format!("{existing} is a leaf")));
         }
         missing.reverse();
