@@ -1,0 +1,59 @@
+//! `omadm-push`: the push router of the device. Bytes from the radio layer in (GSM SMS
+//! TPDUs, CDMA SMS messages, UDP datagrams), authenticated and routed messages out.
+//!
+//! It owns the bearers' codecs ([`gsm`], [`cdma`]), WDP reassembly ([`wdp`]), WSP
+//! connectionless push ([`wsp`]), the security roles and policies and the routing table
+//! ([`router`]), and the DM notification handler ([`notification`]) that turns an
+//! authenticated package #0 into "start a session for server X with session id N". Everything
+//! is sans-I/O: no sockets, no timers; the caller passes `now`. Every decoder is total and
+//! every buffer bounded.
+//!
+//! It does not own the sessions (the agent), the accounts (the DM account store, reached
+//! through [`notification::AccountLookup`]), or Client Provisioning documents beyond routing
+//! them with their role mask.
+
+pub mod cdma;
+mod error;
+pub mod gsm;
+pub mod notification;
+pub mod roles;
+pub mod router;
+pub mod wdp;
+pub mod wsp;
+
+pub use error::PushError;
+pub use notification::{AccountLookup, ServerCredentials, StartSession};
+pub use router::{Input, Output, Router, RouterConfig};
+pub use wsp::{AppId, ContentType, WspPush};
+
+use omadm_syncml::notification::Notification;
+
+/// The push PDUs carrying a DM notification: package #0 (digest from `server_password` and
+/// `nonce`) in a WSP push (`C4 AF 87`), as GSM SMS TPDUs (concatenated if needed), CDMA SMS
+/// messages, or one UDP datagram.
+pub fn notification_pdus(
+    notification: &Notification,
+    server_password: &str,
+    nonce: &[u8],
+    bearer: wdp::Bearer,
+    originator: &str,
+    reference: u16,
+) -> Vec<Vec<u8>> {
+    let pkg0 = notification.encode(server_password, nonce);
+    let mut push = WspPush::new(
+        ContentType::new("application/vnd.syncml.notification"),
+        Some(AppId::Code(7)),
+        pkg0,
+    );
+    push.tid = 1;
+    let pdu = push.encode();
+    match bearer {
+        wdp::Bearer::Gsm => gsm::encode_wap_push(
+            &gsm::Address::international(originator),
+            &pdu,
+            reference as u8,
+        ),
+        wdp::Bearer::Cdma => cdma::encode_wap_push(originator, &pdu, reference),
+        wdp::Bearer::Udp => vec![pdu],
+    }
+}

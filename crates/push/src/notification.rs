@@ -1,0 +1,165 @@
+//! The DM notification handler: package #0 in, "start a session for server X with session id
+//! N" out, or the notification dropped and counted.
+//!
+//! The digest is verified with the server credentials (SRVCRED) of the account whose ServerID
+//! the notification names: first with the ServerID as the name, then, when the account's
+//! AAuthName differs, with that name (libdmclient's reading). With nonce resynchronisation on
+//! for the account (off by default), a failed check is retried once with the nonce
+//! `00 00 00 00`. A repeated notification for a session already pending starts nothing.
+
+use std::collections::BTreeSet;
+
+use omadm_syncml::notification::{Package0, UiMode, RESYNC_NONCE};
+
+/// What the handler needs to know of a DM account.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ServerCredentials {
+    /// SRVCRED AAuthName (normally the ServerID).
+    pub name: String,
+    /// SRVCRED AAuthSecret.
+    pub secret: String,
+    /// SRVCRED AAuthData: the nonce the client last issued to the server.
+    pub nonce: Vec<u8>,
+    /// Ext/Microsoft/UseNonceResync.
+    pub nonce_resync: bool,
+}
+
+impl std::fmt::Debug for ServerCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerCredentials")
+            .field("name", &self.name)
+            .field("nonce_resync", &self.nonce_resync)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Looks DM accounts up by ServerID (the agent implements it over the account store).
+pub trait AccountLookup: Send {
+    /// The server credentials of the account with this ServerID.
+    fn server_credentials(&self, server_id: &str) -> Option<ServerCredentials>;
+}
+
+/// A session to start.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StartSession {
+    /// The account's ServerID.
+    pub server_id: String,
+    /// The notification's session id (the SessionID is its upper-case hex).
+    pub session_id: u16,
+    /// The server's UI recommendation.
+    pub ui_mode: UiMode,
+    /// Whether the digest only matched the resynchronisation nonce: the session must then
+    /// use `00 00 00 00` for the client's first credentials and reissue nonces.
+    pub nonce_resync: bool,
+    /// The vendor-specific part of the notification.
+    pub vendor_specific: Vec<u8>,
+}
+
+/// Why notifications were dropped.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct NotificationStats {
+    /// Could not be decoded.
+    pub malformed: u64,
+    /// Named a server with no account.
+    pub unknown_server: u64,
+    /// Failed the digest check.
+    pub bad_digest: u64,
+    /// Repeated a pending session.
+    pub duplicate: u64,
+    /// Accepted.
+    pub accepted: u64,
+}
+
+/// The handler, with its record of pending sessions.
+pub struct NotificationHandler {
+    accounts: Box<dyn AccountLookup>,
+    pending: BTreeSet<(String, u16)>,
+    max_pending: usize,
+    stats: NotificationStats,
+}
+
+impl NotificationHandler {
+    /// A handler over `accounts`; at most 64 sessions are remembered as pending.
+    pub fn new(accounts: Box<dyn AccountLookup>) -> Self {
+        NotificationHandler {
+            accounts,
+            pending: BTreeSet::new(),
+            max_pending: 64,
+            stats: NotificationStats::default(),
+        }
+    }
+
+    /// Counters.
+    pub fn stats(&self) -> NotificationStats {
+        self.stats
+    }
+
+    /// The session ended (or was given up): a new notification for it may start one again.
+    pub fn session_finished(&mut self, server_id: &str, session_id: u16) {
+        self.pending.remove(&(server_id.to_owned(), session_id));
+    }
+
+    /// Handles one package #0.
+    pub fn handle(&mut self, body: &[u8]) -> Option<StartSession> {
+        let pkg = match Package0::decode(body) {
+            Ok(p) => p,
+            Err(e) => {
+                log::warn!("DM notification dropped: {e}");
+                self.stats.malformed += 1;
+                return None;
+            }
+        };
+        let n = &pkg.notification;
+        let Some(creds) = self.accounts.server_credentials(&n.server_id) else {
+            log::warn!(
+                "DM notification from unknown server {:?} dropped",
+                n.server_id
+            );
+            self.stats.unknown_server += 1;
+            return None;
+        };
+        let check = |nonce: &[u8]| {
+            pkg.verify(&creds.secret, nonce)
+                || (creds.name != n.server_id && pkg.verify_as(&creds.name, &creds.secret, nonce))
+        };
+        let nonce_resync = if check(&creds.nonce) {
+            false
+        } else if creds.nonce_resync && check(&RESYNC_NONCE) {
+            log::info!(
+                "DM notification from {} matched the resynchronisation nonce",
+                n.server_id
+            );
+            true
+        } else {
+            log::warn!("DM notification from {} dropped: bad digest", n.server_id);
+            self.stats.bad_digest += 1;
+            return None;
+        };
+        let key = (n.server_id.clone(), n.session_id);
+        if self.pending.contains(&key) {
+            log::info!(
+                "DM notification for pending session {:X} of {} ignored",
+                n.session_id,
+                n.server_id
+            );
+            self.stats.duplicate += 1;
+            return None;
+        }
+        if self.pending.len() >= self.max_pending {
+            // Forget the oldest-keyed entry rather than grow without bound.
+            let first = self.pending.iter().next().cloned();
+            if let Some(k) = first {
+                self.pending.remove(&k);
+            }
+        }
+        self.pending.insert(key);
+        self.stats.accepted += 1;
+        Some(StartSession {
+            server_id: n.server_id.clone(),
+            session_id: n.session_id,
+            ui_mode: n.ui_mode,
+            nonce_resync,
+            vendor_specific: n.vendor_specific.clone(),
+        })
+    }
+}

@@ -1,0 +1,384 @@
+//! The push router: bytes from the radio layer in, authenticated and routed messages out
+//! (windows-mobile-dm.md §1).
+//!
+//! Every message gets a security role mask: ANY_PUSH_SOURCE always; KNOWN_PPG when the sender
+//! is a configured PPG address; TRUSTED_PPG when it is a trusted one; from a trusted PPG, the
+//! Push-Flag's bits give PPG_AUTH (initiator authenticated) and PPG_TRUSTED (content trusted),
+//! and OPERATOR_TPS when the initiator was authenticated, equals the configured TPS URI, and
+//! the TPS policy allows it. Policies then decide acceptance: WSP push on or off (4113), and
+//! for Client Provisioning documents the OTA provisioning mask (4111).
+//!
+//! Routing (WM 6.5): a handler registered for both the content type and the application id
+//! wins; then one registered for the application id only; then one for the content type only.
+//! One handler per key. DM notifications (`application/vnd.syncml.notification` or
+//! `x-wap-application:syncml.dm`) go to the built-in [`NotificationHandler`] unless a handler
+//! was registered for them. Unrouted messages are dropped and counted.
+
+use crate::cdma::{CdmaOptions, CdmaWap};
+use crate::error::PushError;
+use crate::gsm::SmsDeliver;
+use crate::notification::{AccountLookup, NotificationHandler, StartSession};
+use crate::roles;
+use crate::wdp::{Bearer, Datagram, Reassembler, ReassemblyLimits, Segment};
+use crate::wsp::{AppId, WspPush};
+
+/// The WAP push port (connectionless WSP).
+pub const PUSH_PORT: u16 = 2948;
+
+/// Role-mask policies (windows-mobile-dm.md §1.4).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Policies {
+    /// 4113: route WSP push at all (default on).
+    pub wsp_push: bool,
+    /// 4111: role mask of provisioning documents accepted (default OPERATOR_TPS | KNOWN_PPG).
+    pub ota_provisioning: u32,
+    /// 4104: operators may be given OPERATOR_TPS (default on).
+    pub tps: bool,
+}
+
+impl Default for Policies {
+    fn default() -> Self {
+        Policies {
+            wsp_push: true,
+            ota_provisioning: roles::OPERATOR_TPS | roles::KNOWN_PPG,
+            tps: true,
+        }
+    }
+}
+
+/// Router settings.
+#[derive(Debug, Clone, Default)]
+pub struct RouterConfig {
+    /// Addresses of the PPGs the device knows (SMS originators, IP addresses).
+    pub known_ppgs: Vec<String>,
+    /// Addresses of trusted PPGs (also known).
+    pub trusted_ppgs: Vec<String>,
+    /// The Trusted Provisioning Server URI.
+    pub tps_uri: Option<String>,
+    /// Policies.
+    pub policies: Policies,
+    /// WDP reassembly limits.
+    pub reassembly: ReassemblyLimits,
+    /// CDMA decoding options.
+    pub cdma: CdmaOptions,
+}
+
+/// What arrives from the radio layer.
+#[derive(Debug, Clone, Copy)]
+pub enum Input<'a> {
+    /// A GSM SMS-DELIVER TPDU (no SMSC address).
+    GsmSms(&'a [u8]),
+    /// A CDMA SMS transport-layer message.
+    CdmaSms(&'a [u8]),
+    /// A UDP datagram to the push port, with the sender's address.
+    Udp {
+        /// Sender address (IP).
+        sender: &'a str,
+        /// The datagram: a WSP PDU.
+        datagram: &'a [u8],
+    },
+}
+
+/// A handler's registration id.
+pub type HandlerId = u32;
+
+/// A message routed to a registered handler.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Routed {
+    /// The handler.
+    pub handler: HandlerId,
+    /// The message.
+    pub push: WspPush,
+    /// Its role mask.
+    pub roles: u32,
+    /// The bearer it came over.
+    pub bearer: Bearer,
+    /// The sender.
+    pub sender: String,
+}
+
+/// The result of one input.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Output {
+    /// Nothing yet (a segment awaiting the rest) or nothing at all (dropped: see the stats).
+    None,
+    /// For a registered handler.
+    Routed(Routed),
+    /// An authenticated DM notification.
+    StartSession(StartSession),
+}
+
+/// Counters of what the router dropped.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RouterStats {
+    /// Inputs that could not be decoded.
+    pub malformed: u64,
+    /// Datagrams to another port.
+    pub other_port: u64,
+    /// Refused by a policy.
+    pub refused_by_policy: u64,
+    /// No handler matched.
+    pub unrouted: u64,
+}
+
+/// Why a registration failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RegisterError {
+    /// Neither a content type nor an application id was given.
+    Empty,
+    /// Another handler has this key.
+    AlreadyRegistered,
+}
+
+struct Registration {
+    id: HandlerId,
+    content_type: Option<String>,
+    app_id: Option<AppId>,
+}
+
+/// The push router.
+pub struct Router {
+    config: RouterConfig,
+    reassembler: Reassembler,
+    registrations: Vec<Registration>,
+    next_id: HandlerId,
+    notifications: NotificationHandler,
+    stats: RouterStats,
+}
+
+fn is_dm_notification(push: &WspPush) -> bool {
+    push.content_type
+        .media
+        .eq_ignore_ascii_case("application/vnd.syncml.notification")
+        || push
+            .app_id
+            .as_ref()
+            .is_some_and(|a| a.same_as(&AppId::Code(7)))
+}
+
+fn is_provisioning(push: &WspPush) -> bool {
+    let m = &push.content_type.media;
+    m.eq_ignore_ascii_case("application/vnd.wap.connectivity-wbxml")
+        || m.eq_ignore_ascii_case("text/vnd.wap.connectivity-xml")
+}
+
+impl Router {
+    /// A router with `config`, verifying DM notifications against `accounts`.
+    pub fn new(config: RouterConfig, accounts: Box<dyn AccountLookup>) -> Self {
+        let reassembler = Reassembler::new(config.reassembly);
+        Router {
+            config,
+            reassembler,
+            registrations: Vec::new(),
+            next_id: 1,
+            notifications: NotificationHandler::new(accounts),
+            stats: RouterStats::default(),
+        }
+    }
+
+    /// Counters.
+    pub fn stats(&self) -> RouterStats {
+        self.stats
+    }
+
+    /// The DM notification handler (its counters, and to clear finished sessions).
+    pub fn notifications(&mut self) -> &mut NotificationHandler {
+        &mut self.notifications
+    }
+
+    /// The reassembler (its counters).
+    pub fn reassembler(&self) -> &Reassembler {
+        &self.reassembler
+    }
+
+    /// Registers a handler for a content type, an application id, or both.
+    pub fn register(
+        &mut self,
+        content_type: Option<&str>,
+        app_id: Option<AppId>,
+    ) -> Result<HandlerId, RegisterError> {
+        if content_type.is_none() && app_id.is_none() {
+            return Err(RegisterError::Empty);
+        }
+        let ct = content_type.map(str::to_ascii_lowercase);
+        let taken = self.registrations.iter().any(|r| {
+            r.content_type == ct
+                && match (&r.app_id, &app_id) {
+                    (Some(a), Some(b)) => a.same_as(b),
+                    (None, None) => true,
+                    _ => false,
+                }
+        });
+        if taken {
+            return Err(RegisterError::AlreadyRegistered);
+        }
+        let id = self.next_id;
+        self.next_id += 1;
+        self.registrations.push(Registration {
+            id,
+            content_type: ct,
+            app_id,
+        });
+        Ok(id)
+    }
+
+    /// Removes a registration; false when there was none.
+    pub fn unregister(&mut self, id: HandlerId) -> bool {
+        let before = self.registrations.len();
+        self.registrations.retain(|r| r.id != id);
+        before != self.registrations.len()
+    }
+
+    /// The handler a message goes to, by the WM 6.5 priority.
+    pub fn find_handler(&self, push: &WspPush) -> Option<HandlerId> {
+        let ct = push.content_type.media.to_ascii_lowercase();
+        let app_matches = |r: &Registration| match (&r.app_id, &push.app_id) {
+            (Some(a), Some(b)) => a.same_as(b),
+            _ => false,
+        };
+        let ct_matches = |r: &Registration| r.content_type.as_deref() == Some(ct.as_str());
+        self.registrations
+            .iter()
+            .find(|r| ct_matches(r) && app_matches(r))
+            .or_else(|| {
+                self.registrations
+                    .iter()
+                    .find(|r| r.content_type.is_none() && app_matches(r))
+            })
+            .or_else(|| {
+                self.registrations
+                    .iter()
+                    .find(|r| r.app_id.is_none() && ct_matches(r))
+            })
+            .map(|r| r.id)
+    }
+
+    /// The role mask of a message from `sender`.
+    pub fn roles_for(&self, sender: &str, push: &WspPush) -> u32 {
+        let mut mask = roles::ANY_PUSH_SOURCE;
+        let trusted = self.config.trusted_ppgs.iter().any(|p| p == sender);
+        if trusted || self.config.known_ppgs.iter().any(|p| p == sender) {
+            mask |= roles::KNOWN_PPG;
+        }
+        if trusted {
+            mask |= roles::TRUSTED_PPG;
+            let flag = push.push_flag.unwrap_or(0);
+            if flag & 0x01 != 0 {
+                mask |= roles::PPG_AUTH;
+                let tps = self.config.tps_uri.as_deref();
+                if self.config.policies.tps && tps.is_some() && push.initiator_uri.as_deref() == tps
+                {
+                    mask |= roles::OPERATOR_TPS;
+                }
+            }
+            if flag & 0x02 != 0 {
+                mask |= roles::PPG_TRUSTED;
+            }
+        }
+        mask
+    }
+
+    /// Handles one input at time `now` (milliseconds).
+    pub fn receive(&mut self, input: Input<'_>, now: u64) -> Output {
+        let segment = match self.segment(input) {
+            Ok(s) => s,
+            Err(e) => {
+                log::warn!("push input dropped: {e}");
+                self.stats.malformed += 1;
+                return Output::None;
+            }
+        };
+        match self.reassembler.push(segment, now) {
+            Some(datagram) => self.datagram(datagram),
+            None => Output::None,
+        }
+    }
+
+    fn segment(&self, input: Input<'_>) -> Result<Segment, PushError> {
+        Ok(match input {
+            Input::GsmSms(bytes) => {
+                let sms = SmsDeliver::decode(bytes)?;
+                let ports = sms.ports().map(|p| (p.destination, p.origin));
+                let (reference, total, seq) = sms
+                    .concat()
+                    .map(|c| (c.reference, c.total, c.seq))
+                    .unwrap_or((0, 1, 1));
+                Segment {
+                    bearer: Bearer::Gsm,
+                    sender: sms.originator.display(),
+                    reference,
+                    total,
+                    seq,
+                    ports,
+                    payload: sms.user_data,
+                }
+            }
+            Input::CdmaSms(bytes) => {
+                let m = CdmaWap::decode(bytes, self.config.cdma)?;
+                Segment {
+                    bearer: Bearer::Cdma,
+                    sender: m.originator,
+                    reference: m.message_id,
+                    total: m.total,
+                    seq: m.seq + 1,
+                    ports: m.ports.map(|(src, dst)| (dst, src)),
+                    payload: m.payload,
+                }
+            }
+            Input::Udp { sender, datagram } => Segment {
+                bearer: Bearer::Udp,
+                sender: sender.to_owned(),
+                reference: 0,
+                total: 1,
+                seq: 1,
+                ports: Some((PUSH_PORT, 0)),
+                payload: datagram.to_vec(),
+            },
+        })
+    }
+
+    fn datagram(&mut self, d: Datagram) -> Output {
+        if d.destination_port != PUSH_PORT {
+            self.stats.other_port += 1;
+            return Output::None;
+        }
+        let push = match WspPush::decode(&d.payload) {
+            Ok(p) => p,
+            Err(e) => {
+                log::warn!("WSP push from {} dropped: {e}", d.sender);
+                self.stats.malformed += 1;
+                return Output::None;
+            }
+        };
+        if !self.config.policies.wsp_push {
+            self.stats.refused_by_policy += 1;
+            return Output::None;
+        }
+        let roles = self.roles_for(&d.sender, &push);
+        if is_provisioning(&push) && roles & self.config.policies.ota_provisioning == 0 {
+            log::warn!(
+                "provisioning document from {} refused by policy (roles 0x{roles:X})",
+                d.sender
+            );
+            self.stats.refused_by_policy += 1;
+            return Output::None;
+        }
+        match self.find_handler(&push) {
+            Some(handler) => Output::Routed(Routed {
+                handler,
+                push,
+                roles,
+                bearer: d.bearer,
+                sender: d.sender,
+            }),
+            None if is_dm_notification(&push) => match self.notifications.handle(&push.body) {
+                Some(start) => Output::StartSession(start),
+                None => Output::None,
+            },
+            None => {
+                self.stats.unrouted += 1;
+                Output::None
+            }
+        }
+    }
+}
