@@ -16,11 +16,25 @@ pub enum Kind {
     Syncml,
     /// A package #0 notification (DM Notification 1.2 / 1.1.2).
     Pkg0,
+    /// A GSM SMS-DELIVER TPDU (an SMSC address in front is recognised).
+    Sms,
+    /// A CDMA SMS transport-layer message (IS-637, WAP teleservice).
+    CdmaSms,
+    /// A WSP connectionless push PDU.
+    Wsp,
 }
 
 /// Arguments of `decode`.
 #[derive(Args)]
 #[command(after_help = "JSON output (--json), stable field names:
+  sms:    smsc (when present), originator, originator_ton, originator_npi, pid, dcs, timestamp,
+          udh [{iei, data}], ports {destination, origin}, concat {reference, total, seq},
+          user_data_len, user_data (hex), and for an unsegmented push to port 2948: wsp {...}.
+  cdma-sms: teleservice, originator, message_id, total_segments, segment, ports {source,
+          destination}, payload_len, payload (hex), wsp {...} for a one-segment push.
+  wsp:    tid, pdu_type, content_type, sec, mac, params, app_id (URN), app_id_code,
+          initiator_uri, content_location, push_flag, body_len, body (hex), and for a DM
+          notification: notification {the pkg0 fields}.
   pkg0:   version (number), ui_mode (0-3), ui_mode_name (not-specified|background|
           informative|user-interaction), initiator (0 user, 1 server), initiator_name,
           session_id (number), session_id_hex (the SessionID it starts, e.g. \"1234\"),
@@ -61,6 +75,44 @@ pub fn run(args: DecodeArgs) -> Result<(), String> {
     match args.kind {
         Kind::Pkg0 => decode_pkg0(&bytes, &args),
         Kind::Syncml => decode_syncml(&bytes, args.json),
+        Kind::Sms => print_value(crate::push_cmd::sms_json(&bytes)?, args.json),
+        Kind::CdmaSms => print_value(crate::push_cmd::cdma_json(&bytes)?, args.json),
+        Kind::Wsp => print_value(crate::push_cmd::wsp_decode_json(&bytes)?, args.json),
+    }
+}
+
+/// Prints a decoded push structure: JSON, or the same fields as indented `name: value` text.
+fn print_value(v: serde_json::Value, as_json: bool) -> Result<(), String> {
+    if as_json {
+        println!("{}", serde_json::to_string_pretty(&v).expect("JSON"));
+    } else {
+        print_text(&v, 0);
+    }
+    Ok(())
+}
+
+fn print_text(v: &serde_json::Value, indent: usize) {
+    let pad = " ".repeat(indent);
+    match v {
+        serde_json::Value::Object(map) => {
+            for (k, val) in map {
+                match val {
+                    serde_json::Value::Object(_) | serde_json::Value::Array(_) => {
+                        println!("{pad}{k}:");
+                        print_text(val, indent + 2);
+                    }
+                    serde_json::Value::Null => {}
+                    other => println!("{pad}{k}: {}", other.to_string().trim_matches('"')),
+                }
+            }
+        }
+        serde_json::Value::Array(items) => {
+            for item in items {
+                println!("{pad}-");
+                print_text(item, indent + 2);
+            }
+        }
+        other => println!("{pad}{other}"),
     }
 }
 

@@ -11,6 +11,7 @@ mod decode;
 mod device;
 mod input;
 mod json;
+mod push_cmd;
 mod respond;
 
 use clap::{Parser, Subcommand};
@@ -31,6 +32,9 @@ enum Command {
     Decode(decode::DecodeArgs),
     /// Play a device against server messages and print what it answers.
     Respond(respond::RespondArgs),
+    /// Build push PDUs (DM notifications) for a bearer.
+    #[command(subcommand)]
+    Push(push_cmd::PushCommand),
     /// Measure a part of the stack.
     #[command(subcommand)]
     Bench(bench::BenchTarget),
@@ -43,6 +47,7 @@ fn main() {
         Command::Decode(args) => decode::run(args),
         Command::Respond(args) => respond::run(args),
         Command::Bench(target) => bench::run(target),
+        Command::Push(command) => push_cmd::run(command),
     };
     if let Err(message) = result {
         eprintln!("omadm: {message}");

@@ -338,3 +338,133 @@ fn bench_dpu_reports_latencies() {
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("p50:") && text.contains("p99:"), "{text}");
 }
+
+#[test]
+fn push_build_then_decode_sms_wsp_and_cdma() {
+    let dir = std::env::temp_dir().join(format!("omadm-push-build-{}", std::process::id()));
+    for (bearer, kind) in [("gsm", "sms"), ("cdma", "cdma-sms"), ("udp", "wsp")] {
+        let out_dir = dir.join(bearer);
+        let _ = std::fs::remove_dir_all(&out_dir);
+        let out = omadm(
+            &[
+                "push",
+                "build",
+                "--bearer",
+                bearer,
+                "--server-id",
+                "srv",
+                "--password",
+                "pw",
+                "--nonce",
+                "n",
+                "--session-id",
+                "0x1234",
+                "--ui-mode",
+                "informative",
+                "--out",
+                out_dir.to_str().unwrap(),
+            ],
+            None,
+        );
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let first = out_dir.join("1.bin");
+        let v = json(&omadm(
+            &["decode", kind, "--json", first.to_str().unwrap()],
+            None,
+        ));
+        let wsp = if kind == "wsp" { &v } else { &v["wsp"] };
+        assert_eq!(
+            wsp["content_type"], "application/vnd.syncml.notification",
+            "{bearer}"
+        );
+        assert_eq!(wsp["app_id"], "x-wap-application:syncml.dm");
+        let n = &wsp["notification"];
+        assert_eq!(
+            (
+                n["server_id"].as_str(),
+                n["session_id"].as_u64(),
+                n["ui_mode"].as_u64()
+            ),
+            (Some("srv"), Some(0x1234), Some(2))
+        );
+        let body = wsp["body"].as_str().unwrap();
+        let pkg0 = omadm(
+            &[
+                "decode",
+                "pkg0",
+                "--hex",
+                "--json",
+                "--password",
+                "pw",
+                "--nonce",
+                "n",
+            ],
+            Some(body.as_bytes()),
+        );
+        assert_eq!(json(&pkg0)["digest_valid"], true, "{bearer}");
+    }
+}
+
+#[test]
+fn decode_sms_of_the_spec_vector_with_its_smsc() {
+    let hex = "0791447758100650440B912143658709F100F542105101030000370605040B8423F0010603C4AF874E94C58C36A8C50AABCDBE0C296B2BA702D0000000123412636F6D2E6D676D747372762E6D616E616765";
+    let v = json(&omadm(
+        &["decode", "sms", "--hex", "--json"],
+        Some(hex.as_bytes()),
+    ));
+    assert_eq!(v["smsc"], "+447785016005");
+    assert_eq!(v["originator"], "+12345678901");
+    assert_eq!(v["ports"]["destination"], 2948);
+    assert_eq!(v["wsp"]["notification"]["server_id"], "com.mgmtsrv.manage");
+}
+
+#[test]
+fn push_build_splits_long_notifications_and_refuses_bad_arguments() {
+    let dir = std::env::temp_dir().join(format!("omadm-push-bad-{}", std::process::id()));
+    let bad = omadm(
+        &[
+            "push",
+            "build",
+            "--bearer",
+            "gsm",
+            "--server-id",
+            "s",
+            "--password",
+            "p",
+            "--session-id",
+            "70000",
+            "--out",
+            dir.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("session-id"));
+    let long_id = "x".repeat(200);
+    let ok = omadm(
+        &[
+            "push",
+            "build",
+            "--bearer",
+            "gsm",
+            "--server-id",
+            &long_id,
+            "--password",
+            "p",
+            "--session-id",
+            "1",
+            "--out",
+            dir.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert!(ok.status.success());
+    assert!(
+        dir.join("2.bin").exists(),
+        "a 200-octet server id needs two segments"
+    );
+}

@@ -210,7 +210,14 @@ impl SmsDeliver {
             originator,
             pid: 0,
             dcs: 0x04,
-            timestamp: Timestamp::default(),
+            // A valid date (2000-01-01 00:00 UTC): the stack reads no clock, and a zero month
+            // or day is refused by strict decoders.
+            timestamp: Timestamp {
+                year: 0,
+                month: 1,
+                day: 1,
+                ..Timestamp::default()
+            },
             udh: vec![InformationElement {
                 id: 0x05,
                 data: vec![0x0B, 0x84, 0x23, 0xF0],
