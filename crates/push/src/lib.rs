@@ -8,15 +8,18 @@
 //! is sans-I/O: no sockets, no timers; the caller passes `now`. Every decoder is total and
 //! every buffer bounded.
 //!
-//! It does not own the sessions (the agent), the accounts (the DM account store, reached
-//! through [`notification::AccountLookup`]), or Client Provisioning documents beyond routing
-//! them with their role mask.
+//! Client Provisioning bootstrap ([`cp`]) decodes the provisioning document, verifies its
+//! SEC/MAC and maps a `w7` APPLICATION to a DM account.
+//!
+//! It does not own the sessions (the agent) or the accounts (the DM account store, reached
+//! through [`notification::AccountLookup`] and `omadm-csp`).
 
 pub mod cdma;
+pub mod cp;
 mod error;
 pub mod gsm;
 pub mod notification;
-pub mod roles;
+pub use omadm_cm::roles;
 pub mod router;
 pub mod wdp;
 pub mod wsp;

@@ -6,7 +6,10 @@
 //! Push-Flag's bits give PPG_AUTH (initiator authenticated) and PPG_TRUSTED (content trusted),
 //! and OPERATOR_TPS when the initiator was authenticated, equals the configured TPS URI, and
 //! the TPS policy allows it. Policies then decide acceptance: WSP push on or off (4113), and
-//! for Client Provisioning documents the OTA provisioning mask (4111).
+//! for Client Provisioning documents the OTA provisioning mask (4111) and, once their SEC/MAC
+//! verifies (NETWPIN with the configured IMSI at once; the user-PIN methods after
+//! [`Router::provide_pin`], waiting meanwhile in a bounded queue), the signature policies
+//! 4141–4143 applied to the message's roles plus those the signature earned.
 //!
 //! Routing (WM 6.5): a handler registered for both the content type and the application id
 //! wins; then one registered for the application id only; then one for the content type only.
@@ -14,7 +17,10 @@
 //! `x-wap-application:syncml.dm`) go to the built-in [`NotificationHandler`] unless a handler
 //! was registered for them. Unrouted messages are dropped and counted.
 
+use omadm_csp::DmAccount;
+
 use crate::cdma::{CdmaOptions, CdmaWap};
+use crate::cp::Sec;
 use crate::error::PushError;
 use crate::gsm::SmsDeliver;
 use crate::notification::{AccountLookup, NotificationHandler, StartSession};
@@ -34,6 +40,14 @@ pub struct Policies {
     pub ota_provisioning: u32,
     /// 4104: operators may be given OPERATOR_TPS (default on).
     pub tps: bool,
+    /// 4141: role mask for NETWPIN-signed provisioning (default 0: refused).
+    pub cp_netwpin: u32,
+    /// 4142: role mask for USERPIN/USERPINMAC-signed provisioning (default KNOWN_PPG).
+    pub cp_userpin: u32,
+    /// 4143: role mask for USERNETWPIN-signed provisioning (default KNOWN_PPG).
+    pub cp_usernetwpin: u32,
+    /// Unauthenticated provisioning documents waiting for the user's PIN (default 8).
+    pub max_unauthenticated: usize,
 }
 
 impl Default for Policies {
@@ -42,6 +56,10 @@ impl Default for Policies {
             wsp_push: true,
             ota_provisioning: roles::OPERATOR_TPS | roles::KNOWN_PPG,
             tps: true,
+            cp_netwpin: 0,
+            cp_userpin: roles::KNOWN_PPG,
+            cp_usernetwpin: roles::KNOWN_PPG,
+            max_unauthenticated: 8,
         }
     }
 }
@@ -61,6 +79,8 @@ pub struct RouterConfig {
     pub reassembly: ReassemblyLimits,
     /// CDMA decoding options.
     pub cdma: CdmaOptions,
+    /// The SIM's IMSI (the NETWPIN key of Client Provisioning).
+    pub imsi: Option<String>,
 }
 
 /// What arrives from the radio layer.
@@ -106,6 +126,36 @@ pub enum Output {
     Routed(Routed),
     /// An authenticated DM notification.
     StartSession(StartSession),
+    /// A Client Provisioning document that was accepted: the DM accounts its `w7`
+    /// applications define, with the roles the message earned (for the accounts' ceiling).
+    Bootstrap(Bootstrap),
+    /// A provisioning document signed with a user PIN waits for it:
+    /// [`Router::provide_pin`] with this id.
+    PinRequired {
+        /// The waiting document's id.
+        id: u32,
+        /// How it is signed.
+        sec: Sec,
+    },
+}
+
+/// An accepted provisioning document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Bootstrap {
+    /// The DM accounts of its `w7` APPLICATION characteristics.
+    pub accounts: Vec<DmAccount>,
+    /// The message's roles (origin roles plus those its signature earned).
+    pub roles: u32,
+    /// The sender.
+    pub sender: String,
+}
+
+struct WaitingCp {
+    id: u32,
+    push: WspPush,
+    sec: Sec,
+    roles: u32,
+    sender: String,
 }
 
 /// Counters of what the router dropped.
@@ -117,6 +167,10 @@ pub struct RouterStats {
     pub other_port: u64,
     /// Refused by a policy.
     pub refused_by_policy: u64,
+    /// Provisioning documents whose MAC did not verify.
+    pub bad_mac: u64,
+    /// Provisioning documents dropped because too many wait for a PIN.
+    pub unauthenticated_queue_full: u64,
     /// No handler matched.
     pub unrouted: u64,
 }
@@ -144,6 +198,8 @@ pub struct Router {
     next_id: HandlerId,
     notifications: NotificationHandler,
     stats: RouterStats,
+    waiting: std::collections::VecDeque<WaitingCp>,
+    next_waiting: u32,
 }
 
 fn is_dm_notification(push: &WspPush) -> bool {
@@ -173,6 +229,8 @@ impl Router {
             next_id: 1,
             notifications: NotificationHandler::new(accounts),
             stats: RouterStats::default(),
+            waiting: std::collections::VecDeque::new(),
+            next_waiting: 1,
         }
     }
 
@@ -355,7 +413,11 @@ impl Router {
             return Output::None;
         }
         let roles = self.roles_for(&d.sender, &push);
-        if is_provisioning(&push) && roles & self.config.policies.ota_provisioning == 0 {
+        let handler = self.find_handler(&push);
+        if handler.is_some()
+            && is_provisioning(&push)
+            && roles & self.config.policies.ota_provisioning == 0
+        {
             log::warn!(
                 "provisioning document from {} refused by policy (roles 0x{roles:X})",
                 d.sender
@@ -363,7 +425,7 @@ impl Router {
             self.stats.refused_by_policy += 1;
             return Output::None;
         }
-        match self.find_handler(&push) {
+        match handler {
             Some(handler) => Output::Routed(Routed {
                 handler,
                 push,
@@ -375,8 +437,123 @@ impl Router {
                 Some(start) => Output::StartSession(start),
                 None => Output::None,
             },
+            None if push
+                .content_type
+                .media
+                .eq_ignore_ascii_case("application/vnd.wap.connectivity-wbxml") =>
+            {
+                self.provisioning(push, roles, d.sender)
+            }
             None => {
                 self.stats.unrouted += 1;
+                Output::None
+            }
+        }
+    }
+
+    /// A Client Provisioning document: verify its signature (now, or once the user gives the
+    /// PIN), apply the SEC policies, and hand out its DM accounts.
+    fn provisioning(&mut self, push: WspPush, roles: u32, sender: String) -> Output {
+        let Some(sec_code) = push.content_type.sec else {
+            return self.accept_cp(&push, roles, sender);
+        };
+        let Some(sec) = Sec::from_code(sec_code) else {
+            log::warn!("provisioning document with unknown SEC {sec_code} dropped");
+            self.stats.bad_mac += 1;
+            return Output::None;
+        };
+        if sec.needs_user_pin() {
+            if self.waiting.len() >= self.config.policies.max_unauthenticated {
+                log::warn!(
+                    "provisioning document dropped: {} already wait for a PIN",
+                    self.waiting.len()
+                );
+                self.stats.unauthenticated_queue_full += 1;
+                return Output::None;
+            }
+            let id = self.next_waiting;
+            self.next_waiting = self.next_waiting.wrapping_add(1).max(1);
+            self.waiting.push_back(WaitingCp {
+                id,
+                push,
+                sec,
+                roles,
+                sender,
+            });
+            return Output::PinRequired { id, sec };
+        }
+        self.verify_cp(push, sec, roles, sender, None)
+    }
+
+    /// Gives the user's PIN (for USERPINMAC, the PIN followed by the digits shown) for a
+    /// waiting provisioning document. A wrong PIN drops it.
+    pub fn provide_pin(&mut self, id: u32, pin: &str) -> Output {
+        let Some(i) = self.waiting.iter().position(|w| w.id == id) else {
+            return Output::None;
+        };
+        let w = self.waiting.remove(i).expect("found");
+        self.verify_cp(w.push, w.sec, w.roles, w.sender, Some(pin))
+    }
+
+    /// Provisioning documents waiting for a PIN.
+    pub fn waiting_for_pin(&self) -> usize {
+        self.waiting.len()
+    }
+
+    fn verify_cp(
+        &mut self,
+        push: WspPush,
+        sec: Sec,
+        roles: u32,
+        sender: String,
+        pin: Option<&str>,
+    ) -> Output {
+        let mac = push.content_type.mac.clone().unwrap_or_default();
+        if !crate::cp::verify(sec, &mac, &push.body, self.config.imsi.as_deref(), pin) {
+            log::warn!("provisioning document from {sender}: {sec:?} MAC does not verify");
+            self.stats.bad_mac += 1;
+            return Output::None;
+        }
+        let roles = roles | sec.roles();
+        let policy = match sec {
+            Sec::NetwPin => self.config.policies.cp_netwpin,
+            Sec::UserPin | Sec::UserPinMac => self.config.policies.cp_userpin,
+            Sec::UserNetwPin => self.config.policies.cp_usernetwpin,
+        };
+        if roles & policy == 0 {
+            log::warn!(
+                "{sec:?}-signed provisioning document refused by policy (roles 0x{roles:X})"
+            );
+            self.stats.refused_by_policy += 1;
+            return Output::None;
+        }
+        self.accept_cp(&push, roles, sender)
+    }
+
+    fn accept_cp(&mut self, push: &WspPush, roles: u32, sender: String) -> Output {
+        if roles & self.config.policies.ota_provisioning == 0 {
+            log::warn!(
+                "provisioning document from {sender} refused by policy 4111 (roles 0x{roles:X})"
+            );
+            self.stats.refused_by_policy += 1;
+            return Output::None;
+        }
+        match crate::cp::decode(&push.body) {
+            Ok(doc) => {
+                let accounts: Vec<DmAccount> = doc
+                    .children
+                    .iter()
+                    .filter_map(crate::cp::w7_account)
+                    .collect();
+                Output::Bootstrap(Bootstrap {
+                    accounts,
+                    roles,
+                    sender,
+                })
+            }
+            Err(e) => {
+                log::warn!("provisioning document from {sender} dropped: {e}");
+                self.stats.malformed += 1;
                 Output::None
             }
         }
