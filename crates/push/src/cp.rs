@@ -295,6 +295,14 @@ struct Decoder<'a> {
     depth: usize,
 }
 
+/// The attributes of one `characteristic` or `parm`.
+#[derive(Default)]
+struct Attributes {
+    type_: Option<String>,
+    name: Option<String>,
+    value: Option<String>,
+}
+
 enum Attr {
     Name(String),
     Value(String),
@@ -324,9 +332,7 @@ impl<'a> Decoder<'a> {
     }
 
     /// Reads attributes up to END; returns (type, name, value).
-    fn attributes(
-        &mut self,
-    ) -> Result<(Option<String>, Option<String>, Option<String>), PushError> {
+    fn attributes(&mut self) -> Result<Attributes, PushError> {
         let (mut type_, mut name, mut value) = (None, None, None);
         let mut current: Option<(Attr, String)> = None;
         let flush = |cur: Option<(Attr, String)>,
@@ -349,7 +355,7 @@ impl<'a> Decoder<'a> {
                 0x00 => self.attr_page = self.c.u8("code page")?,
                 0x01 => {
                     flush(current.take(), &mut type_, &mut name, &mut value);
-                    return Ok((type_, name, value));
+                    return Ok(Attributes { type_, name, value });
                 }
                 0x02 => {
                     let code = mb_u32(&mut self.c)?;
@@ -446,10 +452,10 @@ impl<'a> Decoder<'a> {
                             at,
                         ));
                     }
-                    let (type_, name, value) = if b & 0x80 != 0 {
+                    let Attributes { type_, name, value } = if b & 0x80 != 0 {
                         self.attributes()?
                     } else {
-                        (None, None, None)
+                        Attributes::default()
                     };
                     if token == 0x07 {
                         into.parms
