@@ -79,14 +79,14 @@ fn dpu(args: DpuArgs) -> Result<(), String> {
     samples.sort();
     let pct = |p: f64| samples[((samples.len() as f64 - 1.0) * p).round() as usize];
     let mean: Duration = samples.iter().sum::<Duration>() / samples.len() as u32;
-    println!(
+    outln!(
         "message: {} ({} octets in, {} octets out)",
         args.message.display(),
         message.len(),
         reply_len
     );
-    println!("iterations: {}", samples.len());
-    println!(
+    outln!("iterations: {}", samples.len());
+    outln!(
         "mean: {:?}  p50: {:?}  p99: {:?}  min: {:?}",
         mean,
         pct(0.5),

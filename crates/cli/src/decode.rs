@@ -22,6 +22,8 @@ pub enum Kind {
     CdmaSms,
     /// A WSP connectionless push PDU.
     Wsp,
+    /// An OMA Client Provisioning document (WBXML), alone or in its WSP push.
+    Cp,
 }
 
 /// Arguments of `decode`.
@@ -35,6 +37,10 @@ pub enum Kind {
   wsp:    tid, pdu_type, content_type, sec, mac, params, app_id (URN), app_id_code,
           initiator_uri, content_location, push_flag, body_len, body (hex), and for a DM
           notification: notification {the pkg0 fields}.
+  cp:     characteristics [{type, parms [{name, value}] (secrets as value_len),
+          characteristics}], w7_accounts [{server_id, name, addr, addr_type, port, client_auth,
+          server_auth}], and for a document in its WSP push: sec, mac, and with --pin/--imsi
+          mac_valid.
   pkg0:   version (number), ui_mode (0-3), ui_mode_name (not-specified|background|
           informative|user-interaction), initiator (0 user, 1 server), initiator_name,
           session_id (number), session_id_hex (the SessionID it starts, e.g. \"1234\"),
@@ -65,6 +71,12 @@ pub struct DecodeArgs {
     /// pkg0: the server nonce as hex octets (e.g. 00000000 for the resync nonce).
     #[arg(long, requires = "password")]
     nonce_hex: Option<String>,
+    /// cp: the user PIN (for USERPINMAC, the PIN followed by the digits shown) to verify MAC.
+    #[arg(long)]
+    pin: Option<String>,
+    /// cp: the IMSI (the NETWPIN key) to verify MAC.
+    #[arg(long)]
+    imsi: Option<String>,
     /// Input file; `-` or nothing reads standard input.
     file: Option<PathBuf>,
 }
@@ -78,13 +90,17 @@ pub fn run(args: DecodeArgs) -> Result<(), String> {
         Kind::Sms => print_value(crate::push_cmd::sms_json(&bytes)?, args.json),
         Kind::CdmaSms => print_value(crate::push_cmd::cdma_json(&bytes)?, args.json),
         Kind::Wsp => print_value(crate::push_cmd::wsp_decode_json(&bytes)?, args.json),
+        Kind::Cp => print_value(
+            crate::push_cmd::cp_json(&bytes, args.pin.as_deref(), args.imsi.as_deref())?,
+            args.json,
+        ),
     }
 }
 
 /// Prints a decoded push structure: JSON, or the same fields as indented `name: value` text.
 fn print_value(v: serde_json::Value, as_json: bool) -> Result<(), String> {
     if as_json {
-        println!("{}", serde_json::to_string_pretty(&v).expect("JSON"));
+        outln!("{}", serde_json::to_string_pretty(&v).expect("JSON"));
     } else {
         print_text(&v, 0);
     }
@@ -98,21 +114,21 @@ fn print_text(v: &serde_json::Value, indent: usize) {
             for (k, val) in map {
                 match val {
                     serde_json::Value::Object(_) | serde_json::Value::Array(_) => {
-                        println!("{pad}{k}:");
+                        outln!("{pad}{k}:");
                         print_text(val, indent + 2);
                     }
                     serde_json::Value::Null => {}
-                    other => println!("{pad}{k}: {}", other.to_string().trim_matches('"')),
+                    other => outln!("{pad}{k}: {}", other.to_string().trim_matches('"')),
                 }
             }
         }
         serde_json::Value::Array(items) => {
             for item in items {
-                println!("{pad}-");
+                outln!("{pad}-");
                 print_text(item, indent + 2);
             }
         }
-        other => println!("{pad}{other}"),
+        other => outln!("{pad}{other}"),
     }
 }
 
@@ -128,31 +144,31 @@ fn decode_pkg0(bytes: &[u8], args: &DecodeArgs) -> Result<(), String> {
         .as_deref()
         .map(|pw| (pkg.verify(pw, &nonce), pkg.expected_digest(pw, &nonce)));
     if args.json {
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&json::package0(&pkg, check)).expect("JSON")
         );
         return Ok(());
     }
     let n = &pkg.notification;
-    println!("version:         {}", n.version);
-    println!(
+    outln!("version:         {}", n.version);
+    outln!(
         "ui_mode:         {} ({})",
         n.ui_mode as u8,
         n.ui_mode.name()
     );
-    println!(
+    outln!(
         "initiator:       {} ({})",
         n.initiator as u8,
         n.initiator.name()
     );
-    println!(
+    outln!(
         "session_id:      {} (SessionID {})",
         n.session_id,
         n.session_id_text()
     );
-    println!("server_id:       {}", n.server_id);
-    println!(
+    outln!("server_id:       {}", n.server_id);
+    outln!(
         "vendor_specific: {}",
         if n.vendor_specific.is_empty() {
             "(none)".into()
@@ -160,11 +176,11 @@ fn decode_pkg0(bytes: &[u8], args: &DecodeArgs) -> Result<(), String> {
             to_hex(&n.vendor_specific)
         }
     );
-    println!("digest:          {}", to_hex(&pkg.digest));
+    outln!("digest:          {}", to_hex(&pkg.digest));
     if let Some((valid, expected)) = check {
-        println!("digest_valid:    {valid}");
+        outln!("digest_valid:    {valid}");
         if !valid {
-            println!("expected_digest: {}", to_hex(&expected));
+            outln!("expected_digest: {}", to_hex(&expected));
         }
     }
     Ok(())
@@ -174,13 +190,14 @@ fn decode_syncml(bytes: &[u8], as_json: bool) -> Result<(), String> {
     let (mut message, encoding) =
         decode_lenient(bytes, &Limits::default()).map_err(|e| e.to_string())?;
     if as_json {
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&json::message(&message, encoding)).expect("JSON")
         );
     } else {
         message.to_xml_safe();
-        print!("{}", xml::encode_pretty(&message));
+        let pretty = xml::encode_pretty(&message);
+        outln!("{}", pretty.trim_end());
         for malformed in message
             .body
             .commands

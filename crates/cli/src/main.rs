@@ -5,6 +5,22 @@
 //! `bench dpu`. Exit status: 0 on success, 1 when the input cannot be
 //! read or decoded (the error, with its byte offset, goes to stderr), 2 on a usage error.
 
+/// `println!` that ends the process quietly when stdout is a closed pipe (`omadm ... | head`)
+/// instead of panicking.
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let mut out = std::io::stdout().lock();
+        if let Err(e) = writeln!(out, $($arg)*) {
+            if e.kind() == std::io::ErrorKind::BrokenPipe {
+                std::process::exit(0);
+            }
+            eprintln!("omadm: stdout: {e}");
+            std::process::exit(1);
+        }
+    }};
+}
+
 mod bench;
 mod convert;
 mod decode;

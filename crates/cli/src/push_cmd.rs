@@ -210,7 +210,66 @@ pub fn run(command: PushCommand) -> Result<(), String> {
     for (i, pdu) in pdus.iter().enumerate() {
         let path = a.out.join(format!("{}.bin", i + 1));
         std::fs::write(&path, pdu).map_err(|e| format!("{}: {e}", path.display()))?;
-        println!("{}", path.display());
+        outln!("{}", path.display());
     }
     Ok(())
+}
+
+fn characteristic_json(c: &omadm_push::cp::Characteristic) -> Value {
+    // Secrets of the provisioning document are not printed, only their length.
+    let parms: Vec<Value> = c
+        .parms
+        .iter()
+        .map(|(n, v)| {
+            if n.ends_with("SECRET") || n.ends_with("PW") {
+                json!({ "name": n, "value_len": v.len() })
+            } else {
+                json!({ "name": n, "value": v })
+            }
+        })
+        .collect();
+    json!({ "type": c.type_, "parms": parms, "characteristics": c.children.iter().map(characteristic_json).collect::<Vec<_>>() })
+}
+
+/// `decode cp`: a provisioning document, alone or inside a WSP push (whose SEC/MAC is then
+/// verified when `pin` / `imsi` allow).
+pub fn cp_json(bytes: &[u8], pin: Option<&str>, imsi: Option<&str>) -> Result<Value, String> {
+    let push = (bytes.get(1) == Some(&0x06))
+        .then(|| WspPush::decode(bytes).ok())
+        .flatten()
+        .filter(|p| {
+            p.content_type
+                .media
+                .eq_ignore_ascii_case("application/vnd.wap.connectivity-wbxml")
+        });
+    let doc = push.as_ref().map(|p| p.body.as_slice()).unwrap_or(bytes);
+    let root = omadm_push::cp::decode(doc).map_err(|e| format!("provisioning document: {e}"))?;
+    let mut v = json!({
+        "characteristics": root.children.iter().map(characteristic_json).collect::<Vec<_>>(),
+        "w7_accounts": root.children.iter().filter_map(omadm_push::cp::w7_account).map(|a| json!({
+            "server_id": a.server_id,
+            "name": a.name,
+            "addr": a.addr,
+            "addr_type": a.addr_type,
+            "port": a.port,
+            "client_auth": a.client.as_ref().map(|c| json!({ "type": c.auth_type, "name": c.name })),
+            "server_auth": a.server.as_ref().map(|c| json!({ "type": c.auth_type, "name": c.name })),
+        })).collect::<Vec<_>>(),
+    });
+    if let Some(p) = &push {
+        v["sec"] = json!(p.content_type.sec);
+        v["mac"] = json!(p.content_type.mac);
+        if let Some(sec) = p.content_type.sec.and_then(omadm_push::cp::Sec::from_code) {
+            if pin.is_some() || imsi.is_some() {
+                v["mac_valid"] = json!(omadm_push::cp::verify(
+                    sec,
+                    p.content_type.mac.as_deref().unwrap_or(""),
+                    doc,
+                    imsi,
+                    pin
+                ));
+            }
+        }
+    }
+    Ok(v)
 }

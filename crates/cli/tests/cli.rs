@@ -468,3 +468,35 @@ fn push_build_splits_long_notifications_and_refuses_bad_arguments() {
         "a 200-octet server id needs two segments"
     );
 }
+
+#[test]
+fn decode_cp_verifies_the_mac_and_lists_w7_accounts_without_secrets() {
+    let doc: String = "030b6a00c54601c600015501873600000603773700018700013800000603646d736572766572000187070603444d205365727665720001c60001560187340000060368747470733a2f2f646d2e6578616d706c652e636f6d2f646d0001c653018723060334343300010101c600015701873000000600018d01873300000600019301873100000603636c69656e746e616d6500018700013200000603636c69656e747077000101c600015701873000000603434c49454e5400018700013300000600019301873100000603646d7365727665720001870001320000060373657276657270770001010101".into();
+    let mac_hex: String = b"3C5077C457BBD9FF86C33237B876419A981627B4"
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let push = format!("01062F1F2DB6918192{mac_hex}00{doc}");
+    let v = json(&omadm(
+        &["decode", "cp", "--hex", "--json", "--pin", "1234"],
+        Some(push.as_bytes()),
+    ));
+    assert_eq!(v["sec"], 1);
+    assert_eq!(v["mac_valid"], true);
+    assert_eq!(v["w7_accounts"][0]["server_id"], "dmserver");
+    let text = serde_json::to_string(&v).unwrap();
+    assert!(
+        !text.contains("clientpw") && !text.contains("serverpw"),
+        "secrets are not printed"
+    );
+    let v = json(&omadm(
+        &["decode", "cp", "--hex", "--json", "--pin", "9999"],
+        Some(push.as_bytes()),
+    ));
+    assert_eq!(v["mac_valid"], false);
+    let v = json(&omadm(
+        &["decode", "cp", "--hex", "--json"],
+        Some(doc.as_bytes()),
+    ));
+    assert_eq!(v["w7_accounts"][0]["port"], 443);
+}

@@ -25,7 +25,7 @@ pub mod wdp;
 pub mod wsp;
 
 pub use error::PushError;
-pub use notification::{AccountLookup, ServerCredentials, StartSession};
+pub use notification::{AccountLookup, NotificationUi, ServerCredentials, StartSession};
 pub use router::{Input, Output, Router, RouterConfig};
 pub use wsp::{AppId, ContentType, WspPush};
 

@@ -6,6 +6,8 @@
 //! AAuthName differs, with that name (libdmclient's reading). With nonce resynchronisation on
 //! for the account (off by default), a failed check is retried once with the nonce
 //! `00 00 00 00`. A repeated notification for a session already pending starts nothing.
+//! The ui-mode is honoured through a [`NotificationUi`]: informative tells the user, user
+//! interaction asks (a refusal drops the notification); background starts silently.
 
 use std::collections::BTreeSet;
 
@@ -39,6 +41,14 @@ pub trait AccountLookup: Send {
     fn server_credentials(&self, server_id: &str) -> Option<ServerCredentials>;
 }
 
+/// How the device involves its user when a notification asks for it (ui-mode 2 and 3).
+pub trait NotificationUi: Send {
+    /// Ui-mode informative: tell the user a session with `server` starts.
+    fn inform(&mut self, server: &str);
+    /// Ui-mode user interaction: ask whether a session with `server` may start.
+    fn ask(&mut self, server: &str) -> bool;
+}
+
 /// A session to start.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StartSession {
@@ -66,6 +76,8 @@ pub struct NotificationStats {
     pub bad_digest: u64,
     /// Repeated a pending session.
     pub duplicate: u64,
+    /// The user declined (ui-mode user interaction).
+    pub declined: u64,
     /// Accepted.
     pub accepted: u64,
 }
@@ -73,6 +85,7 @@ pub struct NotificationStats {
 /// The handler, with its record of pending sessions.
 pub struct NotificationHandler {
     accounts: Box<dyn AccountLookup>,
+    ui: Option<Box<dyn NotificationUi>>,
     pending: BTreeSet<(String, u16)>,
     max_pending: usize,
     stats: NotificationStats,
@@ -83,10 +96,18 @@ impl NotificationHandler {
     pub fn new(accounts: Box<dyn AccountLookup>) -> Self {
         NotificationHandler {
             accounts,
+            ui: None,
             pending: BTreeSet::new(),
             max_pending: 64,
             stats: NotificationStats::default(),
         }
+    }
+
+    /// Attaches the UI that honours the notifications' ui-mode. Without one, informative and
+    /// user-interaction notifications start their sessions as background ones (a device with no
+    /// display cannot ask), and the log says so.
+    pub fn set_ui(&mut self, ui: Box<dyn NotificationUi>) {
+        self.ui = Some(ui);
     }
 
     /// Counters.
@@ -144,6 +165,23 @@ impl NotificationHandler {
             );
             self.stats.duplicate += 1;
             return None;
+        }
+        match (n.ui_mode, self.ui.as_mut()) {
+            (UiMode::Informative, Some(ui)) => ui.inform(&n.server_id),
+            (UiMode::UserInteraction, Some(ui)) => {
+                if !ui.ask(&n.server_id) {
+                    log::info!("the user declined a session with {}", n.server_id);
+                    self.stats.declined += 1;
+                    return None;
+                }
+            }
+            (UiMode::Informative | UiMode::UserInteraction, None) => {
+                log::info!(
+                    "no UI attached: session with {} starts in the background",
+                    n.server_id
+                );
+            }
+            _ => {}
         }
         if self.pending.len() >= self.max_pending {
             // Forget the oldest-keyed entry rather than grow without bound.

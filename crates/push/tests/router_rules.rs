@@ -382,3 +382,40 @@ fn garbage_on_every_bearer_is_counted_never_a_panic() {
     assert!(r.stats().malformed > 0);
     let _ = (gsm::is_8bit(4), cdma::TELESERVICE_WAP);
 }
+
+struct Ui(bool, std::sync::Arc<std::sync::Mutex<Vec<String>>>);
+impl omadm_push::NotificationUi for Ui {
+    fn inform(&mut self, server: &str) {
+        self.1.lock().unwrap().push(format!("inform {server}"));
+    }
+    fn ask(&mut self, server: &str) -> bool {
+        self.1.lock().unwrap().push(format!("ask {server}"));
+        self.0
+    }
+}
+
+#[test]
+fn ui_mode_is_honoured_through_the_ui() {
+    for (mode, answer, starts, seen) in [
+        (UiMode::Background, false, true, vec![]),
+        (UiMode::Informative, false, true, vec!["inform srv"]),
+        (UiMode::UserInteraction, true, true, vec!["ask srv"]),
+        (UiMode::UserInteraction, false, false, vec!["ask srv"]),
+    ] {
+        let mut r = router();
+        let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        r.notifications().set_ui(Box::new(Ui(answer, log.clone())));
+        let n = Notification::new("srv", 1, mode);
+        let pdus = notification_pdus(&n, "pw", b"n1", Bearer::Udp, "", 0);
+        let out = r.receive(
+            Input::Udp {
+                sender: "h",
+                datagram: &pdus[0],
+            },
+            0,
+        );
+        assert_eq!(matches!(out, Output::StartSession(_)), starts, "{mode:?}");
+        assert_eq!(*log.lock().unwrap(), seen, "{mode:?}");
+        assert_eq!(r.notifications().stats().declined, u64::from(!starts));
+    }
+}
