@@ -168,12 +168,10 @@ impl NotificationHandler {
         }
         match (n.ui_mode, self.ui.as_mut()) {
             (UiMode::Informative, Some(ui)) => ui.inform(&n.server_id),
-            (UiMode::UserInteraction, Some(ui)) => {
-                if !ui.ask(&n.server_id) {
-                    log::info!("the user declined a session with {}", n.server_id);
-                    self.stats.declined += 1;
-                    return None;
-                }
+            (UiMode::UserInteraction, Some(ui)) if !ui.ask(&n.server_id) => {
+                log::info!("the user declined a session with {}", n.server_id);
+                self.stats.declined += 1;
+                return None;
             }
             (UiMode::Informative | UiMode::UserInteraction, None) => {
                 log::info!(
