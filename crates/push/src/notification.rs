@@ -166,13 +166,15 @@ impl NotificationHandler {
             self.stats.duplicate += 1;
             return None;
         }
+        let declined = n.ui_mode == UiMode::UserInteraction
+            && self.ui.as_mut().is_some_and(|ui| !ui.ask(&n.server_id));
+        if declined {
+            log::info!("the user declined a session with {}", n.server_id);
+            self.stats.declined += 1;
+            return None;
+        }
         match (n.ui_mode, self.ui.as_mut()) {
             (UiMode::Informative, Some(ui)) => ui.inform(&n.server_id),
-            (UiMode::UserInteraction, Some(ui)) if !ui.ask(&n.server_id) => {
-                log::info!("the user declined a session with {}", n.server_id);
-                self.stats.declined += 1;
-                return None;
-            }
             (UiMode::Informative | UiMode::UserInteraction, None) => {
                 log::info!(
                     "no UI attached: session with {} starts in the background",
