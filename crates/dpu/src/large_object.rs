@@ -45,6 +45,18 @@ fn chunk_of(command: &Command) -> Option<(&'static str, &ItemCommand)> {
     }
 }
 
+/// Execute `command` as it is, after `extra` responses if there are any.
+fn pass_after(command: &Command, extra: Vec<Command>) -> Offer {
+    if extra.is_empty() {
+        Offer::Pass
+    } else {
+        Offer::Complete {
+            command: Box::new(command.clone()),
+            extra,
+        }
+    }
+}
+
 fn status(msg_ref: &str, c: &ItemCommand, name: &str, code: u16) -> Command {
     let mut s = Status::new("", msg_ref, &c.cmd_id, name, code);
     s.target_refs.extend(
@@ -91,28 +103,14 @@ impl Assembler {
                     return Offer::Respond(extra);
                 }
             }
-            return if extra.is_empty() {
-                Offer::Pass
-            } else {
-                Offer::Complete {
-                    command: Box::new(command.clone()),
-                    extra,
-                }
-            };
+            return pass_after(command, extra);
         };
         let more = c.items.iter().any(|i| i.more_data);
         let continues = matches!(&self.pending, Some(p) if p.name == name && c.items.len() == 1 && c.items[0].target_uri() == Some(p.target.as_str()));
         if !continues {
             let extra = self.abandon();
             if !more {
-                return if extra.is_empty() {
-                    Offer::Pass
-                } else {
-                    Offer::Complete {
-                        command: Box::new(command.clone()),
-                        extra,
-                    }
-                };
+                return pass_after(command, extra);
             }
             if c.items.len() != 1 || c.items[0].target_uri().is_none() {
                 let mut out = extra;

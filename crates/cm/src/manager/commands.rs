@@ -80,6 +80,12 @@ impl Manager {
         Ok(self.store.get(path).map(Node::is_interior))
     }
 
+    /// The node at `path`, or 404.
+    fn existing(&mut self, path: &str) -> Result<Found, CmError> {
+        self.find(path)?
+            .ok_or_else(|| CmError::not_found(format!("{path} not found")))
+    }
+
     fn children(&mut self, path: &str, found: &Found) -> Vec<String> {
         match found {
             Found::Store(n) => {
@@ -139,9 +145,7 @@ impl Manager {
                 Some(_) => {}
             }
         }
-        let found = self
-            .find(&path)?
-            .ok_or_else(|| CmError::not_found(format!("{path} not found")))?;
+        let found = self.existing(&path)?;
         self.check(who, &path, AclCommand::Get)?;
         match query {
             None => {
@@ -399,9 +403,7 @@ impl Manager {
         value: LeafValue,
     ) -> Result<(), CmError> {
         let path = uri.as_str();
-        let found = self
-            .find(path)?
-            .ok_or_else(|| CmError::not_found(format!("{path} not found")))?;
+        let found = self.existing(path)?;
         self.check(who, path, AclCommand::Replace)?;
         match found {
             Found::Store(n) if n.is_interior() => {
@@ -445,9 +447,7 @@ impl Manager {
         value: LeafValue,
     ) -> Result<(), CmError> {
         let path = uri.as_str();
-        let found = self
-            .find(path)?
-            .ok_or_else(|| CmError::not_found(format!("{path} not found")))?;
+        let found = self.existing(path)?;
         let text = String::from_utf8(value.data)
             .map_err(|_| CmError::bad_request("property value is not UTF-8"))?;
         if READ_ONLY_PROPS.contains(&name) {
@@ -571,9 +571,7 @@ impl Manager {
         if uri.is_root() {
             return Err(CmError::not_allowed("the root cannot be deleted"));
         }
-        let found = self
-            .find(path)?
-            .ok_or_else(|| CmError::not_found(format!("{path} not found")))?;
+        let found = self.existing(path)?;
         self.check(who, path, AclCommand::Delete)?;
         match found {
             Found::Store(_) => {
