@@ -1,0 +1,104 @@
+//! TLS configuration: the connector the client uses, and self-signed certificates for test
+//! servers and demos.
+
+use openssl::asn1::Asn1Time;
+use openssl::bn::{BigNum, MsbOption};
+use openssl::ec::{EcGroup, EcKey};
+use openssl::hash::MessageDigest;
+use openssl::nid::Nid;
+use openssl::pkey::PKey;
+use openssl::ssl::{SslConnector, SslMethod, SslVersion};
+use openssl::x509::extension::{BasicConstraints, SubjectAlternativeName};
+use openssl::x509::{X509NameBuilder, X509};
+
+use crate::TransportError;
+
+fn tls_err(e: impl std::fmt::Display) -> TransportError {
+    TransportError::Tls(e.to_string())
+}
+
+/// Builds the client connector: TLS 1.2 or later, peer verification on, the given trust
+/// anchors (PEM certificates) and the system store unless `system_store` is false, and an
+/// optional client certificate and key (PEM).
+pub fn connector(
+    trust_anchors: &[Vec<u8>],
+    system_store: bool,
+    client_cert: Option<(&[u8], &[u8])>,
+) -> Result<SslConnector, TransportError> {
+    let mut b = SslConnector::builder(SslMethod::tls_client()).map_err(tls_err)?;
+    b.set_min_proto_version(Some(SslVersion::TLS1_2))
+        .map_err(tls_err)?;
+    if !system_store {
+        // Start from an empty store: only the configured anchors are trusted.
+        b.set_cert_store(
+            openssl::x509::store::X509StoreBuilder::new()
+                .map_err(tls_err)?
+                .build(),
+        );
+    } else {
+        b.set_default_verify_paths().map_err(tls_err)?;
+    }
+    for pem in trust_anchors {
+        for cert in X509::stack_from_pem(pem).map_err(tls_err)? {
+            b.cert_store_mut().add_cert(cert).map_err(tls_err)?;
+        }
+    }
+    if let Some((cert, key)) = client_cert {
+        let cert = X509::from_pem(cert).map_err(tls_err)?;
+        let key = PKey::private_key_from_pem(key).map_err(tls_err)?;
+        b.set_certificate(&cert).map_err(tls_err)?;
+        b.set_private_key(&key).map_err(tls_err)?;
+    }
+    Ok(b.build())
+}
+
+/// A self-signed certificate (PEM) and its P-256 key (PEM) for `names` (DNS names or IP
+/// addresses), valid for `days`.
+pub fn self_signed(names: &[&str], days: u32) -> Result<(Vec<u8>, Vec<u8>), TransportError> {
+    let group = EcGroup::from_curve_name(Nid::X9_62_PRIME256V1).map_err(tls_err)?;
+    let key = PKey::from_ec_key(EcKey::generate(&group).map_err(tls_err)?).map_err(tls_err)?;
+    let mut name = X509NameBuilder::new().map_err(tls_err)?;
+    name.append_entry_by_text("CN", names.first().copied().unwrap_or("omadm"))
+        .map_err(tls_err)?;
+    let name = name.build();
+    let mut b = X509::builder().map_err(tls_err)?;
+    b.set_version(2).map_err(tls_err)?;
+    let mut serial = BigNum::new().map_err(tls_err)?;
+    serial
+        .rand(127, MsbOption::MAYBE_ZERO, false)
+        .map_err(tls_err)?;
+    let serial = serial.to_asn1_integer().map_err(tls_err)?;
+    b.set_serial_number(&serial).map_err(tls_err)?;
+    b.set_subject_name(&name).map_err(tls_err)?;
+    b.set_issuer_name(&name).map_err(tls_err)?;
+    b.set_pubkey(&key).map_err(tls_err)?;
+    let not_before = Asn1Time::days_from_now(0).map_err(tls_err)?;
+    let not_after = Asn1Time::days_from_now(days).map_err(tls_err)?;
+    b.set_not_before(&not_before).map_err(tls_err)?;
+    b.set_not_after(&not_after).map_err(tls_err)?;
+    let mut san = SubjectAlternativeName::new();
+    for n in names {
+        if n.parse::<std::net::IpAddr>().is_ok() {
+            san.ip(n);
+        } else {
+            san.dns(n);
+        }
+    }
+    let ctx = b.x509v3_context(None, None);
+    let san = san.build(&ctx).map_err(tls_err)?;
+    b.append_extension(san).map_err(tls_err)?;
+    b.append_extension(
+        BasicConstraints::new()
+            .critical()
+            .ca()
+            .build()
+            .map_err(tls_err)?,
+    )
+    .map_err(tls_err)?;
+    b.sign(&key, MessageDigest::sha256()).map_err(tls_err)?;
+    let cert = b.build();
+    Ok((
+        cert.to_pem().map_err(tls_err)?,
+        key.private_key_to_pem_pkcs8().map_err(tls_err)?,
+    ))
+}
