@@ -681,6 +681,21 @@ pub fn w7_account(app: &Characteristic) -> Option<DmAccount> {
     Some(a)
 }
 
+/// Creates the accounts of an accepted provisioning document in the account store, each with
+/// the authentication roles the message earned as its role ceiling. Returns the new accounts'
+/// node names; stops at the first failure (accounts created before it stay).
+pub fn apply(
+    store: &omadm_csp::AccountStore,
+    bootstrap: &crate::router::Bootstrap,
+) -> Result<Vec<String>, omadm_cm::CmError> {
+    let ceiling = bootstrap.roles & roles::AUTHENTICATION_ROLES;
+    bootstrap
+        .accounts
+        .iter()
+        .map(|a| store.create(a, ceiling))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
