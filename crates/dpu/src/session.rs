@@ -230,7 +230,7 @@ impl Session {
             Trigger::Client { .. } => 1201,
         };
         commands.push(Command::Alert(Alert::new(id(), code)));
-        let items = self
+        let items: Vec<Item> = self
             .config
             .dev_info
             .iter()
@@ -240,7 +240,9 @@ impl Session {
                     .with_data(value.as_str())
             })
             .collect();
-        commands.push(Command::Replace(ItemCommand::new(id(), items)));
+        if !items.is_empty() {
+            commands.push(Command::Replace(ItemCommand::new(id(), items)));
+        }
         if !self.client_events.is_empty() {
             let mut alert = Alert::new(id(), 1224);
             alert.items = self.client_events.clone();

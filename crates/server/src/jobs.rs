@@ -1,0 +1,201 @@
+//! Jobs: the commands a server sends a device, read from a file in a simple line format.
+//!
+//! ```text
+//! # comment
+//! Add ./SyncAcct/Work/Server mail.example.com      leaf, Format chr
+//! AddNode ./SyncAcct/Work                           interior node
+//! Replace ./SyncAcct/Work/Interval 15
+//! Get ./DevInfo/Man
+//! Delete ./SyncAcct/Old
+//! Exec ./Vendor/Reboot [argument]
+//! ```
+//! A value runs to the end of the line (leading and trailing white space trimmed; `\n` stands
+//! for a line break). A job file may instead hold a SyncML body fragment (it starts with `<`):
+//! its commands are sent as written.
+
+use omadm_syncml::{Command, Exec, Item, ItemCommand, Limits, Meta, SyncMl};
+
+/// One job command, before the server gives it a CmdID. `uri` is the target node, `value`
+/// the leaf value, `data` the Exec argument.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[allow(missing_docs)]
+pub enum Job {
+    /// Add a leaf.
+    Add { uri: String, value: String },
+    /// Add an interior node.
+    AddNode { uri: String },
+    /// Replace a leaf's value.
+    Replace { uri: String, value: String },
+    /// Read a node.
+    Get { uri: String },
+    /// Delete a node.
+    Delete { uri: String },
+    /// Execute a node.
+    Exec { uri: String, data: String },
+    /// A command given as SyncML.
+    Raw(Command),
+}
+
+/// Why a job file was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobError {
+    /// 1-based line.
+    pub line: usize,
+    /// What is wrong.
+    pub what: String,
+}
+
+impl std::fmt::Display for JobError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "job line {}: {}", self.line, self.what)
+    }
+}
+
+impl std::error::Error for JobError {}
+
+/// Parses a job file.
+pub fn parse(text: &str) -> Result<Vec<Job>, JobError> {
+    let trimmed = text.trim_start();
+    if trimmed.starts_with('<') {
+        let doc = format!(
+            r#"<SyncML xmlns="SYNCML:SYNCML1.2"><SyncHdr><VerDTD>1.2</VerDTD><VerProto>DM/1.2</VerProto><SessionID>0</SessionID><MsgID>0</MsgID><Target><LocURI>x</LocURI></Target><Source><LocURI>x</LocURI></Source></SyncHdr><SyncBody>{trimmed}</SyncBody></SyncML>"#
+        );
+        let msg: SyncMl =
+            omadm_syncml::xml::decode(doc.as_bytes(), &Limits::default()).map_err(|e| {
+                JobError {
+                    line: 1,
+                    what: e.to_string(),
+                }
+            })?;
+        return Ok(msg.body.commands.into_iter().map(Job::Raw).collect());
+    }
+    let mut jobs = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let err = |what: &str| JobError {
+            line: i + 1,
+            what: what.to_owned(),
+        };
+        let (verb, rest) = line.split_once(char::is_whitespace).unwrap_or((line, ""));
+        let rest = rest.trim();
+        let (uri, value) = rest
+            .split_once(char::is_whitespace)
+            .map(|(u, v)| (u, v.trim()))
+            .unwrap_or((rest, ""));
+        if !uri.starts_with('.') {
+            return Err(err("a URI starting with `.` is needed"));
+        }
+        let (uri, value) = (uri.to_owned(), value.replace("\\n", "\n"));
+        jobs.push(match verb {
+            "Add" => Job::Add { uri, value },
+            "AddNode" => Job::AddNode { uri },
+            "Replace" => Job::Replace { uri, value },
+            "Get" => Job::Get { uri },
+            "Delete" => Job::Delete { uri },
+            "Exec" => Job::Exec { uri, data: value },
+            other => return Err(err(&format!("unknown command {other:?}"))),
+        });
+    }
+    Ok(jobs)
+}
+
+impl Job {
+    /// The SyncML command, with `cmd_id`.
+    pub fn to_command(&self, cmd_id: String) -> Command {
+        let item = |uri: &str| Item::target(uri);
+        match self {
+            Job::Add { uri, value } => Command::Add(ItemCommand::new(
+                cmd_id,
+                vec![item(uri)
+                    .with_meta(Meta::format_type("chr", "text/plain"))
+                    .with_data(value.as_str())],
+            )),
+            Job::AddNode { uri } => Command::Add(ItemCommand::new(
+                cmd_id,
+                vec![item(uri).with_meta(Meta::format("node"))],
+            )),
+            Job::Replace { uri, value } => Command::Replace(ItemCommand::new(
+                cmd_id,
+                vec![item(uri)
+                    .with_meta(Meta::format_type("chr", "text/plain"))
+                    .with_data(value.as_str())],
+            )),
+            Job::Get { uri } => Command::Get(ItemCommand::new(cmd_id, vec![item(uri)])),
+            Job::Delete { uri } => Command::Delete(ItemCommand::new(cmd_id, vec![item(uri)])),
+            Job::Exec { uri, data } => Command::Exec(Exec {
+                cmd_id,
+                no_resp: false,
+                cred: None,
+                meta: None,
+                correlator: None,
+                items: vec![if data.is_empty() {
+                    item(uri)
+                } else {
+                    item(uri).with_data(data.as_str())
+                }],
+            }),
+            Job::Raw(c) => {
+                let mut c = c.clone();
+                match &mut c {
+                    Command::Add(x)
+                    | Command::Replace(x)
+                    | Command::Get(x)
+                    | Command::Delete(x)
+                    | Command::Copy(x) => x.cmd_id = cmd_id,
+                    Command::Exec(x) => x.cmd_id = cmd_id,
+                    Command::Alert(x) => x.cmd_id = cmd_id,
+                    Command::Atomic(x) | Command::Sequence(x) => x.cmd_id = cmd_id,
+                    _ => {}
+                }
+                c
+            }
+        }
+    }
+
+    /// A short description for records and logs.
+    pub fn describe(&self) -> String {
+        match self {
+            Job::Add { uri, .. } => format!("Add {uri}"),
+            Job::AddNode { uri } => format!("AddNode {uri}"),
+            Job::Replace { uri, .. } => format!("Replace {uri}"),
+            Job::Get { uri } => format!("Get {uri}"),
+            Job::Delete { uri } => format!("Delete {uri}"),
+            Job::Exec { uri, .. } => format!("Exec {uri}"),
+            Job::Raw(c) => c.name().to_owned(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_line_format_parses() {
+        let jobs = parse("# x\nAddNode ./A\nAdd ./A/b hello world\nGet ./A/b\nExec ./X\n").unwrap();
+        assert_eq!(jobs.len(), 4);
+        assert_eq!(
+            jobs[1],
+            Job::Add {
+                uri: "./A/b".into(),
+                value: "hello world".into()
+            }
+        );
+        assert!(parse("Fetch ./A").is_err());
+        assert_eq!(parse("Add A").unwrap_err().line, 1);
+    }
+
+    #[test]
+    fn a_syncml_fragment_is_taken_as_written() {
+        let jobs =
+            parse("<Get><CmdID>9</CmdID><Item><Target><LocURI>./A</LocURI></Target></Item></Get>")
+                .unwrap();
+        let Command::Get(g) = jobs[0].to_command("3".into()) else {
+            panic!()
+        };
+        assert_eq!(g.cmd_id, "3");
+    }
+}

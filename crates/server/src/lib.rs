@@ -1,0 +1,13 @@
+//! `omadm-server`: the reference OMA DM server, because no server comes with a device stack and
+//! nothing can be tested end to end without one.
+//!
+//! [`engine`] is the sans-I/O server side of a session (device authentication both ways, jobs
+//! within the device's MaxMsgSize, records of every status and result); [`http`] serves it over
+//! HTTPS; [`jobs`] reads job files.
+
+pub mod engine;
+pub mod http;
+pub mod jobs;
+
+pub use engine::{DeviceAccount, Engine, EngineConfig, Record};
+pub use jobs::Job;
