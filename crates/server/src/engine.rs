@@ -51,6 +51,9 @@ pub struct EngineConfig {
     pub max_msg_size: u64,
 }
 
+/// Fills a buffer with unpredictable octets (the server's nonces).
+pub type Entropy = Box<dyn FnMut(&mut [u8]) + Send>;
+
 /// One thing a device reported.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Record {
@@ -88,7 +91,7 @@ pub struct Engine {
     /// Nonce each device issued to the server.
     server_nonces: HashMap<String, Vec<u8>>,
     records: Vec<Record>,
-    entropy: Box<dyn FnMut(&mut [u8]) + Send>,
+    entropy: Entropy,
 }
 
 fn text(bytes: &[u8]) -> String {
@@ -97,7 +100,7 @@ fn text(bytes: &[u8]) -> String {
 
 impl Engine {
     /// An engine; `entropy` supplies nonces.
-    pub fn new(config: EngineConfig, entropy: Box<dyn FnMut(&mut [u8]) + Send>) -> Self {
+    pub fn new(config: EngineConfig, entropy: Entropy) -> Self {
         Engine {
             config,
             sessions: HashMap::new(),
