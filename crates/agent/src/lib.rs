@@ -1,0 +1,530 @@
+//! `omadm-agent`: the device client. It owns a state directory (the durable tree, the DM
+//! accounts, the pending generic alerts), takes push input from the radio layer, and runs one
+//! session per server at a time, the rest queued: transport ↔ session engine ↔ Configuration
+//! Manager. Client-initiated sessions and generic alerts are requested through it; generic
+//! alerts stay on disk until a server acknowledges them, across restarts.
+//!
+//! Retries and fallback (decided here, from the account's `Ext/Microsoft` settings): a message
+//! that cannot be delivered (connection or I/O failure, or HTTP 408, 429, 500, 502, 503, 504)
+//! is sent again after InitialBackOffTime, doubling up to MaxBackOffTime, at most
+//! ConnRetryFreq times. When the first message of a DM 1.2 session is refused by the server
+//! with HTTP 400, 415, 501 or 505 (a server that does not speak 1.2), the session starts over
+//! as DM 1.1.2, unless BackCompatRetryDisabled is set. Bad server behaviour ends that session
+//! with a log line; nothing is lost (alerts stay pending, the tree keeps what was persisted).
+
+mod alerts;
+
+use std::collections::VecDeque;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use omadm_cm::{Config as CmConfig, Csp, FileStorage, Manager};
+use omadm_csp::{AccountStore, DevDetailCsp, DevInfoCsp, DeviceDetail, DeviceInfo, DmAccount};
+use omadm_dpu::{Credentials, EndReason, Event, GenericAlert, Session, SessionConfig, Trigger};
+use omadm_push::router::{Output, RouterConfig};
+use omadm_push::{AccountLookup, Input, Router, ServerCredentials};
+use omadm_syncml::auth::AuthScheme;
+use omadm_syncml::{DmVersion, Encoding};
+use omadm_transport::retry::{retryable_status, RetryPolicy};
+use omadm_transport::{Client, ClientConfig, Request};
+
+pub use alerts::PendingAlerts;
+
+/// Agent settings.
+#[derive(Debug, Clone)]
+pub struct AgentConfig {
+    /// DevInfo.
+    pub device: DeviceInfo,
+    /// DevDetail.
+    pub detail: DeviceDetail,
+    /// Push router settings.
+    pub router: RouterConfig,
+    /// HTTPS client settings.
+    pub transport: ClientConfig,
+    /// The tree's settings (access model, root ACL, limits).
+    pub tree: CmConfig,
+    /// MaxMsgSize this client announces.
+    pub max_msg_size: u64,
+}
+
+/// Why the agent could not do something.
+#[derive(Debug)]
+pub struct AgentError(pub String);
+
+impl std::fmt::Display for AgentError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for AgentError {}
+
+fn err(e: impl std::fmt::Display) -> AgentError {
+    AgentError(e.to_string())
+}
+
+/// What the agent did with an input or a session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AgentEvent {
+    /// A notification was authenticated; a session for the server is queued.
+    SessionQueued {
+        /// The server.
+        server_id: String,
+        /// The notification's session id.
+        session_id: u16,
+    },
+    /// A provisioning document created DM accounts (their node names).
+    Bootstrapped(Vec<String>),
+    /// A provisioning document waits for the user's PIN.
+    PinRequired(u32),
+    /// A message for another registered push client.
+    Routed(u32),
+    /// A session ended.
+    SessionEnded {
+        /// The server.
+        server_id: String,
+        /// How.
+        reason: EndReason,
+        /// Messages exchanged.
+        messages: u32,
+        /// Whether the session fell back to DM 1.1.2.
+        fell_back: bool,
+    },
+    /// A session could not be carried out (transport failure after the retries, no account).
+    SessionFailed {
+        /// The server.
+        server_id: String,
+        /// Why.
+        reason: String,
+    },
+}
+
+struct Lookup(AccountStore);
+
+impl AccountLookup for Lookup {
+    fn server_credentials(&self, server_id: &str) -> Option<ServerCredentials> {
+        let a = self.0.find_by_server_id(server_id)?;
+        let s = a.server?;
+        Some(ServerCredentials {
+            name: s.name,
+            secret: s.secret,
+            nonce: s.data,
+            nonce_resync: a.ext.use_nonce_resync,
+        })
+    }
+}
+
+/// The agent. See the crate documentation.
+pub struct Agent {
+    config: AgentConfig,
+    tree: Manager,
+    accounts: AccountStore,
+    router: Router,
+    alerts: PendingAlerts,
+    queue: VecDeque<(String, Trigger, bool)>,
+    sleeper: Box<dyn FnMut(Duration) + Send>,
+    next_session_id: u16,
+}
+
+fn scheme_of(auth_type: &str) -> AuthScheme {
+    match auth_type.to_ascii_uppercase().as_str() {
+        "BASIC" => AuthScheme::Basic,
+        "HMAC" => AuthScheme::Hmac,
+        _ => AuthScheme::Md5,
+    }
+}
+
+impl Agent {
+    /// Opens (or creates) the agent's state in `state_dir`.
+    pub fn open(state_dir: &Path, config: AgentConfig) -> Result<Agent, AgentError> {
+        std::fs::create_dir_all(state_dir).map_err(err)?;
+        let tree_storage = FileStorage::open(state_dir.join("tree")).map_err(err)?;
+        let mut tree = Manager::open(Box::new(tree_storage), config.tree.clone()).map_err(err)?;
+        let accounts = AccountStore::open(Box::new(
+            FileStorage::open(state_dir.join("accounts")).map_err(err)?,
+        ))
+        .map_err(err)?;
+        let limits = tree.config().uri_limits;
+        let manager =
+            omadm_cm::roles::MANAGER | omadm_cm::roles::OPERATOR | omadm_cm::roles::OPERATOR_TPS;
+        tree.mount(
+            "./DevInfo",
+            Box::new(DevInfoCsp::new(&config.device)),
+            manager,
+        )
+        .map_err(err)?;
+        tree.mount(
+            "./DevDetail",
+            Box::new(DevDetailCsp::new(&config.detail, &limits, true)),
+            manager,
+        )
+        .map_err(err)?;
+        tree.mount("./DMAcc", Box::new(accounts.v12_view()), manager)
+            .map_err(err)?;
+        tree.mount("./SyncML/DMAcc", Box::new(accounts.v11_view()), manager)
+            .map_err(err)?;
+        tree.persist().map_err(err)?;
+        let router = Router::new(config.router.clone(), Box::new(Lookup(accounts.clone())));
+        let alerts = PendingAlerts::open(state_dir).map_err(err)?;
+        let mut next = [0u8; 2];
+        openssl::rand::rand_bytes(&mut next).map_err(err)?;
+        Ok(Agent {
+            config,
+            tree,
+            accounts,
+            router,
+            alerts,
+            queue: VecDeque::new(),
+            sleeper: Box::new(std::thread::sleep),
+            next_session_id: u16::from_be_bytes(next),
+        })
+    }
+
+    /// Replaces how the agent waits between retries (tests pass a recorder).
+    pub fn set_sleeper(&mut self, sleeper: Box<dyn FnMut(Duration) + Send>) {
+        self.sleeper = sleeper;
+    }
+
+    /// Mounts a CSP.
+    pub fn mount(
+        &mut self,
+        prefix: &str,
+        csp: Box<dyn Csp>,
+        default_role: u32,
+    ) -> Result<(), AgentError> {
+        self.tree.mount(prefix, csp, default_role).map_err(err)
+    }
+
+    /// The management tree (for local reads and writes).
+    pub fn tree(&mut self) -> &mut Manager {
+        &mut self.tree
+    }
+
+    /// The DM accounts.
+    pub fn accounts(&self) -> &AccountStore {
+        &self.accounts
+    }
+
+    /// The push router (registrations, counters).
+    pub fn router(&mut self) -> &mut Router {
+        &mut self.router
+    }
+
+    /// Pending generic alerts.
+    pub fn alerts(&self) -> &PendingAlerts {
+        &self.alerts
+    }
+
+    /// Handles one push input at `now_ms`.
+    pub fn receive(&mut self, input: Input<'_>, now_ms: u64) -> Option<AgentEvent> {
+        match self.router.receive(input, now_ms) {
+            Output::None => None,
+            Output::StartSession(s) => {
+                let already = self.queue.iter().any(|(id, t, _)| {
+                    id == &s.server_id
+                        && *t
+                            == Trigger::Server {
+                                session_id: s.session_id,
+                            }
+                });
+                if !already {
+                    self.queue.push_back((
+                        s.server_id.clone(),
+                        Trigger::Server {
+                            session_id: s.session_id,
+                        },
+                        s.nonce_resync,
+                    ));
+                }
+                Some(AgentEvent::SessionQueued {
+                    server_id: s.server_id,
+                    session_id: s.session_id,
+                })
+            }
+            Output::Bootstrap(b) => match omadm_push::cp::apply(&self.accounts, &b) {
+                Ok(names) => Some(AgentEvent::Bootstrapped(names)),
+                Err(e) => {
+                    log::warn!("bootstrap failed: {e}");
+                    None
+                }
+            },
+            Output::PinRequired { id, .. } => Some(AgentEvent::PinRequired(id)),
+            Output::Routed(r) => Some(AgentEvent::Routed(r.handler)),
+        }
+    }
+
+    /// Queues a client-initiated session with `server_id` (Alert 1201).
+    pub fn request_session(&mut self, server_id: &str) {
+        self.next_session_id = self.next_session_id.wrapping_add(1);
+        self.queue.push_back((
+            server_id.to_owned(),
+            Trigger::Client {
+                session_id: self.next_session_id,
+            },
+            false,
+        ));
+    }
+
+    /// Stores a generic alert for `server_id` (durable) and queues a session to deliver it.
+    pub fn add_generic_alert(
+        &mut self,
+        server_id: &str,
+        alert: GenericAlert,
+    ) -> Result<u64, AgentError> {
+        let id = self.alerts.add(server_id, alert).map_err(err)?;
+        self.request_session(server_id);
+        Ok(id)
+    }
+
+    /// Queues a session for every server with pending alerts (after a restart).
+    pub fn resume_pending_alerts(&mut self) {
+        for server in self.alerts.servers() {
+            if !self.queue.iter().any(|(s, _, _)| *s == server) {
+                self.request_session(&server);
+            }
+        }
+    }
+
+    /// Sessions waiting to run.
+    pub fn queued(&self) -> usize {
+        self.queue.len()
+    }
+
+    /// Runs the queued sessions, one at a time.
+    pub fn run_pending(&mut self) -> Vec<AgentEvent> {
+        let mut out = Vec::new();
+        while let Some((server_id, trigger, resync)) = self.queue.pop_front() {
+            out.push(self.run_session(&server_id, trigger, resync));
+            if let Trigger::Server { session_id } = trigger {
+                self.router
+                    .notifications()
+                    .session_finished(&server_id, session_id);
+            }
+        }
+        out
+    }
+
+    fn session_config(
+        &self,
+        account: &DmAccount,
+        version: DmVersion,
+        resync: bool,
+    ) -> SessionConfig {
+        let mut c = SessionConfig::new(
+            self.config.device.dev_id.clone(),
+            account.addr.clone(),
+            account.server_id.clone(),
+        );
+        c.version = version;
+        c.encoding = if account
+            .ext
+            .default_encoding
+            .to_ascii_lowercase()
+            .contains("wbxml")
+        {
+            Encoding::Wbxml
+        } else {
+            Encoding::Xml
+        };
+        c.server_roles = account.roles();
+        c.max_msg_size = self.config.max_msg_size;
+        c.dev_info = self.config.device.package1_items();
+        c.client_credentials = account.client.as_ref().map(|a| Credentials {
+            scheme: scheme_of(&a.auth_type),
+            name: a.name.clone(),
+            secret: a.secret.clone(),
+            nonce: if resync { vec![0; 4] } else { a.data.clone() },
+        });
+        c.server_credentials = account.server.as_ref().map(|a| Credentials {
+            scheme: scheme_of(&a.auth_type),
+            name: a.name.clone(),
+            secret: a.secret.clone(),
+            nonce: a.data.clone(),
+        });
+        c
+    }
+
+    /// Runs one session with `server_id`.
+    pub fn run_session(&mut self, server_id: &str, trigger: Trigger, resync: bool) -> AgentEvent {
+        let Some(account) = self.accounts.find_by_server_id(server_id) else {
+            return AgentEvent::SessionFailed {
+                server_id: server_id.into(),
+                reason: "no account".into(),
+            };
+        };
+        let first_version = if account.ext.proto_ver.trim() == "1.1" {
+            DmVersion::V1_1
+        } else {
+            DmVersion::V1_2
+        };
+        let mut fell_back = false;
+        let mut version = first_version;
+        loop {
+            match self.one_session(&account, trigger, version, resync) {
+                Attempt::Done(reason, messages) => {
+                    return AgentEvent::SessionEnded {
+                        server_id: server_id.into(),
+                        reason,
+                        messages,
+                        fell_back,
+                    };
+                }
+                Attempt::OldServer(status)
+                    if version == DmVersion::V1_2 && !account.ext.back_compat_retry_disabled =>
+                {
+                    log::warn!("{server_id} refused a DM 1.2 package (HTTP {status}): falling back to DM 1.1.2");
+                    version = DmVersion::V1_1;
+                    fell_back = true;
+                }
+                Attempt::OldServer(status) => {
+                    return AgentEvent::SessionFailed {
+                        server_id: server_id.into(),
+                        reason: format!("server refused the package: HTTP {status}"),
+                    };
+                }
+                Attempt::Failed(reason) => {
+                    log::warn!("session with {server_id} failed: {reason}");
+                    return AgentEvent::SessionFailed {
+                        server_id: server_id.into(),
+                        reason,
+                    };
+                }
+            }
+        }
+    }
+
+    fn one_session(
+        &mut self,
+        account: &DmAccount,
+        trigger: Trigger,
+        version: DmVersion,
+        resync: bool,
+    ) -> Attempt {
+        let config = self.session_config(account, version, resync);
+        let alerts = if version == DmVersion::V1_2 {
+            self.alerts.for_server(&account.server_id)
+        } else {
+            Vec::new()
+        };
+        let entropy = Box::new(|b: &mut [u8]| {
+            if openssl::rand::rand_bytes(b).is_err() {
+                b.fill(0x5A);
+            }
+        });
+        let mut session = Session::new(config, trigger, alerts, entropy);
+        let mut client = match Client::new(self.config.transport.clone()) {
+            Ok(c) => c,
+            Err(e) => return Attempt::Failed(e.to_string()),
+        };
+        let policy = RetryPolicy {
+            retries: account.ext.conn_retry_freq,
+            initial: Duration::from_millis(account.ext.initial_backoff_ms),
+            max: Duration::from_millis(account.ext.max_backoff_ms),
+        };
+        let mut out = session.start();
+        let mut messages = 0u32;
+        loop {
+            let mut retry = 0;
+            let response = loop {
+                let request = Request {
+                    url: &out.url,
+                    content_type: out.content_type,
+                    body: &out.body,
+                    hmac: out.hmac.as_deref(),
+                };
+                let result = client.post(&request);
+                let retryable = match &result {
+                    Ok(r) => retryable_status(r.status),
+                    Err(e) => e.is_retryable(),
+                };
+                if !retryable {
+                    break result;
+                }
+                retry += 1;
+                match policy.backoff(retry) {
+                    Some(wait) => {
+                        log::info!(
+                            "{}: retry {retry} in {wait:?} ({})",
+                            account.server_id,
+                            match &result {
+                                Ok(r) => format!("HTTP {}", r.status),
+                                Err(e) => e.to_string(),
+                            }
+                        );
+                        (self.sleeper)(wait);
+                    }
+                    None => break result,
+                }
+            };
+            messages += 1;
+            let response = match response {
+                Ok(r) => r,
+                Err(e) => return Attempt::Failed(e.to_string()),
+            };
+            if response.status != 200 {
+                if messages == 1 && matches!(response.status, 400 | 415 | 501 | 505) {
+                    return Attempt::OldServer(response.status);
+                }
+                return Attempt::Failed(format!("HTTP {}", response.status));
+            }
+            let next =
+                session.handle_with_hmac(&mut self.tree, &response.body, response.hmac.as_deref());
+            let mut ended = None;
+            while let Some(event) = session.poll_event() {
+                match event {
+                    Event::ClientNonce {
+                        nonce,
+                        trusted: true,
+                    } => {
+                        if let Err(e) =
+                            self.accounts
+                                .set_nonce(&account.server_id, "CLCRED", &nonce)
+                        {
+                            log::warn!("cannot store the client nonce: {e}");
+                        }
+                    }
+                    Event::ClientNonce { trusted: false, .. } => {}
+                    Event::ServerNonce { nonce } => {
+                        if let Err(e) =
+                            self.accounts
+                                .set_nonce(&account.server_id, "SRVCRED", &nonce)
+                        {
+                            log::warn!("cannot store the server nonce: {e}");
+                        }
+                    }
+                    Event::GenericAlertAcknowledged { id, .. } => {
+                        if let Err(e) = self.alerts.acknowledge(id) {
+                            log::warn!("cannot drop acknowledged alert {id}: {e}");
+                        }
+                    }
+                    Event::Ended(reason) => ended = Some(reason),
+                }
+            }
+            match next {
+                Ok(Some(o)) => out = o,
+                Ok(None) => return Attempt::Done(ended.unwrap_or(EndReason::Completed), messages),
+                Err(e) => return Attempt::Failed(e.to_string()),
+            }
+        }
+    }
+
+    /// The state directory's tree files (for diagnostics).
+    pub fn state_files(state_dir: &Path) -> Vec<PathBuf> {
+        [
+            "tree/tree.journal",
+            "tree/tree.snap",
+            "accounts/tree.journal",
+            "accounts/tree.snap",
+            "alerts",
+        ]
+        .iter()
+        .map(|p| state_dir.join(p))
+        .collect()
+    }
+}
+
+enum Attempt {
+    Done(EndReason, u32),
+    OldServer(u16),
+    Failed(String),
+}

@@ -1,0 +1,274 @@
+//! The real agent and the real reference server on loopback TLS.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use omadm_agent::{Agent, AgentConfig, AgentEvent};
+use omadm_cm::{roles, Config as CmConfig, LeafValue, NewNode, Principal};
+use omadm_csp::{AuthCreds, DevDetailCsp, DeviceDetail, DeviceInfo, DmAccount, MemoryCsp, MsExt};
+use omadm_dpu::{EndReason, GenericAlert};
+use omadm_push::router::RouterConfig;
+use omadm_push::wdp::Bearer;
+use omadm_push::Input;
+use omadm_server::{jobs, DeviceAccount, Engine, EngineConfig};
+use omadm_syncml::auth::AuthScheme;
+use omadm_syncml::notification::{Notification, UiMode};
+use omadm_transport::tls::self_signed;
+use omadm_transport::ClientConfig;
+
+const DEVICE: &str = "IMEI:356938035643809";
+
+fn state_dir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("omadm-agent-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    d
+}
+
+fn server(jobs_text: &str) -> (omadm_server::http::RunningServer, Vec<u8>) {
+    let (cert, key) = self_signed(&["127.0.0.1"], 1).unwrap();
+    let mut devices = HashMap::new();
+    devices.insert(
+        DEVICE.to_owned(),
+        DeviceAccount {
+            name: "device".into(),
+            password: "devpw".into(),
+            scheme: AuthScheme::Md5,
+            jobs: vec![],
+        },
+    );
+    let config = EngineConfig {
+        server_id: "ref".into(),
+        server_password: "srvpw".into(),
+        server_uri: "https://127.0.0.1/dm".into(),
+        devices,
+        default_jobs: jobs::parse(jobs_text).unwrap(),
+        require_device_auth: true,
+        max_msg_size: 64 * 1024,
+    };
+    let engine = Engine::new(
+        config,
+        Box::new(|b: &mut [u8]| openssl::rand::rand_bytes(b).unwrap()),
+    );
+    (
+        omadm_server::http::start("127.0.0.1:0".parse().unwrap(), &cert, &key, engine).unwrap(),
+        cert,
+    )
+}
+
+fn agent(dir: &Path, cert: &[u8]) -> Agent {
+    let config = AgentConfig {
+        device: DeviceInfo {
+            dev_id: DEVICE.into(),
+            man: "omadm".into(),
+            model: "test".into(),
+            dm_v: "1".into(),
+            lang: "en".into(),
+            ext: vec![],
+        },
+        detail: DeviceDetail {
+            dev_typ: "phone".into(),
+            oem: "o".into(),
+            fw_v: "1".into(),
+            sw_v: "1".into(),
+            hw_v: "1".into(),
+        },
+        router: RouterConfig::default(),
+        transport: ClientConfig {
+            trust_anchors: vec![cert.to_vec()],
+            system_store: false,
+            connect_timeout: Duration::from_secs(2),
+            io_timeout: Duration::from_secs(5),
+            ..ClientConfig::default()
+        },
+        tree: CmConfig::default(),
+        max_msg_size: 16 * 1024,
+    };
+    let mut a = Agent::open(dir, config).unwrap();
+    a.mount(
+        "./Vendor/memory",
+        Box::new(MemoryCsp::new("./Vendor/memory")),
+        roles::MANAGER,
+    )
+    .unwrap();
+    let _ = DevDetailCsp::new;
+    a
+}
+
+fn account(url: &str) -> DmAccount {
+    DmAccount {
+        server_id: "ref".into(),
+        name: "Reference server".into(),
+        addr: url.into(),
+        client: Some(AuthCreds {
+            auth_type: "DIGEST".into(),
+            name: "device".into(),
+            secret: "devpw".into(),
+            data: vec![],
+        }),
+        server: Some(AuthCreds {
+            auth_type: "DIGEST".into(),
+            name: "ref".into(),
+            secret: "srvpw".into(),
+            data: vec![],
+        }),
+        ext: MsExt {
+            initial_backoff_ms: 10,
+            max_backoff_ms: 40,
+            ..MsExt::default()
+        },
+        ..DmAccount::default()
+    }
+}
+
+#[test]
+fn a_notification_over_sms_starts_a_session_that_configures_the_device() {
+    let (srv, cert) = server("AddNode ./Vendor/memory/sync\nAdd ./Vendor/memory/sync/Server mail.example.com\nGet ./DevInfo/Man\n");
+    let url = format!("https://127.0.0.1:{}/dm", srv.addr.port());
+    let dir = state_dir("notify");
+    let mut a = agent(&dir, &cert);
+    a.accounts().create(&account(&url), roles::MANAGER).unwrap();
+    // The server's notification, as GSM SMS PDUs from the radio layer.
+    let n = Notification::new("ref", 0x0042, UiMode::Background);
+    for pdu in omadm_push::notification_pdus(&n, "srvpw", b"", Bearer::Gsm, "+15550001", 1) {
+        if let Some(e) = a.receive(Input::GsmSms(&pdu), 0) {
+            assert_eq!(
+                e,
+                AgentEvent::SessionQueued {
+                    server_id: "ref".into(),
+                    session_id: 0x42
+                }
+            );
+        }
+    }
+    assert_eq!(a.queued(), 1);
+    let events = a.run_pending();
+    assert!(
+        matches!(
+            &events[0],
+            AgentEvent::SessionEnded {
+                reason: EndReason::Completed,
+                fell_back: false,
+                ..
+            }
+        ),
+        "{events:?}"
+    );
+    let local = Principal::Local {
+        roles: roles::MANAGER,
+    };
+    let v = a.tree().get(&local, "./Vendor/memory/sync/Server").unwrap();
+    assert_eq!(v[0].data.as_deref(), Some(&b"mail.example.com"[..]));
+    let records = srv.engine.lock().unwrap().records().to_vec();
+    assert!(records
+        .iter()
+        .any(|r| r.kind == "Results" && r.data.as_deref() == Some("omadm")));
+    // New nonces were stored for the next session.
+    let acc = a.accounts().find_by_server_id("ref").unwrap();
+    assert!(
+        !acc.server.unwrap().data.is_empty(),
+        "the client issued a new nonce to the server"
+    );
+    drop(a);
+    // After a restart the tree and the accounts are still there.
+    let mut a = agent(&dir, &cert);
+    assert!(a.tree().exists("./Vendor/memory") && a.accounts().find_by_server_id("ref").is_some());
+    srv.stop();
+}
+
+#[test]
+fn a_pending_generic_alert_survives_a_restart_and_is_dropped_once_acknowledged() {
+    let (srv, cert) = server("");
+    let port = srv.addr.port();
+    let dir = state_dir("alert");
+    let dead_url = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("https://127.0.0.1:{}/dm", l.local_addr().unwrap().port())
+    };
+    let waits = Arc::new(Mutex::new(Vec::new()));
+    {
+        let mut a = agent(&dir, &cert);
+        let w = waits.clone();
+        a.set_sleeper(Box::new(move |d| w.lock().unwrap().push(d)));
+        a.accounts()
+            .create(&account(&dead_url), roles::MANAGER)
+            .unwrap();
+        let alert = GenericAlert {
+            id: 0,
+            correlator: Some("corr-1".into()),
+            source: Some("./FwUpdate/x/DownloadAndUpdate".into()),
+            target: None,
+            type_: "org.openmobilealliance.dm.firmwareupdate.downloadandupdate".into(),
+            format: "int".into(),
+            mark: Some("critical".into()),
+            data: "200".into(),
+        };
+        a.add_generic_alert("ref", alert).unwrap();
+        let events = a.run_pending();
+        assert!(
+            matches!(&events[0], AgentEvent::SessionFailed { .. }),
+            "{events:?}"
+        );
+        assert_eq!(a.alerts().for_server("ref").len(), 1, "still pending");
+    }
+    // Retries backed off exponentially within the cap: 10, 20, 40 ms.
+    assert_eq!(
+        *waits.lock().unwrap(),
+        [10, 20, 40].map(Duration::from_millis)
+    );
+    // "Reboot": a new agent process on the same state, the server now reachable.
+    let mut a = agent(&dir, &cert);
+    a.tree()
+        .add(
+            &Principal::Local {
+                roles: roles::MANAGER,
+            },
+            "./Vendor/memory/x",
+            NewNode::Leaf(LeafValue::text("1")),
+        )
+        .unwrap();
+    let acc = a.accounts().find_by_server_id("ref").unwrap();
+    let x = acc.node_name.clone();
+    let url = format!("https://127.0.0.1:{port}/dm");
+    a.tree()
+        .replace(
+            &Principal::Local {
+                roles: roles::MANAGER,
+            },
+            &format!("./DMAcc/{x}/AppAddr/1/Addr"),
+            LeafValue::text(&url),
+        )
+        .unwrap();
+    a.resume_pending_alerts();
+    let events = a.run_pending();
+    assert!(
+        matches!(
+            &events[0],
+            AgentEvent::SessionEnded {
+                reason: EndReason::Completed,
+                ..
+            }
+        ),
+        "{events:?}"
+    );
+    assert!(
+        a.alerts().for_server("ref").is_empty(),
+        "acknowledged, so dropped"
+    );
+    let records = srv.engine.lock().unwrap().records().to_vec();
+    let alerts: Vec<_> = records
+        .iter()
+        .filter(|r| r.kind == "Alert" && r.code == Some(1226))
+        .collect();
+    assert_eq!(alerts.len(), 1, "{records:?}");
+    assert_eq!(alerts[0].data.as_deref(), Some("200"));
+    assert!(alerts[0].what.contains("correlator=corr-1"));
+    drop(a);
+    let a = agent(&dir, &cert);
+    assert!(
+        a.alerts().for_server("ref").is_empty(),
+        "and it stays dropped after a restart"
+    );
+    srv.stop();
+}
