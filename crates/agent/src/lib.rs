@@ -13,6 +13,7 @@
 //! with a log line; nothing is lost (alerts stay pending, the tree keeps what was persisted).
 
 mod alerts;
+mod trace;
 
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
@@ -29,6 +30,9 @@ use omadm_transport::retry::{retryable_status, RetryPolicy};
 use omadm_transport::{Client, ClientConfig, Request};
 
 pub use alerts::PendingAlerts;
+pub use trace::{
+    read_trace, Direction, SessionStep, TraceError, TraceWriter, TracedMessage, TRACE_MAGIC,
+};
 
 /// Agent settings.
 #[derive(Debug, Clone)]
@@ -123,8 +127,12 @@ pub struct Agent {
     alerts: PendingAlerts,
     queue: VecDeque<(String, Trigger, bool)>,
     sleeper: Box<dyn FnMut(Duration) + Send>,
+    observer: Option<Observer>,
     next_session_id: u16,
 }
+
+/// A callback told of every [`SessionStep`].
+pub type Observer = Box<dyn FnMut(&SessionStep<'_>) + Send>;
 
 fn scheme_of(auth_type: &str) -> AuthScheme {
     match auth_type.to_ascii_uppercase().as_str() {
@@ -176,11 +184,23 @@ impl Agent {
             alerts,
             queue: VecDeque::new(),
             sleeper: Box::new(std::thread::sleep),
+            observer: None,
             next_session_id: u16::from_be_bytes(next),
         })
     }
 
-    /// Replaces how the agent waits between retries (tests pass a recorder).
+    /// Sets the callback told of every step of every session (traces, progress output).
+    pub fn set_observer(&mut self, observer: Observer) {
+        self.observer = Some(observer);
+    }
+
+    fn observe(&mut self, step: SessionStep<'_>) {
+        if let Some(o) = self.observer.as_mut() {
+            o(&step);
+        }
+    }
+
+    /// Replaces how the agent waits between retries (default: `std::thread::sleep`).
     pub fn set_sleeper(&mut self, sleeper: Box<dyn FnMut(Duration) + Send>) {
         self.sleeper = sleeper;
     }
@@ -217,7 +237,19 @@ impl Agent {
 
     /// Handles one push input at `now_ms`.
     pub fn receive(&mut self, input: Input<'_>, now_ms: u64) -> Option<AgentEvent> {
-        match self.router.receive(input, now_ms) {
+        let output = self.router.receive(input, now_ms);
+        self.handle_output(output)
+    }
+
+    /// Gives the PIN the user typed for the provisioning document `id` (from
+    /// [`AgentEvent::PinRequired`]); a right PIN bootstraps its accounts.
+    pub fn provide_pin(&mut self, id: u32, pin: &str) -> Option<AgentEvent> {
+        let output = self.router.provide_pin(id, pin);
+        self.handle_output(output)
+    }
+
+    fn handle_output(&mut self, output: Output) -> Option<AgentEvent> {
+        match output {
             Output::None => None,
             Output::StartSession(s) => {
                 let already = self.queue.iter().any(|(id, t, _)| {
@@ -424,6 +456,13 @@ impl Agent {
         let mut out = session.start();
         let mut messages = 0u32;
         loop {
+            self.observe(SessionStep::Sending {
+                server_id: &account.server_id,
+                url: &out.url,
+                content_type: out.content_type,
+                body: &out.body,
+                number: messages + 1,
+            });
             let mut retry = 0;
             let response = loop {
                 let request = Request {
@@ -467,6 +506,12 @@ impl Agent {
                 }
                 return Attempt::Failed(format!("HTTP {}", response.status));
             }
+            self.observe(SessionStep::Received {
+                server_id: &account.server_id,
+                status: response.status,
+                content_type: response.content_type.as_deref().unwrap_or(""),
+                body: &response.body,
+            });
             let next =
                 session.handle_with_hmac(&mut self.tree, &response.body, response.hmac.as_deref());
             let mut ended = None;
@@ -499,6 +544,12 @@ impl Agent {
                     }
                     Event::Ended(reason) => ended = Some(reason),
                 }
+            }
+            if next.is_ok() {
+                self.observe(SessionStep::Processed {
+                    server_id: &account.server_id,
+                    more: matches!(next, Ok(Some(_))),
+                });
             }
             match next {
                 Ok(Some(o)) => out = o,

@@ -7,6 +7,7 @@
 //!   [`SyncMlDmAccCsp`] (1.1.2, `./SyncML/DMAcc/<x>`): the DM server accounts, kept in one
 //!   durable store so that roles and credentials cannot diverge between the views; secrets are
 //!   write-only; an account's roles never grow beyond those of the bootstrap that created it.
+//! - [`SyncAccountCsp`]: e-mail, contacts and calendar sync accounts (ActiveSync CSP shape).
 //! - [`MemoryCsp`]: a CSP holding plain values in memory (tests, `omadm respond`).
 //!
 //! It does not own the tree, access control or transactions (`omadm-cm`), nor the protocol.
@@ -16,8 +17,10 @@ mod devinfo;
 mod dmacc;
 mod memory;
 mod readonly;
+mod sync_account;
 
 pub use devdetail::{DevDetailCsp, DeviceDetail};
 pub use devinfo::{DevInfoCsp, DeviceInfo};
 pub use dmacc::{AccountStore, AuthCreds, DmAccCsp, DmAccount, MsExt, SyncMlDmAccCsp};
 pub use memory::MemoryCsp;
+pub use sync_account::{SyncAccount, SyncAccountCsp, SyncAccounts, CONTENT_TYPES};

@@ -602,6 +602,107 @@ pub fn verify(sec: Sec, mac_hex: &str, doc: &[u8], imsi: Option<&str>, pin: Opti
         && openssl::memcmp::eq(ours.as_bytes(), mac_hex.to_ascii_uppercase().as_bytes())
 }
 
+/// Encodes a `wap-provisioningdoc` (the inverse of [`decode`]): WBXML 1.3, public id
+/// `-//WAPFORUM//DTD PROV 1.0//EN` (0x0B), UTF-8, no string table. Every `type`, `name` and
+/// `value` is written as an inline string after the literal-free attribute starts
+/// (`type=` 0x50, `name=` 0x05, `value=` 0x06), which every decoder must accept; a parm with
+/// an empty value is written without `value`.
+pub fn encode(doc: &Characteristic) -> Vec<u8> {
+    fn inline(out: &mut Vec<u8>, s: &str) {
+        out.push(0x03);
+        out.extend(s.bytes().filter(|b| *b != 0));
+        out.push(0x00);
+    }
+    fn characteristic(out: &mut Vec<u8>, c: &Characteristic) {
+        // characteristic (0x06) with attributes and content.
+        out.push(0xC6);
+        out.push(0x50);
+        inline(out, &c.type_);
+        out.push(0x01);
+        for (name, value) in &c.parms {
+            // parm (0x07) with attributes, no content.
+            out.push(0x87);
+            out.push(0x05);
+            inline(out, name);
+            if !value.is_empty() {
+                out.push(0x06);
+                inline(out, value);
+            }
+            out.push(0x01);
+        }
+        for child in &c.children {
+            characteristic(out, child);
+        }
+        out.push(0x01);
+    }
+    // WBXML 1.3, public id 0x0B, charset 106 (UTF-8), empty string table.
+    let mut out = vec![0x03, 0x0B, 0x6A, 0x00];
+    // wap-provisioningdoc with attributes (version="1.0", 0x46) and content.
+    out.extend([0xC5, 0x46, 0x01]);
+    for c in &doc.children {
+        characteristic(&mut out, c);
+    }
+    out.push(0x01);
+    out
+}
+
+/// The `w7` APPLICATION characteristic that bootstraps `account` (the inverse of
+/// [`w7_account`] for the parameters it maps): a server's way to build a bootstrap document.
+pub fn w7_application(account: &DmAccount) -> Characteristic {
+    let p = |n: &str, v: &str| (n.to_owned(), v.to_owned());
+    let mut app = Characteristic {
+        type_: "APPLICATION".into(),
+        parms: vec![
+            p("APPID", "w7"),
+            p("PROVIDER-ID", &account.server_id),
+            p("NAME", &account.name),
+        ],
+        children: vec![Characteristic {
+            type_: "APPADDR".into(),
+            parms: vec![p("ADDR", &account.addr), p("ADDRTYPE", "URI")],
+            children: vec![],
+        }],
+    };
+    let ext = &account.ext;
+    app.parms
+        .push(p("CONNRETRYFREQ", &ext.conn_retry_freq.to_string()));
+    app.parms
+        .push(p("INITIALBACKOFFTIME", &ext.initial_backoff_ms.to_string()));
+    app.parms
+        .push(p("MAXBACKOFFTIME", &ext.max_backoff_ms.to_string()));
+    for (flag, name) in [
+        (ext.back_compat_retry_disabled, "BACKCOMPATRETRYDISABLED"),
+        (ext.use_hw_dev_id, "USEHWDEVID"),
+        (ext.use_nonce_resync, "USENONCERESYNC"),
+    ] {
+        if flag {
+            app.parms.push(p(name, ""));
+        }
+    }
+    if let Some(role) = ext.role {
+        app.parms.push(p("ROLE", &role.to_string()));
+    }
+    for (level, creds) in [("APPSRV", &account.client), ("CLIENT", &account.server)] {
+        let Some(c) = creds else { continue };
+        let mut auth = Characteristic {
+            type_: "APPAUTH".into(),
+            parms: vec![
+                p("AAUTHLEVEL", level),
+                p("AAUTHTYPE", &c.auth_type),
+                p("AAUTHNAME", &c.name),
+                p("AAUTHSECRET", &c.secret),
+            ],
+            children: vec![],
+        };
+        if !c.data.is_empty() {
+            auth.parms
+                .push(p("AAUTHDATA", &omadm_syncml::b64::encode(&c.data)));
+        }
+        app.children.push(auth);
+    }
+    app
+}
+
 /// Maps a `w7` APPLICATION characteristic to a DM account (see the module documentation).
 pub fn w7_account(app: &Characteristic) -> Option<DmAccount> {
     if app.type_ != "APPLICATION" || app.parm("APPID") != Some("w7") {
@@ -804,5 +905,42 @@ mod tests {
         for len in 0..doc.len() {
             assert!(decode(&doc[..len]).is_err(), "{len}");
         }
+    }
+
+    #[test]
+    fn an_encoded_w7_document_decodes_to_the_same_account() {
+        let account = DmAccount {
+            app_id: "w7".into(),
+            server_id: "srv".into(),
+            name: "Server".into(),
+            addr: "https://dm.example.com/dm".into(),
+            addr_type: "URI".into(),
+            client: Some(AuthCreds {
+                auth_type: "DIGEST".into(),
+                name: "dev".into(),
+                secret: "devpw".into(),
+                data: vec![],
+            }),
+            server: Some(AuthCreds {
+                auth_type: "DIGEST".into(),
+                name: "srv".into(),
+                secret: "srvpw".into(),
+                data: vec![1, 2, 0xFF],
+            }),
+            ext: MsExt {
+                use_nonce_resync: true,
+                role: Some(8),
+                ..MsExt::default()
+            },
+            ..DmAccount::default()
+        };
+        let doc = Characteristic {
+            children: vec![w7_application(&account)],
+            ..Characteristic::default()
+        };
+        let bytes = encode(&doc);
+        let back = decode(&bytes).unwrap();
+        assert_eq!(back, doc);
+        assert_eq!(w7_account(&back.children[0]).unwrap(), account);
     }
 }

@@ -49,7 +49,29 @@ pub fn notification_pdus(
         pkg0,
     );
     push.tid = 1;
-    let pdu = push.encode();
+    bearer_pdus(&push.encode(), bearer, originator, reference)
+}
+
+/// The push PDUs carrying a bootstrap: the WBXML provisioning document `doc` in a WSP push of
+/// `application/vnd.wap.connectivity-wbxml`, secured with `SEC=USERPIN` and the HMAC-SHA1
+/// `MAC` keyed with `pin` (the user types the PIN on the device), as GSM or CDMA SMS or UDP.
+pub fn bootstrap_pdus(
+    doc: &[u8],
+    pin: &str,
+    bearer: wdp::Bearer,
+    originator: &str,
+    reference: u16,
+) -> Vec<Vec<u8>> {
+    let mut ct = ContentType::new("application/vnd.wap.connectivity-wbxml");
+    ct.sec = Some(1);
+    ct.mac = Some(cp::mac(pin.as_bytes(), doc));
+    let mut push = WspPush::new(ct, None, doc.to_vec());
+    push.tid = 2;
+    bearer_pdus(&push.encode(), bearer, originator, reference)
+}
+
+fn bearer_pdus(pdu: &[u8], bearer: wdp::Bearer, originator: &str, reference: u16) -> Vec<Vec<u8>> {
+    let pdu = pdu.to_vec();
     match bearer {
         wdp::Bearer::Gsm => gsm::encode_wap_push(
             &gsm::Address::international(originator),
