@@ -1,6 +1,7 @@
 //! `omadm`: the command-line face of the stack.
 //!
-//! Subcommands so far: `convert` (XML ⇄ WBXML), `decode` (SyncML messages and package #0
+//! Subcommands: `demo` (the 13-step session on loopback), `trace` (a recorded session as
+//! XML), `convert` (XML ⇄ WBXML), `decode` (SyncML messages and package #0
 //! notifications, as text or JSON), `respond` (a device's answers to server messages) and
 //! `bench dpu`. Exit status: 0 on success, 1 when the input cannot be
 //! read or decoded (the error, with its byte offset, goes to stderr), 2 on a usage error.
@@ -24,11 +25,13 @@ macro_rules! outln {
 mod bench;
 mod convert;
 mod decode;
+mod demo;
 mod device;
 mod input;
 mod json;
 mod push_cmd;
 mod respond;
+mod trace_cmd;
 
 use clap::{Parser, Subcommand};
 
@@ -42,6 +45,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// The 13-step reference session end to end on loopback (embedded configuration).
+    Demo(demo::DemoArgs),
     /// Convert a SyncML DM message between XML and WBXML, writing the bytes to stdout.
     Convert(convert::ConvertArgs),
     /// Decode a SyncML DM message or a package #0 notification and print it.
@@ -49,6 +54,8 @@ enum Command {
     /// Play a device against server messages and print what it answers.
     Respond(respond::RespondArgs),
     /// Build push PDUs (DM notifications) for a bearer.
+    /// Pretty-prints a recorded session, message by message, as SyncML XML.
+    Trace(trace_cmd::TraceArgs),
     #[command(subcommand)]
     Push(push_cmd::PushCommand),
     /// Measure a part of the stack.
@@ -59,9 +66,11 @@ enum Command {
 fn main() {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Demo(args) => demo::run(args),
         Command::Convert(args) => convert::run(args),
         Command::Decode(args) => decode::run(args),
         Command::Respond(args) => respond::run(args),
+        Command::Trace(args) => trace_cmd::run(args),
         Command::Bench(target) => bench::run(target),
         Command::Push(command) => push_cmd::run(command),
     };

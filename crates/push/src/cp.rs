@@ -670,6 +670,13 @@ pub fn w7_application(account: &DmAccount) -> Characteristic {
         .push(p("INITIALBACKOFFTIME", &ext.initial_backoff_ms.to_string()));
     app.parms
         .push(p("MAXBACKOFFTIME", &ext.max_backoff_ms.to_string()));
+    let d = MsExt::default();
+    if ext.proto_ver != d.proto_ver {
+        app.parms.push(p("PROTOVER", &ext.proto_ver));
+    }
+    if ext.default_encoding != d.default_encoding {
+        app.parms.push(p("DEFAULTENCODING", &ext.default_encoding));
+    }
     for (flag, name) in [
         (ext.back_compat_retry_disabled, "BACKCOMPATRETRYDISABLED"),
         (ext.use_hw_dev_id, "USEHWDEVID"),
@@ -930,6 +937,7 @@ mod tests {
             ext: MsExt {
                 use_nonce_resync: true,
                 role: Some(8),
+                default_encoding: "application/vnd.syncml.dm+wbxml".into(),
                 ..MsExt::default()
             },
             ..DmAccount::default()

@@ -1,0 +1,84 @@
+//! `omadm demo` and `omadm trace`: the 13-step session end to end, its output checked.
+
+use std::process::{Command, Output};
+
+fn omadm(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_omadm"))
+        .args(args)
+        .output()
+        .expect("run omadm")
+}
+
+fn check_demo(out: &Output) -> String {
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "demo failed:\n{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Every step, first appearances in order 1..13.
+    let mut last = 0;
+    for n in 1..=13 {
+        let at = text
+            .find(&format!("step {n:>2}: "))
+            .unwrap_or_else(|| panic!("step {n} missing:\n{text}"));
+        assert!(at >= last, "step {n} out of order:\n{text}");
+        last = at;
+    }
+    assert!(text.contains("demo complete: all 13 steps held"));
+    assert!(
+        text.contains("EmailAddress = ann.lee@example.com"),
+        "{text}"
+    );
+    assert!(text.contains("syncs: Email, Contacts, Calendar"), "{text}");
+    assert!(
+        !text.contains("mail-secret"),
+        "a secret was printed:\n{text}"
+    );
+    assert!(!text.contains("FAILED"), "{text}");
+    text
+}
+
+#[test]
+fn the_demo_runs_all_13_steps_over_xml() {
+    let text = check_demo(&omadm(&["demo"]));
+    assert!(text.contains("application/vnd.syncml.dm+xml"));
+    assert!(text.contains("statuses: 200 ×12"), "{text}");
+}
+
+#[test]
+fn the_demo_runs_over_wbxml_and_its_trace_prints_as_redacted_xml() {
+    let trace = std::env::temp_dir().join(format!("omadm-demo-trace-{}", std::process::id()));
+    let text = check_demo(&omadm(&[
+        "demo",
+        "--encoding",
+        "wbxml",
+        "--trace",
+        trace.to_str().unwrap(),
+    ]));
+    assert!(text.contains("application/vnd.syncml.dm+wbxml"));
+    let out = omadm(&["trace", trace.to_str().unwrap()]);
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{shown}");
+    assert_eq!(shown.matches("--- message ").count(), 4, "{shown}");
+    assert!(shown.contains("--- message 1: device → server"));
+    assert!(shown.contains("<SyncML xmlns=\"SYNCML:SYNCML1.2\">"));
+    assert!(shown.contains("ann.lee@example.com"));
+    assert!(!shown.contains("mail-secret"), "secret in trace output");
+    assert!(shown.contains("(redacted)"));
+    let _ = std::fs::remove_file(&trace);
+}
+
+#[test]
+fn a_damaged_trace_is_an_error_with_its_offset() {
+    let path = std::env::temp_dir().join(format!("omadm-bad-trace-{}", std::process::id()));
+    std::fs::write(&path, b"omadm-trace 1\n> application/x 50\nshort\n").unwrap();
+    let out = omadm(&["trace", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("at byte"));
+    std::fs::write(&path, b"omadm-trace 1\n> application/x 3\nabc\n").unwrap();
+    let out = omadm(&["trace", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "undecodable message must fail");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("does not decode"));
+    let _ = std::fs::remove_file(&path);
+}
