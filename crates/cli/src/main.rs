@@ -1,6 +1,6 @@
 //! `omadm`: the command-line face of the stack.
 //!
-//! Subcommands: `demo` (the 13-step session on loopback), `trace` (a recorded session as
+//! Subcommands: `demo` (the 13-step session on loopback), `agent`, `server`, `notify`, `trace` (a recorded session as
 //! XML), `convert` (XML ⇄ WBXML), `decode` (SyncML messages and package #0
 //! notifications, as text or JSON), `respond` (a device's answers to server messages) and
 //! `bench dpu`. Exit status: 0 on success, 1 when the input cannot be
@@ -22,6 +22,7 @@ macro_rules! outln {
     }};
 }
 
+mod agent_cmd;
 mod bench;
 mod convert;
 mod decode;
@@ -29,8 +30,11 @@ mod demo;
 mod device;
 mod input;
 mod json;
+mod logger;
+mod notify_cmd;
 mod push_cmd;
 mod respond;
+mod server_cmd;
 mod trace_cmd;
 
 use clap::{Parser, Subcommand};
@@ -54,6 +58,12 @@ enum Command {
     /// Play a device against server messages and print what it answers.
     Respond(respond::RespondArgs),
     /// Build push PDUs (DM notifications) for a bearer.
+    /// The device agent: push port, sessions, pending alerts.
+    Agent(agent_cmd::AgentArgs),
+    /// The reference DM server over HTTPS.
+    Server(server_cmd::ServerArgs),
+    /// Sends a DM notification or a bootstrap to an agent's UDP push port.
+    Notify(notify_cmd::NotifyArgs),
     /// Pretty-prints a recorded session, message by message, as SyncML XML.
     Trace(trace_cmd::TraceArgs),
     #[command(subcommand)]
@@ -67,6 +77,9 @@ fn main() {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Demo(args) => demo::run(args),
+        Command::Agent(args) => agent_cmd::run(args),
+        Command::Server(args) => server_cmd::run(args),
+        Command::Notify(args) => notify_cmd::run(args),
         Command::Convert(args) => convert::run(args),
         Command::Decode(args) => decode::run(args),
         Command::Respond(args) => respond::run(args),

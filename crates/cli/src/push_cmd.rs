@@ -164,7 +164,7 @@ pub struct BuildArgs {
     out: PathBuf,
 }
 
-fn parse_session_id(s: &str) -> Result<u16, String> {
+pub(crate) fn parse_session_id(s: &str) -> Result<u16, String> {
     let r = match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
         Some(hex) => u16::from_str_radix(hex, 16),
         None => s.parse(),
@@ -172,7 +172,7 @@ fn parse_session_id(s: &str) -> Result<u16, String> {
     r.map_err(|_| format!("--session-id {s:?} is not a 16-bit number"))
 }
 
-fn parse_ui_mode(s: &str) -> Result<UiMode, String> {
+pub(crate) fn parse_ui_mode(s: &str) -> Result<UiMode, String> {
     Ok(match s {
         "0" | "not-specified" => UiMode::NotSpecified,
         "1" | "background" => UiMode::Background,

@@ -1,0 +1,234 @@
+//! `omadm agent`: the device agent as a long-running process.
+//!
+//! ```text
+//! omadm agent --state DIR [--push-udp ADDR] [--trust CERT.pem]... [--no-system-store]
+//!             [--known-ppg ADDR]... [--pin PIN] [--trace FILE] [--once]
+//! ```
+//! Decisions:
+//! - The device id is made once, `omadm:` and 32 random hex digits, and kept in `DIR/dev-id`
+//!   (an application-specific globally unique id, as Windows devices use, not a hardware id).
+//! - Push input comes as UDP datagrams carrying a WSP push (`--push-udp`); the sender's IP
+//!   address is its PPG address for the OTA policies (`--known-ppg` names trusted senders;
+//!   provisioning from others is refused).
+//! - `--pin` answers every PIN request (a headless stand-in for the user typing it).
+//! - On start it re-sends pending generic alerts. It prints one line per event. With `--once`
+//!   it exits after the first session: 0 if it completed, 1 otherwise. Without a push port it
+//!   exits when nothing is queued.
+//! - Log lines (`log` crate) go to stderr, level from `OMADM_LOG` (error|warn|info|debug,
+//!   default info).
+
+use std::net::UdpSocket;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use clap::Args;
+use omadm_agent::{Agent, AgentConfig, AgentEvent, Direction, SessionStep, TraceWriter};
+use omadm_cm::Config as CmConfig;
+use omadm_csp::DeviceDetail;
+use omadm_dpu::EndReason;
+use omadm_push::router::RouterConfig;
+use omadm_push::Input;
+use omadm_transport::ClientConfig;
+
+/// Arguments of `omadm agent`.
+#[derive(Args)]
+pub struct AgentArgs {
+    /// State directory (tree, accounts, pending alerts, device id).
+    #[arg(long)]
+    state: PathBuf,
+    /// UDP address to receive WAP push datagrams on.
+    #[arg(long = "push-udp")]
+    push_udp: Option<std::net::SocketAddr>,
+    /// A PEM certificate to trust for servers (repeatable).
+    #[arg(long)]
+    trust: Vec<PathBuf>,
+    /// Do not trust the system's certificate store.
+    #[arg(long = "no-system-store")]
+    no_system_store: bool,
+    /// A push sender (PPG) address to know (repeatable).
+    #[arg(long = "known-ppg")]
+    known_ppg: Vec<String>,
+    /// Answer PIN requests of provisioning documents with this PIN.
+    #[arg(long)]
+    pin: Option<String>,
+    /// Record every session's messages to this trace file.
+    #[arg(long)]
+    trace: Option<PathBuf>,
+    /// Exit after the first session.
+    #[arg(long)]
+    once: bool,
+}
+
+fn describe(e: &AgentEvent) -> String {
+    match e {
+        AgentEvent::SessionQueued {
+            server_id,
+            session_id,
+        } => format!("notification from {server_id}: session 0x{session_id:04X} queued"),
+        AgentEvent::Bootstrapped(names) => {
+            format!("bootstrapped DM account(s) {}", names.join(", "))
+        }
+        AgentEvent::PinRequired(id) => format!("provisioning document {id} waits for the PIN"),
+        AgentEvent::Routed(h) => format!("push routed to handler {h}"),
+        AgentEvent::SessionEnded {
+            server_id,
+            reason,
+            messages,
+            fell_back,
+        } => format!(
+            "session with {server_id} ended: {reason:?} after {messages} message(s){}",
+            if *fell_back {
+                " (DM 1.1.2 fallback)"
+            } else {
+                ""
+            }
+        ),
+        AgentEvent::SessionFailed { server_id, reason } => {
+            format!("session with {server_id} failed: {reason}")
+        }
+    }
+}
+
+fn dev_id(state: &std::path::Path) -> Result<String, String> {
+    let path = state.join("dev-id");
+    if let Ok(s) = std::fs::read_to_string(&path) {
+        let s = s.trim();
+        if !s.is_empty() {
+            return Ok(s.to_owned());
+        }
+    }
+    let mut b = [0u8; 16];
+    openssl::rand::rand_bytes(&mut b).map_err(|e| e.to_string())?;
+    let id = format!(
+        "omadm:{}",
+        b.iter().map(|x| format!("{x:02x}")).collect::<String>()
+    );
+    std::fs::write(&path, format!("{id}\n")).map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(id)
+}
+
+/// Runs the agent.
+pub fn run(a: AgentArgs) -> Result<(), String> {
+    crate::logger::init();
+    std::fs::create_dir_all(&a.state).map_err(|e| format!("{}: {e}", a.state.display()))?;
+    let mut device = crate::device::device_info();
+    device.dev_id = dev_id(&a.state)?;
+    let mut anchors = Vec::new();
+    for p in &a.trust {
+        anchors.push(std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()))?);
+    }
+    let mut agent = Agent::open(
+        &a.state,
+        AgentConfig {
+            device: device.clone(),
+            detail: DeviceDetail {
+                dev_typ: "smartphone".into(),
+                oem: "omadm".into(),
+                fw_v: "1.0".into(),
+                sw_v: env!("CARGO_PKG_VERSION").into(),
+                hw_v: "1.0".into(),
+            },
+            router: RouterConfig {
+                known_ppgs: a.known_ppg.clone(),
+                ..RouterConfig::default()
+            },
+            transport: ClientConfig {
+                trust_anchors: anchors,
+                system_store: !a.no_system_store,
+                ..ClientConfig::default()
+            },
+            tree: CmConfig::default(),
+            max_msg_size: 64 * 1024,
+        },
+    )
+    .map_err(|e| format!("agent: {e}"))?;
+    if let Some(path) = &a.trace {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(true)
+            .write(true)
+            .open(path)
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        let mut w = TraceWriter::new(file).map_err(|e| format!("{}: {e}", path.display()))?;
+        agent.set_observer(Box::new(move |step| {
+            let r = match *step {
+                SessionStep::Sending {
+                    content_type, body, ..
+                } => w.write(Direction::ToServer, content_type, body),
+                SessionStep::Received {
+                    content_type, body, ..
+                } => w.write(Direction::ToDevice, content_type, body),
+                SessionStep::Processed { .. } => Ok(()),
+            };
+            if let Err(e) = r {
+                log::warn!("trace: {e}");
+            }
+        }));
+    }
+    outln!("device {} (state {})", device.dev_id, a.state.display());
+    let socket = match a.push_udp {
+        Some(addr) => {
+            let s = UdpSocket::bind(addr).map_err(|e| format!("bind {addr}: {e}"))?;
+            s.set_read_timeout(Some(Duration::from_millis(200)))
+                .map_err(|e| e.to_string())?;
+            outln!(
+                "push port udp {}",
+                s.local_addr().map_err(|e| e.to_string())?
+            );
+            Some(s)
+        }
+        None => None,
+    };
+    agent.resume_pending_alerts();
+    let started = Instant::now();
+    let mut buf = vec![0u8; 65536];
+    loop {
+        if agent.queued() > 0 {
+            for e in agent.run_pending() {
+                outln!("{}", describe(&e));
+                if a.once {
+                    return match e {
+                        AgentEvent::SessionEnded {
+                            reason: EndReason::Completed,
+                            ..
+                        } => Ok(()),
+                        _ => Err("the session did not complete".into()),
+                    };
+                }
+            }
+        }
+        let Some(socket) = &socket else {
+            return Ok(());
+        };
+        let (n, from) = match socket.recv_from(&mut buf) {
+            Ok(x) => x,
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
+                continue
+            }
+            Err(e) => return Err(format!("push port: {e}")),
+        };
+        let sender = from.ip().to_string();
+        let now = started.elapsed().as_millis() as u64;
+        let event = agent.receive(
+            Input::Udp {
+                sender: &sender,
+                datagram: &buf[..n],
+            },
+            now,
+        );
+        if let Some(e) = event {
+            outln!("{}", describe(&e));
+            if let (AgentEvent::PinRequired(id), Some(pin)) = (&e, &a.pin) {
+                match agent.provide_pin(*id, pin) {
+                    Some(e) => outln!("{}", describe(&e)),
+                    None => outln!("provisioning document {id}: the PIN did not verify; dropped"),
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,188 @@
+//! `omadm server`, `omadm agent` and `omadm notify` as separate processes on loopback: a
+//! bootstrap and a notification over UDP push, a TLS session, the server's records on disk.
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, ChildStdout, Command, Stdio};
+
+const BIN: &str = env!("CARGO_BIN_EXE_omadm");
+
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn dir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("omadm-proc-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// Reads lines until one starts with `prefix`; returns the rest of it.
+fn line_after(out: &mut BufReader<ChildStdout>, prefix: &str) -> String {
+    let mut line = String::new();
+    loop {
+        line.clear();
+        assert!(out.read_line(&mut line).unwrap() > 0, "no line {prefix:?}");
+        if let Some(rest) = line.trim_end().strip_prefix(prefix) {
+            return rest.to_owned();
+        }
+    }
+}
+
+fn notify(args: &[&str]) {
+    let out = Command::new(BIN).arg("notify").args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn a_bootstrapped_agent_answers_a_notification_and_the_server_records_it() {
+    let (srv_dir, agent_dir) = (dir("server"), dir("agent"));
+    let jobs = srv_dir.join("jobs");
+    std::fs::write(
+        &jobs,
+        "AddNode ./Vendor/proc\nAdd ./Vendor/proc/Name value\nGet ./DevInfo/Man\n",
+    )
+    .unwrap();
+    // The agent makes its device id on first start; without a push port it exits at once.
+    let first = Command::new(BIN)
+        .args(["agent", "--state", agent_dir.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(first.status.success());
+    let dev_id = std::fs::read_to_string(agent_dir.join("dev-id"))
+        .unwrap()
+        .trim()
+        .to_owned();
+    assert!(dev_id.starts_with("omadm:"));
+
+    let mut server = Killed(
+        Command::new(BIN)
+            .args([
+                "server",
+                "--listen",
+                "127.0.0.1:0",
+                "--state",
+                srv_dir.to_str().unwrap(),
+            ])
+            .args([
+                "--jobs",
+                jobs.to_str().unwrap(),
+                "--server-password",
+                "srv-secret",
+            ])
+            .args(["--device", &format!("{dev_id}=dev:dev-secret")])
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let mut sout = BufReader::new(server.0.stdout.take().unwrap());
+    let url = line_after(&mut sout, "listening on ");
+    let cert = srv_dir.join("cert.pem");
+
+    let trace = agent_dir.join("trace");
+    let mut agent = Killed(
+        Command::new(BIN)
+            .args([
+                "agent",
+                "--state",
+                agent_dir.to_str().unwrap(),
+                "--push-udp",
+                "127.0.0.1:0",
+            ])
+            .args(["--trust", cert.to_str().unwrap(), "--no-system-store"])
+            .args(["--known-ppg", "127.0.0.1", "--pin", "2468", "--once"])
+            .args(["--trace", trace.to_str().unwrap()])
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let mut aout = BufReader::new(agent.0.stdout.take().unwrap());
+    let port = line_after(&mut aout, "push port udp ");
+
+    let pin_refused = Command::new(BIN)
+        .args([
+            "notify",
+            "--to",
+            &port,
+            "--bootstrap",
+            "--server-id",
+            "omadm-reference",
+        ])
+        .args(["--password", "srv-secret"])
+        .output()
+        .unwrap();
+    assert!(
+        !pin_refused.status.success(),
+        "bootstrap without its parameters must be refused"
+    );
+    notify(&[
+        "--to",
+        &port,
+        "--bootstrap",
+        "--server-id",
+        "omadm-reference",
+        "--password",
+        "srv-secret",
+        "--url",
+        &url,
+        "--pin",
+        "2468",
+        "--device-name",
+        "dev",
+        "--device-password",
+        "dev-secret",
+    ]);
+    line_after(&mut aout, "bootstrapped DM account(s) ");
+    notify(&[
+        "--to",
+        &port,
+        "--server-id",
+        "omadm-reference",
+        "--password",
+        "srv-secret",
+        "--session-id",
+        "0x77",
+    ]);
+    let ended = line_after(&mut aout, "session with omadm-reference ended: ");
+    assert!(ended.starts_with("Completed"), "{ended}");
+    assert!(agent.0.wait().unwrap().success());
+
+    // The server appends records as they come.
+    let mut records = String::new();
+    for _ in 0..50 {
+        records = std::fs::read_to_string(srv_dir.join("records.tsv")).unwrap_or_default();
+        if records.contains("Results") {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let status_ok = records.lines().any(|l| {
+        l.starts_with(&dev_id)
+            && l.contains("\tStatus\t")
+            && l.contains("./Vendor/proc/Name")
+            && l.contains("\t200")
+    });
+    assert!(status_ok, "{records}");
+    assert!(
+        records.contains("\tResults\t./DevInfo/Man\t\tomadm"),
+        "{records}"
+    );
+    // The agent's trace prints as XML.
+    let shown = Command::new(BIN)
+        .args(["trace", trace.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(shown.status.success());
+    assert!(String::from_utf8_lossy(&shown.stdout).contains("<LocURI>./Vendor/proc/Name</LocURI>"));
+    drop(server);
+}
