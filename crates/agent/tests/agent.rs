@@ -27,6 +27,13 @@ fn state_dir(name: &str) -> PathBuf {
 }
 
 fn server(jobs_text: &str) -> (omadm_server::http::RunningServer, Vec<u8>) {
+    server_with(jobs_text, |_| {})
+}
+
+fn server_with(
+    jobs_text: &str,
+    adjust: impl FnOnce(&mut EngineConfig),
+) -> (omadm_server::http::RunningServer, Vec<u8>) {
     let (cert, key) = self_signed(&["127.0.0.1"], 1).unwrap();
     let mut devices = HashMap::new();
     devices.insert(
@@ -38,7 +45,7 @@ fn server(jobs_text: &str) -> (omadm_server::http::RunningServer, Vec<u8>) {
             jobs: vec![],
         },
     );
-    let config = EngineConfig {
+    let mut config = EngineConfig {
         server_id: "ref".into(),
         server_password: "srvpw".into(),
         server_uri: "https://127.0.0.1/dm".into(),
@@ -46,7 +53,10 @@ fn server(jobs_text: &str) -> (omadm_server::http::RunningServer, Vec<u8>) {
         default_jobs: jobs::parse(jobs_text).unwrap(),
         require_device_auth: true,
         max_msg_size: 64 * 1024,
+        accept_v12: true,
+        busy_responses: 0,
     };
+    adjust(&mut config);
     let engine = Engine::new(
         config,
         Box::new(|b: &mut [u8]| openssl::rand::rand_bytes(b).unwrap()),
@@ -269,6 +279,197 @@ fn a_pending_generic_alert_survives_a_restart_and_is_dropped_once_acknowledged()
     assert!(
         a.alerts().for_server("ref").is_empty(),
         "and it stays dropped after a restart"
+    );
+    srv.stop();
+}
+
+const JOBS: &str =
+    "AddNode ./Vendor/memory/sync\nAdd ./Vendor/memory/sync/Server mail.example.com\n";
+
+fn configured(a: &mut Agent) -> bool {
+    a.tree().exists("./Vendor/memory/sync/Server")
+}
+
+fn job_statuses(srv: &omadm_server::http::RunningServer) -> Vec<Option<u16>> {
+    srv.engine
+        .lock()
+        .unwrap()
+        .records()
+        .iter()
+        .filter(|r| r.kind == "Status" && r.what.contains("./Vendor/memory/sync"))
+        .map(|r| r.code)
+        .collect()
+}
+
+/// Runs one client-initiated session and returns its event and the content types sent.
+fn one_session(a: &mut Agent) -> (AgentEvent, Vec<String>) {
+    let sent = Arc::new(Mutex::new(Vec::new()));
+    let s = sent.clone();
+    a.set_observer(Box::new(move |step| {
+        if let omadm_agent::SessionStep::Sending { content_type, .. } = step {
+            s.lock().unwrap().push(content_type.to_string());
+        }
+    }));
+    a.request_session("ref");
+    let mut events = a.run_pending();
+    assert_eq!(events.len(), 1);
+    let types = sent.lock().unwrap().clone();
+    (events.remove(0), types)
+}
+
+#[test]
+fn an_account_asking_for_wbxml_runs_its_session_in_wbxml() {
+    let (srv, cert) = server(JOBS);
+    let url = format!("https://127.0.0.1:{}/dm", srv.addr.port());
+    let dir = state_dir("wbxml");
+    let mut a = agent(&dir, &cert);
+    let mut acc = account(&url);
+    acc.ext.default_encoding = "application/vnd.syncml.dm+wbxml".into();
+    a.accounts().create(&acc, roles::MANAGER).unwrap();
+    let (event, types) = one_session(&mut a);
+    assert!(
+        matches!(
+            event,
+            AgentEvent::SessionEnded {
+                reason: EndReason::Completed,
+                ..
+            }
+        ),
+        "{event:?}"
+    );
+    assert!(
+        !types.is_empty() && types.iter().all(|t| t == "application/vnd.syncml.dm+wbxml"),
+        "{types:?}"
+    );
+    assert!(configured(&mut a));
+    assert_eq!(job_statuses(&srv), [Some(200), Some(200)]);
+    srv.stop();
+}
+
+#[test]
+fn a_1_1_2_only_server_gets_the_session_again_as_dm_1_1_2() {
+    let (srv, cert) = server_with(JOBS, |c| c.accept_v12 = false);
+    let url = format!("https://127.0.0.1:{}/dm", srv.addr.port());
+    let dir = state_dir("fallback");
+    let mut a = agent(&dir, &cert);
+    a.accounts().create(&account(&url), roles::MANAGER).unwrap();
+    let (event, _) = one_session(&mut a);
+    assert!(
+        matches!(
+            event,
+            AgentEvent::SessionEnded {
+                reason: EndReason::Completed,
+                fell_back: true,
+                ..
+            }
+        ),
+        "{event:?}"
+    );
+    assert!(configured(&mut a));
+    assert_eq!(job_statuses(&srv), [Some(200), Some(200)]);
+    srv.stop();
+}
+
+#[test]
+fn back_compat_retry_disabled_means_no_fallback() {
+    let (srv, cert) = server_with(JOBS, |c| c.accept_v12 = false);
+    let url = format!("https://127.0.0.1:{}/dm", srv.addr.port());
+    let dir = state_dir("nofallback");
+    let mut a = agent(&dir, &cert);
+    let mut acc = account(&url);
+    acc.ext.back_compat_retry_disabled = true;
+    a.accounts().create(&acc, roles::MANAGER).unwrap();
+    let (event, _) = one_session(&mut a);
+    assert!(
+        matches!(event, AgentEvent::SessionFailed { .. }),
+        "{event:?}"
+    );
+    assert!(!configured(&mut a));
+    srv.stop();
+}
+
+#[test]
+fn a_server_answering_503_twice_is_retried_with_backoff_then_works() {
+    let (srv, cert) = server_with(JOBS, |c| c.busy_responses = 2);
+    let url = format!("https://127.0.0.1:{}/dm", srv.addr.port());
+    let dir = state_dir("busy");
+    let mut a = agent(&dir, &cert);
+    let waits = Arc::new(Mutex::new(Vec::new()));
+    let w = waits.clone();
+    a.set_sleeper(Box::new(move |d| w.lock().unwrap().push(d)));
+    a.accounts().create(&account(&url), roles::MANAGER).unwrap();
+    let (event, _) = one_session(&mut a);
+    assert!(
+        matches!(
+            event,
+            AgentEvent::SessionEnded {
+                reason: EndReason::Completed,
+                ..
+            }
+        ),
+        "{event:?}"
+    );
+    assert_eq!(*waits.lock().unwrap(), [10, 20].map(Duration::from_millis));
+    assert!(configured(&mut a));
+    srv.stop();
+}
+
+#[test]
+fn a_server_whose_certificate_is_not_trusted_is_refused() {
+    let (srv, _cert) = server(JOBS);
+    let (other_cert, _) = self_signed(&["127.0.0.1"], 1).unwrap();
+    let url = format!("https://127.0.0.1:{}/dm", srv.addr.port());
+    let dir = state_dir("badcert");
+    let mut a = agent(&dir, &other_cert);
+    a.set_sleeper(Box::new(|_| {}));
+    a.accounts().create(&account(&url), roles::MANAGER).unwrap();
+    let (event, _) = one_session(&mut a);
+    match &event {
+        AgentEvent::SessionFailed { reason, .. } => {
+            assert!(
+                reason.to_lowercase().contains("certificate")
+                    || reason.to_lowercase().contains("tls"),
+                "{reason}"
+            )
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(
+        srv.engine.lock().unwrap().records().is_empty(),
+        "nothing reached the server"
+    );
+    assert!(!configured(&mut a));
+    srv.stop();
+}
+
+#[test]
+fn bad_server_credentials_end_the_session_and_nothing_is_executed() {
+    let (srv, cert) = server(JOBS);
+    let url = format!("https://127.0.0.1:{}/dm", srv.addr.port());
+    let dir = state_dir("badsrvcred");
+    let mut a = agent(&dir, &cert);
+    let mut acc = account(&url);
+    acc.server.as_mut().unwrap().secret = "not-the-server-secret".into();
+    a.accounts().create(&acc, roles::MANAGER).unwrap();
+    let (event, _) = one_session(&mut a);
+    assert!(
+        matches!(
+            event,
+            AgentEvent::SessionEnded {
+                reason: EndReason::AuthenticationFailed,
+                ..
+            }
+        ),
+        "{event:?}"
+    );
+    assert!(
+        !configured(&mut a),
+        "no command of an unauthenticated server ran"
+    );
+    assert!(
+        job_statuses(&srv).iter().all(|c| *c != Some(200)),
+        "{:?}",
+        job_statuses(&srv)
     );
     srv.stop();
 }

@@ -235,6 +235,8 @@ fn run_in(
             default_jobs: vec![],
             require_device_auth: true,
             max_msg_size: 64 * 1024,
+            accept_v12: true,
+            busy_responses: 0,
         },
         Box::new(|b: &mut [u8]| {
             if openssl::rand::rand_bytes(b).is_err() {

@@ -3,6 +3,7 @@
 //! ```text
 //! omadm server --listen ADDR --state DIR [--jobs FILE] [--server-id ID]
 //!              [--server-password PW] [--device DEVID=NAME:PASSWORD[:basic|md5|hmac]]...
+//!              [--max-msg-size N] [--dm11-only] [--busy N]
 //! ```
 //! What it keeps in `DIR` (decided here):
 //! - `cert.pem`, `key.pem`: its TLS certificate, generated on first start for the listen
@@ -49,6 +50,12 @@ pub struct ServerArgs {
     /// A device: DEVID=NAME:PASSWORD[:basic|md5|hmac] (MD5 by default).
     #[arg(long)]
     device: Vec<String>,
+    /// Play a DM 1.1.2-only server: DM 1.2 packages get HTTP 400 (tests devices' fallback).
+    #[arg(long = "dm11-only")]
+    dm11_only: bool,
+    /// Answer the first N requests with HTTP 503 (tests devices' retries).
+    #[arg(long, default_value_t = 0)]
+    busy: u32,
     /// Largest message the server sends.
     #[arg(long = "max-msg-size", default_value_t = 64 * 1024)]
     max_msg_size: u64,
@@ -175,6 +182,8 @@ pub fn run(a: ServerArgs) -> Result<(), String> {
             default_jobs: job_list,
             require_device_auth,
             max_msg_size: a.max_msg_size,
+            accept_v12: !a.dm11_only,
+            busy_responses: a.busy,
         },
         Box::new(|b: &mut [u8]| {
             if openssl::rand::rand_bytes(b).is_err() {

@@ -49,6 +49,13 @@ pub struct EngineConfig {
     pub require_device_auth: bool,
     /// The server's own MaxMsgSize.
     pub max_msg_size: u64,
+    /// Whether DM 1.2 packages are accepted. Off, the server plays a DM 1.1.2-only server:
+    /// a 1.2 package gets HTTP 400 with no body (what such servers answer a namespace they
+    /// do not know), so that devices' fallback can be tested.
+    pub accept_v12: bool,
+    /// The first this many requests get HTTP 503 (an overloaded server), so that devices'
+    /// retries can be tested; 0 in normal operation.
+    pub busy_responses: u32,
 }
 
 /// Fills a buffer with unpredictable octets (the server's nonces).
@@ -92,6 +99,7 @@ pub struct Engine {
     server_nonces: HashMap<String, Vec<u8>>,
     records: Vec<Record>,
     entropy: Entropy,
+    busy_left: u32,
 }
 
 fn text(bytes: &[u8]) -> String {
@@ -102,6 +110,7 @@ impl Engine {
     /// An engine; `entropy` supplies nonces.
     pub fn new(config: EngineConfig, entropy: Entropy) -> Self {
         Engine {
+            busy_left: config.busy_responses,
             config,
             sessions: HashMap::new(),
             device_nonces: HashMap::new(),
@@ -154,6 +163,11 @@ impl Engine {
 
     /// Handles one device message; returns the HTTP status and the reply body.
     pub fn handle(&mut self, body: &[u8]) -> (u16, Vec<u8>, Encoding) {
+        if self.busy_left > 0 {
+            self.busy_left -= 1;
+            log::info!("answering 503 (busy; {} more)", self.busy_left);
+            return (503, Vec::new(), Encoding::Xml);
+        }
         let (msg, encoding) = match decode_lenient(body, &Limits::default()) {
             Ok(m) => m,
             Err(e) => {
@@ -161,6 +175,10 @@ impl Engine {
                 return (400, Vec::new(), Encoding::Xml);
             }
         };
+        if !self.config.accept_v12 && msg.version() != Some(DmVersion::V1_1) {
+            log::info!("refusing a DM 1.2 package (1.1.2-only server)");
+            return (400, Vec::new(), encoding);
+        }
         let device = msg.header.source.loc_uri.clone();
         let sid = msg.header.session_id.clone();
         let key = (device.clone(), sid.clone());

@@ -33,6 +33,8 @@ fn engine(jobs_text: &str, require_auth: bool) -> Engine {
         default_jobs: jobs::parse(jobs_text).unwrap(),
         require_device_auth: require_auth,
         max_msg_size: 64 * 1024,
+        accept_v12: true,
+        busy_responses: 0,
     };
     let mut n = 0u8;
     Engine::new(
