@@ -128,6 +128,9 @@ pub struct Agent {
     queue: VecDeque<(String, Trigger, bool)>,
     sleeper: Box<dyn FnMut(Duration) + Send>,
     observer: Option<Observer>,
+    /// The transport, built once (building an OpenSSL context and loading the trust anchors
+    /// costs milliseconds) and disconnected after each session.
+    client: Option<Client>,
     next_session_id: u16,
 }
 
@@ -185,6 +188,7 @@ impl Agent {
             queue: VecDeque::new(),
             sleeper: Box::new(std::thread::sleep),
             observer: None,
+            client: None,
             next_session_id: u16::from_be_bytes(next),
         })
     }
@@ -444,10 +448,26 @@ impl Agent {
             }
         });
         let mut session = Session::new(config, trigger, alerts, entropy);
-        let mut client = match Client::new(self.config.transport.clone()) {
-            Ok(c) => c,
-            Err(e) => return Attempt::Failed(e.to_string()),
+        let mut client = match self.client.take() {
+            Some(c) => c,
+            None => match Client::new(self.config.transport.clone()) {
+                Ok(c) => c,
+                Err(e) => return Attempt::Failed(e.to_string()),
+            },
         };
+        let attempt = self.exchange_all(account, &mut session, &mut client);
+        client.disconnect();
+        self.client = Some(client);
+        attempt
+    }
+
+    /// Carries a session's messages until it ends.
+    fn exchange_all(
+        &mut self,
+        account: &DmAccount,
+        session: &mut Session,
+        client: &mut Client,
+    ) -> Attempt {
         let policy = RetryPolicy {
             retries: account.ext.conn_retry_freq,
             initial: Duration::from_millis(account.ext.initial_backoff_ms),

@@ -473,3 +473,42 @@ fn bad_server_credentials_end_the_session_and_nothing_is_executed() {
     );
     srv.stop();
 }
+
+#[test]
+fn consecutive_sessions_reuse_the_nonces_and_need_no_extra_round_trip() {
+    let (srv, cert) = server("Get ./DevInfo/Man\n");
+    let url = format!("https://127.0.0.1:{}/dm", srv.addr.port());
+    let dir = state_dir("consecutive");
+    let mut a = agent(&dir, &cert);
+    a.accounts().create(&account(&url), roles::MANAGER).unwrap();
+    let trace = Arc::new(Mutex::new(Vec::new()));
+    for _ in 0..3 {
+        // Each session's MD5 credentials use the nonce the server issued in the one before.
+        let t = trace.clone();
+        a.set_observer(Box::new(move |step| {
+            if let omadm_agent::SessionStep::Sending { body, .. }
+            | omadm_agent::SessionStep::Received { body, .. } = step
+            {
+                t.lock()
+                    .unwrap()
+                    .push(String::from_utf8_lossy(body).into_owned());
+            }
+        }));
+        a.request_session("ref");
+        let events = a.run_pending();
+        let dump = trace.lock().unwrap().join("\n=====\n");
+        assert!(
+            matches!(
+                &events[0],
+                AgentEvent::SessionEnded {
+                    reason: EndReason::Completed,
+                    messages: 2,
+                    ..
+                }
+            ),
+            "{events:?}\n{dump}"
+        );
+        trace.lock().unwrap().clear();
+    }
+    srv.stop();
+}

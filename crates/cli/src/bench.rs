@@ -1,4 +1,5 @@
-//! `omadm bench dpu MESSAGE`: one server message in, one client message out, timed.
+//! `omadm bench dpu MESSAGE`: one server message in, one client message out, timed; and
+//! `omadm bench session` (see [`crate::bench_session`]).
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -14,6 +15,8 @@ pub enum BenchTarget {
     /// The session engine: a fresh device handles MESSAGE (a server message) and builds its
     /// reply, with in-memory CSPs; setup is not timed.
     Dpu(DpuArgs),
+    /// Whole sessions on loopback TLS with the reference server in a child process.
+    Session(crate::bench_session::SessionArgs),
 }
 
 /// Arguments of `bench dpu`.
@@ -39,6 +42,7 @@ pub struct DpuArgs {
 pub fn run(target: BenchTarget) -> Result<(), String> {
     match target {
         BenchTarget::Dpu(args) => dpu(args),
+        BenchTarget::Session(args) => crate::bench_session::run(args),
     }
 }
 

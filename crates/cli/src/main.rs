@@ -24,6 +24,7 @@ macro_rules! outln {
 
 mod agent_cmd;
 mod bench;
+mod bench_session;
 mod convert;
 mod decode;
 mod demo;

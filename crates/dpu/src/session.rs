@@ -338,6 +338,7 @@ impl Session {
 
         // 1. The server's answers to our previous message.
         let mut resend_package1 = false;
+        let events_before = self.events.len();
         for command in &msg.body.commands {
             if let Command::Status(s) = command {
                 if self.on_status(s) {
@@ -362,6 +363,15 @@ impl Session {
             return Ok(None);
         }
         let server_ok = crate::exec::is_success(header_status.code().unwrap_or(500));
+        // A nonce for our credentials that came in this message is trusted (stored for the
+        // next session) once the same message authenticated the server.
+        if self.server_authenticated {
+            for e in self.events.iter_mut().skip(events_before) {
+                if let Event::ClientNonce { trusted, .. } = e {
+                    *trusted = true;
+                }
+            }
+        }
 
         // 3. Run its commands (only for an authenticated server and a client it accepted).
         let mut responses: Vec<Command> = Vec::new();

@@ -127,6 +127,12 @@ impl Client {
         })
     }
 
+    /// Closes the kept-alive connection, if any (the end of a session); the TLS
+    /// configuration stays, so the next session does not rebuild it.
+    pub fn disconnect(&mut self) {
+        self.conn = None;
+    }
+
     /// How many connections this client has opened.
     pub fn connections_opened(&self) -> u64 {
         self.connections_opened

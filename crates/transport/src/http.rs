@@ -40,8 +40,10 @@ pub(crate) fn write_request(
         head.push_str("\r\n");
     }
     head.push_str("\r\n");
-    w.write_all(head.as_bytes()).map_err(io)?;
-    w.write_all(body).map_err(io)?;
+    // One write: one TLS record and one TCP segment train, no wait on the peer's delayed ACK.
+    let mut out = head.into_bytes();
+    out.extend_from_slice(body);
+    w.write_all(&out).map_err(io)?;
     w.flush().map_err(io)
 }
 
