@@ -3,6 +3,7 @@
 //! ```text
 //! omadm agent --state DIR [--push-udp ADDR] [--trust CERT.pem]... [--no-system-store]
 //!             [--known-ppg ADDR]... [--pin PIN] [--trace FILE] [--once]
+//!             [--alert-to ID --alert-type TYPE --alert-data DATA [--alert-source URI]]
 //! ```
 //! Decisions:
 //! - The device id is made once, `omadm:` and 32 random hex digits, and kept in `DIR/dev-id`
@@ -11,7 +12,8 @@
 //!   address is its PPG address for the OTA policies (`--known-ppg` names trusted senders;
 //!   provisioning from others is refused).
 //! - `--pin` answers every PIN request (a headless stand-in for the user typing it).
-//! - On start it re-sends pending generic alerts. It prints one line per event. With `--once`
+//! - On start it re-sends pending generic alerts; `--alert-to ID --alert-type T --alert-data D`
+//!   raises a new one (stored before any attempt to send it). It prints one line per event. With `--once`
 //!   it exits after the first session: 0 if it completed, 1 otherwise. Without a push port it
 //!   exits when nothing is queued.
 //! - Log lines (`log` crate) go to stderr, level from `OMADM_LOG` (error|warn|info|debug,
@@ -57,6 +59,19 @@ pub struct AgentArgs {
     /// Exit after the first session.
     #[arg(long)]
     once: bool,
+    /// Raise a generic alert (1226) for this server: kept on disk until the server
+    /// acknowledges it, across restarts.
+    #[arg(long = "alert-to", requires_all = ["alert_type", "alert_data"])]
+    alert_to: Option<String>,
+    /// The generic alert's Meta Type (e.g. org.openmobilealliance.dm.firmwareupdate.downloadandupdate).
+    #[arg(long = "alert-type")]
+    alert_type: Option<String>,
+    /// The generic alert's data (e.g. a FUMO result code).
+    #[arg(long = "alert-data")]
+    alert_data: Option<String>,
+    /// The generic alert's source node.
+    #[arg(long = "alert-source")]
+    alert_source: Option<String>,
 }
 
 fn describe(e: &AgentEvent) -> String {
@@ -180,6 +195,22 @@ pub fn run(a: AgentArgs) -> Result<(), String> {
         None => None,
     };
     agent.resume_pending_alerts();
+    if let Some(server) = &a.alert_to {
+        let alert = omadm_dpu::GenericAlert {
+            id: 0,
+            correlator: None,
+            source: a.alert_source.clone(),
+            target: None,
+            type_: a.alert_type.clone().unwrap_or_default(),
+            format: "chr".into(),
+            mark: None,
+            data: a.alert_data.clone().unwrap_or_default(),
+        };
+        let id = agent
+            .add_generic_alert(server, alert)
+            .map_err(|e| format!("generic alert: {e}"))?;
+        outln!("generic alert {id} for {server} stored");
+    }
     let started = Instant::now();
     let mut buf = vec![0u8; 65536];
     loop {

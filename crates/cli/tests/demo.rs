@@ -87,8 +87,19 @@ fn a_damaged_trace_is_an_error_with_its_offset() {
 fn bench_session_runs_real_sessions_and_reports_its_figures() {
     let out = omadm(&["bench", "session", "--sessions", "5"]);
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
-    for field in ["sessions: 5 timed", "sessions/s", "p50", "p99", "peak RSS: agent", "server"] {
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for field in [
+        "sessions: 5 timed",
+        "sessions/s",
+        "p50",
+        "p99",
+        "peak RSS: agent",
+        "server",
+    ] {
         assert!(text.contains(field), "{field} missing:\n{text}");
     }
 }

@@ -186,3 +186,142 @@ fn a_bootstrapped_agent_answers_a_notification_and_the_server_records_it() {
     assert!(String::from_utf8_lossy(&shown.stdout).contains("<LocURI>./Vendor/proc/Name</LocURI>"));
     drop(server);
 }
+
+#[test]
+fn a_generic_alert_survives_a_killed_agent_and_reaches_the_server_once() {
+    let (srv_dir, agent_dir) = (dir("alert-server"), dir("alert-agent"));
+    let state = agent_dir.to_str().unwrap().to_owned();
+    assert!(Command::new(BIN)
+        .args(["agent", "--state", &state])
+        .status()
+        .unwrap()
+        .success());
+    let dev_id = std::fs::read_to_string(agent_dir.join("dev-id"))
+        .unwrap()
+        .trim()
+        .to_owned();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("https://127.0.0.1:{port}/dm");
+
+    // Bootstrap the account (the server is not running yet).
+    let mut boot = Killed(
+        Command::new(BIN)
+            .args(["agent", "--state", &state, "--push-udp", "127.0.0.1:0"])
+            .args(["--known-ppg", "127.0.0.1", "--pin", "1357"])
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let mut out = BufReader::new(boot.0.stdout.take().unwrap());
+    let push = line_after(&mut out, "push port udp ");
+    notify(&[
+        "--to",
+        &push,
+        "--bootstrap",
+        "--server-id",
+        "omadm-reference",
+        "--password",
+        "srv-secret",
+        "--url",
+        &url,
+        "--pin",
+        "1357",
+        "--device-name",
+        "dev",
+        "--device-password",
+        "dev-secret",
+    ]);
+    line_after(&mut out, "bootstrapped DM account(s) ");
+    drop(boot);
+
+    // Raise the alert while the server is down, and kill the agent (SIGKILL) while it backs off.
+    let mut raising = Killed(
+        Command::new(BIN)
+            .args(["agent", "--state", &state, "--alert-to", "omadm-reference"])
+            .args([
+                "--alert-type",
+                "org.openmobilealliance.dm.firmwareupdate.downloadandupdate",
+            ])
+            .args([
+                "--alert-data",
+                "200",
+                "--alert-source",
+                "./FUMO/fw1/DownloadAndUpdate",
+            ])
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let mut out = BufReader::new(raising.0.stdout.take().unwrap());
+    line_after(&mut out, "generic alert ");
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    raising.0.kill().unwrap();
+    let _ = raising.0.wait();
+
+    // The server comes up; the restarted agent delivers the alert.
+    let mut server = Killed(
+        Command::new(BIN)
+            .args([
+                "server",
+                "--listen",
+                &format!("127.0.0.1:{port}"),
+                "--state",
+            ])
+            .arg(&srv_dir)
+            .args(["--server-password", "srv-secret", "--device"])
+            .arg(format!("{dev_id}=dev:dev-secret"))
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let mut sout = BufReader::new(server.0.stdout.take().unwrap());
+    line_after(&mut sout, "listening on ");
+    let trust = srv_dir.join("cert.pem");
+    let resumed = Command::new(BIN)
+        .args([
+            "agent",
+            "--state",
+            &state,
+            "--once",
+            "--no-system-store",
+            "--trust",
+        ])
+        .arg(&trust)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&resumed.stdout);
+    assert!(
+        resumed.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&resumed.stderr)
+    );
+    assert!(text.contains("ended: Completed"), "{text}");
+    // Acknowledged, so gone: another start has nothing to send.
+    let again = Command::new(BIN)
+        .args(["agent", "--state", &state])
+        .output()
+        .unwrap();
+    assert!(
+        !String::from_utf8_lossy(&again.stdout).contains("session"),
+        "alert sent twice"
+    );
+    let mut records = String::new();
+    for _ in 0..50 {
+        records = std::fs::read_to_string(srv_dir.join("records.tsv")).unwrap_or_default();
+        if records.contains("\tAlert\t") {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let alerts: Vec<_> = records
+        .lines()
+        .filter(|l| l.contains("\tAlert\t"))
+        .collect();
+    assert_eq!(alerts.len(), 1, "{records}");
+    assert!(alerts[0].contains("downloadandupdate"), "{records}");
+    drop(server);
+}
