@@ -512,3 +512,104 @@ fn consecutive_sessions_reuse_the_nonces_and_need_no_extra_round_trip() {
     }
     srv.stop();
 }
+
+fn with_scheme(
+    auth_type: &str,
+    scheme: AuthScheme,
+    url: &str,
+) -> (DmAccount, impl FnOnce(&mut EngineConfig)) {
+    let mut acc = account(url);
+    acc.client.as_mut().unwrap().auth_type = auth_type.into();
+    acc.server.as_mut().unwrap().auth_type = auth_type.into();
+    (acc, move |c: &mut EngineConfig| {
+        c.devices.get_mut(DEVICE).unwrap().scheme = scheme;
+    })
+}
+
+#[test]
+fn hmac_authenticates_every_message_both_ways_across_sessions() {
+    // The port is only known once the server runs; the account is created after.
+    let (_, adjust) = with_scheme("HMAC", AuthScheme::Hmac, "");
+    let (srv, cert) = server_with(JOBS, adjust);
+    let url = format!("https://127.0.0.1:{}/dm", srv.addr.port());
+    let (acc, _) = with_scheme("HMAC", AuthScheme::Hmac, &url);
+    let dir = state_dir("hmac");
+    let mut a = agent(&dir, &cert);
+    a.accounts().create(&acc, roles::MANAGER).unwrap();
+    for _ in 0..2 {
+        let (event, _) = one_session(&mut a);
+        assert!(
+            matches!(
+                event,
+                AgentEvent::SessionEnded {
+                    reason: EndReason::Completed,
+                    messages: 2,
+                    ..
+                }
+            ),
+            "{event:?}"
+        );
+    }
+    assert!(configured(&mut a));
+    let records = srv.engine.lock().unwrap().records().to_vec();
+    assert!(!records.iter().any(|r| r.kind == "Auth"), "{records:?}");
+    srv.stop();
+}
+
+#[test]
+fn a_wrong_hmac_password_is_refused_by_the_server() {
+    let (_, adjust) = with_scheme("HMAC", AuthScheme::Hmac, "");
+    let (srv, cert) = server_with(JOBS, adjust);
+    let url = format!("https://127.0.0.1:{}/dm", srv.addr.port());
+    let (mut acc, _) = with_scheme("HMAC", AuthScheme::Hmac, &url);
+    acc.client.as_mut().unwrap().secret = "wrong".into();
+    let dir = state_dir("hmac-wrong");
+    let mut a = agent(&dir, &cert);
+    a.accounts().create(&acc, roles::MANAGER).unwrap();
+    let (event, _) = one_session(&mut a);
+    assert!(
+        !matches!(
+            event,
+            AgentEvent::SessionEnded {
+                reason: EndReason::Completed,
+                ..
+            }
+        ),
+        "{event:?}"
+    );
+    assert!(!configured(&mut a));
+    let records = srv.engine.lock().unwrap().records().to_vec();
+    assert!(
+        records
+            .iter()
+            .any(|r| r.kind == "Auth" && r.code == Some(401)),
+        "{records:?}"
+    );
+    srv.stop();
+}
+
+#[test]
+fn basic_device_credentials_work() {
+    let (_, adjust) = with_scheme("BASIC", AuthScheme::Basic, "");
+    let (srv, cert) = server_with(JOBS, adjust);
+    let url = format!("https://127.0.0.1:{}/dm", srv.addr.port());
+    let (mut acc, _) = with_scheme("BASIC", AuthScheme::Basic, &url);
+    // Server credentials stay DIGEST: Windows requires it of servers.
+    acc.server.as_mut().unwrap().auth_type = "DIGEST".into();
+    let dir = state_dir("basic");
+    let mut a = agent(&dir, &cert);
+    a.accounts().create(&acc, roles::MANAGER).unwrap();
+    let (event, _) = one_session(&mut a);
+    assert!(
+        matches!(
+            event,
+            AgentEvent::SessionEnded {
+                reason: EndReason::Completed,
+                ..
+            }
+        ),
+        "{event:?}"
+    );
+    assert!(configured(&mut a));
+    srv.stop();
+}

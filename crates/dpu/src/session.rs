@@ -339,6 +339,11 @@ impl Session {
         // 1. The server's answers to our previous message.
         let mut resend_package1 = false;
         let events_before = self.events.len();
+        let server_nonce_before = self
+            .config
+            .server_credentials
+            .as_ref()
+            .map(|c| c.nonce.clone());
         for command in &msg.body.commands {
             if let Command::Status(s) = command {
                 if self.on_status(s) {
@@ -446,6 +451,18 @@ impl Session {
             && server_ok
             && !self.large_object.is_pending()
         {
+            // No reply goes back, so a nonce issued to the server in this message's header
+            // status would never reach it: keep the one it has.
+            if let (Some(creds), Some(before)) =
+                (self.config.server_credentials.as_mut(), server_nonce_before)
+            {
+                creds.nonce = before;
+            }
+            let mut i = 0;
+            self.events.retain(|e| {
+                i += 1;
+                i <= events_before || !matches!(e, Event::ServerNonce { .. })
+            });
             self.end(EndReason::Completed);
             return Ok(None);
         }

@@ -11,7 +11,7 @@
 
 use std::collections::{HashMap, VecDeque};
 
-use omadm_syncml::auth::{decode_nonce, AuthScheme};
+use omadm_syncml::auth::{decode_nonce, AuthScheme, HmacHeader};
 use omadm_syncml::{
     b64, command_len, decode_lenient, encode, Alert, Chal, Command, Cred, DmVersion, Encoding,
     Limits, Location, Meta, Status, SyncBody, SyncHdr, SyncMl,
@@ -26,7 +26,8 @@ pub struct DeviceAccount {
     pub name: String,
     /// Its password (CLCRED AAuthSecret).
     pub password: String,
-    /// Basic or MD5.
+    /// Basic, MD5 or HMAC (used both ways: how the device proves itself and how the server
+    /// does).
     pub scheme: AuthScheme,
     /// Jobs for this device (the server's default jobs when empty).
     pub jobs: Vec<Job>,
@@ -163,21 +164,62 @@ impl Engine {
 
     /// Handles one device message; returns the HTTP status and the reply body.
     pub fn handle(&mut self, body: &[u8]) -> (u16, Vec<u8>, Encoding) {
+        let (status, reply, encoding, _) = self.handle_with_hmac(body, None);
+        (status, reply, encoding)
+    }
+
+    /// Handles one device message with its `x-syncml-hmac` header; returns the HTTP status,
+    /// the reply body, its encoding and the reply's own `x-syncml-hmac` header value.
+    ///
+    /// HMAC (decided here): a device account's scheme is used both ways. For an HMAC device,
+    /// every message must carry a valid header (username = the account name, keyed with the
+    /// nonce the server issued last); the server issues a new nonce in every SyncHdr Status
+    /// and signs every reply with its password and the nonce the device issued last.
+    pub fn handle_with_hmac(
+        &mut self,
+        body: &[u8],
+        hmac: Option<&str>,
+    ) -> (u16, Vec<u8>, Encoding, Option<String>) {
+        let (status, reply, encoding, device) = self.handle_inner(body, hmac);
+        let header = device.and_then(|d| {
+            let acc = self.config.devices.get(&d)?;
+            if acc.scheme != AuthScheme::Hmac || status != 200 {
+                return None;
+            }
+            let nonce = self.server_nonces.get(&d).cloned().unwrap_or_default();
+            Some(
+                HmacHeader::compute(
+                    &self.config.server_id,
+                    &self.config.server_password,
+                    &nonce,
+                    &reply,
+                )
+                .to_header_value(),
+            )
+        });
+        (status, reply, encoding, header)
+    }
+
+    fn handle_inner(
+        &mut self,
+        body: &[u8],
+        hmac: Option<&str>,
+    ) -> (u16, Vec<u8>, Encoding, Option<String>) {
         if self.busy_left > 0 {
             self.busy_left -= 1;
             log::info!("answering 503 (busy; {} more)", self.busy_left);
-            return (503, Vec::new(), Encoding::Xml);
+            return (503, Vec::new(), Encoding::Xml, None);
         }
         let (msg, encoding) = match decode_lenient(body, &Limits::default()) {
             Ok(m) => m,
             Err(e) => {
                 log::warn!("undecodable device message: {e}");
-                return (400, Vec::new(), Encoding::Xml);
+                return (400, Vec::new(), Encoding::Xml, None);
             }
         };
         if !self.config.accept_v12 && msg.version() != Some(DmVersion::V1_1) {
             log::info!("refusing a DM 1.2 package (1.1.2-only server)");
-            return (400, Vec::new(), encoding);
+            return (400, Vec::new(), encoding, None);
         }
         let device = msg.header.source.loc_uri.clone();
         let sid = msg.header.session_id.clone();
@@ -209,10 +251,27 @@ impl Engine {
             .target_refs
             .push(msg.header.target.loc_uri.clone());
         header_status.source_refs.push(device.clone());
-        let authenticated = self.sessions[&key].device_authenticated;
+        let is_hmac = self
+            .config
+            .devices
+            .get(&device)
+            .is_some_and(|d| d.scheme == AuthScheme::Hmac);
+        let authenticated = self.sessions[&key].device_authenticated && !is_hmac;
         if !authenticated {
             let verdict = match (self.config.devices.get(&device), &msg.header.cred) {
                 (None, _) => 401,
+                (Some(acc), _) if acc.scheme == AuthScheme::Hmac => {
+                    let nonce = self.device_nonces.get(&device).cloned().unwrap_or_default();
+                    match hmac.and_then(HmacHeader::parse) {
+                        None => 407,
+                        Some(h)
+                            if h.username == acc.name && h.verify(&acc.password, &nonce, body) =>
+                        {
+                            200
+                        }
+                        Some(_) => 401,
+                    }
+                }
                 (Some(_), None) => 407,
                 (Some(acc), Some(cred)) => {
                     let nonce = self.device_nonces.get(&device).cloned().unwrap_or_default();
@@ -228,7 +287,7 @@ impl Engine {
                 }
             };
             header_status.data = verdict.to_string();
-            if verdict == 212 {
+            if verdict == 212 || (verdict == 200 && is_hmac) {
                 self.sessions
                     .get_mut(&key)
                     .expect("inserted")
@@ -240,7 +299,7 @@ impl Engine {
                 .get(&device)
                 .map(|d| d.scheme)
                 .unwrap_or(AuthScheme::Md5);
-            if verdict != 212 || scheme == AuthScheme::Md5 {
+            if !matches!(verdict, 200 | 212) || scheme != AuthScheme::Basic {
                 let nonce = self.new_nonce();
                 self.device_nonces.insert(device.clone(), nonce.clone());
                 header_status.chal = Some(Box::new(Chal {
@@ -252,7 +311,7 @@ impl Engine {
                     },
                 }));
             }
-            if verdict != 212 {
+            if !matches!(verdict, 200 | 212) {
                 self.record(
                     &device,
                     &sid,
@@ -263,7 +322,7 @@ impl Engine {
                 );
                 let reply =
                     self.build(&key, vec![Command::Status(header_status)], Vec::new(), true);
-                return (200, reply, encoding);
+                return (200, reply, encoding, Some(device));
             }
         }
 
@@ -393,11 +452,11 @@ impl Engine {
             next.cmd_id = String::new();
             answers.push(Command::Alert(next));
             let reply = self.build(&key, answers, Vec::new(), false);
-            return (200, reply, encoding);
+            return (200, reply, encoding, Some(device));
         }
         let jobs = self.next_jobs(&key, &msg);
         let reply = self.build(&key, answers, jobs, true);
-        (200, reply, encoding)
+        (200, reply, encoding, Some(device))
     }
 
     /// The jobs that fit the device's MaxMsgSize in the next message.
@@ -460,7 +519,12 @@ impl Engine {
                 loc_name: Some(self.config.server_id.clone()),
             },
         );
-        if !s.server_accepted {
+        let hmac_device = self
+            .config
+            .devices
+            .get(device)
+            .is_some_and(|d| d.scheme == AuthScheme::Hmac);
+        if !s.server_accepted && !hmac_device {
             header.cred = Some(Cred::md5(
                 &self.config.server_id,
                 &self.config.server_password,

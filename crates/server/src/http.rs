@@ -87,7 +87,7 @@ pub fn start(
 fn serve_connection(stream: &mut (impl Read + Write), engine: &Mutex<Engine>) {
     let mut buf = Vec::new();
     loop {
-        let (body, keep_alive) = match read_request(stream, &mut buf) {
+        let (body, keep_alive, hmac) = match read_request(stream, &mut buf) {
             Ok(Some(r)) => r,
             Ok(None) => return,
             Err(status) => {
@@ -99,15 +99,18 @@ fn serve_connection(stream: &mut (impl Read + Write), engine: &Mutex<Engine>) {
                 return;
             }
         };
-        let (status, reply, encoding) = engine
+        let (status, reply, encoding, reply_hmac) = engine
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .handle(&body);
+            .handle_with_hmac(&body, hmac.as_deref());
         let head = format!(
-            "HTTP/1.1 {status} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\nCache-Control: no-store\r\n{}\r\n",
+            "HTTP/1.1 {status} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\nCache-Control: no-store\r\n{}{}\r\n",
             reason(status),
             encoding.content_type(),
             reply.len(),
+            reply_hmac
+                .map(|h| format!("x-syncml-hmac: {h}\r\n"))
+                .unwrap_or_default(),
             if keep_alive { "" } else { "Connection: close\r\n" }
         );
         let mut out = head.into_bytes();
@@ -134,7 +137,9 @@ fn reason(status: u16) -> &'static str {
 
 /// Reads one request's body; `Ok(None)` at a clean end of the connection, `Err(status)` for a
 /// request this server does not take.
-fn read_request(stream: &mut impl Read, buf: &mut Vec<u8>) -> Result<Option<(Vec<u8>, bool)>, u16> {
+type RequestParts = (Vec<u8>, bool, Option<String>);
+
+fn read_request(stream: &mut impl Read, buf: &mut Vec<u8>) -> Result<Option<RequestParts>, u16> {
     loop {
         let mut headers = [httparse::EMPTY_HEADER; 64];
         let mut req = httparse::Request::new(&mut headers);
@@ -160,6 +165,7 @@ fn read_request(stream: &mut impl Read, buf: &mut Vec<u8>) -> Result<Option<(Vec
                 }
                 let keep_alive =
                     !header("connection").is_some_and(|c| c.eq_ignore_ascii_case("close"));
+                let hmac = header("x-syncml-hmac");
                 buf.drain(..used);
                 while buf.len() < len {
                     let mut chunk = [0u8; 16 * 1024];
@@ -169,7 +175,7 @@ fn read_request(stream: &mut impl Read, buf: &mut Vec<u8>) -> Result<Option<(Vec
                     }
                 }
                 let body: Vec<u8> = buf.drain(..len).collect();
-                return Ok(Some((body, keep_alive)));
+                return Ok(Some((body, keep_alive, hmac)));
             }
             Ok(httparse::Status::Partial) => {
                 if buf.len() > 64 * 1024 {
