@@ -613,3 +613,56 @@ fn basic_device_credentials_work() {
     assert!(configured(&mut a));
     srv.stop();
 }
+
+#[test]
+fn a_value_larger_than_the_devices_max_msg_size_arrives_as_a_large_object() {
+    let value: String = (0..40_000)
+        .map(|i| char::from(b'a' + (i % 26) as u8))
+        .collect();
+    let jobs = format!(
+        "AddNode ./Vendor/memory/big\nAdd ./Vendor/memory/big/Blob {value}\nGet ./DevInfo/Man\n"
+    );
+    let (srv, cert) = server(&jobs);
+    let url = format!("https://127.0.0.1:{}/dm", srv.addr.port());
+    let dir = state_dir("large");
+    let mut a = agent(&dir, &cert); // MaxMsgSize 16 KiB
+    a.accounts().create(&account(&url), roles::MANAGER).unwrap();
+    let (event, _) = one_session(&mut a);
+
+    match event {
+        AgentEvent::SessionEnded {
+            reason: EndReason::Completed,
+            messages,
+            ..
+        } => {
+            assert!(
+                messages >= 4,
+                "{messages} messages: the value cannot have come in one"
+            )
+        }
+        other => panic!("{other:?}"),
+    }
+    let local = Principal::Local {
+        roles: roles::MANAGER,
+    };
+    let got = a.tree().get(&local, "./Vendor/memory/big/Blob").unwrap();
+    assert_eq!(got[0].data.as_deref(), Some(value.as_bytes()));
+    let statuses: Vec<_> = srv
+        .engine
+        .lock()
+        .unwrap()
+        .records()
+        .iter()
+        .filter(|r| r.kind == "Status")
+        .map(|r| (r.what.clone(), r.code))
+        .collect();
+    assert_eq!(
+        statuses,
+        [
+            ("AddNode ./Vendor/memory/big".to_owned(), Some(200)),
+            ("Add ./Vendor/memory/big/Blob".to_owned(), Some(200)),
+            ("Get ./DevInfo/Man".to_owned(), Some(200)),
+        ]
+    );
+    srv.stop();
+}

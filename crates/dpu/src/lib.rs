@@ -25,7 +25,7 @@ pub mod ui;
 
 pub use config::{Credentials, SessionConfig};
 pub use event::{EndReason, Event};
-pub use session::{Entropy, Outgoing, Session, SessionError, Trigger};
+pub use session::{Entropy, Outgoing, Session, SessionError, Trigger, MAX_IDLE_EXCHANGES};
 
 /// A generic alert (Alert 1226, DM Protocol §2.3.7) waiting to reach the server.
 #[derive(Debug, Clone, PartialEq, Eq)]

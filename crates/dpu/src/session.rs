@@ -34,6 +34,10 @@ pub enum Trigger {
     },
 }
 
+/// How many server messages in a row may ask for more (Alert 1222) with nothing to exchange
+/// before the session ends with [`EndReason::ProtocolError`].
+pub const MAX_IDLE_EXCHANGES: u32 = 4;
+
 /// A message to send.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Outgoing {
@@ -82,6 +86,9 @@ pub struct Session {
     /// The server's credential state.
     server_authenticated: bool,
     server_failures: u32,
+    /// Server messages in a row that asked for more (Alert 1222) while sending nothing and
+    /// with nothing owed to them: a loop a broken server would keep up forever.
+    idle_exchanges: u32,
     /// Generic alerts to carry in package 1, and those sent awaiting a Status, by
     /// (MsgID, CmdID).
     alerts: Vec<GenericAlert>,
@@ -129,6 +136,7 @@ impl Session {
             client_attempts: 0,
             server_authenticated: false,
             server_failures: 0,
+            idle_exchanges: 0,
             alerts,
             alerts_in_flight: HashMap::new(),
             outbox: VecDeque::new(),
@@ -469,6 +477,34 @@ impl Session {
         if !server_ok && self.server_failures >= self.config.max_auth_attempts {
             self.end(EndReason::AuthenticationFailed);
             return Ok(None);
+        }
+
+        // A server that only keeps asking for the next message while neither side has
+        // anything left to send is looping: end the session rather than ping-pong forever.
+        let substantive = msg.body.commands.iter().any(|c| match c {
+            Command::Status(_) | Command::Results(_) => false,
+            Command::Alert(a) => a.code() != Some(1222),
+            _ => true,
+        });
+        if !substantive
+            && !msg.body.is_final
+            && self.outbox.is_empty()
+            && !self.large_object.is_pending()
+        {
+            self.idle_exchanges += 1;
+            if self.idle_exchanges > MAX_IDLE_EXCHANGES {
+                log::warn!(
+                    "server {} asked for more {} times in a row with nothing to exchange; ending the session",
+                    self.config.server_id,
+                    self.idle_exchanges
+                );
+                self.end(EndReason::ProtocolError(
+                    "the server keeps asking for more messages with nothing to exchange".into(),
+                ));
+                return Ok(None);
+            }
+        } else {
+            self.idle_exchanges = 0;
         }
 
         // 5. The reply, within the server's MaxMsgSize.

@@ -1134,3 +1134,32 @@ fn every_server_sample_is_answered_command_by_command() {
         );
     }
 }
+
+#[test]
+fn a_server_that_only_keeps_asking_for_more_is_cut_off() {
+    let mut m = device();
+    let mut s = session(config(), 1);
+    s.start();
+    let more = r#"<Alert><CmdID>2</CmdID><Data>1222</Data></Alert>"#;
+    let mut replies = 0;
+    for msg_id in 2..20 {
+        match s
+            .handle(&mut m, &server_msg("1", msg_id, more, false))
+            .unwrap()
+        {
+            Some(_) => replies += 1,
+            None => break,
+        }
+    }
+    assert_eq!(replies, omadm_dpu::MAX_IDLE_EXCHANGES);
+    let mut ended = None;
+    while let Some(e) = s.poll_event() {
+        if let omadm_dpu::Event::Ended(r) = e {
+            ended = Some(r);
+        }
+    }
+    assert!(
+        matches!(ended, Some(omadm_dpu::EndReason::ProtocolError(_))),
+        "{ended:?}"
+    );
+}

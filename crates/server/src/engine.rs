@@ -358,6 +358,18 @@ impl Engine {
                         .remove(&(s.msg_ref.clone(), s.cmd_ref.clone()));
                     match (job, code) {
                         (Some(job), Some(401 | 407)) => requeue.push(job),
+                        // A chunk taken, more to come: the large object's status comes last.
+                        (Some(Job::Chunk { more: true, .. }), Some(213)) => {}
+                        // A chunk refused: the rest of its large object is not sent.
+                        (Some(job @ Job::Chunk { more: true, .. }), code) => {
+                            let uri = match &job {
+                                Job::Chunk { uri, .. } => uri.clone(),
+                                _ => unreachable!("matched a chunk"),
+                            };
+                            let s = self.sessions.get_mut(&key).expect("session");
+                            s.queue.retain(|j| !matches!(j, Job::Chunk { uri: u, size: None, .. } if *u == uri));
+                            self.record(&device, &sid, "Status", job.describe(), code, None);
+                        }
                         (Some(job), _) => {
                             self.record(&device, &sid, "Status", job.describe(), code, None)
                         }
@@ -447,7 +459,15 @@ impl Engine {
                 s.queue.push_front(job);
             }
         }
-        if !msg.body.is_final {
+        // A device message that is not final either continues the device's package (ask for
+        // the rest with 1222) or itself asks for our next message (it carries 1222, e.g. while
+        // it takes a large object's chunks).
+        let device_asks_for_more = msg
+            .body
+            .commands
+            .iter()
+            .any(|c| matches!(c, Command::Alert(a) if a.code() == Some(1222)));
+        if !msg.body.is_final && !device_asks_for_more {
             let mut next = Alert::new("", 1222);
             next.cmd_id = String::new();
             answers.push(Command::Alert(next));
@@ -468,15 +488,37 @@ impl Engine {
             .and_then(|m| m.max_msg_size)
             .unwrap_or(u64::MAX) as usize;
         let s = self.sessions.get_mut(key).expect("session");
-        let mut used = 1024; // header and statuses, generously
+        let overhead = 1024; // header and statuses, generously
+        let mut used = overhead;
         let mut out = Vec::new();
         while let Some(job) = s.queue.front() {
             let len = command_len(&job.to_command("9999".into()), s.encoding);
-            if !out.is_empty() && used + len > limit {
+            if used + len > limit {
+                if !out.is_empty() {
+                    break;
+                }
+                // Alone it does not fit either: send its value as a large object, one chunk
+                // per message (the device must get a large object's chunks in a row).
+                let job = s.queue.pop_front().expect("front");
+                let room = limit.saturating_sub(overhead + 512).max(64);
+                let mut chunks = job.clone().split(room);
+                if chunks.len() == 1 {
+                    out.push(job); // not splittable: let the device say 413
+                    break;
+                }
+                for c in chunks.drain(1..).rev() {
+                    s.queue.push_front(c);
+                }
+                out.extend(chunks);
                 break;
             }
             used += len;
-            out.push(s.queue.pop_front().expect("front"));
+            let job = s.queue.pop_front().expect("front");
+            let is_open_chunk = matches!(job, Job::Chunk { more: true, .. });
+            out.push(job);
+            if is_open_chunk {
+                break;
+            }
         }
         out
     }

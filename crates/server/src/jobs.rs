@@ -34,6 +34,17 @@ pub enum Job {
     Exec { uri: String, data: String },
     /// A command given as SyncML.
     Raw(Command),
+    /// One chunk of a large object (an Add or Replace whose value does not fit the device's
+    /// MaxMsgSize); made by the server, not read from job files.
+    Chunk {
+        replace: bool,
+        uri: String,
+        part: String,
+        /// The whole value's size in bytes, announced in the first chunk's Meta.
+        size: Option<u64>,
+        /// Whether more chunks follow (`MoreData`).
+        more: bool,
+    },
 }
 
 /// Why a job file was refused.
@@ -137,6 +148,24 @@ impl Job {
                     item(uri).with_data(data.as_str())
                 }],
             }),
+            Job::Chunk {
+                replace,
+                uri,
+                part,
+                size,
+                more,
+            } => {
+                let mut meta = Meta::format_type("chr", "text/plain");
+                meta.size = *size;
+                let mut it = item(uri).with_meta(meta).with_data(part.as_str());
+                it.more_data = *more;
+                let c = ItemCommand::new(cmd_id, vec![it]);
+                if *replace {
+                    Command::Replace(c)
+                } else {
+                    Command::Add(c)
+                }
+            }
             Job::Raw(c) => {
                 let mut c = c.clone();
                 match &mut c {
@@ -165,7 +194,44 @@ impl Job {
             Job::Delete { uri } => format!("Delete {uri}"),
             Job::Exec { uri, .. } => format!("Exec {uri}"),
             Job::Raw(c) => c.name().to_owned(),
+            Job::Chunk { replace, uri, .. } => {
+                format!("{} {uri}", if *replace { "Replace" } else { "Add" })
+            }
         }
+    }
+
+    /// Splits an Add or Replace whose value is longer than `max_part` bytes into large-object
+    /// chunks of at most `max_part` bytes (cut at character boundaries); other jobs, and
+    /// values that fit, come back as they are.
+    pub fn split(self, max_part: usize) -> Vec<Job> {
+        let max_part = max_part.max(4);
+        let (replace, uri, value) = match self {
+            Job::Add { uri, value } if value.len() > max_part => (false, uri, value),
+            Job::Replace { uri, value } if value.len() > max_part => (true, uri, value),
+            other => return vec![other],
+        };
+        let mut parts = Vec::new();
+        let mut rest = value.as_str();
+        while !rest.is_empty() {
+            let mut cut = rest.len().min(max_part);
+            while !rest.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            parts.push(&rest[..cut]);
+            rest = &rest[cut..];
+        }
+        let n = parts.len();
+        parts
+            .into_iter()
+            .enumerate()
+            .map(|(i, part)| Job::Chunk {
+                replace,
+                uri: uri.clone(),
+                part: part.to_owned(),
+                size: (i == 0).then_some(value.len() as u64),
+                more: i + 1 < n,
+            })
+            .collect()
     }
 }
 
@@ -186,6 +252,35 @@ mod tests {
         );
         assert!(parse("Fetch ./A").is_err());
         assert_eq!(parse("Add A").unwrap_err().line, 1);
+    }
+
+    #[test]
+    fn a_long_value_splits_into_chunks_at_character_boundaries() {
+        let value = "ab€".repeat(10); // 50 bytes
+        let chunks = Job::Add {
+            uri: "./A".into(),
+            value: value.clone(),
+        }
+        .split(8);
+        let mut joined = String::new();
+        for (i, c) in chunks.iter().enumerate() {
+            let Job::Chunk {
+                part, size, more, ..
+            } = c
+            else {
+                panic!("{c:?}")
+            };
+            assert!(part.len() <= 8);
+            assert_eq!(size.is_some(), i == 0);
+            assert_eq!(*more, i + 1 < chunks.len());
+            joined.push_str(part);
+        }
+        assert_eq!(joined, value);
+        let short = Job::Replace {
+            uri: "./A".into(),
+            value: "x".into(),
+        };
+        assert_eq!(short.clone().split(8), vec![short]);
     }
 
     #[test]
