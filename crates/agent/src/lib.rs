@@ -442,9 +442,12 @@ impl Agent {
         } else {
             Vec::new()
         };
+        // Predictable nonces would let a replayed server message through: if the generator
+        // fails, stop rather than go on.
         let entropy = Box::new(|b: &mut [u8]| {
-            if openssl::rand::rand_bytes(b).is_err() {
-                b.fill(0x5A);
+            if let Err(e) = openssl::rand::rand_bytes(b) {
+                log::error!("the random generator failed ({e}); stopping");
+                std::process::abort();
             }
         });
         let mut session = Session::new(config, trigger, alerts, entropy);

@@ -26,7 +26,6 @@ use std::time::{Duration, Instant};
 use clap::Args;
 use omadm_agent::{Agent, AgentConfig, AgentEvent, Direction, SessionStep, TraceWriter};
 use omadm_cm::Config as CmConfig;
-use omadm_csp::DeviceDetail;
 use omadm_dpu::EndReason;
 use omadm_push::router::RouterConfig;
 use omadm_push::Input;
@@ -136,13 +135,7 @@ pub fn run(a: AgentArgs) -> Result<(), String> {
         &a.state,
         AgentConfig {
             device: device.clone(),
-            detail: DeviceDetail {
-                dev_typ: "smartphone".into(),
-                oem: "omadm".into(),
-                fw_v: "1.0".into(),
-                sw_v: env!("CARGO_PKG_VERSION").into(),
-                hw_v: "1.0".into(),
-            },
+            detail: crate::device::device_detail(),
             router: RouterConfig {
                 known_ppgs: a.known_ppg.clone(),
                 ..RouterConfig::default()

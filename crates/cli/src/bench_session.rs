@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use clap::Args;
 use omadm_agent::{Agent, AgentConfig, AgentEvent};
 use omadm_cm::{roles, Config as CmConfig, LeafValue, NewNode, Principal};
-use omadm_csp::{AuthCreds, DeviceDetail, DmAccount, MsExt};
+use omadm_csp::{AuthCreds, DmAccount, MsExt};
 use omadm_dpu::EndReason;
 use omadm_push::router::RouterConfig;
 use omadm_transport::ClientConfig;
@@ -95,11 +95,7 @@ fn start_server(dir: &Path, dev_id: &str) -> Result<(Server, String), String> {
 
 /// Runs the benchmark.
 pub fn run(a: SessionArgs) -> Result<(), String> {
-    let content_type = match a.encoding.as_str() {
-        "xml" => "application/vnd.syncml.dm+xml",
-        "wbxml" => "application/vnd.syncml.dm+wbxml",
-        other => return Err(format!("--encoding {other}: expected xml or wbxml")),
-    };
+    let content_type = crate::device::dm_content_type(&a.encoding)?;
     let base = std::env::temp_dir().join(format!("omadm-bench-session-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&base);
     let (srv_dir, agent_dir) = (base.join("server"), base.join("agent"));
@@ -123,13 +119,7 @@ fn bench(
         agent_dir,
         AgentConfig {
             device,
-            detail: DeviceDetail {
-                dev_typ: "smartphone".into(),
-                oem: "omadm".into(),
-                fw_v: "1.0".into(),
-                sw_v: env!("CARGO_PKG_VERSION").into(),
-                hw_v: "1.0".into(),
-            },
+            detail: crate::device::device_detail(),
             router: RouterConfig::default(),
             transport: ClientConfig {
                 trust_anchors: vec![cert],

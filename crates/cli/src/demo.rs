@@ -23,7 +23,7 @@ use omadm_agent::{Agent, AgentConfig, AgentEvent, Direction, SessionStep, TraceW
 use omadm_cm::{
     roles, Caller, Config as CmConfig, Csp, CspError, CspNode, ExecOutcome, LeafValue, TxMode,
 };
-use omadm_csp::{AuthCreds, DeviceDetail, DmAccount, MsExt, SyncAccountCsp};
+use omadm_csp::{AuthCreds, DmAccount, MsExt, SyncAccountCsp};
 use omadm_dpu::EndReason;
 use omadm_push::cp::{self, Characteristic};
 use omadm_push::router::RouterConfig;
@@ -193,11 +193,7 @@ fn counted(names: &[String]) -> String {
 
 /// Runs the demo.
 pub fn run(args: DemoArgs) -> Result<(), String> {
-    let content_type = match args.encoding.as_str() {
-        "xml" => "application/vnd.syncml.dm+xml",
-        "wbxml" => "application/vnd.syncml.dm+wbxml",
-        other => return Err(format!("--encoding {other}: expected xml or wbxml")),
-    };
+    let content_type = crate::device::dm_content_type(&args.encoding)?;
     let state = std::env::temp_dir().join(format!("omadm-demo-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&state);
     let result = run_in(&state, content_type, args.trace);
@@ -238,11 +234,7 @@ fn run_in(
             accept_v12: true,
             busy_responses: 0,
         },
-        Box::new(|b: &mut [u8]| {
-            if openssl::rand::rand_bytes(b).is_err() {
-                b.fill(0x5A);
-            }
-        }),
+        omadm_server::system_entropy(),
     );
     let server =
         omadm_server::http::start("127.0.0.1:0".parse().expect("literal"), &cert, &key, engine)
@@ -255,13 +247,7 @@ fn run_in(
         state,
         AgentConfig {
             device: device.clone(),
-            detail: DeviceDetail {
-                dev_typ: "smartphone".into(),
-                oem: "omadm".into(),
-                fw_v: "1.0".into(),
-                sw_v: env!("CARGO_PKG_VERSION").into(),
-                hw_v: "1.0".into(),
-            },
+            detail: crate::device::device_detail(),
             router: RouterConfig {
                 known_ppgs: vec![SMSC_NUMBER.into()],
                 ..RouterConfig::default()

@@ -22,6 +22,27 @@ pub fn device_info() -> DeviceInfo {
     }
 }
 
+/// The device's DevDetail, for the commands that run a whole agent (`demo`, `agent`,
+/// `bench session`).
+pub fn device_detail() -> omadm_csp::DeviceDetail {
+    omadm_csp::DeviceDetail {
+        dev_typ: "smartphone".into(),
+        oem: "omadm".into(),
+        fw_v: "1.0".into(),
+        sw_v: env!("CARGO_PKG_VERSION").into(),
+        hw_v: "1.0".into(),
+    }
+}
+
+/// The MIME type of a `--encoding xml|wbxml` argument.
+pub fn dm_content_type(encoding: &str) -> Result<&'static str, String> {
+    match encoding {
+        "xml" => Ok("application/vnd.syncml.dm+xml"),
+        "wbxml" => Ok("application/vnd.syncml.dm+wbxml"),
+        other => Err(format!("--encoding {other}: expected xml or wbxml")),
+    }
+}
+
 /// A node that can be executed and does nothing (200, or 202 with a Correlator).
 struct ExecNode {
     path: String,

@@ -185,11 +185,7 @@ pub fn run(a: ServerArgs) -> Result<(), String> {
             accept_v12: !a.dm11_only,
             busy_responses: a.busy,
         },
-        Box::new(|b: &mut [u8]| {
-            if openssl::rand::rand_bytes(b).is_err() {
-                b.fill(0x5A);
-            }
-        }),
+        omadm_server::system_entropy(),
     );
     let server = omadm_server::http::start(a.listen, &cert, &key, engine)
         .map_err(|e| format!("listen on {}: {e}", a.listen))?;

@@ -62,6 +62,19 @@ pub struct EngineConfig {
 /// Fills a buffer with unpredictable octets (the server's nonces).
 pub type Entropy = Box<dyn FnMut(&mut [u8]) + Send>;
 
+/// Entropy from OpenSSL's CSPRNG. Predictable nonces would let anyone replay credentials, so
+/// if the generator fails the process stops (after a log line) rather than go on.
+pub fn system_entropy() -> Entropy {
+    Box::new(|b: &mut [u8]| {
+        if let Err(e) = openssl::rand::rand_bytes(b) {
+            log::error!(
+                "the random generator failed ({e}); stopping rather than issue predictable nonces"
+            );
+            std::process::abort();
+        }
+    })
+}
+
 /// One thing a device reported.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Record {

@@ -9,5 +9,5 @@ pub mod engine;
 pub mod http;
 pub mod jobs;
 
-pub use engine::{DeviceAccount, Engine, EngineConfig, Record};
+pub use engine::{system_entropy, DeviceAccount, Engine, EngineConfig, Entropy, Record};
 pub use jobs::Job;
