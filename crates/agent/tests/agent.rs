@@ -301,6 +301,26 @@ fn job_statuses(srv: &omadm_server::http::RunningServer) -> Vec<Option<u16>> {
         .collect()
 }
 
+fn records(srv: &omadm_server::http::RunningServer) -> Vec<omadm_server::Record> {
+    srv.engine.lock().unwrap().records().to_vec()
+}
+
+/// A reference server with `jobs` (adjusted by `server`) and an agent in a fresh state
+/// directory with an account for it (adjusted by `acc`).
+fn setup(
+    name: &str,
+    jobs: &str,
+    server: impl FnOnce(&mut EngineConfig),
+    acc: impl FnOnce(&mut DmAccount),
+) -> (omadm_server::http::RunningServer, Agent) {
+    let (srv, cert) = server_with(jobs, server);
+    let mut account = account(&format!("https://127.0.0.1:{}/dm", srv.addr.port()));
+    acc(&mut account);
+    let a = agent(&state_dir(name), &cert);
+    a.accounts().create(&account, roles::MANAGER).unwrap();
+    (srv, a)
+}
+
 /// Runs one client-initiated session and returns its event and the content types sent.
 fn one_session(a: &mut Agent) -> (AgentEvent, Vec<String>) {
     let sent = Arc::new(Mutex::new(Vec::new()));
@@ -317,26 +337,36 @@ fn one_session(a: &mut Agent) -> (AgentEvent, Vec<String>) {
     (events.remove(0), types)
 }
 
+/// The session completed, in `messages` round trips if given.
+fn completed(e: &AgentEvent, messages: Option<u32>) -> bool {
+    matches!(e, AgentEvent::SessionEnded { reason: EndReason::Completed, messages: m, .. }
+        if messages.is_none_or(|n| n == *m))
+}
+
+fn set_schemes(
+    auth_type: &'static str,
+    server_auth_type: &'static str,
+) -> impl FnOnce(&mut DmAccount) {
+    move |a| {
+        a.client.as_mut().unwrap().auth_type = auth_type.into();
+        a.server.as_mut().unwrap().auth_type = server_auth_type.into();
+    }
+}
+
+fn device_scheme(scheme: AuthScheme) -> impl FnOnce(&mut EngineConfig) {
+    move |c| c.devices.get_mut(DEVICE).unwrap().scheme = scheme
+}
+
 #[test]
 fn an_account_asking_for_wbxml_runs_its_session_in_wbxml() {
-    let (srv, cert) = server(JOBS);
-    let url = format!("https://127.0.0.1:{}/dm", srv.addr.port());
-    let dir = state_dir("wbxml");
-    let mut a = agent(&dir, &cert);
-    let mut acc = account(&url);
-    acc.ext.default_encoding = "application/vnd.syncml.dm+wbxml".into();
-    a.accounts().create(&acc, roles::MANAGER).unwrap();
-    let (event, types) = one_session(&mut a);
-    assert!(
-        matches!(
-            event,
-            AgentEvent::SessionEnded {
-                reason: EndReason::Completed,
-                ..
-            }
-        ),
-        "{event:?}"
+    let (srv, mut a) = setup(
+        "wbxml",
+        JOBS,
+        |_| {},
+        |acc| acc.ext.default_encoding = "application/vnd.syncml.dm+wbxml".into(),
     );
+    let (event, types) = one_session(&mut a);
+    assert!(completed(&event, None), "{event:?}");
     assert!(
         !types.is_empty() && types.iter().all(|t| t == "application/vnd.syncml.dm+wbxml"),
         "{types:?}"
@@ -348,11 +378,7 @@ fn an_account_asking_for_wbxml_runs_its_session_in_wbxml() {
 
 #[test]
 fn a_1_1_2_only_server_gets_the_session_again_as_dm_1_1_2() {
-    let (srv, cert) = server_with(JOBS, |c| c.accept_v12 = false);
-    let url = format!("https://127.0.0.1:{}/dm", srv.addr.port());
-    let dir = state_dir("fallback");
-    let mut a = agent(&dir, &cert);
-    a.accounts().create(&account(&url), roles::MANAGER).unwrap();
+    let (srv, mut a) = setup("fallback", JOBS, |c| c.accept_v12 = false, |_| {});
     let (event, _) = one_session(&mut a);
     assert!(
         matches!(
@@ -372,13 +398,12 @@ fn a_1_1_2_only_server_gets_the_session_again_as_dm_1_1_2() {
 
 #[test]
 fn back_compat_retry_disabled_means_no_fallback() {
-    let (srv, cert) = server_with(JOBS, |c| c.accept_v12 = false);
-    let url = format!("https://127.0.0.1:{}/dm", srv.addr.port());
-    let dir = state_dir("nofallback");
-    let mut a = agent(&dir, &cert);
-    let mut acc = account(&url);
-    acc.ext.back_compat_retry_disabled = true;
-    a.accounts().create(&acc, roles::MANAGER).unwrap();
+    let (srv, mut a) = setup(
+        "nofallback",
+        JOBS,
+        |c| c.accept_v12 = false,
+        |acc| acc.ext.back_compat_retry_disabled = true,
+    );
     let (event, _) = one_session(&mut a);
     assert!(
         matches!(event, AgentEvent::SessionFailed { .. }),
@@ -390,25 +415,12 @@ fn back_compat_retry_disabled_means_no_fallback() {
 
 #[test]
 fn a_server_answering_503_twice_is_retried_with_backoff_then_works() {
-    let (srv, cert) = server_with(JOBS, |c| c.busy_responses = 2);
-    let url = format!("https://127.0.0.1:{}/dm", srv.addr.port());
-    let dir = state_dir("busy");
-    let mut a = agent(&dir, &cert);
+    let (srv, mut a) = setup("busy", JOBS, |c| c.busy_responses = 2, |_| {});
     let waits = Arc::new(Mutex::new(Vec::new()));
     let w = waits.clone();
     a.set_sleeper(Box::new(move |d| w.lock().unwrap().push(d)));
-    a.accounts().create(&account(&url), roles::MANAGER).unwrap();
     let (event, _) = one_session(&mut a);
-    assert!(
-        matches!(
-            event,
-            AgentEvent::SessionEnded {
-                reason: EndReason::Completed,
-                ..
-            }
-        ),
-        "{event:?}"
-    );
+    assert!(completed(&event, None), "{event:?}");
     assert_eq!(*waits.lock().unwrap(), [10, 20].map(Duration::from_millis));
     assert!(configured(&mut a));
     srv.stop();
@@ -419,38 +431,30 @@ fn a_server_whose_certificate_is_not_trusted_is_refused() {
     let (srv, _cert) = server(JOBS);
     let (other_cert, _) = self_signed(&["127.0.0.1"], 1).unwrap();
     let url = format!("https://127.0.0.1:{}/dm", srv.addr.port());
-    let dir = state_dir("badcert");
-    let mut a = agent(&dir, &other_cert);
+    let mut a = agent(&state_dir("badcert"), &other_cert);
     a.set_sleeper(Box::new(|_| {}));
     a.accounts().create(&account(&url), roles::MANAGER).unwrap();
     let (event, _) = one_session(&mut a);
     match &event {
         AgentEvent::SessionFailed { reason, .. } => {
-            assert!(
-                reason.to_lowercase().contains("certificate")
-                    || reason.to_lowercase().contains("tls"),
-                "{reason}"
-            )
+            let r = reason.to_lowercase();
+            assert!(r.contains("certificate") || r.contains("tls"), "{reason}")
         }
         other => panic!("{other:?}"),
     }
-    assert!(
-        srv.engine.lock().unwrap().records().is_empty(),
-        "nothing reached the server"
-    );
+    assert!(records(&srv).is_empty(), "nothing reached the server");
     assert!(!configured(&mut a));
     srv.stop();
 }
 
 #[test]
 fn bad_server_credentials_end_the_session_and_nothing_is_executed() {
-    let (srv, cert) = server(JOBS);
-    let url = format!("https://127.0.0.1:{}/dm", srv.addr.port());
-    let dir = state_dir("badsrvcred");
-    let mut a = agent(&dir, &cert);
-    let mut acc = account(&url);
-    acc.server.as_mut().unwrap().secret = "not-the-server-secret".into();
-    a.accounts().create(&acc, roles::MANAGER).unwrap();
+    let (srv, mut a) = setup(
+        "badsrvcred",
+        JOBS,
+        |_| {},
+        |acc| acc.server.as_mut().unwrap().secret = "not-the-server-secret".into(),
+    );
     let (event, _) = one_session(&mut a);
     assert!(
         matches!(
@@ -466,150 +470,69 @@ fn bad_server_credentials_end_the_session_and_nothing_is_executed() {
         !configured(&mut a),
         "no command of an unauthenticated server ran"
     );
-    assert!(
-        job_statuses(&srv).iter().all(|c| *c != Some(200)),
-        "{:?}",
-        job_statuses(&srv)
-    );
+    let statuses = job_statuses(&srv);
+    assert!(statuses.iter().all(|c| *c != Some(200)), "{statuses:?}");
     srv.stop();
 }
 
 #[test]
 fn consecutive_sessions_reuse_the_nonces_and_need_no_extra_round_trip() {
-    let (srv, cert) = server("Get ./DevInfo/Man\n");
-    let url = format!("https://127.0.0.1:{}/dm", srv.addr.port());
-    let dir = state_dir("consecutive");
-    let mut a = agent(&dir, &cert);
-    a.accounts().create(&account(&url), roles::MANAGER).unwrap();
-    let trace = Arc::new(Mutex::new(Vec::new()));
+    // Each session's MD5 credentials use the nonce the server issued in the one before.
+    let (srv, mut a) = setup("consecutive", "Get ./DevInfo/Man\n", |_| {}, |_| {});
     for _ in 0..3 {
-        // Each session's MD5 credentials use the nonce the server issued in the one before.
-        let t = trace.clone();
-        a.set_observer(Box::new(move |step| {
-            if let omadm_agent::SessionStep::Sending { body, .. }
-            | omadm_agent::SessionStep::Received { body, .. } = step
-            {
-                t.lock()
-                    .unwrap()
-                    .push(String::from_utf8_lossy(body).into_owned());
-            }
-        }));
-        a.request_session("ref");
-        let events = a.run_pending();
-        let dump = trace.lock().unwrap().join("\n=====\n");
-        assert!(
-            matches!(
-                &events[0],
-                AgentEvent::SessionEnded {
-                    reason: EndReason::Completed,
-                    messages: 2,
-                    ..
-                }
-            ),
-            "{events:?}\n{dump}"
-        );
-        trace.lock().unwrap().clear();
+        let (event, _) = one_session(&mut a);
+        assert!(completed(&event, Some(2)), "{event:?}");
     }
     srv.stop();
 }
 
-fn with_scheme(
-    auth_type: &str,
-    scheme: AuthScheme,
-    url: &str,
-) -> (DmAccount, impl FnOnce(&mut EngineConfig)) {
-    let mut acc = account(url);
-    acc.client.as_mut().unwrap().auth_type = auth_type.into();
-    acc.server.as_mut().unwrap().auth_type = auth_type.into();
-    (acc, move |c: &mut EngineConfig| {
-        c.devices.get_mut(DEVICE).unwrap().scheme = scheme;
-    })
-}
-
 #[test]
 fn hmac_authenticates_every_message_both_ways_across_sessions() {
-    // The port is only known once the server runs; the account is created after.
-    let (_, adjust) = with_scheme("HMAC", AuthScheme::Hmac, "");
-    let (srv, cert) = server_with(JOBS, adjust);
-    let url = format!("https://127.0.0.1:{}/dm", srv.addr.port());
-    let (acc, _) = with_scheme("HMAC", AuthScheme::Hmac, &url);
-    let dir = state_dir("hmac");
-    let mut a = agent(&dir, &cert);
-    a.accounts().create(&acc, roles::MANAGER).unwrap();
+    let (srv, mut a) = setup(
+        "hmac",
+        JOBS,
+        device_scheme(AuthScheme::Hmac),
+        set_schemes("HMAC", "HMAC"),
+    );
     for _ in 0..2 {
         let (event, _) = one_session(&mut a);
-        assert!(
-            matches!(
-                event,
-                AgentEvent::SessionEnded {
-                    reason: EndReason::Completed,
-                    messages: 2,
-                    ..
-                }
-            ),
-            "{event:?}"
-        );
+        assert!(completed(&event, Some(2)), "{event:?}");
     }
     assert!(configured(&mut a));
-    let records = srv.engine.lock().unwrap().records().to_vec();
-    assert!(!records.iter().any(|r| r.kind == "Auth"), "{records:?}");
+    let r = records(&srv);
+    assert!(!r.iter().any(|r| r.kind == "Auth"), "{r:?}");
     srv.stop();
 }
 
 #[test]
 fn a_wrong_hmac_password_is_refused_by_the_server() {
-    let (_, adjust) = with_scheme("HMAC", AuthScheme::Hmac, "");
-    let (srv, cert) = server_with(JOBS, adjust);
-    let url = format!("https://127.0.0.1:{}/dm", srv.addr.port());
-    let (mut acc, _) = with_scheme("HMAC", AuthScheme::Hmac, &url);
-    acc.client.as_mut().unwrap().secret = "wrong".into();
-    let dir = state_dir("hmac-wrong");
-    let mut a = agent(&dir, &cert);
-    a.accounts().create(&acc, roles::MANAGER).unwrap();
+    let set = set_schemes("HMAC", "HMAC");
+    let (srv, mut a) = setup("hmac-wrong", JOBS, device_scheme(AuthScheme::Hmac), |acc| {
+        set(acc);
+        acc.client.as_mut().unwrap().secret = "wrong".into();
+    });
     let (event, _) = one_session(&mut a);
-    assert!(
-        !matches!(
-            event,
-            AgentEvent::SessionEnded {
-                reason: EndReason::Completed,
-                ..
-            }
-        ),
-        "{event:?}"
-    );
+    assert!(!completed(&event, None), "{event:?}");
     assert!(!configured(&mut a));
-    let records = srv.engine.lock().unwrap().records().to_vec();
+    let r = records(&srv);
     assert!(
-        records
-            .iter()
-            .any(|r| r.kind == "Auth" && r.code == Some(401)),
-        "{records:?}"
+        r.iter().any(|r| r.kind == "Auth" && r.code == Some(401)),
+        "{r:?}"
     );
     srv.stop();
 }
 
 #[test]
 fn basic_device_credentials_work() {
-    let (_, adjust) = with_scheme("BASIC", AuthScheme::Basic, "");
-    let (srv, cert) = server_with(JOBS, adjust);
-    let url = format!("https://127.0.0.1:{}/dm", srv.addr.port());
-    let (mut acc, _) = with_scheme("BASIC", AuthScheme::Basic, &url);
     // Server credentials stay DIGEST: Windows requires it of servers.
-    acc.server.as_mut().unwrap().auth_type = "DIGEST".into();
-    let dir = state_dir("basic");
-    let mut a = agent(&dir, &cert);
-    a.accounts().create(&acc, roles::MANAGER).unwrap();
-    let (event, _) = one_session(&mut a);
-    assert!(
-        matches!(
-            event,
-            AgentEvent::SessionEnded {
-                reason: EndReason::Completed,
-                ..
-            }
-        ),
-        "{event:?}"
+    let (srv, mut a) = setup(
+        "basic",
+        JOBS,
+        device_scheme(AuthScheme::Basic),
+        set_schemes("BASIC", "DIGEST"),
     );
+    let (event, _) = one_session(&mut a);
+    assert!(completed(&event, None), "{event:?}");
     assert!(configured(&mut a));
     srv.stop();
 }
@@ -622,13 +545,8 @@ fn a_value_larger_than_the_devices_max_msg_size_arrives_as_a_large_object() {
     let jobs = format!(
         "AddNode ./Vendor/memory/big\nAdd ./Vendor/memory/big/Blob {value}\nGet ./DevInfo/Man\n"
     );
-    let (srv, cert) = server(&jobs);
-    let url = format!("https://127.0.0.1:{}/dm", srv.addr.port());
-    let dir = state_dir("large");
-    let mut a = agent(&dir, &cert); // MaxMsgSize 16 KiB
-    a.accounts().create(&account(&url), roles::MANAGER).unwrap();
+    let (srv, mut a) = setup("large", &jobs, |_| {}, |_| {}); // device MaxMsgSize 16 KiB
     let (event, _) = one_session(&mut a);
-
     match event {
         AgentEvent::SessionEnded {
             reason: EndReason::Completed,
@@ -647,14 +565,10 @@ fn a_value_larger_than_the_devices_max_msg_size_arrives_as_a_large_object() {
     };
     let got = a.tree().get(&local, "./Vendor/memory/big/Blob").unwrap();
     assert_eq!(got[0].data.as_deref(), Some(value.as_bytes()));
-    let statuses: Vec<_> = srv
-        .engine
-        .lock()
-        .unwrap()
-        .records()
-        .iter()
+    let statuses: Vec<_> = records(&srv)
+        .into_iter()
         .filter(|r| r.kind == "Status")
-        .map(|r| (r.what.clone(), r.code))
+        .map(|r| (r.what, r.code))
         .collect();
     assert_eq!(
         statuses,
