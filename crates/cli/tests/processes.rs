@@ -35,6 +35,28 @@ fn line_after(out: &mut BufReader<ChildStdout>, prefix: &str) -> String {
     }
 }
 
+/// Sends the bootstrap of the `omadm-reference` account (secret `srv-secret`, device
+/// `dev`/`dev-secret`) to an agent's push port.
+fn bootstrap(push: &str, url: &str, pin: &str) {
+    notify(&[
+        "--to",
+        push,
+        "--bootstrap",
+        "--server-id",
+        "omadm-reference",
+        "--password",
+        "srv-secret",
+        "--url",
+        url,
+        "--pin",
+        pin,
+        "--device-name",
+        "dev",
+        "--device-password",
+        "dev-secret",
+    ]);
+}
+
 fn notify(args: &[&str]) {
     let out = Command::new(BIN).arg("notify").args(args).output().unwrap();
     assert!(
@@ -125,23 +147,7 @@ fn a_bootstrapped_agent_answers_a_notification_and_the_server_records_it() {
         !pin_refused.status.success(),
         "bootstrap without its parameters must be refused"
     );
-    notify(&[
-        "--to",
-        &port,
-        "--bootstrap",
-        "--server-id",
-        "omadm-reference",
-        "--password",
-        "srv-secret",
-        "--url",
-        &url,
-        "--pin",
-        "2468",
-        "--device-name",
-        "dev",
-        "--device-password",
-        "dev-secret",
-    ]);
+    bootstrap(&port, &url, "2468");
     line_after(&mut aout, "bootstrapped DM account(s) ");
     notify(&[
         "--to",
@@ -218,23 +224,7 @@ fn a_generic_alert_survives_a_killed_agent_and_reaches_the_server_once() {
     );
     let mut out = BufReader::new(boot.0.stdout.take().unwrap());
     let push = line_after(&mut out, "push port udp ");
-    notify(&[
-        "--to",
-        &push,
-        "--bootstrap",
-        "--server-id",
-        "omadm-reference",
-        "--password",
-        "srv-secret",
-        "--url",
-        &url,
-        "--pin",
-        "1357",
-        "--device-name",
-        "dev",
-        "--device-password",
-        "dev-secret",
-    ]);
+    bootstrap(&push, &url, "1357");
     line_after(&mut out, "bootstrapped DM account(s) ");
     drop(boot);
 
