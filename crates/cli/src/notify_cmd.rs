@@ -2,12 +2,14 @@
 //!
 //! ```text
 //! omadm notify --to ADDR --server-id ID --password PW [--session-id N] [--ui-mode M]
-//!              [--nonce-hex HEX]
+//!              [--nonce-hex HEX | --state SERVER_DIR --device DEVID]
 //! omadm notify --to ADDR --bootstrap --server-id ID --password PW --url URL --pin PIN
 //!              --device-name NAME --device-password PW
 //! ```
 //! The first form sends a DM notification (package #0, digest from the server id, password
-//! and nonce) in a WSP push (application id 0x07). The second sends a `w7` provisioning
+//! and nonce) in a WSP push (application id 0x07). The nonce is the one the device issued
+//! for the server's credentials; `omadm server` keeps it in its state directory, so
+//! `--state DIR --device DEVID` finds it (without either, the empty nonce of a fresh account). The second sends a `w7` provisioning
 //! document that creates the device's DM account for this server (server credentials
 //! `--password`, device credentials `--device-name`/`--device-password`, both DIGEST),
 //! signed with SEC=USERPIN and `--pin`; the device must know the sender as a PPG and have the
@@ -44,8 +46,14 @@ pub struct NotifyArgs {
     #[arg(long = "ui-mode", default_value = "background")]
     ui_mode: String,
     /// The server nonce the device holds, as hex.
-    #[arg(long = "nonce-hex")]
+    #[arg(long = "nonce-hex", conflicts_with = "state")]
     nonce_hex: Option<String>,
+    /// The server's state directory: the nonce comes from its `nonces` file (with --device).
+    #[arg(long, requires = "device")]
+    state: Option<std::path::PathBuf>,
+    /// The device (its DevId) whose nonce to use from --state.
+    #[arg(long)]
+    device: Option<String>,
     /// Send a bootstrap (DM account) instead of a notification.
     #[arg(long, requires_all = ["url", "pin", "device_name", "device_password"])]
     bootstrap: bool,
@@ -106,9 +114,12 @@ pub fn run(a: NotifyArgs) -> Result<(), String> {
             parse_ui_mode(&a.ui_mode)?,
         );
         n.initiator = Initiator::Server;
-        let nonce = match &a.nonce_hex {
-            Some(h) => decode_hex(h.as_bytes())?,
-            None => Vec::new(),
+        let nonce = match (&a.nonce_hex, &a.state, &a.device) {
+            (Some(h), _, _) => decode_hex(h.as_bytes())?,
+            (None, Some(dir), Some(device)) => crate::server_cmd::read_nonces(&dir.join("nonces"))
+                .remove(device)
+                .unwrap_or_default(),
+            _ => Vec::new(),
         };
         omadm_push::notification_pdus(&n, &a.password, &nonce, Bearer::Udp, "", 0)
     };

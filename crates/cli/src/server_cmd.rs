@@ -13,6 +13,10 @@
 //!   `--server-password` is given.
 //! - `devices`: one device per line, `DEVID NAME PASSWORD [basic|md5|hmac]` (`#` comments);
 //!   `--device` adds more. With no device at all, any device may connect unauthenticated.
+//! - `nonces`: per device, the nonce it issued for the server's next credentials, which is
+//!   also the one a notification's digest needs: `DEVID HEX` lines, rewritten when one changes
+//!   and read back at start (so `omadm notify --state DIR --device DEVID` can build a digest the
+//!   device accepts, session after session, and a restarted server still authenticates).
 //! - `records.tsv`: every status, result, alert and DevInfo value devices report, appended
 //!   as they arrive: device, session, kind, what, code, data, tab-separated.
 //!
@@ -128,6 +132,31 @@ fn certificate(dir: &Path, listen: &SocketAddr) -> Result<(Vec<u8>, Vec<u8>), St
     Ok((cert, key))
 }
 
+/// Reads `DIR/nonces` (`DEVID HEX` lines); a missing or damaged file gives what could be read.
+pub fn read_nonces(path: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    text.lines()
+        .filter_map(|l| {
+            let (d, h) = l.trim().rsplit_once(' ')?;
+            Some((d.to_owned(), crate::input::decode_hex(h.as_bytes()).ok()?))
+        })
+        .collect()
+}
+
+fn write_nonces(
+    path: &Path,
+    nonces: &std::collections::BTreeMap<String, Vec<u8>>,
+) -> Result<(), String> {
+    let text: String = nonces
+        .iter()
+        .map(|(d, n)| format!("{d} {}\n", crate::input::to_hex(n)))
+        .collect();
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, text)
+        .and_then(|_| std::fs::rename(&tmp, path))
+        .map_err(|e| format!("{}: {e}", path.display()))
+}
+
 fn clean(s: &str) -> String {
     s.replace(['\t', '\n', '\r'], " ")
 }
@@ -172,6 +201,8 @@ pub fn run(a: ServerArgs) -> Result<(), String> {
         None => secret_file(&a.state.join("server-password"))?,
     };
     let (cert, key) = certificate(&a.state, &a.listen)?;
+    let nonces_path = a.state.join("nonces");
+    let saved_nonces = read_nonces(&nonces_path);
     let require_device_auth = !devices.is_empty();
     let engine = Engine::new(
         EngineConfig {
@@ -187,6 +218,10 @@ pub fn run(a: ServerArgs) -> Result<(), String> {
         },
         omadm_server::system_entropy(),
     );
+    let mut engine = engine;
+    for (device, nonce) in &saved_nonces {
+        engine.set_server_nonce(device, nonce.clone());
+    }
     let server = omadm_server::http::start(a.listen, &cert, &key, engine)
         .map_err(|e| format!("listen on {}: {e}", a.listen))?;
     outln!("listening on https://{}/dm", server.addr);
@@ -198,12 +233,23 @@ pub fn run(a: ServerArgs) -> Result<(), String> {
         .open(&records_path)
         .map_err(|e| format!("{}: {e}", records_path.display()))?;
     let mut written = 0;
+    let mut nonces = saved_nonces;
     loop {
         std::thread::sleep(Duration::from_millis(100));
-        let new: Vec<_> = match server.engine.lock() {
-            Ok(e) => e.records()[written..].to_vec(),
+        let (new, now): (Vec<_>, Vec<_>) = match server.engine.lock() {
+            Ok(e) => (
+                e.records()[written..].to_vec(),
+                e.server_nonces()
+                    .map(|(d, n)| (d.to_owned(), n.to_vec()))
+                    .collect(),
+            ),
             Err(_) => return Err("the server engine failed".into()),
         };
+        let now: std::collections::BTreeMap<_, _> = now.into_iter().collect();
+        if now != nonces {
+            write_nonces(&nonces_path, &now)?;
+            nonces = now;
+        }
         for r in &new {
             let line = format!(
                 "{}\t{}\t{}\t{}\t{}\t{}",

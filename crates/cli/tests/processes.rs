@@ -183,6 +183,53 @@ fn a_bootstrapped_agent_answers_a_notification_and_the_server_records_it() {
         records.contains("\tResults\t./DevInfo/Man\t\tomadm"),
         "{records}"
     );
+    // A second notification: its digest needs the nonce the device issued in the first
+    // session, which the server keeps in its state directory.
+    let nonces = srv_dir.join("nonces");
+    for _ in 0..50 {
+        if std::fs::read_to_string(&nonces).is_ok_and(|t| t.contains(&dev_id)) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let mut again = Killed(
+        Command::new(BIN)
+            .args([
+                "agent",
+                "--state",
+                agent_dir.to_str().unwrap(),
+                "--push-udp",
+                "127.0.0.1:0",
+            ])
+            .args([
+                "--trust",
+                cert.to_str().unwrap(),
+                "--no-system-store",
+                "--once",
+            ])
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let mut aout2 = BufReader::new(again.0.stdout.take().unwrap());
+    let port2 = line_after(&mut aout2, "push port udp ");
+    notify(&[
+        "--to",
+        &port2,
+        "--server-id",
+        "omadm-reference",
+        "--password",
+        "srv-secret",
+        "--session-id",
+        "0x78",
+        "--state",
+        srv_dir.to_str().unwrap(),
+        "--device",
+        &dev_id,
+    ]);
+    let ended = line_after(&mut aout2, "session with omadm-reference ended: ");
+    assert!(ended.starts_with("Completed"), "{ended}");
+    assert!(again.0.wait().unwrap().success());
     // The agent's trace prints as XML.
     let shown = Command::new(BIN)
         .args(["trace", trace.to_str().unwrap()])

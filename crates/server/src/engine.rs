@@ -144,6 +144,19 @@ impl Engine {
         self.server_nonces.insert(device.to_owned(), nonce);
     }
 
+    /// The nonce `device` expects in the server's next credentials and notification digest
+    /// (the one it issued last), if it issued one.
+    pub fn server_nonce(&self, device: &str) -> Option<&[u8]> {
+        self.server_nonces.get(device).map(Vec::as_slice)
+    }
+
+    /// Every device's current server nonce.
+    pub fn server_nonces(&self) -> impl Iterator<Item = (&str, &[u8])> {
+        self.server_nonces
+            .iter()
+            .map(|(d, n)| (d.as_str(), n.as_slice()))
+    }
+
     /// Whether a session of `device` is open.
     pub fn has_session(&self, device: &str) -> bool {
         self.sessions.keys().any(|(d, _)| d == device)
