@@ -21,6 +21,7 @@ use std::time::Duration;
 
 use omadm_cm::{Config as CmConfig, Csp, FileStorage, Manager};
 use omadm_csp::{AccountStore, DevDetailCsp, DevInfoCsp, DeviceDetail, DeviceInfo, DmAccount};
+use omadm_dpu::ui::{UiRequest, UiResponse, UserInterface};
 use omadm_dpu::{Credentials, EndReason, Event, GenericAlert, Session, SessionConfig, Trigger};
 use omadm_push::router::{Output, RouterConfig};
 use omadm_push::{AccountLookup, Input, Router, ServerCredentials};
@@ -103,6 +104,18 @@ pub enum AgentEvent {
     },
 }
 
+/// The agent's one user interface, lent to each session.
+struct SharedUi(std::sync::Arc<std::sync::Mutex<Box<dyn UserInterface>>>);
+
+impl UserInterface for SharedUi {
+    fn ask(&mut self, request: &UiRequest) -> UiResponse {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .ask(request)
+    }
+}
+
 struct Lookup(AccountStore);
 
 impl AccountLookup for Lookup {
@@ -128,6 +141,8 @@ pub struct Agent {
     queue: VecDeque<(String, Trigger, bool)>,
     sleeper: Box<dyn FnMut(Duration) + Send>,
     observer: Option<Observer>,
+    /// The user interface for server alerts 1100–1104, shared by every session.
+    ui: Option<std::sync::Arc<std::sync::Mutex<Box<dyn UserInterface>>>>,
     /// The transport, built once (building an OpenSSL context and loading the trust anchors
     /// costs milliseconds) and disconnected after each session.
     client: Option<Client>,
@@ -189,8 +204,16 @@ impl Agent {
             sleeper: Box::new(std::thread::sleep),
             observer: None,
             client: None,
+            ui: None,
             next_session_id: u16::from_be_bytes(next),
         })
+    }
+
+    /// Sets the user interface that shows the servers' user-interaction alerts (display,
+    /// confirm, input, choices). Without one, such alerts get the statuses of a device that
+    /// cannot show them.
+    pub fn set_ui(&mut self, ui: Box<dyn UserInterface>) {
+        self.ui = Some(std::sync::Arc::new(std::sync::Mutex::new(ui)));
     }
 
     /// Sets the callback told of every step of every session (traces, progress output).
@@ -451,6 +474,9 @@ impl Agent {
             }
         });
         let mut session = Session::new(config, trigger, alerts, entropy);
+        if let Some(ui) = &self.ui {
+            session.set_ui(Box::new(SharedUi(ui.clone())));
+        }
         let mut client = match self.client.take() {
             Some(c) => c,
             None => match Client::new(self.config.transport.clone()) {

@@ -580,3 +580,42 @@ fn a_value_larger_than_the_devices_max_msg_size_arrives_as_a_large_object() {
     );
     srv.stop();
 }
+
+/// Answers confirmations with `answer` and counts what it was asked.
+struct Confirm {
+    answer: omadm_dpu::ui::UiResponse,
+    asked: Arc<Mutex<Vec<String>>>,
+}
+
+impl omadm_dpu::ui::UserInterface for Confirm {
+    fn ask(&mut self, r: &omadm_dpu::ui::UiRequest) -> omadm_dpu::ui::UiResponse {
+        self.asked.lock().unwrap().push(r.text.clone());
+        self.answer.clone()
+    }
+}
+
+#[test]
+fn the_agents_user_interface_answers_server_confirmations() {
+    let jobs = "<Alert><CmdID>1</CmdID><Data>1101</Data><Item><Data>MINDT=10</Data></Item><Item><Data>Set up work mail?</Data></Item></Alert>";
+    for (answer, code) in [
+        (omadm_dpu::ui::UiResponse::Accepted, 200),
+        (omadm_dpu::ui::UiResponse::Rejected, 304),
+    ] {
+        let (srv, mut a) = setup(&format!("ui-{code}"), jobs, |_| {}, |_| {});
+        let asked = Arc::new(Mutex::new(Vec::new()));
+        a.set_ui(Box::new(Confirm {
+            answer,
+            asked: asked.clone(),
+        }));
+        let (event, _) = one_session(&mut a);
+        assert!(completed(&event, None), "{event:?}");
+        assert_eq!(*asked.lock().unwrap(), ["Set up work mail?"]);
+        let alert_status: Vec<_> = records(&srv)
+            .into_iter()
+            .filter(|r| r.kind == "Status" && r.what.starts_with("Alert"))
+            .map(|r| r.code)
+            .collect();
+        assert_eq!(alert_status, [Some(code)]);
+        srv.stop();
+    }
+}
