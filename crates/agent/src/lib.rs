@@ -50,6 +50,30 @@ pub struct AgentConfig {
     pub tree: CmConfig,
     /// MaxMsgSize this client announces.
     pub max_msg_size: u64,
+    /// How the DM 1.1.2 fallback is retried.
+    pub fallback: FallbackPolicy,
+}
+
+/// The DM 1.1.2 fallback: after a server refuses a DM 1.2 package, the session is tried as
+/// DM 1.1.2 up to `attempts` times, waiting `interval` before each (unless the account sets
+/// BackCompatRetryDisabled). A 1.1.2 attempt that fails (the transport's own retries
+/// exhausted, or a refusal) counts as one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FallbackPolicy {
+    /// DM 1.1.2 attempts after a refusal (0 disables fallback for every account).
+    pub attempts: u32,
+    /// Wait before each attempt.
+    pub interval: Duration,
+}
+
+impl Default for FallbackPolicy {
+    /// One attempt, at once.
+    fn default() -> Self {
+        FallbackPolicy {
+            attempts: 1,
+            interval: Duration::ZERO,
+        }
+    }
 }
 
 /// Why the agent could not do something.
@@ -418,8 +442,21 @@ impl Agent {
         };
         let mut fell_back = false;
         let mut version = first_version;
+        let mut fallback_attempts = 0u32;
         loop {
-            match self.one_session(&account, trigger, version, resync) {
+            let attempt = self.one_session(&account, trigger, version, resync);
+            let attempt = match attempt {
+                Attempt::OldServer(_) | Attempt::Failed(_)
+                    if fell_back && fallback_attempts < self.config.fallback.attempts =>
+                {
+                    fallback_attempts += 1;
+                    log::info!("{server_id}: DM 1.1.2 attempt {fallback_attempts} did not go through; trying again");
+                    (self.sleeper)(self.config.fallback.interval);
+                    continue;
+                }
+                other => other,
+            };
+            match attempt {
                 Attempt::Done(reason, messages) => {
                     return AgentEvent::SessionEnded {
                         server_id: server_id.into(),
@@ -429,11 +466,15 @@ impl Agent {
                     };
                 }
                 Attempt::OldServer(status)
-                    if version == DmVersion::V1_2 && !account.ext.back_compat_retry_disabled =>
+                    if version == DmVersion::V1_2
+                        && !account.ext.back_compat_retry_disabled
+                        && self.config.fallback.attempts > 0 =>
                 {
                     log::warn!("{server_id} refused a DM 1.2 package (HTTP {status}): falling back to DM 1.1.2");
                     version = DmVersion::V1_1;
                     fell_back = true;
+                    fallback_attempts = 1;
+                    (self.sleeper)(self.config.fallback.interval);
                 }
                 Attempt::OldServer(status) => {
                     return AgentEvent::SessionFailed {

@@ -68,7 +68,11 @@ fn server_with(
 }
 
 fn agent(dir: &Path, cert: &[u8]) -> Agent {
-    let config = AgentConfig {
+    agent_with(dir, cert, |_| {})
+}
+
+fn agent_with(dir: &Path, cert: &[u8], adjust: impl FnOnce(&mut AgentConfig)) -> Agent {
+    let mut config = AgentConfig {
         device: DeviceInfo {
             dev_id: DEVICE.into(),
             man: "omadm".into(),
@@ -94,7 +98,9 @@ fn agent(dir: &Path, cert: &[u8]) -> Agent {
         },
         tree: CmConfig::default(),
         max_msg_size: 16 * 1024,
+        fallback: omadm_agent::FallbackPolicy::default(),
     };
+    adjust(&mut config);
     let mut a = Agent::open(dir, config).unwrap();
     a.mount(
         "./Vendor/memory",
@@ -618,4 +624,43 @@ fn the_agents_user_interface_answers_server_confirmations() {
         assert_eq!(alert_status, [Some(code)]);
         srv.stop();
     }
+}
+
+#[test]
+fn the_fallback_waits_its_interval_and_can_be_turned_off() {
+    let (srv, cert) = server_with(JOBS, |c| c.accept_v12 = false);
+    let url = format!("https://127.0.0.1:{}/dm", srv.addr.port());
+    for (attempts, expect_fallback) in [(1, true), (0, false)] {
+        let mut a = agent_with(&state_dir(&format!("fb-{attempts}")), &cert, |c| {
+            c.fallback = omadm_agent::FallbackPolicy {
+                attempts,
+                interval: Duration::from_millis(30),
+            }
+        });
+        let waits = Arc::new(Mutex::new(Vec::new()));
+        let w = waits.clone();
+        a.set_sleeper(Box::new(move |d| w.lock().unwrap().push(d)));
+        a.accounts().create(&account(&url), roles::MANAGER).unwrap();
+        let (event, _) = one_session(&mut a);
+        if expect_fallback {
+            assert!(
+                matches!(
+                    event,
+                    AgentEvent::SessionEnded {
+                        fell_back: true,
+                        ..
+                    }
+                ),
+                "{event:?}"
+            );
+            assert_eq!(*waits.lock().unwrap(), [Duration::from_millis(30)]);
+        } else {
+            assert!(
+                matches!(event, AgentEvent::SessionFailed { .. }),
+                "{event:?}"
+            );
+            assert!(waits.lock().unwrap().is_empty());
+        }
+    }
+    srv.stop();
 }

@@ -147,6 +147,7 @@ pub fn run(a: AgentArgs) -> Result<(), String> {
             },
             tree: CmConfig::default(),
             max_msg_size: 64 * 1024,
+            fallback: omadm_agent::FallbackPolicy::default(),
         },
     )
     .map_err(|e| format!("agent: {e}"))?;

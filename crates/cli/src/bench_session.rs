@@ -128,6 +128,7 @@ fn bench(
             },
             tree: CmConfig::default(),
             max_msg_size: 64 * 1024,
+            fallback: omadm_agent::FallbackPolicy::default(),
         },
     )
     .map_err(|e| e.to_string())?;

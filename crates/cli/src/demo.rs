@@ -261,6 +261,7 @@ fn run_in(
             },
             tree: CmConfig::default(),
             max_msg_size: 16 * 1024,
+            fallback: omadm_agent::FallbackPolicy::default(),
         },
     )
     .map_err(|e| format!("agent: {e}"))?;
