@@ -664,3 +664,50 @@ fn the_fallback_waits_its_interval_and_can_be_turned_off() {
     }
     srv.stop();
 }
+
+#[test]
+fn the_server_serves_many_devices_at_once() {
+    const N: usize = 8;
+    let ids: Vec<String> = (0..N).map(|i| format!("IMEI:35693803564380{i}")).collect();
+    let ids2 = ids.clone();
+    let (srv, cert) = server_with(JOBS, move |c| {
+        let template = c.devices[DEVICE].clone();
+        for id in ids2 {
+            c.devices.insert(id, template.clone());
+        }
+    });
+    let url = format!("https://127.0.0.1:{}/dm", srv.addr.port());
+    let threads: Vec<_> = ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| {
+            let (id, cert, url) = (id.clone(), cert.clone(), url.clone());
+            std::thread::spawn(move || {
+                let mut a = agent_with(&state_dir(&format!("many-{i}")), &cert, |c| {
+                    c.device.dev_id = id
+                });
+                a.accounts().create(&account(&url), roles::MANAGER).unwrap();
+                let mut results = Vec::new();
+                for _ in 0..3 {
+                    let (event, _) = one_session(&mut a);
+                    results.push(completed(&event, Some(2)));
+                }
+                (results, configured(&mut a))
+            })
+        })
+        .collect();
+    for t in threads {
+        let (results, configured) = t.join().unwrap();
+        assert_eq!(results, [true, true, true]);
+        assert!(configured);
+    }
+    let r = records(&srv);
+    for id in &ids {
+        let ok = r
+            .iter()
+            .filter(|x| &x.device == id && x.kind == "Status" && x.code == Some(200))
+            .count();
+        assert_eq!(ok, 2, "{id}: the first session's two jobs");
+    }
+    srv.stop();
+}
