@@ -128,6 +128,19 @@ fn session(config: SessionConfig, session_id: u16) -> Session {
     )
 }
 
+/// A fresh device and a server-initiated session (id 1) that has sent package 1.
+fn started() -> (Manager, Session) {
+    let m = device();
+    let mut s = session(config(), 1);
+    s.start();
+    (m, s)
+}
+
+/// The device's reply to one server message (which must get one).
+fn reply(s: &mut Session, m: &mut Manager, bytes: &[u8]) -> SyncMl {
+    parse(&s.handle(m, bytes).unwrap().unwrap().body)
+}
+
 fn parse(bytes: &[u8]) -> SyncMl {
     decode(bytes, &Limits::default()).unwrap().0
 }
@@ -204,9 +217,7 @@ fn client_initiated_session_uses_alert_1201() {
 
 #[test]
 fn mixed_sample_gets_a_status_for_every_command_and_results_for_gets() {
-    let mut m = device();
-    let mut s = session(config(), 1);
-    s.start();
+    let (mut m, mut s) = started();
     let out = s
         .handle(&mut m, &sample("pkg2_mixed.xml"))
         .unwrap()
@@ -292,16 +303,9 @@ fn same_session_in_wbxml() {
 
 #[test]
 fn atomic_with_a_failing_child_rolls_everything_back() {
-    let mut m = device();
-    let mut s = session(config(), 1);
-    s.start();
+    let (mut m, mut s) = started();
     let body = r#"<Atomic><CmdID>2</CmdID><Add><CmdID>3</CmdID><Item><Target><LocURI>./Vendor/memory/ok</LocURI></Target><Data>1</Data></Item></Add><Add><CmdID>4</CmdID><Item><Target><LocURI>./Vendor/memory/ok</LocURI></Target><Data>2</Data></Item></Add><Add><CmdID>5</CmdID><Item><Target><LocURI>./Vendor/memory/later</LocURI></Target><Data>3</Data></Item></Add></Atomic>"#;
-    let reply = parse(
-        &s.handle(&mut m, &server_msg("1", 2, body, true))
-            .unwrap()
-            .unwrap()
-            .body,
-    );
+    let reply = reply(&mut s, &mut m, &server_msg("1", 2, body, true));
     assert_eq!(code_for(&reply, "2"), [507]);
     assert_eq!(code_for(&reply, "3"), [216]);
     assert_eq!(code_for(&reply, "4"), [418]);
@@ -311,15 +315,8 @@ fn atomic_with_a_failing_child_rolls_everything_back() {
 
 #[test]
 fn atomic_sample_rolls_back_and_the_rest_of_the_message_runs() {
-    let mut m = device();
-    let mut s = session(config(), 1);
-    s.start();
-    let reply = parse(
-        &s.handle(&mut m, &sample("pkg2_atomic.xml"))
-            .unwrap()
-            .unwrap()
-            .body,
-    );
+    let (mut m, mut s) = started();
+    let reply = reply(&mut s, &mut m, &sample("pkg2_atomic.xml"));
     let st = statuses(&reply);
     let atomic = st.iter().find(|s| s.cmd == "Atomic").unwrap();
     assert_eq!(atomic.code(), Some(507));
@@ -329,16 +326,9 @@ fn atomic_sample_rolls_back_and_the_rest_of_the_message_runs() {
 
 #[test]
 fn nested_atomic_and_get_inside_atomic_are_500() {
-    let mut m = device();
-    let mut s = session(config(), 1);
-    s.start();
+    let (mut m, mut s) = started();
     let body = r#"<Atomic><CmdID>2</CmdID><Get><CmdID>3</CmdID><Item><Target><LocURI>./DevInfo/Man</LocURI></Target></Item></Get></Atomic><Atomic><CmdID>4</CmdID><Atomic><CmdID>5</CmdID></Atomic></Atomic>"#;
-    let reply = parse(
-        &s.handle(&mut m, &server_msg("1", 2, body, true))
-            .unwrap()
-            .unwrap()
-            .body,
-    );
+    let reply = reply(&mut s, &mut m, &server_msg("1", 2, body, true));
     assert_eq!(code_for(&reply, "2"), [507]);
     assert_eq!(code_for(&reply, "3"), [500]);
     assert_eq!(code_for(&reply, "4"), [507]);
@@ -347,16 +337,9 @@ fn nested_atomic_and_get_inside_atomic_are_500() {
 
 #[test]
 fn sequence_stops_at_a_failing_command_and_the_rest_is_215() {
-    let mut m = device();
-    let mut s = session(config(), 1);
-    s.start();
+    let (mut m, mut s) = started();
     let body = r#"<Sequence><CmdID>2</CmdID><Add><CmdID>3</CmdID><Item><Target><LocURI>./Vendor/memory/s</LocURI></Target><Data>1</Data></Item></Add><Replace><CmdID>4</CmdID><Item><Target><LocURI>./Vendor/memory/missing</LocURI></Target><Data>1</Data></Item></Replace><Add><CmdID>5</CmdID><Item><Target><LocURI>./Vendor/memory/t</LocURI></Target><Data>1</Data></Item></Add></Sequence>"#;
-    let reply = parse(
-        &s.handle(&mut m, &server_msg("1", 2, body, true))
-            .unwrap()
-            .unwrap()
-            .body,
-    );
+    let reply = reply(&mut s, &mut m, &server_msg("1", 2, body, true));
     assert_eq!(code_for(&reply, "2"), [200]);
     assert_eq!(code_for(&reply, "3"), [200]);
     assert_eq!(code_for(&reply, "4"), [404]);
@@ -366,25 +349,16 @@ fn sequence_stops_at_a_failing_command_and_the_rest_is_215() {
 
 #[test]
 fn copy_of_a_subtree() {
-    let mut m = device();
-    let mut s = session(config(), 1);
-    s.start();
+    let (mut m, mut s) = started();
     let body = r#"<Add><CmdID>2</CmdID><Item><Target><LocURI>./Vendor/memory/src/a</LocURI></Target><Data>1</Data></Item></Add><Copy><CmdID>3</CmdID><Item><Target><LocURI>./Vendor/memory/dst</LocURI></Target><Source><LocURI>./Vendor/memory/src</LocURI></Source></Item></Copy>"#;
-    let reply = parse(
-        &s.handle(&mut m, &server_msg("1", 2, body, true))
-            .unwrap()
-            .unwrap()
-            .body,
-    );
+    let reply = reply(&mut s, &mut m, &server_msg("1", 2, body, true));
     assert_eq!(code_for(&reply, "3"), [200]);
     assert!(m.exists("./Vendor/memory/dst/a"));
 }
 
 #[test]
 fn a_final_message_with_only_statuses_ends_the_session_without_reply() {
-    let mut m = device();
-    let mut s = session(config(), 1);
-    s.start();
+    let (mut m, mut s) = started();
     assert!(s
         .handle(&mut m, &server_msg("1", 2, "", true))
         .unwrap()
@@ -395,16 +369,9 @@ fn a_final_message_with_only_statuses_ends_the_session_without_reply() {
 
 #[test]
 fn a_non_final_server_message_is_answered_with_alert_1222_and_no_final() {
-    let mut m = device();
-    let mut s = session(config(), 1);
-    s.start();
+    let (mut m, mut s) = started();
     let body = r#"<Get><CmdID>2</CmdID><Item><Target><LocURI>./DevInfo/Man</LocURI></Target></Item></Get>"#;
-    let reply = parse(
-        &s.handle(&mut m, &server_msg("1", 2, body, false))
-            .unwrap()
-            .unwrap()
-            .body,
-    );
+    let reply = reply(&mut s, &mut m, &server_msg("1", 2, body, false));
     assert!(!reply.body.is_final);
     assert!(reply
         .body
@@ -415,9 +382,7 @@ fn a_non_final_server_message_is_answered_with_alert_1222_and_no_final() {
 
 #[test]
 fn abort_1223_ends_the_session_without_reply() {
-    let mut m = device();
-    let mut s = session(config(), 1);
-    s.start();
+    let (mut m, mut s) = started();
     let body = r#"<Alert><CmdID>2</CmdID><Data>1223</Data></Alert>"#;
     assert!(s
         .handle(&mut m, &server_msg("1", 2, body, true))
@@ -442,12 +407,7 @@ fn a_server_without_the_required_credentials_gets_407_and_nothing_runs() {
     let mut s = session(c, 1);
     s.start();
     let body = r#"<Add><CmdID>2</CmdID><Item><Target><LocURI>./Vendor/memory/x</LocURI></Target><Data>1</Data></Item></Add>"#;
-    let reply = parse(
-        &s.handle(&mut m, &server_msg("1", 2, body, true))
-            .unwrap()
-            .unwrap()
-            .body,
-    );
+    let reply = reply(&mut s, &mut m, &server_msg("1", 2, body, true));
     let hdr = statuses(&reply)[0];
     assert_eq!(hdr.code(), Some(407));
     let chal = hdr.chal.as_ref().expect("a challenge");
@@ -548,9 +508,7 @@ fn a_challenge_makes_the_client_resend_package1_with_md5_and_the_new_nonce() {
 
 #[test]
 fn a_reply_larger_than_the_server_max_msg_size_is_split_with_1222() {
-    let mut m = device();
-    let mut s = session(config(), 1);
-    s.start();
+    let (mut m, mut s) = started();
     let gets: String = (0..40).map(|i| format!(r#"<Get><CmdID>{}</CmdID><Item><Target><LocURI>./DevDetail/URI/MaxDepth</LocURI></Target></Item></Get>"#, i + 2)).collect();
     let text = String::from_utf8(server_msg("1", 2, &gets, true)).unwrap().replacen(
         "</Source></SyncHdr>",
@@ -589,9 +547,7 @@ fn a_reply_larger_than_the_server_max_msg_size_is_split_with_1222() {
 
 #[test]
 fn a_large_object_in_5_chunks_with_a_size_mismatch_is_424_and_a_right_one_is_stored() {
-    let mut m = device();
-    let mut s = session(config(), 1);
-    s.start();
+    let (mut m, mut s) = started();
     let send = |s: &mut Session, m: &mut Manager, id: u32, body: String, more: bool| {
         parse(
             &s.handle(m, &server_msg("1", id, &body, !more))
@@ -644,12 +600,7 @@ fn an_object_over_max_obj_size_is_413() {
     let mut s = session(c, 1);
     s.start();
     let body = r#"<Add><CmdID>2</CmdID><Item><Target><LocURI>./Vendor/memory/big</LocURI></Target><Meta><Size xmlns="syncml:metinf">100</Size></Meta><Data>abc</Data><MoreData/></Item></Add>"#;
-    let reply = parse(
-        &s.handle(&mut m, &server_msg("1", 2, body, false))
-            .unwrap()
-            .unwrap()
-            .body,
-    );
+    let reply = reply(&mut s, &mut m, &server_msg("1", 2, body, false));
     assert_eq!(code_for(&reply, "2"), [413]);
 }
 
@@ -697,16 +648,9 @@ fn generic_alerts_go_in_package1_and_are_acknowledged_by_status() {
 
 #[test]
 fn a_malformed_command_gets_400_and_the_rest_still_runs() {
-    let mut m = device();
-    let mut s = session(config(), 1);
-    s.start();
+    let (mut m, mut s) = started();
     let body = r#"<Add><CmdID>2</CmdID><Item><Target><LocURI>./Vendor/memory/a</LocURI></Target><Bogus/></Item></Add><Add><Item><Target><LocURI>./Vendor/memory/b</LocURI></Target></Item></Add><Add><CmdID>4</CmdID><Item><Target><LocURI>./Vendor/memory/c</LocURI></Target><Data>1</Data></Item></Add><Get><CmdID>5</CmdID><Item><Target><LocURI>/bad</LocURI></Target></Item></Get>"#;
-    let reply = parse(
-        &s.handle(&mut m, &server_msg("1", 2, body, true))
-            .unwrap()
-            .unwrap()
-            .body,
-    );
+    let reply = reply(&mut s, &mut m, &server_msg("1", 2, body, true));
     assert_eq!(code_for(&reply, "2"), [400]);
     assert_eq!(code_for(&reply, ""), [400], "no CmdID");
     assert_eq!(code_for(&reply, "4"), [200]);
@@ -737,18 +681,14 @@ fn the_dm_1_1_2_dialect_works_end_to_end() {
 
 #[test]
 fn a_message_of_another_session_ends_this_one() {
-    let mut m = device();
-    let mut s = session(config(), 1);
-    s.start();
+    let (mut m, mut s) = started();
     assert!(s.handle(&mut m, &server_msg("99", 2, "", true)).is_err());
     assert!(s.is_ended());
 }
 
 #[test]
 fn a_one_megabyte_server_message_is_processed() {
-    let mut m = device();
-    let mut s = session(config(), 1);
-    s.start();
+    let (mut m, mut s) = started();
     let value = "x".repeat(1000);
     let adds: String = (0..1000).map(|i| format!(r#"<Add><CmdID>{}</CmdID><Item><Target><LocURI>./Vendor/memory/n{i}</LocURI></Target><Data>{value}</Data></Item></Add>"#, i + 2)).collect();
     let msg = server_msg("1", 2, &adds, true);
@@ -780,16 +720,9 @@ fn ui_alert(cmd_id: u32, code: u16, options: &str, text: &str, choices: &[&str])
 
 #[test]
 fn user_interaction_alerts_without_a_ui_are_406() {
-    let mut m = device();
-    let mut s = session(config(), 1);
-    s.start();
+    let (mut m, mut s) = started();
     let body = ui_alert(2, 1101, "MAXDT=30", "Update now?", &[]);
-    let reply = parse(
-        &s.handle(&mut m, &server_msg("1", 2, &body, true))
-            .unwrap()
-            .unwrap()
-            .body,
-    );
+    let reply = reply(&mut s, &mut m, &server_msg("1", 2, &body, true));
     assert_eq!(code_for(&reply, "2"), [406]);
 }
 
@@ -821,12 +754,7 @@ fn user_interaction_alerts_map_answers_to_statuses_and_items() {
         "<Alert><CmdID>8</CmdID><Data>1102</Data></Alert>".to_owned(),
     ]
     .concat();
-    let reply = parse(
-        &s.handle(&mut m, &server_msg("1", 2, &body, true))
-            .unwrap()
-            .unwrap()
-            .body,
-    );
+    let reply = reply(&mut s, &mut m, &server_msg("1", 2, &body, true));
     assert_eq!(code_for(&reply, "2"), [200]);
     assert_eq!(code_for(&reply, "3"), [304]);
     assert_eq!(code_for(&reply, "4"), [200]);
@@ -868,12 +796,7 @@ fn a_cancelled_alert_is_214_and_the_rest_of_the_message_215() {
         "{}<Add><CmdID>3</CmdID><Item><Target><LocURI>./Vendor/memory/after</LocURI></Target><Data>1</Data></Item></Add>",
         ui_alert(2, 1101, "", "Go?", &[])
     );
-    let reply = parse(
-        &s.handle(&mut m, &server_msg("1", 2, &body, true))
-            .unwrap()
-            .unwrap()
-            .body,
-    );
+    let reply = reply(&mut s, &mut m, &server_msg("1", 2, &body, true));
     assert_eq!(code_for(&reply, "2"), [214]);
     assert_eq!(code_for(&reply, "3"), [215]);
     assert!(!m.exists("./Vendor/memory/after"));
@@ -881,16 +804,9 @@ fn a_cancelled_alert_is_214_and_the_rest_of_the_message_215() {
 
 #[test]
 fn no_resp_suppresses_the_status_but_not_the_results() {
-    let mut m = device();
-    let mut s = session(config(), 1);
-    s.start();
+    let (mut m, mut s) = started();
     let body = r#"<Add><CmdID>2</CmdID><NoResp/><Item><Target><LocURI>./Vendor/memory/q</LocURI></Target><Data>1</Data></Item></Add><Get><CmdID>3</CmdID><NoResp/><Item><Target><LocURI>./Vendor/memory/q</LocURI></Target></Item></Get>"#;
-    let reply = parse(
-        &s.handle(&mut m, &server_msg("1", 2, body, true))
-            .unwrap()
-            .unwrap()
-            .body,
-    );
+    let reply = reply(&mut s, &mut m, &server_msg("1", 2, body, true));
     assert!(code_for(&reply, "2").is_empty());
     assert!(code_for(&reply, "3").is_empty());
     assert!(reply
@@ -1069,16 +985,9 @@ fn client_events_go_in_package1_as_alert_1224_and_1_1_2_leaves_generic_alerts_pe
 
 #[test]
 fn a_first_chunk_without_size_is_411() {
-    let mut m = device();
-    let mut s = session(config(), 1);
-    s.start();
+    let (mut m, mut s) = started();
     let body = r#"<Add><CmdID>2</CmdID><Item><Target><LocURI>./Vendor/memory/big</LocURI></Target><Data>abc</Data><MoreData/></Item></Add>"#;
-    let reply = parse(
-        &s.handle(&mut m, &server_msg("1", 2, body, false))
-            .unwrap()
-            .unwrap()
-            .body,
-    );
+    let reply = reply(&mut s, &mut m, &server_msg("1", 2, body, false));
     assert_eq!(code_for(&reply, "2"), [411]);
 }
 
@@ -1137,9 +1046,7 @@ fn every_server_sample_is_answered_command_by_command() {
 
 #[test]
 fn a_server_that_only_keeps_asking_for_more_is_cut_off() {
-    let mut m = device();
-    let mut s = session(config(), 1);
-    s.start();
+    let (mut m, mut s) = started();
     let more = r#"<Alert><CmdID>2</CmdID><Data>1222</Data></Alert>"#;
     let mut replies = 0;
     for msg_id in 2..20 {
