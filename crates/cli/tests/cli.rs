@@ -26,12 +26,17 @@ fn sample(name: &str) -> String {
     )
 }
 
-fn json(out: &Output) -> serde_json::Value {
+/// Fails with the command's stderr unless it succeeded.
+fn succeeded(out: &Output) {
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+fn json(out: &Output) -> serde_json::Value {
+    succeeded(out);
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
@@ -230,11 +235,7 @@ fn respond_answers_each_server_message_with_statuses() {
         ],
         None,
     );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    succeeded(&out);
     let text = String::from_utf8(out.stdout).unwrap();
     assert_eq!(text.lines().count(), 1);
     let v = json(&omadm(
@@ -277,11 +278,7 @@ fn respond_in_wbxml_and_with_package1_to_a_directory() {
         ],
         None,
     );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    succeeded(&out);
     let pkg1 = std::fs::read(dir.join("1.wbxml")).unwrap();
     let reply = std::fs::read(dir.join("2.wbxml")).unwrap();
     assert_eq!(&pkg1[..3], [0x02, 0xA4, 0x01]);
@@ -330,11 +327,7 @@ fn bench_dpu_reports_latencies() {
         ],
         None,
     );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    succeeded(&out);
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("p50:") && text.contains("p99:"), "{text}");
 }

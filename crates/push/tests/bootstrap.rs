@@ -47,6 +47,17 @@ fn cp_push(sec: u8, mac: &str) -> Vec<u8> {
     p.encode()
 }
 
+/// What the router makes of `pdu` sent over UDP by the known PPG `ppg`, at time 0.
+fn from_ppg(r: &mut Router, pdu: &[u8]) -> Output {
+    r.receive(
+        Input::Udp {
+            sender: "ppg",
+            datagram: pdu,
+        },
+        0,
+    )
+}
+
 fn router(policies: Policies) -> Router {
     let config = RouterConfig {
         known_ppgs: vec!["ppg".into()],
@@ -72,13 +83,7 @@ fn the_wsp_header_of_a_userpin_document_matches_the_digest_vector() {
 fn a_userpin_document_waits_for_the_pin_then_bootstraps_the_account() {
     let mut r = router(Policies::default());
     let pdu = cp_push(1, "3C5077C457BBD9FF86C33237B876419A981627B4");
-    let Output::PinRequired { id, sec } = r.receive(
-        Input::Udp {
-            sender: "ppg",
-            datagram: &pdu,
-        },
-        0,
-    ) else {
+    let Output::PinRequired { id, sec } = from_ppg(&mut r, &pdu) else {
         panic!()
     };
     assert_eq!(sec, Sec::UserPin);
@@ -102,13 +107,7 @@ fn a_userpin_document_waits_for_the_pin_then_bootstraps_the_account() {
 fn a_wrong_pin_drops_the_document() {
     let mut r = router(Policies::default());
     let pdu = cp_push(1, "3C5077C457BBD9FF86C33237B876419A981627B4");
-    let Output::PinRequired { id, .. } = r.receive(
-        Input::Udp {
-            sender: "ppg",
-            datagram: &pdu,
-        },
-        0,
-    ) else {
+    let Output::PinRequired { id, .. } = from_ppg(&mut r, &pdu) else {
         panic!()
     };
     assert_eq!(r.provide_pin(id, "9999"), Output::None);
@@ -121,13 +120,7 @@ fn a_wrong_pin_drops_the_document() {
 fn userpinmac_uses_the_typed_digits() {
     let mut r = router(Policies::default());
     let pdu = cp_push(3, "");
-    let Output::PinRequired { id, sec } = r.receive(
-        Input::Udp {
-            sender: "ppg",
-            datagram: &pdu,
-        },
-        0,
-    ) else {
+    let Output::PinRequired { id, sec } = from_ppg(&mut r, &pdu) else {
         panic!()
     };
     assert_eq!(sec, Sec::UserPinMac);
@@ -156,13 +149,7 @@ fn netwpin_is_refused_by_default_and_accepted_when_the_policy_allows_operators()
         cp_netwpin: roles::OPERATOR,
         ..Policies::default()
     });
-    let Output::Bootstrap(b) = r.receive(
-        Input::Udp {
-            sender: "ppg",
-            datagram: &pdu,
-        },
-        0,
-    ) else {
+    let Output::Bootstrap(b) = from_ppg(&mut r, &pdu) else {
         panic!()
     };
     assert_eq!(b.roles & roles::OPERATOR, roles::OPERATOR);
