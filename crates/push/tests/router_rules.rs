@@ -57,6 +57,17 @@ fn hex(s: &str) -> Vec<u8> {
         .collect()
 }
 
+/// What the router makes of `datagram` from UDP sender `h` at `now` ms.
+fn udp(r: &mut Router, datagram: &[u8], now: u64) -> Output {
+    r.receive(
+        Input::Udp {
+            sender: "h",
+            datagram,
+        },
+        now,
+    )
+}
+
 #[test]
 fn a_valid_notification_over_gsm_starts_a_session() {
     let mut r = router();
@@ -117,54 +128,18 @@ fn an_unknown_server_is_dropped() {
 fn a_repeated_notification_for_a_pending_session_starts_nothing() {
     let mut r = router();
     let pdus = notification_pdus(&notification(9), "pw", b"n1", Bearer::Udp, "", 0);
-    assert!(matches!(
-        r.receive(
-            Input::Udp {
-                sender: "h",
-                datagram: &pdus[0]
-            },
-            0
-        ),
-        Output::StartSession(_)
-    ));
-    assert_eq!(
-        r.receive(
-            Input::Udp {
-                sender: "h",
-                datagram: &pdus[0]
-            },
-            1
-        ),
-        Output::None
-    );
+    assert!(matches!(udp(&mut r, &pdus[0], 0), Output::StartSession(_)));
+    assert_eq!(udp(&mut r, &pdus[0], 1), Output::None);
     assert_eq!(r.notifications().stats().duplicate, 1);
     r.notifications().session_finished("srv", 9);
-    assert!(matches!(
-        r.receive(
-            Input::Udp {
-                sender: "h",
-                datagram: &pdus[0]
-            },
-            2
-        ),
-        Output::StartSession(_)
-    ));
+    assert!(matches!(udp(&mut r, &pdus[0], 2), Output::StartSession(_)));
 }
 
 #[test]
 fn nonce_resync_is_off_by_default_and_uses_the_zero_nonce_when_on() {
     let pdus = notification_pdus(&notification(2), "pw", &[0, 0, 0, 0], Bearer::Udp, "", 0);
     let mut off = router();
-    assert_eq!(
-        off.receive(
-            Input::Udp {
-                sender: "h",
-                datagram: &pdus[0]
-            },
-            0
-        ),
-        Output::None
-    );
+    assert_eq!(udp(&mut off, &pdus[0], 0), Output::None);
     let mut on = Router::new(RouterConfig::default(), accounts(true));
     assert!(
         matches!(on.receive(Input::Udp { sender: "h", datagram: &pdus[0] }, 0), Output::StartSession(s) if s.nonce_resync)
@@ -248,16 +223,7 @@ fn unrouted_messages_are_dropped_and_counted() {
         b"hi".to_vec(),
     )
     .encode();
-    assert_eq!(
-        r.receive(
-            Input::Udp {
-                sender: "h",
-                datagram: &pdu
-            },
-            0
-        ),
-        Output::None
-    );
+    assert_eq!(udp(&mut r, &pdu, 0), Output::None);
     assert_eq!(r.stats().unrouted, 1);
 }
 
@@ -307,16 +273,7 @@ fn policies_refuse_push_or_provisioning() {
         accounts(false),
     );
     let pdus = notification_pdus(&notification(5), "pw", b"n1", Bearer::Udp, "", 0);
-    assert_eq!(
-        off.receive(
-            Input::Udp {
-                sender: "h",
-                datagram: &pdus[0]
-            },
-            0
-        ),
-        Output::None
-    );
+    assert_eq!(udp(&mut off, &pdus[0], 0), Output::None);
     assert_eq!(off.stats().refused_by_policy, 1);
     let mut r = router();
     let handler = r
@@ -407,13 +364,7 @@ fn ui_mode_is_honoured_through_the_ui() {
         r.notifications().set_ui(Box::new(Ui(answer, log.clone())));
         let n = Notification::new("srv", 1, mode);
         let pdus = notification_pdus(&n, "pw", b"n1", Bearer::Udp, "", 0);
-        let out = r.receive(
-            Input::Udp {
-                sender: "h",
-                datagram: &pdus[0],
-            },
-            0,
-        );
+        let out = udp(&mut r, &pdus[0], 0);
         assert_eq!(matches!(out, Output::StartSession(_)), starts, "{mode:?}");
         assert_eq!(*log.lock().unwrap(), seen, "{mode:?}");
         assert_eq!(r.notifications().stats().declined, u64::from(!starts));
