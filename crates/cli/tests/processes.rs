@@ -23,6 +23,19 @@ fn dir(name: &str) -> PathBuf {
     d
 }
 
+/// The text of a file another process writes, once it contains `needle` (or after 5 s).
+fn file_once_it_has(path: &std::path::Path, needle: &str) -> String {
+    let mut text = String::new();
+    for _ in 0..50 {
+        text = std::fs::read_to_string(path).unwrap_or_default();
+        if text.contains(needle) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    text
+}
+
 /// Reads lines until one starts with `prefix`; returns the rest of it.
 fn line_after(out: &mut BufReader<ChildStdout>, prefix: &str) -> String {
     let mut line = String::new();
@@ -164,14 +177,7 @@ fn a_bootstrapped_agent_answers_a_notification_and_the_server_records_it() {
     assert!(agent.0.wait().unwrap().success());
 
     // The server appends records as they come.
-    let mut records = String::new();
-    for _ in 0..50 {
-        records = std::fs::read_to_string(srv_dir.join("records.tsv")).unwrap_or_default();
-        if records.contains("Results") {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
+    let records = file_once_it_has(&srv_dir.join("records.tsv"), "Results");
     let status_ok = records.lines().any(|l| {
         l.starts_with(&dev_id)
             && l.contains("\tStatus\t")
@@ -186,12 +192,7 @@ fn a_bootstrapped_agent_answers_a_notification_and_the_server_records_it() {
     // A second notification: its digest needs the nonce the device issued in the first
     // session, which the server keeps in its state directory.
     let nonces = srv_dir.join("nonces");
-    for _ in 0..50 {
-        if std::fs::read_to_string(&nonces).is_ok_and(|t| t.contains(&dev_id)) {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
+    file_once_it_has(&nonces, &dev_id);
     let mut again = Killed(
         Command::new(BIN)
             .args([
@@ -346,14 +347,7 @@ fn a_generic_alert_survives_a_killed_agent_and_reaches_the_server_once() {
         !String::from_utf8_lossy(&again.stdout).contains("session"),
         "alert sent twice"
     );
-    let mut records = String::new();
-    for _ in 0..50 {
-        records = std::fs::read_to_string(srv_dir.join("records.tsv")).unwrap_or_default();
-        if records.contains("\tAlert\t") {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
+    let records = file_once_it_has(&srv_dir.join("records.tsv"), "\tAlert\t");
     let alerts: Vec<_> = records
         .lines()
         .filter(|l| l.contains("\tAlert\t"))
