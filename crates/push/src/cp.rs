@@ -808,13 +808,7 @@ pub fn apply(
 mod tests {
     use super::*;
 
-    fn hex(s: &str) -> Vec<u8> {
-        let s: String = s.split_whitespace().collect();
-        (0..s.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-            .collect()
-    }
+    use crate::test_util::hex;
 
     /// Digest §10.8: a w7 bootstrap document encoded by libwbxml.
     const DOC: &str = "030b6a00c54601c600015501873600000603773700018700013800000603646d

@@ -447,13 +447,7 @@ pub fn encode_wap_push(originator: &Address, payload: &[u8], reference: u8) -> V
 mod tests {
     use super::*;
 
-    fn hex(s: &str) -> Vec<u8> {
-        let s: String = s.split_whitespace().collect();
-        (0..s.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-            .collect()
-    }
+    use crate::test_util::hex;
 
     /// Digest §10.2: the SMS-DELIVER carrying the spec's package #0.
     #[test]

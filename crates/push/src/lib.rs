@@ -82,3 +82,16 @@ fn bearer_pdus(pdu: &[u8], bearer: wdp::Bearer, originator: &str, reference: u16
         wdp::Bearer::Udp => vec![pdu],
     }
 }
+
+/// Helpers of the unit tests.
+#[cfg(test)]
+mod test_util {
+    /// Octets from hex digits, white space ignored.
+    pub fn hex(s: &str) -> Vec<u8> {
+        let s: String = s.split_whitespace().collect();
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+            .collect()
+    }
+}
