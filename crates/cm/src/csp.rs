@@ -185,6 +185,15 @@ pub trait Csp: Send {
         Err(CspError::NotAllowed)
     }
 
+    /// Copies the node at `source` (with its subtree) to `target`, both inside this CSP, for
+    /// a CSP that can do it better than node by node (a native copy of an account). The
+    /// target does not exist and its parent does. The default, `NotSupported`, lets the
+    /// Manager copy node by node through [`Csp::node`] and [`Csp::add`].
+    fn copy(&mut self, source: &str, target: &str) -> Result<(), CspError> {
+        let _ = (source, target);
+        Err(CspError::NotSupported)
+    }
+
     /// Runs the executable node at `path` with the Exec's data and correlator.
     fn exec(
         &mut self,

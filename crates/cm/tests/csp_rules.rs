@@ -297,3 +297,67 @@ fn a_csp_refusing_its_undo_makes_the_rollback_516() {
     assert_eq!(err.status, 516);
     assert!(!m.in_atomic());
 }
+
+#[test]
+fn copy_inside_one_csp_uses_its_native_copy_and_is_undone_in_an_atomic() {
+    let mut m = manager();
+    let mut csp = TestCsp::new("./V");
+    csp.native_copy = true;
+    let (nodes, calls) = (csp.nodes.clone(), csp.calls.clone());
+    m.mount("./V", Box::new(csp), roles::MANAGER).unwrap();
+    m.add(
+        &local(),
+        "./V/a",
+        NewNode::Interior {
+            type_: String::new(),
+        },
+    )
+    .unwrap();
+    m.add(&local(), "./V/a/x", leaf("1")).unwrap();
+    m.copy(&local(), "./V/a", "./V/b").unwrap();
+    assert!(calls
+        .lock()
+        .unwrap()
+        .contains(&"copy ./V/a ./V/b".to_owned()));
+    assert_eq!(
+        m.get(&local(), "./V/b/x").unwrap()[0].data.as_deref(),
+        Some(&b"1"[..])
+    );
+    m.begin_atomic().unwrap();
+    m.copy(&local(), "./V/a", "./V/c").unwrap();
+    m.rollback_atomic().unwrap();
+    assert!(
+        !nodes.lock().unwrap().contains_key("./V/c"),
+        "undone by a delete"
+    );
+}
+
+#[test]
+fn copy_falls_back_to_node_by_node_when_the_csp_has_no_native_copy() {
+    let mut m = manager();
+    let csp = TestCsp::new("./V");
+    let calls = csp.calls.clone();
+    m.mount("./V", Box::new(csp), roles::MANAGER).unwrap();
+    m.add(&local(), "./V/a", leaf("1")).unwrap();
+    m.copy(&local(), "./V/a", "./V/b").unwrap();
+    assert!(calls.lock().unwrap().contains(&"add ./V/b".to_owned()));
+    assert_eq!(
+        m.get(&local(), "./V/b").unwrap()[0].data.as_deref(),
+        Some(&b"1"[..])
+    );
+}
+
+#[test]
+fn native_copy_of_a_secret_is_refused() {
+    let mut m = manager();
+    let mut csp = TestCsp::new("./V");
+    csp.native_copy = true;
+    m.mount("./V", Box::new(csp), roles::MANAGER).unwrap();
+    m.add(&local(), "./V/Secret", leaf("pw")).unwrap();
+    assert_eq!(
+        m.copy(&local(), "./V/Secret", "./V/open")
+            .unwrap_err()
+            .status,
+        403
+    );
+}

@@ -643,6 +643,9 @@ impl Manager {
             return Err(CmError::not_allowed("Copy into its own subtree"));
         }
         self.run(|m| {
+            if m.copy_inside_csp(who, &from, &to)? {
+                return Ok(());
+            }
             let found = m
                 .find(from.as_str())?
                 .ok_or_else(|| CmError::not_found(format!("{from} not found")))?;
@@ -688,6 +691,51 @@ impl Manager {
                 }
             }
         })
+    }
+
+    /// A Copy whose source and target belong to one CSP and whose target does not exist is
+    /// offered to that CSP's own [`Csp::copy`](crate::Csp::copy), after the same checks as
+    /// node by node (Get on the source, readable, Add at the target). Returns false when the
+    /// CSP does not copy natively (the caller then copies node by node).
+    fn copy_inside_csp(
+        &mut self,
+        who: &Principal,
+        from: &NodeUri,
+        to: &NodeUri,
+    ) -> Result<bool, CmError> {
+        let (Some(i), Some(j)) = (self.owner(from.as_str()), self.owner(to.as_str())) else {
+            return Ok(false);
+        };
+        if i != j || self.kind(to.as_str())?.is_some() {
+            return Ok(false);
+        }
+        self.existing(from.as_str())?;
+        self.check(who, from.as_str(), AclCommand::Get)?;
+        if !self.readable(from.as_str()) {
+            return Err(CmError::new(403, format!("{from} cannot be copied")));
+        }
+        let Some(parent) = to.parent() else {
+            return Ok(false);
+        };
+        match self.kind(parent.as_str())? {
+            Some(true) => {}
+            _ => return Ok(false),
+        }
+        to.check_limits(&self.config.uri_limits)?;
+        self.check_add(who, parent.as_str(), to.as_str())?;
+        match self.call_csp(i, true, |csp| csp.copy(from.as_str(), to.as_str())) {
+            Ok(()) => {
+                if self.mounts[i].csp.tx_mode() == TxMode::External {
+                    self.undo.push(Step::CspDelete {
+                        mount: i,
+                        path: to.as_str().to_owned(),
+                    });
+                }
+                Ok(true)
+            }
+            Err(e) if e.status == 406 => Ok(false),
+            Err(e) => Err(e),
+        }
     }
 
     // ---- Exec -----------------------------------------------------------------------------

@@ -25,6 +25,8 @@ pub struct TestCsp {
     pub internal: bool,
     pub calls: Calls,
     pub panic_on: Option<String>,
+    /// Copies natively (`copy` answers) instead of leaving it to the Manager.
+    pub native_copy: bool,
 }
 
 impl TestCsp {
@@ -38,6 +40,7 @@ impl TestCsp {
             internal: false,
             calls: Arc::default(),
             panic_on: None,
+            native_copy: false,
         }
     }
 
@@ -106,6 +109,22 @@ impl Csp for TestCsp {
         let mut nodes = self.nodes.lock().unwrap();
         let prefix = format!("{path}/");
         nodes.retain(|k, _| k != path && !k.starts_with(&prefix));
+        Ok(())
+    }
+    fn copy(&mut self, source: &str, target: &str) -> Result<(), CspError> {
+        if !self.native_copy {
+            return Err(CspError::NotSupported);
+        }
+        self.log(format!("copy {source} {target}"));
+        self.check(target)?;
+        let mut nodes = self.nodes.lock().unwrap();
+        let prefix = format!("{source}/");
+        let copies: Vec<(String, Option<LeafValue>)> = nodes
+            .iter()
+            .filter(|(k, _)| *k == source || k.starts_with(&prefix))
+            .map(|(k, v)| (format!("{target}{}", &k[source.len()..]), v.clone()))
+            .collect();
+        nodes.extend(copies);
         Ok(())
     }
     fn exec(
