@@ -106,8 +106,9 @@ pub enum AgentEvent {
     Bootstrapped(Vec<String>),
     /// A provisioning document waits for the user's PIN.
     PinRequired(u32),
-    /// A message for another registered push client.
-    Routed(u32),
+    /// A message for another registered push client (registered with
+    /// [`Router::register`]): the handler's id, the message, its roles and bearer.
+    Routed(Box<omadm_push::router::Routed>),
     /// A session ended.
     SessionEnded {
         /// The server.
@@ -332,7 +333,7 @@ impl Agent {
                 }
             },
             Output::PinRequired { id, .. } => Some(AgentEvent::PinRequired(id)),
-            Output::Routed(r) => Some(AgentEvent::Routed(r.handler)),
+            Output::Routed(r) => Some(AgentEvent::Routed(Box::new(r))),
         }
     }
 

@@ -83,7 +83,7 @@ fn describe(e: &AgentEvent) -> String {
             format!("bootstrapped DM account(s) {}", names.join(", "))
         }
         AgentEvent::PinRequired(id) => format!("provisioning document {id} waits for the PIN"),
-        AgentEvent::Routed(h) => format!("push routed to handler {h}"),
+        AgentEvent::Routed(r) => format!("push routed to handler {}", r.handler),
         AgentEvent::SessionEnded {
             server_id,
             reason,
