@@ -1,0 +1,467 @@
+//! `omadm_agent_config`: what an agent is opened with (state directory, device, limits,
+//! trust anchors, push policies, fallback, and the log, event and UI callbacks). Built with
+//! setters, then given to `omadm_agent_open`, which copies what it needs.
+
+use std::ffi::c_void;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use ::omadm_agent::FallbackPolicy;
+use omadm_csp::{DeviceDetail, DeviceInfo};
+use omadm_push::router::RouterConfig;
+use omadm_transport::ClientConfig;
+
+use crate::boundary::{guard, not_null};
+use crate::event::omadm_event_callback;
+use crate::log_sink::{level_filter, omadm_log_callback, LogSink};
+use crate::result::omadm_result;
+use crate::strings::{bytes, omadm_str, text, view};
+use crate::ui::omadm_ui_callback;
+
+/// The device's identity and versions (DevInfo and DevDetail). Every field is UTF-8 text;
+/// an empty view keeps the default (`dev_id` has none and must be given).
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct omadm_device_info {
+    /// DevId, URN syntax (`IMEI:493005100592800`). Required.
+    pub dev_id: omadm_str,
+    /// Man: manufacturer.
+    pub manufacturer: omadm_str,
+    /// Mod: model.
+    pub model: omadm_str,
+    /// Lang: language tag (default `en-US`).
+    pub language: omadm_str,
+    /// DevTyp (default `smartphone`).
+    pub device_type: omadm_str,
+    /// OEM.
+    pub oem: omadm_str,
+    /// FwV: firmware version.
+    pub firmware_version: omadm_str,
+    /// SwV: software version.
+    pub software_version: omadm_str,
+    /// HwV: hardware version.
+    pub hardware_version: omadm_str,
+}
+
+/// Agent settings under construction. Create with `omadm_agent_config_new`, free with
+/// `omadm_agent_config_free`.
+pub struct omadm_agent_config {
+    pub(crate) state_dir: Option<PathBuf>,
+    pub(crate) device: DeviceInfo,
+    pub(crate) detail: DeviceDetail,
+    pub(crate) router: RouterConfig,
+    pub(crate) transport: ClientConfig,
+    pub(crate) max_msg_size: u64,
+    pub(crate) fallback: FallbackPolicy,
+    pub(crate) ui_timeout: Duration,
+    pub(crate) log: Option<LogSink>,
+    pub(crate) events: Option<(crate::event::EventSink, *mut c_void)>,
+    pub(crate) ui: Option<(crate::ui::UiSink, *mut c_void)>,
+}
+
+/// Default MaxMsgSize an agent announces.
+pub const OMADM_DEFAULT_MAX_MSG_SIZE: u64 = 64 * 1024;
+/// Default wait for an answer to a user-interaction alert without MAXDT, in milliseconds.
+pub const OMADM_DEFAULT_UI_TIMEOUT_MS: u32 = 300_000;
+
+impl Default for omadm_agent_config {
+    fn default() -> Self {
+        omadm_agent_config {
+            state_dir: None,
+            device: DeviceInfo {
+                dev_id: String::new(),
+                man: String::new(),
+                model: String::new(),
+                dm_v: concat!("omadm ", env!("CARGO_PKG_VERSION")).into(),
+                lang: "en-US".into(),
+                ext: vec![],
+            },
+            detail: DeviceDetail {
+                dev_typ: "smartphone".into(),
+                oem: String::new(),
+                fw_v: String::new(),
+                sw_v: String::new(),
+                hw_v: String::new(),
+            },
+            router: RouterConfig::default(),
+            transport: ClientConfig::default(),
+            max_msg_size: OMADM_DEFAULT_MAX_MSG_SIZE,
+            fallback: FallbackPolicy::default(),
+            ui_timeout: Duration::from_millis(OMADM_DEFAULT_UI_TIMEOUT_MS.into()),
+            log: None,
+            events: None,
+            ui: None,
+        }
+    }
+}
+
+/// Runs `f` on the config behind `config`.
+///
+/// # Safety
+/// A non-NULL `config` must come from `omadm_agent_config_new` and not be freed or used by
+/// another thread during the call.
+unsafe fn with_config(
+    config: *mut omadm_agent_config,
+    f: impl FnOnce(&mut omadm_agent_config) -> Result<(), omadm_result>,
+) -> omadm_result {
+    guard(|| {
+        not_null(config)?;
+        // SAFETY: non-NULL, live and not shared, by the caller's contract.
+        f(unsafe { &mut *config })
+    })
+}
+
+/// A new configuration with the defaults: no state directory (required), the system trust
+/// store on, MaxMsgSize `OMADM_DEFAULT_MAX_MSG_SIZE`, one DM 1.1.2 fallback attempt, no
+/// callbacks. Free with `omadm_agent_config_free`. NULL only when out of memory.
+#[no_mangle]
+pub extern "C" fn omadm_agent_config_new() -> *mut omadm_agent_config {
+    std::panic::catch_unwind(|| Box::into_raw(Box::default())).unwrap_or(std::ptr::null_mut())
+}
+
+/// Frees a configuration; NULL is allowed. Agents opened with it are not affected.
+///
+/// # Safety
+/// `config` is NULL or from `omadm_agent_config_new`, not freed before.
+#[no_mangle]
+pub unsafe extern "C" fn omadm_agent_config_free(config: *mut omadm_agent_config) {
+    if !config.is_null() {
+        // SAFETY: from Box::into_raw in omadm_agent_config_new, freed once.
+        drop(unsafe { Box::from_raw(config) });
+    }
+}
+
+/// Sets the directory the agent keeps its durable state in (tree, DM accounts, pending
+/// generic alerts; created when missing). Required. UTF-8 path bytes.
+///
+/// # Safety
+/// `config` from `omadm_agent_config_new`; `(path, path_len)` readable.
+#[no_mangle]
+pub unsafe extern "C" fn omadm_agent_config_set_state_dir(
+    config: *mut omadm_agent_config,
+    path: *const std::ffi::c_char,
+    path_len: usize,
+) -> omadm_result {
+    // SAFETY: contracts passed on from ours.
+    unsafe {
+        with_config(config, |c| {
+            let p = text(path, path_len)?;
+            if p.is_empty() {
+                return Err(omadm_result::InvalidArgument);
+            }
+            c.state_dir = Some(PathBuf::from(p));
+            Ok(())
+        })
+    }
+}
+
+/// Sets the device's identity; `dev_id` must not be empty.
+///
+/// # Safety
+/// `config` from `omadm_agent_config_new`; `info` and every view in it readable.
+#[no_mangle]
+pub unsafe extern "C" fn omadm_agent_config_set_device(
+    config: *mut omadm_agent_config,
+    info: *const omadm_device_info,
+) -> omadm_result {
+    // SAFETY: contracts passed on from ours.
+    unsafe {
+        with_config(config, |c| {
+            not_null(info)?;
+            let i = &*info;
+            let dev_id = view(i.dev_id)?;
+            if dev_id.is_empty() {
+                return Err(omadm_result::InvalidArgument);
+            }
+            let set = |field: &mut String, v: omadm_str| -> Result<(), omadm_result> {
+                let s = view(v)?;
+                if !s.is_empty() {
+                    *field = s.to_owned();
+                }
+                Ok(())
+            };
+            let mut d = c.device.clone();
+            let mut t = c.detail.clone();
+            d.dev_id = dev_id.to_owned();
+            set(&mut d.man, i.manufacturer)?;
+            set(&mut d.model, i.model)?;
+            set(&mut d.lang, i.language)?;
+            set(&mut t.dev_typ, i.device_type)?;
+            set(&mut t.oem, i.oem)?;
+            set(&mut t.fw_v, i.firmware_version)?;
+            set(&mut t.sw_v, i.software_version)?;
+            set(&mut t.hw_v, i.hardware_version)?;
+            c.device = d;
+            c.detail = t;
+            Ok(())
+        })
+    }
+}
+
+/// Sets the MaxMsgSize the agent announces (at least 1024 bytes).
+///
+/// # Safety
+/// `config` from `omadm_agent_config_new`.
+#[no_mangle]
+pub unsafe extern "C" fn omadm_agent_config_set_max_msg_size(
+    config: *mut omadm_agent_config,
+    bytes: u64,
+) -> omadm_result {
+    // SAFETY: contract passed on from ours.
+    unsafe {
+        with_config(config, |c| {
+            if bytes < 1024 {
+                return Err(omadm_result::InvalidArgument);
+            }
+            c.max_msg_size = bytes;
+            Ok(())
+        })
+    }
+}
+
+/// Adds a trusted CA or server certificate (PEM, one or more certificates).
+///
+/// # Safety
+/// `config` from `omadm_agent_config_new`; `(pem, pem_len)` readable.
+#[no_mangle]
+pub unsafe extern "C" fn omadm_agent_config_add_trust_anchor_pem(
+    config: *mut omadm_agent_config,
+    pem: *const u8,
+    pem_len: usize,
+) -> omadm_result {
+    // SAFETY: contracts passed on from ours.
+    unsafe {
+        with_config(config, |c| {
+            let pem = bytes(pem, pem_len)?;
+            if !pem.windows(27).any(|w| w == b"-----BEGIN CERTIFICATE-----") {
+                return Err(omadm_result::Tls);
+            }
+            c.transport.trust_anchors.push(pem.to_vec());
+            Ok(())
+        })
+    }
+}
+
+/// Whether the system's certificate store is trusted too (default true).
+///
+/// # Safety
+/// `config` from `omadm_agent_config_new`.
+#[no_mangle]
+pub unsafe extern "C" fn omadm_agent_config_set_system_trust_store(
+    config: *mut omadm_agent_config,
+    enabled: bool,
+) -> omadm_result {
+    // SAFETY: contract passed on from ours.
+    unsafe {
+        with_config(config, |c| {
+            c.transport.system_store = enabled;
+            Ok(())
+        })
+    }
+}
+
+/// Adds the address of a known push proxy gateway: an SMS originator number or the IP
+/// address UDP push comes from. `trusted` also makes it a trusted PPG (more roles).
+///
+/// # Safety
+/// `config` from `omadm_agent_config_new`; `(address, address_len)` readable.
+#[no_mangle]
+pub unsafe extern "C" fn omadm_agent_config_add_ppg(
+    config: *mut omadm_agent_config,
+    address: *const std::ffi::c_char,
+    address_len: usize,
+    trusted: bool,
+) -> omadm_result {
+    // SAFETY: contracts passed on from ours.
+    unsafe {
+        with_config(config, |c| {
+            let a = text(address, address_len)?;
+            if a.is_empty() {
+                return Err(omadm_result::InvalidArgument);
+            }
+            c.router.known_ppgs.push(a.to_owned());
+            if trusted {
+                c.router.trusted_ppgs.push(a.to_owned());
+            }
+            Ok(())
+        })
+    }
+}
+
+/// Sets one of the Windows Mobile security policies the push router applies, by its
+/// policy number: 4113 (WSP push on/off: 0 or 1), 4111 (roles accepted for OTA
+/// provisioning), 4104 (TPS role allowed: 0 or 1), 4141, 4142, 4143 (roles for NETWPIN,
+/// USERPIN and USERNETWPIN signed provisioning). Other numbers: `OMADM_RESULT_UNKNOWN_ID`.
+///
+/// # Safety
+/// `config` from `omadm_agent_config_new`.
+#[no_mangle]
+pub unsafe extern "C" fn omadm_agent_config_set_policy(
+    config: *mut omadm_agent_config,
+    policy: u32,
+    value: u32,
+) -> omadm_result {
+    // SAFETY: contract passed on from ours.
+    unsafe {
+        with_config(config, |c| {
+            let p = &mut c.router.policies;
+            let flag = || match value {
+                0 => Ok(false),
+                1 => Ok(true),
+                _ => Err(omadm_result::InvalidArgument),
+            };
+            match policy {
+                4113 => p.wsp_push = flag()?,
+                4111 => p.ota_provisioning = value,
+                4104 => p.tps = flag()?,
+                4141 => p.cp_netwpin = value,
+                4142 => p.cp_userpin = value,
+                4143 => p.cp_usernetwpin = value,
+                _ => return Err(omadm_result::UnknownId),
+            }
+            Ok(())
+        })
+    }
+}
+
+/// Sets the SIM's IMSI (the NETWPIN key of Client Provisioning).
+///
+/// # Safety
+/// `config` from `omadm_agent_config_new`; `(imsi, imsi_len)` readable.
+#[no_mangle]
+pub unsafe extern "C" fn omadm_agent_config_set_imsi(
+    config: *mut omadm_agent_config,
+    imsi: *const std::ffi::c_char,
+    imsi_len: usize,
+) -> omadm_result {
+    // SAFETY: contracts passed on from ours.
+    unsafe {
+        with_config(config, |c| {
+            let s = text(imsi, imsi_len)?;
+            if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(omadm_result::InvalidArgument);
+            }
+            c.router.imsi = Some(s.to_owned());
+            Ok(())
+        })
+    }
+}
+
+/// Sets the DM 1.1.2 fallback: attempts after a server refused DM 1.2 (0 turns it off), and
+/// the wait before each in milliseconds.
+///
+/// # Safety
+/// `config` from `omadm_agent_config_new`.
+#[no_mangle]
+pub unsafe extern "C" fn omadm_agent_config_set_fallback(
+    config: *mut omadm_agent_config,
+    attempts: u32,
+    interval_ms: u32,
+) -> omadm_result {
+    // SAFETY: contract passed on from ours.
+    unsafe {
+        with_config(config, |c| {
+            c.fallback = FallbackPolicy {
+                attempts,
+                interval: Duration::from_millis(interval_ms.into()),
+            };
+            Ok(())
+        })
+    }
+}
+
+/// Sets how long a session waits for the answer to a user-interaction alert that has no
+/// MAXDT (default `OMADM_DEFAULT_UI_TIMEOUT_MS`); then it reports a time-out (408).
+///
+/// # Safety
+/// `config` from `omadm_agent_config_new`.
+#[no_mangle]
+pub unsafe extern "C" fn omadm_agent_config_set_ui_timeout_ms(
+    config: *mut omadm_agent_config,
+    timeout_ms: u32,
+) -> omadm_result {
+    // SAFETY: contract passed on from ours.
+    unsafe {
+        with_config(config, |c| {
+            c.ui_timeout = Duration::from_millis(timeout_ms.into());
+            Ok(())
+        })
+    }
+}
+
+/// Routes the agent's log records at `max_level` (an `OMADM_LOG_*` value) and above to
+/// `callback`. The first call in a process installs omadm's logger for the Rust `log` crate;
+/// if the process already has another one, `OMADM_RESULT_LOGGER_UNAVAILABLE`. The callback
+/// runs on whichever thread called the agent; `userdata` must stay valid until the agent is
+/// freed.
+///
+/// # Safety
+/// `config` from `omadm_agent_config_new`.
+#[no_mangle]
+pub unsafe extern "C" fn omadm_agent_config_set_log_callback(
+    config: *mut omadm_agent_config,
+    callback: omadm_log_callback,
+    userdata: *mut c_void,
+    max_level: u32,
+) -> omadm_result {
+    // SAFETY: contract passed on from ours.
+    unsafe {
+        with_config(config, |c| {
+            let callback = callback.ok_or(omadm_result::NullParameter)?;
+            let max = level_filter(max_level).ok_or(omadm_result::InvalidArgument)?;
+            if !crate::log_sink::install() {
+                return Err(omadm_result::LoggerUnavailable);
+            }
+            c.log = Some(LogSink {
+                callback,
+                userdata,
+                max,
+            });
+            Ok(())
+        })
+    }
+}
+
+/// Sets the callback told what the agent did (sessions queued, started and ended, accounts
+/// bootstrapped, PINs needed). It runs on the agent thread; `userdata` must stay valid until
+/// the agent is freed.
+///
+/// # Safety
+/// `config` from `omadm_agent_config_new`.
+#[no_mangle]
+pub unsafe extern "C" fn omadm_agent_config_set_event_callback(
+    config: *mut omadm_agent_config,
+    callback: omadm_event_callback,
+    userdata: *mut c_void,
+) -> omadm_result {
+    // SAFETY: contract passed on from ours.
+    unsafe {
+        with_config(config, |c| {
+            c.events = Some((callback.ok_or(omadm_result::NullParameter)?, userdata));
+            Ok(())
+        })
+    }
+}
+
+/// Sets the callback that shows the servers' user-interaction alerts (display, confirm,
+/// text input, single and multiple choice). It runs on the agent thread; it answers with
+/// `omadm_agent_ui_answer`, before returning or later from any thread, while the session
+/// waits (up to MAXDT, else the UI time-out). Without it such alerts are answered as by a
+/// device that cannot show them (406). `userdata` must stay valid until the agent is freed.
+///
+/// # Safety
+/// `config` from `omadm_agent_config_new`.
+#[no_mangle]
+pub unsafe extern "C" fn omadm_agent_config_set_ui_callback(
+    config: *mut omadm_agent_config,
+    callback: omadm_ui_callback,
+    userdata: *mut c_void,
+) -> omadm_result {
+    // SAFETY: contract passed on from ours.
+    unsafe {
+        with_config(config, |c| {
+            c.ui = Some((callback.ok_or(omadm_result::NullParameter)?, userdata));
+            Ok(())
+        })
+    }
+}

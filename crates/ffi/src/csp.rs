@@ -1,0 +1,700 @@
+//! Native CSPs: a C component owning part of the management tree through a struct of
+//! callbacks. The adapter here implements [`omadm_cm::Csp`] on top of them, checks every
+//! answer (a callback returning an unknown code or a malformed value fails that command with
+//! 500 and leaves the tree as it was), and calls the finalizer exactly once, after the last
+//! callback.
+
+use std::ffi::{c_void, CString};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use omadm_cm::{Caller, Csp, CspError, CspNode, ExecOutcome, LeafValue, TxMode};
+
+use crate::boundary::{not_null, with_agent};
+use crate::result::omadm_result;
+use crate::strings::{bytes, c_string, omadm_bytes, omadm_str, text};
+
+/// Largest value a CSP callback may hand back (bytes).
+pub const OMADM_CSP_MAX_VALUE: usize = 16 * 1024 * 1024;
+/// Most child names a CSP callback may hand back for one node.
+pub const OMADM_CSP_MAX_CHILDREN: usize = 65_536;
+
+/// Frees a registration's `userdata`; called exactly once, after its last callback.
+pub type omadm_finalizer = Option<unsafe extern "C" fn(userdata: *mut c_void)>;
+
+/// What a CSP callback is asked about; valid during the callback only. Fields that do not
+/// apply to the callback are empty. Views are NUL-terminated.
+#[repr(C)]
+pub struct omadm_csp_params {
+    /// The node's canonical URI (`./Vendor/MSFT/ActiveSync/Accounts/x`).
+    pub path: omadm_str,
+    /// The server the command comes from; empty for the device itself.
+    pub server_id: omadm_str,
+    /// The caller's role mask.
+    pub roles: u32,
+    /// add (leaf), replace, exec: the data.
+    pub data: omadm_bytes,
+    /// add (leaf), replace: Meta Format (`chr`, `int`, `bool`, `b64`, `bin`, ...).
+    pub format: omadm_str,
+    /// add (leaf), replace: Meta Type (MIME type).
+    pub type_: omadm_str,
+    /// add: true for an interior node (no data).
+    pub interior: bool,
+    /// exec: the Correlator, empty when none.
+    pub correlator: omadm_str,
+    /// copy: the target URI (`path` is the source).
+    pub target: omadm_str,
+    /// get_property, set_property: the property name (`ACL`, `Title`, ...).
+    pub property: omadm_str,
+    /// set_property: the value.
+    pub property_value: omadm_str,
+}
+
+/// Where a CSP callback writes what it answers (`get`, `child_names`, `get_property`), with
+/// the `omadm_csp_out_*` functions, during the callback only.
+pub struct omadm_csp_out {
+    leaf: Option<LeafValue>,
+    interior: Option<String>,
+    children: Vec<String>,
+    text: Option<String>,
+    secret: bool,
+    malformed: Option<&'static str>,
+}
+
+impl omadm_csp_out {
+    fn new() -> omadm_csp_out {
+        omadm_csp_out {
+            leaf: None,
+            interior: None,
+            children: Vec::new(),
+            text: None,
+            secret: false,
+            malformed: None,
+        }
+    }
+}
+
+/// A CSP callback. Returns an OMA DM status: 200 (202 from exec: accepted, the result comes
+/// later by generic alert), or 400, 403, 404, 405, 406, 415, 418, 420, 425, 500..506. Any
+/// other value fails the command with 500. `out` is NULL except for get, child_names and
+/// get_property.
+pub type omadm_csp_callback = Option<
+    unsafe extern "C" fn(
+        userdata: *mut c_void,
+        params: *const omadm_csp_params,
+        out: *mut omadm_csp_out,
+    ) -> u32,
+>;
+
+/// The callbacks of a native CSP. `get` is required; a NULL optional callback answers 405
+/// (add, replace, delete_node, exec) or lets omadm do the work (copy: node by node;
+/// properties: omadm's defaults). With `begin`, `commit` and `rollback` all set, the CSP
+/// keeps its own transactions (each begin is followed by exactly one commit or rollback);
+/// otherwise omadm undoes its changes inside an Atomic with the opposite commands.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct omadm_csp_callbacks {
+    /// The node at `path`: `omadm_csp_out_set_value` for a leaf, `omadm_csp_out_set_interior`
+    /// for an interior node; 404 when absent.
+    pub get: omadm_csp_callback,
+    /// The child names of the interior node at `path`, with `omadm_csp_out_add_child`.
+    pub child_names: omadm_csp_callback,
+    /// Creates the node `path` (its parent exists): a leaf with `data`, `format`, `type_`,
+    /// or an interior node when `interior`.
+    pub add: omadm_csp_callback,
+    /// Replaces the value of the leaf `path`.
+    pub replace: omadm_csp_callback,
+    /// Deletes the node `path` and its subtree.
+    pub delete_node: omadm_csp_callback,
+    /// Copies `path` (and its subtree) to `target`, both in this CSP; 406 to let omadm copy
+    /// node by node.
+    pub copy: omadm_csp_callback,
+    /// Executes `path` with `data` and `correlator`.
+    pub exec: omadm_csp_callback,
+    /// Reads the property `property` of `path` with `omadm_csp_out_set_text`; 406 for
+    /// omadm's default.
+    pub get_property: omadm_csp_callback,
+    /// Sets the property `property` of `path` to `property_value`; 406 when not kept.
+    pub set_property: omadm_csp_callback,
+    /// Starts a transaction (before the first change in an Atomic or command).
+    pub begin: omadm_csp_callback,
+    /// Makes the transaction's changes permanent.
+    pub commit: omadm_csp_callback,
+    /// Undoes the transaction's changes.
+    pub rollback: omadm_csp_callback,
+}
+
+/// Checks `out` and runs `f` on it.
+///
+/// # Safety
+/// `out` must be the pointer a callback was given, used during that callback.
+unsafe fn with_out(
+    out: *mut omadm_csp_out,
+    f: impl FnOnce(&mut omadm_csp_out) -> Result<(), omadm_result>,
+) -> omadm_result {
+    crate::boundary::guard(|| {
+        not_null(out)?;
+        // SAFETY: non-NULL, and by the caller's contract the live out of this callback.
+        let out = unsafe { &mut *out };
+        let r = f(out);
+        if r.is_err() && out.malformed.is_none() {
+            out.malformed = Some("a callback gave a malformed answer");
+        }
+        r
+    })
+}
+
+/// Answers `get` for a leaf: its value, Format (`chr` when empty) and Type (`text/plain`
+/// when empty). At most `OMADM_CSP_MAX_VALUE` bytes.
+///
+/// # Safety
+/// `out` as given to the callback, during it; the views readable.
+#[no_mangle]
+pub unsafe extern "C" fn omadm_csp_out_set_value(
+    out: *mut omadm_csp_out,
+    data: *const u8,
+    data_len: usize,
+    format: omadm_str,
+    type_: omadm_str,
+) -> omadm_result {
+    // SAFETY: contracts passed on from ours.
+    unsafe {
+        with_out(out, |o| {
+            let d = bytes(data, data_len)?;
+            if d.len() > OMADM_CSP_MAX_VALUE {
+                return Err(omadm_result::InvalidArgument);
+            }
+            let f = text(format.data, format.len)?;
+            let t = text(type_.data, type_.len)?;
+            o.leaf = Some(LeafValue {
+                data: d.to_vec(),
+                format: if f.is_empty() { "chr".into() } else { f.into() },
+                type_: if t.is_empty() {
+                    "text/plain".into()
+                } else {
+                    t.into()
+                },
+            });
+            Ok(())
+        })
+    }
+}
+
+/// Answers `get` for an interior node, with its Type (MO identifier, may be empty).
+///
+/// # Safety
+/// `out` as given to the callback, during it; the view readable.
+#[no_mangle]
+pub unsafe extern "C" fn omadm_csp_out_set_interior(
+    out: *mut omadm_csp_out,
+    type_: omadm_str,
+) -> omadm_result {
+    // SAFETY: contracts passed on from ours.
+    unsafe {
+        with_out(out, |o| {
+            o.interior = Some(text(type_.data, type_.len)?.to_owned());
+            Ok(())
+        })
+    }
+}
+
+/// Marks the leaf being answered as write-only: a server's or local Get answers 405.
+///
+/// # Safety
+/// `out` as given to the callback, during it.
+#[no_mangle]
+pub unsafe extern "C" fn omadm_csp_out_set_secret(out: *mut omadm_csp_out) -> omadm_result {
+    // SAFETY: contract passed on from ours.
+    unsafe {
+        with_out(out, |o| {
+            o.secret = true;
+            Ok(())
+        })
+    }
+}
+
+/// Adds one child name in `child_names`: not empty, no `/`, UTF-8, at most
+/// `OMADM_CSP_MAX_CHILDREN` per node.
+///
+/// # Safety
+/// `out` as given to the callback, during it; `(name, name_len)` readable.
+#[no_mangle]
+pub unsafe extern "C" fn omadm_csp_out_add_child(
+    out: *mut omadm_csp_out,
+    name: *const std::ffi::c_char,
+    name_len: usize,
+) -> omadm_result {
+    // SAFETY: contracts passed on from ours.
+    unsafe {
+        with_out(out, |o| {
+            let n = text(name, name_len)?;
+            if n.is_empty() || n.contains('/') || n.contains('\0') {
+                return Err(omadm_result::InvalidArgument);
+            }
+            if o.children.len() >= OMADM_CSP_MAX_CHILDREN {
+                return Err(omadm_result::InvalidArgument);
+            }
+            o.children.push(n.to_owned());
+            Ok(())
+        })
+    }
+}
+
+/// Answers `get_property` with the property's text.
+///
+/// # Safety
+/// `out` as given to the callback, during it; `(value, value_len)` readable.
+#[no_mangle]
+pub unsafe extern "C" fn omadm_csp_out_set_text(
+    out: *mut omadm_csp_out,
+    value: *const std::ffi::c_char,
+    value_len: usize,
+) -> omadm_result {
+    // SAFETY: contracts passed on from ours.
+    unsafe {
+        with_out(out, |o| {
+            let t = text(value, value_len)?;
+            if t.len() > OMADM_CSP_MAX_VALUE {
+                return Err(omadm_result::InvalidArgument);
+            }
+            o.text = Some(t.to_owned());
+            Ok(())
+        })
+    }
+}
+
+/// A registered native CSP (what the Manager holds).
+pub(crate) struct NativeCsp {
+    prefix: String,
+    callbacks: omadm_csp_callbacks,
+    userdata: *mut c_void,
+    finalizer: omadm_finalizer,
+    /// Set once mounted: the finalizer runs only for a registration that succeeded.
+    pub(crate) armed: Arc<AtomicBool>,
+    /// Set by an unregister from inside a callback: every later call answers 404.
+    pub(crate) retired: Arc<AtomicBool>,
+    server_id: Option<CString>,
+    roles: u32,
+}
+
+// SAFETY: the header states a CSP's callbacks and userdata are used from the agent thread
+// (whichever thread runs the agent); the host gives them under that contract.
+unsafe impl Send for NativeCsp {}
+
+impl Drop for NativeCsp {
+    fn drop(&mut self) {
+        if let (true, Some(f)) = (self.armed.load(Ordering::SeqCst), self.finalizer) {
+            // SAFETY: the host's finalizer for its own userdata, called once (this drop).
+            unsafe { f(self.userdata) };
+        }
+    }
+}
+
+#[derive(Default)]
+struct Args<'a> {
+    data: &'a [u8],
+    format: &'a str,
+    type_: &'a str,
+    interior: bool,
+    correlator: &'a str,
+    target: &'a str,
+    property: &'a str,
+    property_value: &'a str,
+}
+
+impl NativeCsp {
+    pub(crate) fn new(
+        prefix: &str,
+        callbacks: omadm_csp_callbacks,
+        userdata: *mut c_void,
+        finalizer: omadm_finalizer,
+    ) -> NativeCsp {
+        NativeCsp {
+            prefix: prefix.to_owned(),
+            callbacks,
+            userdata,
+            finalizer,
+            armed: Arc::new(AtomicBool::new(false)),
+            retired: Arc::new(AtomicBool::new(false)),
+            server_id: None,
+            roles: 0,
+        }
+    }
+
+    /// Calls `cb` (None: the callback is not set) and maps its status.
+    fn call(
+        &self,
+        name: &'static str,
+        cb: omadm_csp_callback,
+        path: &str,
+        args: Args<'_>,
+        out: Option<&mut omadm_csp_out>,
+    ) -> Option<Result<u32, CspError>> {
+        let cb = cb?;
+        if self.retired.load(Ordering::SeqCst) {
+            return Some(Err(CspError::NotFound));
+        }
+        let owned: Vec<CString> = [
+            path,
+            args.format,
+            args.type_,
+            args.correlator,
+            args.target,
+            args.property,
+            args.property_value,
+        ]
+        .iter()
+        .map(|s| c_string(s))
+        .collect();
+        let empty = CString::default();
+        let server = self.server_id.as_ref().unwrap_or(&empty);
+        let params = omadm_csp_params {
+            path: omadm_str::of(&owned[0]),
+            server_id: omadm_str::of(server),
+            roles: self.roles,
+            data: omadm_bytes::of(args.data),
+            format: omadm_str::of(&owned[1]),
+            type_: omadm_str::of(&owned[2]),
+            interior: args.interior,
+            correlator: omadm_str::of(&owned[3]),
+            target: omadm_str::of(&owned[4]),
+            property: omadm_str::of(&owned[5]),
+            property_value: omadm_str::of(&owned[6]),
+        };
+        let out_ptr = out.map_or(std::ptr::null_mut(), |o| o as *mut omadm_csp_out);
+        // SAFETY: the host's callback with its userdata; params and the strings it views live
+        // for the call; out_ptr is NULL or a live exclusive out.
+        let code = unsafe { cb(self.userdata, &params, out_ptr) };
+        Some(self.status(name, code))
+    }
+
+    fn status(&self, name: &str, code: u32) -> Result<u32, CspError> {
+        match code {
+            200 | 202 => Ok(code),
+            404 => Err(CspError::NotFound),
+            418 => Err(CspError::AlreadyExists),
+            405 => Err(CspError::NotAllowed),
+            403 => Err(CspError::Forbidden),
+            425 => Err(CspError::PermissionDenied),
+            406 => Err(CspError::NotSupported),
+            415 => Err(CspError::UnsupportedFormat),
+            420 => Err(CspError::DeviceFull),
+            400 | 401 | 402 | 407..=417 | 424 | 500..=506 | 510 => Err(CspError::Failed {
+                code: code as u16,
+                reason: format!("{name} answered {code}"),
+            }),
+            other => {
+                log::warn!(
+                    "CSP at {}: {name} returned {other}, not an OMA DM status; the command fails",
+                    self.prefix
+                );
+                Err(CspError::failed(format!("{name} returned {other}")))
+            }
+        }
+    }
+
+    fn simple(
+        &self,
+        name: &'static str,
+        cb: omadm_csp_callback,
+        path: &str,
+        args: Args<'_>,
+        missing: CspError,
+    ) -> Result<(), CspError> {
+        match self.call(name, cb, path, args, None) {
+            None => Err(missing),
+            Some(Ok(200)) => Ok(()),
+            Some(Ok(_)) => Err(CspError::failed(format!("{name} answered 202"))),
+            Some(Err(e)) => Err(e),
+        }
+    }
+
+    fn get(&self, path: &str) -> Result<omadm_csp_out, CspError> {
+        let mut out = omadm_csp_out::new();
+        match self.call(
+            "get",
+            self.callbacks.get,
+            path,
+            Args::default(),
+            Some(&mut out),
+        ) {
+            None => Err(CspError::NotFound),
+            Some(Ok(200)) => {
+                if let Some(m) = out.malformed {
+                    return Err(CspError::failed(m));
+                }
+                match (&out.leaf, &out.interior) {
+                    (Some(_), None) | (None, Some(_)) => Ok(out),
+                    _ => Err(CspError::failed(
+                        "get must answer exactly one of a value or an interior node",
+                    )),
+                }
+            }
+            Some(Ok(_)) => Err(CspError::failed("get answered 202")),
+            Some(Err(e)) => Err(e),
+        }
+    }
+}
+
+impl Csp for NativeCsp {
+    fn set_caller(&mut self, caller: &Caller<'_>) {
+        self.server_id = caller.server_id.map(c_string);
+        self.roles = caller.roles;
+    }
+
+    fn node(&mut self, path: &str) -> Result<CspNode, CspError> {
+        let out = self.get(path)?;
+        if let Some(v) = out.leaf {
+            return Ok(CspNode::Leaf(v));
+        }
+        let type_ = out.interior.unwrap_or_default();
+        let mut list = omadm_csp_out::new();
+        let children = match self.call(
+            "child_names",
+            self.callbacks.child_names,
+            path,
+            Args::default(),
+            Some(&mut list),
+        ) {
+            None => Vec::new(),
+            Some(Ok(200)) if list.malformed.is_none() => list.children,
+            Some(Ok(_)) => return Err(CspError::failed("child_names gave a malformed answer")),
+            Some(Err(e)) => return Err(e),
+        };
+        Ok(CspNode::Interior { children, type_ })
+    }
+
+    fn is_interior(&mut self, path: &str) -> Result<bool, CspError> {
+        Ok(self.get(path)?.interior.is_some())
+    }
+
+    fn add(&mut self, path: &str, value: Option<&LeafValue>) -> Result<(), CspError> {
+        let args = match value {
+            Some(v) => Args {
+                data: &v.data,
+                format: &v.format,
+                type_: &v.type_,
+                ..Args::default()
+            },
+            None => Args {
+                interior: true,
+                format: "node",
+                ..Args::default()
+            },
+        };
+        self.simple("add", self.callbacks.add, path, args, CspError::NotAllowed)
+    }
+
+    fn replace(&mut self, path: &str, value: &LeafValue) -> Result<(), CspError> {
+        let args = Args {
+            data: &value.data,
+            format: &value.format,
+            type_: &value.type_,
+            ..Args::default()
+        };
+        self.simple(
+            "replace",
+            self.callbacks.replace,
+            path,
+            args,
+            CspError::NotAllowed,
+        )
+    }
+
+    fn delete(&mut self, path: &str) -> Result<(), CspError> {
+        self.simple(
+            "delete_node",
+            self.callbacks.delete_node,
+            path,
+            Args::default(),
+            CspError::NotAllowed,
+        )
+    }
+
+    fn copy(&mut self, source: &str, target: &str) -> Result<(), CspError> {
+        let args = Args {
+            target,
+            ..Args::default()
+        };
+        self.simple(
+            "copy",
+            self.callbacks.copy,
+            source,
+            args,
+            CspError::NotSupported,
+        )
+    }
+
+    fn exec(
+        &mut self,
+        path: &str,
+        data: &[u8],
+        correlator: Option<&str>,
+    ) -> Result<ExecOutcome, CspError> {
+        let args = Args {
+            data,
+            correlator: correlator.unwrap_or(""),
+            ..Args::default()
+        };
+        match self.call("exec", self.callbacks.exec, path, args, None) {
+            None => Err(CspError::NotAllowed),
+            Some(Ok(202)) => Ok(ExecOutcome::Accepted),
+            Some(Ok(_)) => Ok(ExecOutcome::Done),
+            Some(Err(e)) => Err(e),
+        }
+    }
+
+    fn get_property(&mut self, path: &str, name: &str) -> Result<String, CspError> {
+        let mut out = omadm_csp_out::new();
+        let args = Args {
+            property: name,
+            ..Args::default()
+        };
+        match self.call(
+            "get_property",
+            self.callbacks.get_property,
+            path,
+            args,
+            Some(&mut out),
+        ) {
+            None => Err(CspError::NotSupported),
+            Some(Ok(200)) => match (out.malformed, out.text) {
+                (None, Some(t)) => Ok(t),
+                _ => Err(CspError::failed("get_property gave no text")),
+            },
+            Some(Ok(_)) => Err(CspError::failed("get_property answered 202")),
+            Some(Err(e)) => Err(e),
+        }
+    }
+
+    fn set_property(&mut self, path: &str, name: &str, value: &str) -> Result<(), CspError> {
+        let args = Args {
+            property: name,
+            property_value: value,
+            ..Args::default()
+        };
+        self.simple(
+            "set_property",
+            self.callbacks.set_property,
+            path,
+            args,
+            CspError::NotSupported,
+        )
+    }
+
+    fn readable(&mut self, path: &str) -> bool {
+        self.get(path).is_ok_and(|o| !o.secret)
+    }
+
+    fn tx_mode(&self) -> TxMode {
+        let c = &self.callbacks;
+        if c.begin.is_some() && c.commit.is_some() && c.rollback.is_some() {
+            TxMode::Internal
+        } else {
+            TxMode::External
+        }
+    }
+
+    fn begin(&mut self) -> Result<(), CspError> {
+        let p = self.prefix.clone();
+        self.simple(
+            "begin",
+            self.callbacks.begin,
+            &p,
+            Args::default(),
+            CspError::NotSupported,
+        )
+    }
+
+    fn commit(&mut self) -> Result<(), CspError> {
+        let p = self.prefix.clone();
+        self.simple(
+            "commit",
+            self.callbacks.commit,
+            &p,
+            Args::default(),
+            CspError::NotSupported,
+        )
+    }
+
+    fn rollback(&mut self) -> Result<(), CspError> {
+        let p = self.prefix.clone();
+        let r = self.simple(
+            "rollback",
+            self.callbacks.rollback,
+            &p,
+            Args::default(),
+            CspError::NotSupported,
+        );
+        // A retired CSP has nothing left to roll back.
+        if self.retired.load(Ordering::SeqCst) {
+            return Ok(());
+        }
+        r
+    }
+}
+
+/// Registers a native CSP at `prefix` (a canonical URI such as `./Vendor/MSFT/ActiveSync`):
+/// every command on that node and below goes to `callbacks`. `default_role` is the role mask
+/// allowed on it under the role model. On success omadm owns `userdata` and calls
+/// `finalizer` (may be NULL) once, after the last callback, when the CSP is unregistered or
+/// the agent freed; on failure nothing is kept and the finalizer is not called.
+/// `OMADM_RESULT_ALREADY_EXISTS` when something is mounted there.
+///
+/// # Safety
+/// `agent` from `omadm_agent_open`; `(prefix, prefix_len)` and `callbacks` readable.
+#[no_mangle]
+pub unsafe extern "C" fn omadm_agent_register_csp(
+    agent: *const crate::agent::omadm_agent,
+    prefix: *const std::ffi::c_char,
+    prefix_len: usize,
+    default_role: u32,
+    callbacks: *const omadm_csp_callbacks,
+    userdata: *mut c_void,
+    finalizer: omadm_finalizer,
+) -> omadm_result {
+    // SAFETY: contracts passed on from ours.
+    unsafe {
+        with_agent(agent, |a| {
+            not_null(callbacks)?;
+            let callbacks = *callbacks;
+            if callbacks.get.is_none() {
+                return Err(omadm_result::NullParameter);
+            }
+            let prefix = text(prefix, prefix_len)?.trim_end_matches('/');
+            let csp = NativeCsp::new(prefix, callbacks, userdata, finalizer);
+            let (armed, retired) = (csp.armed.clone(), csp.retired.clone());
+            a.with_core(|core| {
+                core.agent
+                    .tree()
+                    .mount(prefix, Box::new(csp), default_role)?;
+                armed.store(true, Ordering::SeqCst);
+                a.csp_registered(prefix, retired);
+                Ok(())
+            })
+        })
+    }
+}
+
+/// Unregisters the native CSP at `prefix`. Outside a callback it waits for a running session
+/// and unmounts at once (the finalizer runs before this returns). From inside a callback of
+/// the same agent (any CSP's) the CSP is retired at once (every later call answers 404 Not
+/// Found, rollbacks are skipped) and unmounted when the running operation ends; the
+/// finalizer runs then. `OMADM_RESULT_UNKNOWN_ID` when no native CSP is there.
+///
+/// # Safety
+/// `agent` from `omadm_agent_open`; `(prefix, prefix_len)` readable.
+#[no_mangle]
+pub unsafe extern "C" fn omadm_agent_unregister_csp(
+    agent: *const crate::agent::omadm_agent,
+    prefix: *const std::ffi::c_char,
+    prefix_len: usize,
+) -> omadm_result {
+    // SAFETY: contracts passed on from ours.
+    unsafe {
+        with_agent(agent, |a| {
+            let prefix = text(prefix, prefix_len)?.trim_end_matches('/');
+            a.unregister_csp(prefix)
+        })
+    }
+}

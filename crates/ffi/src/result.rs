@@ -1,0 +1,192 @@
+//! `omadm_result`: the one error convention of the C ABI, and `omadm_result_str`.
+//!
+//! Values are explicit and never renumbered; they are grouped by family: 0 success, 100s
+//! misuse of the API, 200s the environment, 3000 + status for an OMA DM status a tree command
+//! ended with (3404 is "404 Not Found").
+
+use std::ffi::c_char;
+
+use omadm_cm::CmError;
+
+/// The result of a fallible call.
+#[repr(u32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum omadm_result {
+    /// Success.
+    Ok = 0,
+    /// A pointer that must not be NULL was NULL.
+    NullParameter = 100,
+    /// An argument is out of range or not valid UTF-8 where text is needed.
+    InvalidArgument = 101,
+    /// The caller's buffer is too small; the length needed was written.
+    BufferTooSmall = 102,
+    /// Called from a callback on the agent that is running it; see "Threads and re-entrance".
+    Reentrant = 103,
+    /// omadm panicked (a bug); the handle is now poisoned.
+    Panic = 104,
+    /// The handle panicked earlier and can only be freed.
+    Poisoned = 105,
+    /// The agent's input queue is full; try again after `omadm_agent_process`.
+    Busy = 106,
+    /// No such id (CSP prefix, push handler, UI request, PIN request).
+    UnknownId = 107,
+    /// Something is already registered there.
+    AlreadyRegistered = 108,
+    /// The process already has a Rust logger that is not omadm's; logs cannot be routed.
+    LoggerUnavailable = 109,
+    /// A file or directory could not be read or written.
+    Io = 200,
+    /// The state directory holds something omadm cannot load (corrupt or foreign).
+    StateUnreadable = 201,
+    /// The TLS configuration was refused (a trust anchor that is not PEM, ...).
+    Tls = 202,
+    /// Bad request (400).
+    BadRequest = 3400,
+    /// Forbidden (403).
+    Forbidden = 3403,
+    /// Node not found (404).
+    NotFound = 3404,
+    /// Command not allowed (405), also: a secret was read.
+    NotAllowed = 3405,
+    /// Optional feature not supported (406).
+    NotSupported = 3406,
+    /// Unsupported media type or format (415).
+    UnsupportedFormat = 3415,
+    /// Already exists (418).
+    AlreadyExists = 3418,
+    /// Device full (420).
+    DeviceFull = 3420,
+    /// Permission denied (425).
+    PermissionDenied = 3425,
+    /// Command failed (500), and every other failure status.
+    CommandFailed = 3500,
+    /// Atomic roll back failed (516).
+    AtomicRollbackFailed = 3516,
+}
+
+impl omadm_result {
+    /// The result for an OMA DM failure status.
+    pub(crate) fn from_status(status: u16) -> omadm_result {
+        match status {
+            400 => omadm_result::BadRequest,
+            403 => omadm_result::Forbidden,
+            404 => omadm_result::NotFound,
+            405 => omadm_result::NotAllowed,
+            406 => omadm_result::NotSupported,
+            415 => omadm_result::UnsupportedFormat,
+            418 => omadm_result::AlreadyExists,
+            420 => omadm_result::DeviceFull,
+            425 => omadm_result::PermissionDenied,
+            516 => omadm_result::AtomicRollbackFailed,
+            _ => omadm_result::CommandFailed,
+        }
+    }
+
+    fn text(self) -> &'static str {
+        match self {
+            omadm_result::Ok => "success\0",
+            omadm_result::NullParameter => "a required pointer was NULL\0",
+            omadm_result::InvalidArgument => "an argument is out of range or not valid UTF-8\0",
+            omadm_result::BufferTooSmall => "the buffer is too small\0",
+            omadm_result::Reentrant => {
+                "called from a callback of the same agent (not allowed there)\0"
+            }
+            omadm_result::Panic => "internal error (panic); the handle is poisoned\0",
+            omadm_result::Poisoned => "the handle is poisoned by an earlier panic\0",
+            omadm_result::Busy => "the agent's input queue is full\0",
+            omadm_result::UnknownId => "no such id\0",
+            omadm_result::AlreadyRegistered => "already registered\0",
+            omadm_result::LoggerUnavailable => "another Rust logger owns this process\0",
+            omadm_result::Io => "I/O error\0",
+            omadm_result::StateUnreadable => "the state directory cannot be loaded\0",
+            omadm_result::Tls => "TLS configuration refused\0",
+            omadm_result::BadRequest => "400 bad request\0",
+            omadm_result::Forbidden => "403 forbidden\0",
+            omadm_result::NotFound => "404 node not found\0",
+            omadm_result::NotAllowed => "405 command not allowed\0",
+            omadm_result::NotSupported => "406 optional feature not supported\0",
+            omadm_result::UnsupportedFormat => "415 unsupported format or type\0",
+            omadm_result::AlreadyExists => "418 already exists\0",
+            omadm_result::DeviceFull => "420 device full\0",
+            omadm_result::PermissionDenied => "425 permission denied\0",
+            omadm_result::CommandFailed => "500 command failed\0",
+            omadm_result::AtomicRollbackFailed => "516 atomic roll back failed\0",
+        }
+    }
+}
+
+impl From<CmError> for omadm_result {
+    fn from(e: CmError) -> Self {
+        omadm_result::from_status(e.status)
+    }
+}
+
+/// Describes `result`: a static NUL-terminated English string (never NULL; unknown values
+/// get "unknown result").
+#[no_mangle]
+pub extern "C" fn omadm_result_str(result: u32) -> *const c_char {
+    let text = ALL
+        .iter()
+        .find(|r| **r as u32 == result)
+        .map(|r| r.text())
+        .unwrap_or("unknown result\0");
+    text.as_ptr().cast()
+}
+
+const ALL: [omadm_result; 25] = [
+    omadm_result::Ok,
+    omadm_result::NullParameter,
+    omadm_result::InvalidArgument,
+    omadm_result::BufferTooSmall,
+    omadm_result::Reentrant,
+    omadm_result::Panic,
+    omadm_result::Poisoned,
+    omadm_result::Busy,
+    omadm_result::UnknownId,
+    omadm_result::AlreadyRegistered,
+    omadm_result::LoggerUnavailable,
+    omadm_result::Io,
+    omadm_result::StateUnreadable,
+    omadm_result::Tls,
+    omadm_result::BadRequest,
+    omadm_result::Forbidden,
+    omadm_result::NotFound,
+    omadm_result::NotAllowed,
+    omadm_result::NotSupported,
+    omadm_result::UnsupportedFormat,
+    omadm_result::AlreadyExists,
+    omadm_result::DeviceFull,
+    omadm_result::PermissionDenied,
+    omadm_result::CommandFailed,
+    omadm_result::AtomicRollbackFailed,
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::ffi::CStr;
+
+    fn text(code: u32) -> String {
+        // SAFETY: omadm_result_str always returns a static NUL-terminated string.
+        unsafe { CStr::from_ptr(omadm_result_str(code)) }
+            .to_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    #[test]
+    fn every_result_has_its_own_text_and_unknown_codes_are_named() {
+        let mut seen = std::collections::HashSet::new();
+        for r in ALL {
+            assert!(seen.insert(text(r as u32)), "{r:?}");
+        }
+        assert_eq!(text(77), "unknown result");
+    }
+
+    #[test]
+    fn dm_statuses_map_to_their_family() {
+        assert_eq!(omadm_result::from_status(404) as u32, 3404);
+        assert_eq!(omadm_result::from_status(516) as u32, 3516);
+        assert_eq!(omadm_result::from_status(503), omadm_result::CommandFailed);
+    }
+}
