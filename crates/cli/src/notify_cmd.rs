@@ -71,35 +71,50 @@ pub struct NotifyArgs {
     device_password: Option<String>,
 }
 
+/// The provisioning document (WBXML) of a `w7` DM account for the server `server_id` at
+/// `url`, with MD5 ("DIGEST") credentials both ways.
+pub(crate) fn bootstrap_document(
+    server_id: &str,
+    server_password: &str,
+    url: &str,
+    device_name: &str,
+    device_password: &str,
+) -> Vec<u8> {
+    let creds = |name: &str, secret: &str| AuthCreds {
+        auth_type: "DIGEST".into(),
+        name: name.into(),
+        secret: secret.into(),
+        data: vec![],
+    };
+    let account = DmAccount {
+        app_id: "w7".into(),
+        server_id: server_id.into(),
+        name: server_id.into(),
+        addr: url.into(),
+        addr_type: "URI".into(),
+        client: Some(creds(device_name, device_password)),
+        server: Some(creds(server_id, server_password)),
+        ..DmAccount::default()
+    };
+    cp::encode(&Characteristic {
+        children: vec![cp::w7_application(&account)],
+        ..Characteristic::default()
+    })
+}
+
 /// Sends the push.
 pub fn run(a: NotifyArgs) -> Result<(), String> {
     if a.server_id.is_empty() || a.server_id.len() > 255 {
         return Err("--server-id must be 1 to 255 octets".into());
     }
     let datagrams = if a.bootstrap {
-        let creds = |name: &str, secret: &str| AuthCreds {
-            auth_type: "DIGEST".into(),
-            name: name.into(),
-            secret: secret.into(),
-            data: vec![],
-        };
-        let account = DmAccount {
-            app_id: "w7".into(),
-            server_id: a.server_id.clone(),
-            name: a.server_id.clone(),
-            addr: a.url.clone().unwrap_or_default(),
-            addr_type: "URI".into(),
-            client: Some(creds(
-                a.device_name.as_deref().unwrap_or_default(),
-                a.device_password.as_deref().unwrap_or_default(),
-            )),
-            server: Some(creds(&a.server_id, &a.password)),
-            ..DmAccount::default()
-        };
-        let doc = cp::encode(&Characteristic {
-            children: vec![cp::w7_application(&account)],
-            ..Characteristic::default()
-        });
+        let doc = bootstrap_document(
+            &a.server_id,
+            &a.password,
+            a.url.as_deref().unwrap_or_default(),
+            a.device_name.as_deref().unwrap_or_default(),
+            a.device_password.as_deref().unwrap_or_default(),
+        );
         omadm_push::bootstrap_pdus(
             &doc,
             a.pin.as_deref().unwrap_or_default(),

@@ -129,7 +129,9 @@ pub enum BearerArg {
     after_help = "--session-id is decimal, or hexadecimal with a 0x prefix (the SessionID the \
 session will carry is its upper-case hex: 4660 or 0x1234 gives 1234). --ui-mode is 0-3 or \
 not-specified|background|informative|user-interaction. The notification is version 11, initiator \
-server, with the digest made from --server-id, --password and --nonce (text; --nonce-hex for octets)."
+server, with the digest made from --server-id, --password and --nonce (text; --nonce-hex for octets). \
+With --bootstrap the PDUs carry a provisioning document instead: a w7 DM account for --server-id at \
+--url with the device credentials --device-name/--device-password, signed with USERPIN --pin."
 )]
 pub struct BuildArgs {
     /// The bearer.
@@ -147,9 +149,24 @@ pub struct BuildArgs {
     /// The server nonce, as hex octets.
     #[arg(long = "nonce-hex")]
     nonce_hex: Option<String>,
-    /// The session id.
-    #[arg(long = "session-id")]
-    session_id: String,
+    /// The session id (required for a notification).
+    #[arg(long = "session-id", required_unless_present = "bootstrap")]
+    session_id: Option<String>,
+    /// Build a bootstrap (DM account) instead of a notification.
+    #[arg(long, requires_all = ["url", "pin", "device_name", "device_password"])]
+    bootstrap: bool,
+    /// Bootstrap: the server's URL.
+    #[arg(long)]
+    url: Option<String>,
+    /// Bootstrap: the PIN the document is signed with.
+    #[arg(long)]
+    pin: Option<String>,
+    /// Bootstrap: the device's user name at the server.
+    #[arg(long = "device-name")]
+    device_name: Option<String>,
+    /// Bootstrap: the device's password at the server.
+    #[arg(long = "device-password")]
+    device_password: Option<String>,
     /// The UI mode.
     #[arg(long = "ui-mode", default_value = "background")]
     ui_mode: String,
@@ -185,27 +202,43 @@ pub(crate) fn parse_ui_mode(s: &str) -> Result<UiMode, String> {
 /// Runs `push`.
 pub fn run(command: PushCommand) -> Result<(), String> {
     let PushCommand::Build(a) = command;
-    let mut n = Notification::new(
-        a.server_id.clone(),
-        parse_session_id(&a.session_id)?,
-        parse_ui_mode(&a.ui_mode)?,
-    );
-    n.initiator = Initiator::Server;
     if a.server_id.is_empty() || a.server_id.len() > 255 {
         return Err("--server-id must be 1 to 255 octets".into());
     }
-    let nonce = match (&a.nonce, &a.nonce_hex) {
-        (_, Some(h)) => decode_hex(h.as_bytes())?,
-        (Some(t), None) => t.as_bytes().to_vec(),
-        (None, None) => Vec::new(),
-    };
     let bearer = match a.bearer {
         BearerArg::Gsm => Bearer::Gsm,
         BearerArg::Cdma => Bearer::Cdma,
         BearerArg::Udp => Bearer::Udp,
     };
-    let pdus =
-        omadm_push::notification_pdus(&n, &a.password, &nonce, bearer, &a.originator, a.reference);
+    let pdus = if a.bootstrap {
+        let doc = crate::notify_cmd::bootstrap_document(
+            &a.server_id,
+            &a.password,
+            a.url.as_deref().unwrap_or_default(),
+            a.device_name.as_deref().unwrap_or_default(),
+            a.device_password.as_deref().unwrap_or_default(),
+        );
+        omadm_push::bootstrap_pdus(
+            &doc,
+            a.pin.as_deref().unwrap_or_default(),
+            bearer,
+            &a.originator,
+            a.reference,
+        )
+    } else {
+        let mut n = Notification::new(
+            a.server_id.clone(),
+            parse_session_id(a.session_id.as_deref().unwrap_or_default())?,
+            parse_ui_mode(&a.ui_mode)?,
+        );
+        n.initiator = Initiator::Server;
+        let nonce = match (&a.nonce, &a.nonce_hex) {
+            (_, Some(h)) => decode_hex(h.as_bytes())?,
+            (Some(t), None) => t.as_bytes().to_vec(),
+            (None, None) => Vec::new(),
+        };
+        omadm_push::notification_pdus(&n, &a.password, &nonce, bearer, &a.originator, a.reference)
+    };
     std::fs::create_dir_all(&a.out).map_err(|e| format!("{}: {e}", a.out.display()))?;
     for (i, pdu) in pdus.iter().enumerate() {
         let path = a.out.join(format!("{}.bin", i + 1));

@@ -403,6 +403,89 @@ fn push_build_then_decode_sms_wsp_and_cdma() {
 }
 
 #[test]
+fn push_build_bootstrap_gives_a_w7_account_signed_with_the_pin() {
+    let dir = std::env::temp_dir().join(format!("omadm-push-bootstrap-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let out = omadm(
+        &[
+            "push",
+            "build",
+            "--bearer",
+            "udp",
+            "--bootstrap",
+            "--server-id",
+            "srv",
+            "--password",
+            "pw",
+            "--url",
+            "https://dm.example/",
+            "--pin",
+            "2468",
+            "--device-name",
+            "dev",
+            "--device-password",
+            "dev-pw",
+            "--out",
+            dir.to_str().unwrap(),
+        ],
+        None,
+    );
+    succeeded(&out);
+    let first = dir.join("1.bin");
+    let v = json(&omadm(
+        &[
+            "decode",
+            "cp",
+            "--json",
+            "--pin",
+            "2468",
+            first.to_str().unwrap(),
+        ],
+        None,
+    ));
+    assert_eq!(v["mac_valid"], true);
+    let a = &v["w7_accounts"][0];
+    assert_eq!(
+        (a["server_id"].as_str(), a["addr"].as_str()),
+        (Some("srv"), Some("https://dm.example/"))
+    );
+    assert_eq!(a["client_auth"]["name"], "dev");
+    let wrong = json(&omadm(
+        &[
+            "decode",
+            "cp",
+            "--json",
+            "--pin",
+            "1111",
+            first.to_str().unwrap(),
+        ],
+        None,
+    ));
+    assert_eq!(wrong["mac_valid"], false);
+    let missing = omadm(
+        &[
+            "push",
+            "build",
+            "--bearer",
+            "gsm",
+            "--bootstrap",
+            "--server-id",
+            "srv",
+            "--password",
+            "pw",
+            "--out",
+            dir.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!(
+        missing.status.code(),
+        Some(2),
+        "--bootstrap needs --url, --pin and the device credentials"
+    );
+}
+
+#[test]
 fn decode_sms_of_the_spec_vector_with_its_smsc() {
     let hex = "0791447758100650440B912143658709F100F542105101030000370605040B8423F0010603C4AF874E94C58C36A8C50AABCDBE0C296B2BA702D0000000123412636F6D2E6D676D747372762E6D616E616765";
     let v = json(&omadm(
