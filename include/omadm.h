@@ -148,6 +148,71 @@
 #define OMADM_BEARER_UDP 3
 
 /**
+ * No role.
+ */
+#define OMADM_ROLE_NONE 0
+
+/**
+ * The device manufacturer.
+ */
+#define OMADM_ROLE_OEM 2
+
+/**
+ * The mobile operator.
+ */
+#define OMADM_ROLE_OPERATOR 4
+
+/**
+ * The device's manager (full control).
+ */
+#define OMADM_ROLE_MANAGER 8
+
+/**
+ * An authenticated user.
+ */
+#define OMADM_ROLE_USER_AUTH 16
+
+/**
+ * An enterprise.
+ */
+#define OMADM_ROLE_ENTERPRISE 32
+
+/**
+ * An unauthenticated user.
+ */
+#define OMADM_ROLE_USER_UNAUTH 64
+
+/**
+ * The operator's trusted provisioning server.
+ */
+#define OMADM_ROLE_OPERATOR_TPS 128
+
+/**
+ * Pushed through a known PPG.
+ */
+#define OMADM_ROLE_KNOWN_PPG 256
+
+/**
+ * Pushed through a trusted PPG.
+ */
+#define OMADM_ROLE_TRUSTED_PPG 512
+
+/**
+ * The PPG authenticated the content provider.
+ */
+#define OMADM_ROLE_PPG_AUTH 1024
+
+/**
+ * The PPG trusts the content provider.
+ */
+#define OMADM_ROLE_PPG_TRUSTED 2048
+
+/**
+ * Any push source.
+ */
+#define OMADM_ROLE_ANY_PUSH_SOURCE 4096
+
+/**
  * Show a text (1100).
  */
 #define OMADM_UI_DISPLAY 1100

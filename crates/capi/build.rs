@@ -6,6 +6,5 @@ fn main() {
     println!("cargo:rerun-if-changed=omadm.map");
     if target_os == "linux" || target_os == "android" {
         println!("cargo:rustc-cdylib-link-arg=-Wl,--version-script={dir}/omadm.map");
-        println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,libomadm.so.0");
     }
 }

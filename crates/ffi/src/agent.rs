@@ -4,11 +4,11 @@
 //! sessions, PINs and generic alerts. See the crate documentation for threads and
 //! re-entrance.
 
+use std::cell::Cell;
 use std::collections::HashMap;
 use std::ffi::{c_char, c_void};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::thread::ThreadId;
 use std::time::{Duration, Instant};
 
 use ::omadm_agent::{Agent, AgentConfig, AgentEvent};
@@ -35,8 +35,6 @@ pub(crate) struct Core {
 /// An agent. Open with `omadm_agent_open`, free with `omadm_agent_free`.
 pub struct omadm_agent {
     core: Mutex<Core>,
-    /// The thread holding `core`, to answer re-entrant calls instead of deadlocking.
-    holder: Mutex<Option<ThreadId>>,
     inbox: Inbox,
     ui: Arc<UiDesk>,
     log: Option<LogSink>,
@@ -56,12 +54,39 @@ unsafe impl Send for omadm_agent {}
 // SAFETY: as above; every mutable field is behind a Mutex or atomic.
 unsafe impl Sync for omadm_agent {}
 
-/// Clears the holder when the locked section ends (also when it unwinds).
-struct Holding<'a>(&'a Mutex<Option<ThreadId>>);
+/// How many agents one thread may hold at once (a callback of one agent calling another).
+const MAX_NESTED_AGENTS: usize = 8;
 
-impl Drop for Holding<'_> {
+thread_local! {
+    /// The agents whose lock this thread holds (addresses), innermost last. A fixed array, so
+    /// that no thread-local heap allocation outlives the thread.
+    static HELD: Cell<([usize; MAX_NESTED_AGENTS], usize)> =
+        const { Cell::new(([0; MAX_NESTED_AGENTS], 0)) };
+}
+
+/// Records that this thread holds an agent's lock, until dropped (also when unwinding).
+struct Holding;
+
+impl Holding {
+    fn enter(agent: usize) -> Option<Holding> {
+        HELD.with(|h| {
+            let (mut held, n) = h.get();
+            if n == MAX_NESTED_AGENTS {
+                return None;
+            }
+            held[n] = agent;
+            h.set((held, n + 1));
+            Some(Holding)
+        })
+    }
+}
+
+impl Drop for Holding {
     fn drop(&mut self) {
-        *self.0.lock().unwrap_or_else(PoisonError::into_inner) = None;
+        HELD.with(|h| {
+            let (held, n) = h.get();
+            h.set((held, n.saturating_sub(1)));
+        });
     }
 }
 
@@ -83,8 +108,11 @@ impl omadm_agent {
     }
 
     fn holds_core(&self) -> bool {
-        *self.holder.lock().unwrap_or_else(PoisonError::into_inner)
-            == Some(std::thread::current().id())
+        let me = self as *const omadm_agent as usize;
+        HELD.with(|h| {
+            let (held, n) = h.get();
+            held[..n].contains(&me)
+        })
     }
 
     /// Runs `f` with the agent's lock; `Reentrant` from a callback of this agent. Retired
@@ -96,10 +124,9 @@ impl omadm_agent {
         if self.holds_core() {
             return Err(omadm_result::Reentrant);
         }
+        let _holding =
+            Holding::enter(self as *const omadm_agent as usize).ok_or(omadm_result::Reentrant)?;
         let mut core = self.core.lock().unwrap_or_else(PoisonError::into_inner);
-        *self.holder.lock().unwrap_or_else(PoisonError::into_inner) =
-            Some(std::thread::current().id());
-        let _holding = Holding(&self.holder);
         let result = f(&mut core);
         self.unmount_retired(&mut core);
         result
@@ -268,7 +295,6 @@ pub unsafe extern "C" fn omadm_agent_open(
                 agent,
                 push_handlers: HashMap::new(),
             }),
-            holder: Mutex::new(None),
             inbox: Inbox::default(),
             ui: desk,
             log: c.log,

@@ -1,0 +1,21 @@
+#!/bin/sh
+# Usage: run.sh OMADM_BUILD_DIR WORK_DIR BUILD_TYPE
+# Installs omadm from its build directory into WORK_DIR/prefix, then configures, builds and
+# runs this consumer project against it with find_package(omadm CONFIG), and checks the
+# pkg-config file.
+set -eu
+build=$1
+work=$2
+type=${3:-Debug}
+here=$(cd "$(dirname "$0")" && pwd)
+rm -rf "$work"
+cmake --install "$build" --prefix "$work/prefix" >/dev/null
+cmake -S "$here" -B "$work/build" -DCMAKE_PREFIX_PATH="$work/prefix" -DCMAKE_BUILD_TYPE="$type" >/dev/null
+cmake --build "$work/build" >/dev/null
+"$work/build/consumer_static"
+LD_LIBRARY_PATH="$work/prefix/lib" "$work/build/consumer_shared"
+"$work/build/consumer_cpp"
+if command -v pkg-config >/dev/null 2>&1; then
+  PKG_CONFIG_PATH="$work/prefix/lib/pkgconfig" pkg-config --cflags --libs omadm
+  test "$(PKG_CONFIG_PATH="$work/prefix/lib/pkgconfig" pkg-config --modversion omadm)" = "$(sed -n 's/^project(omadm VERSION \([0-9.]*\).*/\1/p' "$here/../../CMakeLists.txt")"
+fi

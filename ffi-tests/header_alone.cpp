@@ -1,0 +1,4 @@
+// omadm.h compiles alone, as C++.
+#include "omadm.h"
+
+int main() { return OMADM_RESULT_OK; }

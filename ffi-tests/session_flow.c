@@ -1,0 +1,65 @@
+/* See session_flow.h. */
+#define _POSIX_C_SOURCE 200809L
+#include "session_flow.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifndef OMADM_TEST_DIR
+#define OMADM_TEST_DIR "."
+#endif
+
+void flow_start_server(test_server *server, const char *jobs_name) {
+  char jobs[600];
+  snprintf(jobs, sizeof jobs, "%s/%s", OMADM_TEST_DIR, jobs_name);
+  CHECK(server_start(server, jobs, FLOW_DEV_ID "=dev:dev-secret") == 0);
+}
+
+static void read_pdus(const char *dir, flow_pdus *out) {
+  memset(out, 0, sizeof *out);
+  for (out->count = 0; out->count < 16; out->count++) {
+    char path[600];
+    snprintf(path, sizeof path, "%s/%zu.bin", dir, out->count + 1);
+    out->pdu[out->count] = read_file(path, &out->len[out->count]);
+    if (out->pdu[out->count] == NULL) {
+      break;
+    }
+  }
+  CHECK(out->count > 0);
+}
+
+void flow_bootstrap_pdus(const test_server *server, flow_pdus *out) {
+  char dir[512];
+  const char *argv[] = {"push", "build", "--bearer", "gsm", "--bootstrap", "--server-id",
+                        FLOW_SERVER_ID, "--password", "srv-secret", "--url", server->url,
+                        "--pin", FLOW_PIN, "--device-name", "dev", "--device-password",
+                        "dev-secret", "--originator", FLOW_PPG, "--out", dir, NULL};
+  make_temp_dir(dir, sizeof dir, "bootstrap");
+  CHECK(run_omadm(argv) == 0);
+  read_pdus(dir, out);
+}
+
+void flow_notification_pdus(const char *session_id, flow_pdus *out) {
+  char dir[512];
+  const char *argv[] = {"push", "build", "--bearer", "gsm", "--server-id", FLOW_SERVER_ID,
+                        "--password", "srv-secret", "--session-id", session_id,
+                        "--originator", FLOW_PPG, "--out", dir, NULL};
+  make_temp_dir(dir, sizeof dir, "notification");
+  CHECK(run_omadm(argv) == 0);
+  read_pdus(dir, out);
+}
+
+void flow_pdus_free(flow_pdus *p) {
+  size_t i;
+  for (i = 0; i < p->count; i++) {
+    free(p->pdu[i]);
+  }
+  p->count = 0;
+}
+
+unsigned char *flow_server_cert(const test_server *server, size_t *len) {
+  char path[600];
+  snprintf(path, sizeof path, "%s/cert.pem", server->state_dir);
+  return read_file(path, len);
+}

@@ -1,0 +1,238 @@
+/* See support.h. */
+#define _POSIX_C_SOURCE 200809L
+#include "support.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "omadm.h"
+
+extern char **environ;
+
+void check_true(int cond, const char *what, const char *file, int line) {
+  if (!cond) {
+    fprintf(stderr, "%s:%d: check failed: %s\n", file, line, what);
+    exit(1);
+  }
+}
+
+void check_result(unsigned got, unsigned expected, const char *what, const char *file,
+                  int line) {
+  if (got != expected) {
+    fprintf(stderr, "%s:%d: %s gave %u (%s), expected %u (%s)\n", file, line, what, got,
+            omadm_result_str(got), expected, omadm_result_str(expected));
+    exit(1);
+  }
+}
+
+const char *omadm_cli(void) {
+  const char *env = getenv("OMADM_CLI");
+  if (env != NULL && env[0] != '\0') {
+    return env;
+  }
+#ifdef OMADM_CLI
+  return OMADM_CLI;
+#else
+  return "omadm";
+#endif
+}
+
+void make_temp_dir(char *out, size_t out_len, const char *tag) {
+  const char *base = getenv("TMPDIR");
+  if (base == NULL || base[0] == '\0') {
+    base = "/tmp";
+  }
+  snprintf(out, out_len, "%s/omadm-ffi-%s-XXXXXX", base, tag);
+  CHECK(mkdtemp(out) != NULL);
+}
+
+static void sleep_ms(long ms) {
+  struct timespec t;
+  t.tv_sec = ms / 1000;
+  t.tv_nsec = (ms % 1000) * 1000000L;
+  nanosleep(&t, NULL);
+}
+
+int server_start(test_server *s, const char *jobs_file, const char *device_account) {
+  int fds[2];
+  posix_spawn_file_actions_t actions;
+  FILE *out;
+  char line[512];
+  const char *argv[16];
+  int n = 0;
+
+  memset(s, 0, sizeof *s);
+  make_temp_dir(s->state_dir, sizeof s->state_dir, "server");
+  if (pipe(fds) != 0) {
+    return -1;
+  }
+  argv[n++] = omadm_cli();
+  argv[n++] = "server";
+  argv[n++] = "--listen";
+  argv[n++] = "127.0.0.1:0";
+  argv[n++] = "--state";
+  argv[n++] = s->state_dir;
+  argv[n++] = "--jobs";
+  argv[n++] = jobs_file;
+  argv[n++] = "--server-password";
+  argv[n++] = "srv-secret";
+  argv[n++] = "--device";
+  argv[n++] = device_account;
+  argv[n] = NULL;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
+  posix_spawn_file_actions_addclose(&actions, fds[0]);
+  if (posix_spawn(&s->pid, argv[0], &actions, NULL, (char *const *)argv, environ) != 0) {
+    posix_spawn_file_actions_destroy(&actions);
+    return -1;
+  }
+  posix_spawn_file_actions_destroy(&actions);
+  close(fds[1]);
+  out = fdopen(fds[0], "r");
+  if (out == NULL) {
+    return -1;
+  }
+  while (fgets(line, sizeof line, out) != NULL) {
+    const char *at = strstr(line, "listening on ");
+    if (at != NULL) {
+      size_t len;
+      snprintf(s->url, sizeof s->url, "%s", at + strlen("listening on "));
+      len = strlen(s->url);
+      while (len > 0 && (s->url[len - 1] == '\n' || s->url[len - 1] == '\r')) {
+        s->url[--len] = '\0';
+      }
+      break;
+    }
+  }
+  /* The server writes a line per session; the pipe stays open (unread) until server_stop. */
+  s->output = out;
+  return s->url[0] != '\0' ? 0 : -1;
+}
+
+void server_stop(test_server *s) {
+  if (s->pid > 0) {
+    kill(s->pid, SIGTERM);
+    waitpid(s->pid, NULL, 0);
+    s->pid = 0;
+  }
+  if (s->output != NULL) {
+    fclose((FILE *)s->output);
+    s->output = NULL;
+  }
+}
+
+static char *records(const test_server *s) {
+  char path[600];
+  size_t len;
+  unsigned char *data;
+  char *text;
+  snprintf(path, sizeof path, "%s/records.tsv", s->state_dir);
+  data = read_file(path, &len);
+  if (data == NULL) {
+    return NULL;
+  }
+  text = (char *)realloc(data, len + 1);
+  if (text == NULL) {
+    free(data);
+    return NULL;
+  }
+  text[len] = '\0';
+  return text;
+}
+
+int server_records_contain(const test_server *s, const char *needle, int seconds) {
+  int i;
+  for (i = 0; i < seconds * 10; i++) {
+    char *text = records(s);
+    int found = text != NULL && strstr(text, needle) != NULL;
+    free(text);
+    if (found) {
+      return 1;
+    }
+    sleep_ms(100);
+  }
+  return 0;
+}
+
+int server_records_count(const test_server *s, const char *needle) {
+  char *text = records(s);
+  char *line;
+  char *save = NULL;
+  int count = 0;
+  if (text == NULL) {
+    return 0;
+  }
+  for (line = strtok_r(text, "\n", &save); line != NULL; line = strtok_r(NULL, "\n", &save)) {
+    if (strstr(line, needle) != NULL) {
+      count++;
+    }
+  }
+  free(text);
+  return count;
+}
+
+int run_omadm(const char *const *argv) {
+  const char *full[40];
+  int n = 0;
+  int status = 0;
+  pid_t pid;
+  posix_spawn_file_actions_t actions;
+  full[n++] = omadm_cli();
+  while (argv[n - 1] != NULL && n < 39) {
+    full[n] = argv[n - 1];
+    n++;
+  }
+  full[n] = NULL;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
+  if (posix_spawn(&pid, full[0], &actions, NULL, (char *const *)full, environ) != 0) {
+    posix_spawn_file_actions_destroy(&actions);
+    return -1;
+  }
+  posix_spawn_file_actions_destroy(&actions);
+  if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status)) {
+    return -1;
+  }
+  return WEXITSTATUS(status);
+}
+
+unsigned char *read_file(const char *path, size_t *len) {
+  FILE *f = fopen(path, "rb");
+  unsigned char *buf = NULL;
+  size_t cap = 0;
+  size_t used = 0;
+  if (f == NULL) {
+    return NULL;
+  }
+  for (;;) {
+    size_t got;
+    if (used == cap) {
+      unsigned char *bigger;
+      cap = cap == 0 ? 4096 : cap * 2;
+      bigger = (unsigned char *)realloc(buf, cap);
+      if (bigger == NULL) {
+        free(buf);
+        fclose(f);
+        return NULL;
+      }
+      buf = bigger;
+    }
+    got = fread(buf + used, 1, cap - used, f);
+    used += got;
+    if (got == 0) {
+      break;
+    }
+  }
+  fclose(f);
+  *len = used;
+  return buf;
+}
