@@ -54,6 +54,23 @@ static void on_log(void *userdata, const omadm_log_params *p) {
   CHECK(strstr(p->message.data, "dev-secret") == NULL);
 }
 
+/* Prints this process's peak resident set (VmHWM) for BENCHMARKS.md: the agent library's
+ * footprint in a C host, without the server (a separate process). */
+static void print_peak_rss(void) {
+  FILE *f = fopen("/proc/self/status", "r");
+  char line[256];
+  if (f == NULL) {
+    return;
+  }
+  while (fgets(line, sizeof line, f) != NULL) {
+    if (strncmp(line, "VmHWM:", 6) == 0 || strncmp(line, "RssAnon:", 8) == 0 ||
+        strncmp(line, "RssFile:", 8) == 0) {
+      printf("test_session: %s", line);
+    }
+  }
+  fclose(f);
+}
+
 static omadm_str str_of(const char *s) {
   omadm_str v;
   v.data = s;
@@ -165,6 +182,7 @@ int main(void) {
   CHECK(server_records_count(&server, "org.example.ffi.test") == 1);
   CHECK(s.log_lines > 0);
 
+  print_peak_rss();
   omadm_agent_free(agent);
   CHECK(csp.finalized == 1);
   server_stop(&server);
