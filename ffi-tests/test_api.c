@@ -52,6 +52,24 @@ static void count_log(void *userdata, const omadm_log_params *p) {
   log_records++;
 }
 
+typedef struct pushed {
+  unsigned calls;
+  char content_type[64];
+  char body[64];
+  uint32_t bearer;
+  unsigned finalized;
+} pushed;
+
+static void on_push(void *userdata, const omadm_push_message *m) {
+  pushed *p = (pushed *)userdata;
+  p->calls++;
+  snprintf(p->content_type, sizeof p->content_type, "%s", m->content_type.data);
+  snprintf(p->body, sizeof p->body, "%.*s", (int)m->body.len, (const char *)m->body.data);
+  p->bearer = m->bearer;
+}
+
+static void push_finalize(void *userdata) { ((pushed *)userdata)->finalized++; }
+
 static omadm_agent *open_agent(const char *dir) {
   omadm_agent_config *cfg = omadm_agent_config_new();
   omadm_device_info dev;
@@ -63,6 +81,7 @@ static omadm_agent *open_agent(const char *dir) {
   CHECK_OK(omadm_agent_config_set_state_dir(cfg, dir, strlen(dir)));
   CHECK_OK(omadm_agent_config_set_device(cfg, &dev));
   CHECK_OK(omadm_agent_config_set_log_callback(cfg, count_log, NULL, OMADM_LOG_DEBUG));
+  CHECK_OK(omadm_agent_config_add_ppg(cfg, "127.0.0.1", 9, false));
   CHECK_OK(omadm_agent_open(cfg, &agent));
   omadm_agent_config_free(cfg);
   return agent;
@@ -243,6 +262,36 @@ static void csp_through_the_local_tree(const char *dir) {
   CHECK_OK(omadm_agent_push_udp(agent, "10.0.0.1", 8, (const uint8_t *)"\x01\x06", 2));
   CHECK_OK(omadm_agent_process(agent));
   CHECK_RESULT(omadm_agent_request_session(agent, NULL, 0), OMADM_RESULT_INVALID_ARGUMENT);
+
+  /* Another application's push: routed by content type to its handler. A WSP push PDU:
+   * TID 1, PDU type 6 (push), headers length 1, content type text/plain (0x83), body "hi". */
+  {
+    static pushed p;
+    uint32_t id = 0;
+    const uint8_t wsp[] = {0x01, 0x06, 0x01, 0x83, 'h', 'i'};
+    CHECK_RESULT(omadm_agent_register_push_handler(agent, NULL, 0, NULL, 0, on_push, &p, NULL, &id),
+                 OMADM_RESULT_INVALID_ARGUMENT);
+    CHECK_RESULT(omadm_agent_register_push_handler(agent, "text/plain", 10, NULL, 0, NULL, &p,
+                                                   NULL, &id),
+                 OMADM_RESULT_NULL_PARAMETER);
+    CHECK_OK(omadm_agent_register_push_handler(agent, "text/plain", 10, NULL, 0, on_push, &p,
+                                               push_finalize, &id));
+    CHECK_RESULT(omadm_agent_register_push_handler(agent, "text/plain", 10, NULL, 0, on_push, &p,
+                                                   NULL, &id),
+                 OMADM_RESULT_ALREADY_REGISTERED);
+    CHECK_OK(omadm_agent_push_udp(agent, "127.0.0.1", 9, wsp, sizeof wsp));
+    CHECK_OK(omadm_agent_process(agent));
+    CHECK(p.calls == 1);
+    CHECK(strcmp(p.content_type, "text/plain") == 0);
+    CHECK(strcmp(p.body, "hi") == 0);
+    CHECK(p.bearer == OMADM_BEARER_UDP);
+    CHECK_OK(omadm_agent_unregister_push_handler(agent, id));
+    CHECK(p.finalized == 1);
+    CHECK_RESULT(omadm_agent_unregister_push_handler(agent, id), OMADM_RESULT_UNKNOWN_ID);
+    CHECK_OK(omadm_agent_push_udp(agent, "127.0.0.1", 9, wsp, sizeof wsp));
+    CHECK_OK(omadm_agent_process(agent));
+    CHECK(p.calls == 1);
+  }
 
   /* UI answers for nothing waiting. */
   memset(&answer, 0, sizeof answer);
