@@ -81,7 +81,10 @@ fn every_exported_name_has_the_omadm_prefix() {
 fn the_cmake_package_carries_the_crate_version() {
     let cmake = std::fs::read_to_string(root().join("CMakeLists.txt")).unwrap();
     assert!(
-        cmake.contains(&format!("project(omadm VERSION {} ", env!("CARGO_PKG_VERSION"))),
+        cmake.contains(&format!(
+            "project(omadm VERSION {} ",
+            env!("CARGO_PKG_VERSION")
+        )),
         "CMakeLists.txt's project(omadm VERSION ...) differs from Cargo.toml"
     );
 }

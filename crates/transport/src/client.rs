@@ -72,7 +72,7 @@ pub struct Response {
     pub body: Vec<u8>,
 }
 
-enum Stream {
+pub(crate) enum Stream {
     Plain(TcpStream),
     Tls(Box<SslStream<TcpStream>>),
 }
@@ -131,6 +131,22 @@ impl Client {
     /// configuration stays, so the next session does not rebuild it.
     pub fn disconnect(&mut self) {
         self.conn = None;
+    }
+
+    /// The client's settings.
+    pub(crate) fn config(&self) -> &ClientConfig {
+        &self.config
+    }
+
+    /// A fresh connection for a download, kept in the client (replacing a kept-alive session
+    /// connection) so that the body can borrow it.
+    pub(crate) fn download_stream(&mut self, url: &Url) -> Result<&mut Stream, TransportError> {
+        self.conn = None;
+        let stream = self.connect(url)?;
+        // Kept under an impossible key (empty host, port 0): no POST reuses a download's
+        // connection, and the next session's first POST replaces it.
+        self.conn = Some(((url.tls, String::new(), 0), stream));
+        Ok(&mut self.conn.as_mut().expect("just set").1)
     }
 
     /// How many connections this client has opened.
