@@ -40,14 +40,7 @@ fn serve(mode: Mode, requests: usize) -> String {
             let start: Option<usize> = head
                 .lines()
                 .find_map(|l| l.strip_prefix("range: bytes="))
-                .map(|r| {
-                    r.trim_end_matches('-')
-                        .trim_end_matches("-\r")
-                        .trim()
-                        .trim_end_matches('-')
-                        .parse()
-                        .unwrap()
-                });
+                .map(|r| r.trim().trim_end_matches('-').parse().unwrap());
             match mode {
                 Mode::Ranges(cut) => {
                     let start = start.unwrap_or(0);
