@@ -361,3 +361,19 @@ fn native_copy_of_a_secret_is_refused() {
         403
     );
 }
+
+#[test]
+fn an_implicit_add_skips_ancestors_the_csp_created_with_their_parent() {
+    let mut m = manager();
+    let mut csp = TestCsp::new("./V");
+    csp.fixed_child = Some("Fixed".into());
+    let calls = csp.calls.clone();
+    m.mount("./V", Box::new(csp), roles::MANAGER).unwrap();
+    m.add(&local(), "./V/pkg/Fixed/Leaf", leaf("1")).unwrap();
+    let calls = calls.lock().unwrap().clone();
+    assert_eq!(
+        calls,
+        vec!["add ./V/pkg", "add ./V/pkg/Fixed/Leaf"],
+        "Fixed came with pkg"
+    );
+}

@@ -324,6 +324,11 @@ impl Manager {
         missing.reverse();
         self.check_add(who, existing.as_str(), path)?;
         for ancestor in &missing {
+            // A CSP may create fixed children when a node is added (an MO's structure):
+            // an ancestor that exists by now is not added again.
+            if self.kind(ancestor.as_str())?.is_some() {
+                continue;
+            }
             self.create(
                 who,
                 ancestor,

@@ -27,6 +27,9 @@ pub struct TestCsp {
     pub panic_on: Option<String>,
     /// Copies natively (`copy` answers) instead of leaving it to the Manager.
     pub native_copy: bool,
+    /// An interior child this CSP creates with every interior node added (an MO's fixed
+    /// structure).
+    pub fixed_child: Option<String>,
 }
 
 impl TestCsp {
@@ -41,6 +44,7 @@ impl TestCsp {
             calls: Arc::default(),
             panic_on: None,
             native_copy: false,
+            fixed_child: None,
         }
     }
 
@@ -88,6 +92,9 @@ impl Csp for TestCsp {
             return Err(CspError::AlreadyExists);
         }
         nodes.insert(path.to_owned(), value.cloned());
+        if let (None, Some(fixed)) = (value, &self.fixed_child) {
+            nodes.insert(format!("{path}/{fixed}"), None);
+        }
         Ok(())
     }
     fn replace(&mut self, path: &str, value: &LeafValue) -> Result<(), CspError> {
