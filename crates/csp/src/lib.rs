@@ -7,6 +7,9 @@
 //!   [`SyncMlDmAccCsp`] (1.1.2, `./SyncML/DMAcc/<x>`): the DM server accounts, kept in one
 //!   durable store so that roles and credentials cannot diverge between the views; secrets are
 //!   write-only; an account's roles never grow beyond those of the bootstrap that created it.
+//! - [`fumo`]: firmware update (FUMO 1.0, `./FwUpdate/<x>`): [`fumo::FumoStore`] keeps the
+//!   packages and the operation in progress durably, [`fumo::FumoCsp`] is the server's view,
+//!   [`fumo::FirmwareUpdater`] is the platform's part (install).
 //! - [`SyncAccountCsp`]: e-mail, contacts and calendar sync accounts (ActiveSync CSP shape).
 //! - [`MemoryCsp`]: a CSP holding plain values in memory (tests, `omadm respond`).
 //!
@@ -15,6 +18,7 @@
 mod devdetail;
 mod devinfo;
 mod dmacc;
+pub mod fumo;
 mod memory;
 mod readonly;
 mod sync_account;
