@@ -13,6 +13,8 @@
 //! with a log line; nothing is lost (alerts stay pending, the tree keeps what was persisted).
 
 mod alerts;
+mod firmware;
+mod free_space;
 mod trace;
 
 use std::collections::VecDeque;
@@ -31,6 +33,7 @@ use omadm_transport::retry::{retryable_status, RetryPolicy};
 use omadm_transport::{Client, ClientConfig, Request};
 
 pub use alerts::PendingAlerts;
+pub use firmware::FumoSettings;
 pub use trace::{
     read_trace, Direction, SessionStep, TraceError, TraceWriter, TracedMessage, TRACE_MAGIC,
 };
@@ -127,6 +130,15 @@ pub enum AgentEvent {
         /// Why.
         reason: String,
     },
+    /// A FUMO package changed state, or its result was reported (`result`).
+    Firmware {
+        /// `<x>`.
+        package: String,
+        /// The FUMO State value now.
+        state: u16,
+        /// The result code, once reported.
+        result: Option<u16>,
+    },
 }
 
 /// The agent's one user interface, lent to each session.
@@ -172,6 +184,9 @@ pub struct Agent {
     /// costs milliseconds) and disconnected after each session.
     client: Option<Client>,
     next_session_id: u16,
+    state_dir: PathBuf,
+    fumo: Option<firmware::Fumo>,
+    alert_retry: RetryPolicy,
 }
 
 /// A callback told of every [`SessionStep`].
@@ -231,6 +246,13 @@ impl Agent {
             client: None,
             ui: None,
             next_session_id: u16::from_be_bytes(next),
+            state_dir: state_dir.to_owned(),
+            fumo: None,
+            alert_retry: RetryPolicy {
+                retries: 3,
+                initial: Duration::from_secs(30),
+                max: Duration::from_secs(600),
+            },
         })
     }
 
@@ -374,15 +396,47 @@ impl Agent {
         self.queue.len()
     }
 
-    /// Runs the queued sessions, one at a time.
+    /// How sessions that carry pending generic alerts are tried again when they fail (after
+    /// the transport's own retries): default 3 more sessions, 30 s doubling to 10 min, waited
+    /// with the sleeper. Alerts left pending go with the next session, or after a restart.
+    pub fn set_alert_retry(&mut self, policy: RetryPolicy) {
+        self.alert_retry = policy;
+    }
+
+    /// Runs the queued sessions, one at a time, and the FUMO operations they start (downloads,
+    /// installs, results after a restart), until nothing is left to do now.
     pub fn run_pending(&mut self) -> Vec<AgentEvent> {
         let mut out = Vec::new();
-        while let Some((server_id, trigger, resync)) = self.queue.pop_front() {
-            out.push(self.run_session(&server_id, trigger, resync));
+        let mut alert_retries: Vec<(String, u32)> = Vec::new();
+        loop {
+            out.extend(self.run_firmware_jobs());
+            let Some((server_id, trigger, resync)) = self.queue.pop_front() else {
+                break;
+            };
+            let event = self.run_session(&server_id, trigger, resync);
             if let Trigger::Server { session_id } = trigger {
                 self.router
                     .notifications()
                     .session_finished(&server_id, session_id);
+            }
+            let failed = matches!(event, AgentEvent::SessionFailed { .. });
+            out.push(event);
+            if failed && !self.alerts.for_server(&server_id).is_empty() {
+                let tries = match alert_retries.iter_mut().find(|(s, _)| *s == server_id) {
+                    Some((_, n)) => {
+                        *n += 1;
+                        *n
+                    }
+                    None => {
+                        alert_retries.push((server_id.clone(), 1));
+                        1
+                    }
+                };
+                if let Some(wait) = self.alert_retry.backoff(tries) {
+                    log::info!("{server_id}: pending alerts; next session in {wait:?}");
+                    (self.sleeper)(wait);
+                    self.request_session(&server_id);
+                }
             }
         }
         out
@@ -658,6 +712,8 @@ impl Agent {
             "accounts/tree.journal",
             "accounts/tree.snap",
             "alerts",
+            "fumo/tree.journal",
+            "fumo/tree.snap",
         ]
         .iter()
         .map(|p| state_dir.join(p))

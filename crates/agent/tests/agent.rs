@@ -1,142 +1,21 @@
 //! The real agent and the real reference server on loopback TLS.
 
-use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+mod common;
+use common::*;
+
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use omadm_agent::{Agent, AgentConfig, AgentEvent};
-use omadm_cm::{roles, Config as CmConfig, LeafValue, NewNode, Principal};
-use omadm_csp::{AuthCreds, DevDetailCsp, DeviceDetail, DeviceInfo, DmAccount, MemoryCsp, MsExt};
+use omadm_agent::{Agent, AgentEvent};
+use omadm_cm::{roles, LeafValue, NewNode, Principal};
+use omadm_csp::DmAccount;
 use omadm_dpu::{EndReason, GenericAlert};
-use omadm_push::router::RouterConfig;
 use omadm_push::wdp::Bearer;
 use omadm_push::Input;
-use omadm_server::{jobs, DeviceAccount, Engine, EngineConfig};
+use omadm_server::EngineConfig;
 use omadm_syncml::auth::AuthScheme;
 use omadm_syncml::notification::{Notification, UiMode};
 use omadm_transport::tls::self_signed;
-use omadm_transport::ClientConfig;
-
-const DEVICE: &str = "IMEI:356938035643809";
-
-fn state_dir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("omadm-agent-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    d
-}
-
-fn server(jobs_text: &str) -> (omadm_server::http::RunningServer, Vec<u8>) {
-    server_with(jobs_text, |_| {})
-}
-
-fn server_with(
-    jobs_text: &str,
-    adjust: impl FnOnce(&mut EngineConfig),
-) -> (omadm_server::http::RunningServer, Vec<u8>) {
-    let (cert, key) = self_signed(&["127.0.0.1"], 1).unwrap();
-    let mut devices = HashMap::new();
-    devices.insert(
-        DEVICE.to_owned(),
-        DeviceAccount {
-            name: "device".into(),
-            password: "devpw".into(),
-            scheme: AuthScheme::Md5,
-            jobs: vec![],
-        },
-    );
-    let mut config = EngineConfig {
-        server_id: "ref".into(),
-        server_password: "srvpw".into(),
-        server_uri: "https://127.0.0.1/dm".into(),
-        devices,
-        default_jobs: jobs::parse(jobs_text).unwrap(),
-        require_device_auth: true,
-        max_msg_size: 64 * 1024,
-        accept_v12: true,
-        busy_responses: 0,
-    };
-    adjust(&mut config);
-    let engine = Engine::new(
-        config,
-        Box::new(|b: &mut [u8]| openssl::rand::rand_bytes(b).unwrap()),
-    );
-    (
-        omadm_server::http::start("127.0.0.1:0".parse().unwrap(), &cert, &key, engine).unwrap(),
-        cert,
-    )
-}
-
-fn agent(dir: &Path, cert: &[u8]) -> Agent {
-    agent_with(dir, cert, |_| {})
-}
-
-fn agent_with(dir: &Path, cert: &[u8], adjust: impl FnOnce(&mut AgentConfig)) -> Agent {
-    let mut config = AgentConfig {
-        device: DeviceInfo {
-            dev_id: DEVICE.into(),
-            man: "omadm".into(),
-            model: "test".into(),
-            dm_v: "1".into(),
-            lang: "en".into(),
-            ext: vec![],
-        },
-        detail: DeviceDetail {
-            dev_typ: "phone".into(),
-            oem: "o".into(),
-            fw_v: "1".into(),
-            sw_v: "1".into(),
-            hw_v: "1".into(),
-        },
-        router: RouterConfig::default(),
-        transport: ClientConfig {
-            trust_anchors: vec![cert.to_vec()],
-            system_store: false,
-            connect_timeout: Duration::from_secs(2),
-            io_timeout: Duration::from_secs(5),
-            ..ClientConfig::default()
-        },
-        tree: CmConfig::default(),
-        max_msg_size: 16 * 1024,
-        fallback: omadm_agent::FallbackPolicy::default(),
-    };
-    adjust(&mut config);
-    let mut a = Agent::open(dir, config).unwrap();
-    a.mount(
-        "./Vendor/memory",
-        Box::new(MemoryCsp::new("./Vendor/memory")),
-        roles::MANAGER,
-    )
-    .unwrap();
-    let _ = DevDetailCsp::new;
-    a
-}
-
-fn account(url: &str) -> DmAccount {
-    DmAccount {
-        server_id: "ref".into(),
-        name: "Reference server".into(),
-        addr: url.into(),
-        client: Some(AuthCreds {
-            auth_type: "DIGEST".into(),
-            name: "device".into(),
-            secret: "devpw".into(),
-            data: vec![],
-        }),
-        server: Some(AuthCreds {
-            auth_type: "DIGEST".into(),
-            name: "ref".into(),
-            secret: "srvpw".into(),
-            data: vec![],
-        }),
-        ext: MsExt {
-            initial_backoff_ms: 10,
-            max_backoff_ms: 40,
-            ..MsExt::default()
-        },
-        ..DmAccount::default()
-    }
-}
 
 #[test]
 fn a_notification_over_sms_starts_a_session_that_configures_the_device() {
@@ -207,6 +86,11 @@ fn a_pending_generic_alert_survives_a_restart_and_is_dropped_once_acknowledged()
         let mut a = agent(&dir, &cert);
         let w = waits.clone();
         a.set_sleeper(Box::new(move |d| w.lock().unwrap().push(d)));
+        a.set_alert_retry(omadm_transport::retry::RetryPolicy {
+            retries: 1,
+            initial: Duration::from_secs(1),
+            max: Duration::from_secs(1),
+        });
         a.accounts()
             .create(&account(&dead_url), roles::MANAGER)
             .unwrap();
@@ -223,15 +107,20 @@ fn a_pending_generic_alert_survives_a_restart_and_is_dropped_once_acknowledged()
         a.add_generic_alert("ref", alert).unwrap();
         let events = a.run_pending();
         assert!(
-            matches!(&events[0], AgentEvent::SessionFailed { .. }),
-            "{events:?}"
+            events
+                .iter()
+                .all(|e| matches!(e, AgentEvent::SessionFailed { .. }))
+                && events.len() == 2,
+            "one session and one retry of it: {events:?}"
         );
         assert_eq!(a.alerts().for_server("ref").len(), 1, "still pending");
     }
-    // Retries backed off exponentially within the cap: 10, 20, 40 ms.
+    // Each session's messages backed off exponentially within the cap (10, 20, 40 ms), and
+    // the session carrying the alert was tried once more after the alert retry's 1 s.
+    let ms = Duration::from_millis;
     assert_eq!(
         *waits.lock().unwrap(),
-        [10, 20, 40].map(Duration::from_millis)
+        [ms(10), ms(20), ms(40), ms(1000), ms(10), ms(20), ms(40)]
     );
     // "Reboot": a new agent process on the same state, the server now reachable.
     let mut a = agent(&dir, &cert);
@@ -305,10 +194,6 @@ fn job_statuses(srv: &omadm_server::http::RunningServer) -> Vec<Option<u16>> {
         .filter(|r| r.kind == "Status" && r.what.contains("./Vendor/memory/sync"))
         .map(|r| r.code)
         .collect()
-}
-
-fn records(srv: &omadm_server::http::RunningServer) -> Vec<omadm_server::Record> {
-    srv.engine.lock().unwrap().records().to_vec()
 }
 
 /// A reference server with `jobs` (adjusted by `server`) and an agent in a fresh state

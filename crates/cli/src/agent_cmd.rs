@@ -83,6 +83,14 @@ fn describe(e: &AgentEvent) -> String {
             format!("bootstrapped DM account(s) {}", names.join(", "))
         }
         AgentEvent::PinRequired(id) => format!("provisioning document {id} waits for the PIN"),
+        AgentEvent::Firmware {
+            package,
+            state,
+            result: Some(r),
+        } => format!("firmware {package}: result {r} queued for the server (state {state})"),
+        AgentEvent::Firmware { package, state, .. } => {
+            format!("firmware {package}: state {state}")
+        }
         AgentEvent::Routed(r) => format!("push routed to handler {}", r.handler),
         AgentEvent::SessionEnded {
             server_id,

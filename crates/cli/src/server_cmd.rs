@@ -63,6 +63,27 @@ pub struct ServerArgs {
     /// Largest message the server sends.
     #[arg(long = "max-msg-size", default_value_t = 64 * 1024)]
     max_msg_size: u64,
+    /// A firmware update package: served at https://ADDR/fw/NAME (GET with Range), and a
+    /// firmware job (FUMO DownloadAndUpdate with a Correlator) sent once to every device.
+    #[arg(long)]
+    firmware: Option<PathBuf>,
+    /// The FUMO package node of the firmware job (default ./FwUpdate/<file stem>).
+    #[arg(long = "firmware-node", requires = "firmware")]
+    firmware_node: Option<String>,
+    /// PkgVersion of the firmware job.
+    #[arg(
+        long = "firmware-version",
+        default_value = "1.0",
+        requires = "firmware"
+    )]
+    firmware_version: String,
+    /// The digest sent as Ext/PkgDigest (default: the file's SHA-256; "none" sends none;
+    /// another value plays a server whose package is corrupt).
+    #[arg(long = "firmware-digest", requires = "firmware")]
+    firmware_digest: Option<String>,
+    /// Cut the first download after this many bytes (tests devices' resumption).
+    #[arg(long = "firmware-cut-after", requires = "firmware")]
+    firmware_cut_after: Option<u64>,
 }
 
 fn scheme(s: &str) -> Result<AuthScheme, String> {
@@ -161,6 +182,65 @@ fn clean(s: &str) -> String {
     s.replace(['\t', '\n', '\r'], " ")
 }
 
+/// The firmware job for `--firmware FILE` (its `url` is the path until the address is known),
+/// and the file added to the downloads.
+fn firmware_job(
+    a: &ServerArgs,
+    file: &Path,
+    downloads: &mut omadm_server::firmware::Downloads,
+) -> Result<omadm_server::firmware::FirmwareJob, String> {
+    let name = file
+        .file_name()
+        .and_then(|n| n.to_str())
+        .filter(|n| !n.is_empty())
+        .ok_or_else(|| format!("--firmware {}: not a file name", file.display()))?;
+    let stem: String = file
+        .file_stem()
+        .and_then(|n| n.to_str())
+        .unwrap_or("package")
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let sha256 = match a.firmware_digest.as_deref() {
+        Some("none") => None,
+        Some(d) => Some(d.to_owned()),
+        None => Some(
+            omadm_server::firmware::sha256_file(file)
+                .map_err(|e| format!("--firmware {}: {e}", file.display()))?,
+        ),
+    };
+    let path: String = format!(
+        "/fw/{}",
+        name.replace(|c: char| c.is_whitespace() || c == '?' || c == '#', "_")
+    );
+    downloads.add(&path, file);
+    if let Some(n) = a.firmware_cut_after {
+        downloads.cut_first_transfer_after(n);
+    }
+    let mut corr = [0u8; 4];
+    openssl::rand::rand_bytes(&mut corr).map_err(|e| e.to_string())?;
+    Ok(omadm_server::firmware::FirmwareJob {
+        node: a
+            .firmware_node
+            .clone()
+            .unwrap_or_else(|| format!("./FwUpdate/{stem}")),
+        url: path,
+        name: name.to_owned(),
+        version: a.firmware_version.clone(),
+        sha256,
+        correlator: format!(
+            "fw-{}",
+            corr.iter().map(|b| format!("{b:02x}")).collect::<String>()
+        ),
+    })
+}
+
 /// Runs the server until killed.
 pub fn run(a: ServerArgs) -> Result<(), String> {
     std::fs::create_dir_all(&a.state).map_err(|e| format!("{}: {e}", a.state.display()))?;
@@ -222,8 +302,28 @@ pub fn run(a: ServerArgs) -> Result<(), String> {
     for (device, nonce) in &saved_nonces {
         engine.set_server_nonce(device, nonce.clone());
     }
-    let server = omadm_server::http::start(a.listen, &cert, &key, engine)
-        .map_err(|e| format!("listen on {}: {e}", a.listen))?;
+    let mut downloads = omadm_server::firmware::Downloads::new();
+    let firmware = match &a.firmware {
+        Some(file) => Some(firmware_job(&a, file, &mut downloads)?),
+        None => None,
+    };
+    let server = omadm_server::http::start_with_downloads(
+        a.listen,
+        &cert,
+        &key,
+        engine,
+        std::sync::Arc::new(downloads),
+    )
+    .map_err(|e| format!("listen on {}: {e}", a.listen))?;
+    if let Some(mut job) = firmware {
+        job.url = format!("https://{}{}", server.addr, job.url);
+        outln!("firmware {} at {}", job.node, job.url);
+        server
+            .engine
+            .lock()
+            .map_err(|_| "the server engine failed".to_owned())?
+            .add_once_jobs(job.jobs());
+    }
     outln!("listening on https://{}/dm", server.addr);
     outln!("certificate {}", a.state.join("cert.pem").display());
     let records_path = a.state.join("records.tsv");

@@ -20,6 +20,10 @@ pub const OMADM_EVENT_BOOTSTRAPPED: u32 = 4;
 /// and `pin_request_id`.
 pub const OMADM_EVENT_PIN_REQUIRED: u32 = 5;
 
+/// A FUMO package changed state (`package`, `fumo_state`), or its result was queued for
+/// the server (`fumo_result` not 0).
+pub const OMADM_EVENT_FIRMWARE: u32 = 6;
+
 /// The server closed the session normally.
 pub const OMADM_END_COMPLETED: u32 = 0;
 /// The server aborted the session (Alert 1223).
@@ -49,6 +53,12 @@ pub struct omadm_event {
     pub reason: omadm_str,
     /// The PIN request (`OMADM_EVENT_PIN_REQUIRED`).
     pub pin_request_id: u32,
+    /// The FUMO package `<x>` (`OMADM_EVENT_FIRMWARE`).
+    pub package: omadm_str,
+    /// The FUMO State value (`OMADM_EVENT_FIRMWARE`).
+    pub fumo_state: u32,
+    /// The FUMO result code once reported, else 0 (`OMADM_EVENT_FIRMWARE`).
+    pub fumo_result: u32,
 }
 
 /// Receives events on the agent thread.
@@ -69,7 +79,11 @@ pub(crate) fn deliver(sink: EventSink, userdata: *mut c_void, event: &AgentEvent
         fell_back: false,
         reason: omadm_str::EMPTY,
         pin_request_id: 0,
+        package: omadm_str::EMPTY,
+        fumo_state: 0,
+        fumo_result: 0,
     };
+    let mut package = String::new();
     let (server, reason) = match event {
         AgentEvent::SessionQueued {
             server_id,
@@ -110,8 +124,21 @@ pub(crate) fn deliver(sink: EventSink, userdata: *mut c_void, event: &AgentEvent
             e.pin_request_id = *id;
             ("", String::new())
         }
+        AgentEvent::Firmware {
+            package: p,
+            state,
+            result,
+        } => {
+            e.kind = OMADM_EVENT_FIRMWARE;
+            e.fumo_state = (*state).into();
+            e.fumo_result = result.map_or(0, u32::from);
+            package = p.clone();
+            ("", String::new())
+        }
         AgentEvent::Routed(_) => return,
     };
+    let package = c_string(&package);
+    e.package = omadm_str::of(&package);
     let server = c_string(server);
     let reason = c_string(&reason);
     e.server_id = omadm_str::of(&server);

@@ -114,6 +114,10 @@ pub struct Engine {
     records: Vec<Record>,
     entropy: Entropy,
     busy_left: u32,
+    /// Jobs each device gets once, in its next session (firmware updates).
+    once_jobs: Vec<Job>,
+    /// Devices that got them.
+    once_done: std::collections::HashSet<String>,
 }
 
 fn text(bytes: &[u8]) -> String {
@@ -131,7 +135,17 @@ impl Engine {
             server_nonces: HashMap::new(),
             records: Vec::new(),
             entropy,
+            once_jobs: Vec::new(),
+            once_done: std::collections::HashSet::new(),
         }
+    }
+
+    /// Adds jobs every device gets once, after its other jobs, in its next session (a
+    /// firmware update must be started once, not in every session). Devices that already
+    /// had the earlier once-jobs get these in their next session too.
+    pub fn add_once_jobs(&mut self, jobs: Vec<Job>) {
+        self.once_jobs.extend(jobs);
+        self.once_done.clear();
     }
 
     /// Everything recorded so far.
@@ -258,6 +272,10 @@ impl Engine {
                 .map(|d| d.jobs.clone())
                 .filter(|j| !j.is_empty())
                 .unwrap_or_else(|| self.config.default_jobs.clone());
+            let mut jobs = jobs;
+            if !self.once_jobs.is_empty() && self.once_done.insert(device.clone()) {
+                jobs.extend(self.once_jobs.iter().cloned());
+            }
             self.sessions.insert(
                 key.clone(),
                 DeviceSession {

@@ -1,7 +1,8 @@
 //! The HTTPS front of the reference server: TLS (OpenSSL), HTTP/1.1 with keep-alive, one
-//! thread per connection, every SyncML message handed to the shared [`Engine`].
+//! thread per connection, every SyncML message (POST) handed to the shared [`Engine`], and
+//! update packages served by GET with `Range` ([`Downloads`]).
 
-use std::io::{Read, Write};
+use std::io::{Read, Seek, SeekFrom, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -13,6 +14,7 @@ use openssl::ssl::{SslAcceptor, SslMethod};
 use openssl::x509::X509;
 
 use crate::engine::Engine;
+use crate::firmware::Downloads;
 
 /// Largest request body accepted.
 const MAX_BODY: usize = 16 * 1024 * 1024;
@@ -45,6 +47,23 @@ pub fn start(
     key_pem: &[u8],
     engine: Engine,
 ) -> std::io::Result<RunningServer> {
+    start_with_downloads(
+        listen,
+        cert_pem,
+        key_pem,
+        engine,
+        Arc::new(Downloads::new()),
+    )
+}
+
+/// As [`start`], also serving `downloads` by GET.
+pub fn start_with_downloads(
+    listen: SocketAddr,
+    cert_pem: &[u8],
+    key_pem: &[u8],
+    engine: Engine,
+    downloads: Arc<Downloads>,
+) -> std::io::Result<RunningServer> {
     let other = |e: openssl::error::ErrorStack| std::io::Error::other(e.to_string());
     let mut acceptor = SslAcceptor::mozilla_intermediate_v5(SslMethod::tls()).map_err(other)?;
     let cert = X509::from_pem(cert_pem).map_err(other)?;
@@ -63,14 +82,14 @@ pub fn start(
                 break;
             }
             let Ok(stream) = stream else { continue };
-            let (acceptor, engine) = (acceptor.clone(), e2.clone());
+            let (acceptor, engine, downloads) = (acceptor.clone(), e2.clone(), downloads.clone());
             std::thread::spawn(move || {
                 let _ = stream.set_read_timeout(Some(Duration::from_secs(60)));
                 // Replies are single writes; without this, Nagle's algorithm and the peer's
                 // delayed ACK add ~40 ms to every round trip.
                 let _ = stream.set_nodelay(true);
                 match acceptor.accept(stream) {
-                    Ok(mut tls) => serve_connection(&mut tls, &engine),
+                    Ok(mut tls) => serve_connection(&mut tls, &engine, &downloads),
                     Err(e) => log::info!("TLS handshake failed: {e}"),
                 }
             });
@@ -84,11 +103,23 @@ pub fn start(
     })
 }
 
-fn serve_connection(stream: &mut (impl Read + Write), engine: &Mutex<Engine>) {
+fn serve_connection(
+    stream: &mut (impl Read + Write),
+    engine: &Mutex<Engine>,
+    downloads: &Downloads,
+) {
     let mut buf = Vec::new();
     loop {
         let (body, keep_alive, hmac) = match read_request(stream, &mut buf) {
-            Ok(Some(r)) => r,
+            Ok(Some(Request::Post {
+                body,
+                keep_alive,
+                hmac,
+            })) => (body, keep_alive, hmac),
+            Ok(Some(Request::Get { path, range })) => {
+                serve_file(stream, downloads, &path, range);
+                return;
+            }
             Ok(None) => return,
             Err(status) => {
                 let _ = write!(
@@ -121,10 +152,77 @@ fn serve_connection(stream: &mut (impl Read + Write), engine: &Mutex<Engine>) {
     }
 }
 
+/// Serves one GET of a download (then the connection closes): 200, 206 for `bytes=START-`
+/// or `bytes=START-END`, 416 past the end, 404 for an unknown path.
+fn serve_file(
+    stream: &mut impl Write,
+    downloads: &Downloads,
+    path: &str,
+    range: Option<(u64, Option<u64>)>,
+) {
+    let simple = |stream: &mut dyn Write, status: u16, extra: String| {
+        let _ = write!(
+            stream,
+            "HTTP/1.1 {status} {}\r\n{extra}Content-Length: 0\r\nConnection: close\r\n\r\n",
+            reason(status)
+        );
+    };
+    let Some(file) = downloads.file(path) else {
+        return simple(stream, 404, String::new());
+    };
+    let Ok(mut f) = std::fs::File::open(file) else {
+        return simple(stream, 404, String::new());
+    };
+    let size = f.metadata().map(|m| m.len()).unwrap_or(0);
+    let cut = downloads.begin(range.is_some());
+    let (status, start, end) = match range {
+        None => (200, 0, size),
+        Some((start, _)) if start >= size => {
+            return simple(stream, 416, format!("Content-Range: bytes */{size}\r\n"));
+        }
+        Some((start, end)) => (206, start, end.map_or(size, |e| (e + 1).min(size))),
+    };
+    let mut head = format!(
+        "HTTP/1.1 {status} {}\r\nContent-Type: application/octet-stream\r\nContent-Length: {}\r\nAccept-Ranges: bytes\r\nConnection: close\r\n",
+        reason(status),
+        end - start
+    );
+    if status == 206 {
+        head.push_str(&format!(
+            "Content-Range: bytes {start}-{}/{size}\r\n",
+            end - 1
+        ));
+    }
+    head.push_str("\r\n");
+    if stream.write_all(head.as_bytes()).is_err() || f.seek(SeekFrom::Start(start)).is_err() {
+        return;
+    }
+    let mut left = end - start;
+    if let Some(cut) = cut {
+        left = left.min(cut);
+    }
+    let mut buf = vec![0u8; 64 * 1024];
+    while left > 0 {
+        let want = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
+        let n = match f.read(&mut buf[..want]) {
+            Ok(0) | Err(_) => return,
+            Ok(n) => n,
+        };
+        if stream.write_all(&buf[..n]).is_err() {
+            return;
+        }
+        left -= n as u64;
+    }
+    let _ = stream.flush();
+}
+
 /// The reason phrase of the statuses this server answers with.
 fn reason(status: u16) -> &'static str {
     match status {
         200 => "OK",
+        206 => "Partial Content",
+        404 => "Not Found",
+        416 => "Range Not Satisfiable",
         400 => "Bad Request",
         401 => "Unauthorized",
         405 => "Method Not Allowed",
@@ -135,25 +233,58 @@ fn reason(status: u16) -> &'static str {
     }
 }
 
-/// Reads one request's body; `Ok(None)` at a clean end of the connection, `Err(status)` for a
-/// request this server does not take.
-type RequestParts = (Vec<u8>, bool, Option<String>);
+/// One request this server takes.
+enum Request {
+    /// A SyncML message.
+    Post {
+        body: Vec<u8>,
+        keep_alive: bool,
+        hmac: Option<String>,
+    },
+    /// A download, with its byte range.
+    Get {
+        path: String,
+        range: Option<(u64, Option<u64>)>,
+    },
+}
 
-fn read_request(stream: &mut impl Read, buf: &mut Vec<u8>) -> Result<Option<RequestParts>, u16> {
+/// `bytes=START-` or `bytes=START-END`.
+fn parse_range(v: &str) -> Option<(u64, Option<u64>)> {
+    let (start, end) = v.trim().strip_prefix("bytes=")?.split_once('-')?;
+    let start = start.trim().parse().ok()?;
+    let end = match end.trim() {
+        "" => None,
+        e => Some(e.parse().ok()?),
+    };
+    Some((start, end))
+}
+
+/// Reads one request; `Ok(None)` at a clean end of the connection, `Err(status)` for a
+/// request this server does not take.
+fn read_request(stream: &mut impl Read, buf: &mut Vec<u8>) -> Result<Option<Request>, u16> {
     loop {
         let mut headers = [httparse::EMPTY_HEADER; 64];
         let mut req = httparse::Request::new(&mut headers);
         match req.parse(buf) {
             Ok(httparse::Status::Complete(used)) => {
-                if req.method != Some("POST") {
-                    return Err(405);
-                }
                 let header = |n: &str| {
                     req.headers
                         .iter()
                         .find(|h| h.name.eq_ignore_ascii_case(n))
                         .map(|h| String::from_utf8_lossy(h.value).trim().to_owned())
                 };
+                if req.method == Some("GET") {
+                    let path = req.path.unwrap_or("/").to_owned();
+                    let range = match header("range") {
+                        Some(r) => Some(parse_range(&r).ok_or(416u16)?),
+                        None => None,
+                    };
+                    buf.drain(..used);
+                    return Ok(Some(Request::Get { path, range }));
+                }
+                if req.method != Some("POST") {
+                    return Err(405);
+                }
                 if header("transfer-encoding").is_some() {
                     return Err(411);
                 }
@@ -175,7 +306,11 @@ fn read_request(stream: &mut impl Read, buf: &mut Vec<u8>) -> Result<Option<Requ
                     }
                 }
                 let body: Vec<u8> = buf.drain(..len).collect();
-                return Ok(Some((body, keep_alive, hmac)));
+                return Ok(Some(Request::Post {
+                    body,
+                    keep_alive,
+                    hmac,
+                }));
             }
             Ok(httparse::Status::Partial) => {
                 if buf.len() > 64 * 1024 {
@@ -189,5 +324,18 @@ fn read_request(stream: &mut impl Read, buf: &mut Vec<u8>) -> Result<Option<Requ
             }
             Err(_) => return Err(400),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges_are_start_and_optional_end() {
+        assert_eq!(parse_range("bytes=100-"), Some((100, None)));
+        assert_eq!(parse_range("bytes=5-9"), Some((5, Some(9))));
+        assert_eq!(parse_range("items=1-2"), None);
+        assert_eq!(parse_range("bytes=x-"), None);
     }
 }

@@ -8,6 +8,7 @@
 //! Get ./DevInfo/Man
 //! Delete ./SyncAcct/Old
 //! Exec ./Vendor/Reboot [argument]
+//! ExecCorrelated ./FwUpdate/pkg/DownloadAndUpdate CORRELATOR [argument]
 //! ```
 //! A value runs to the end of the line (leading and trailing white space trimmed; `\n` stands
 //! for a line break). A job file may instead hold a SyncML body fragment (it starts with `<`):
@@ -30,8 +31,15 @@ pub enum Job {
     Get { uri: String },
     /// Delete a node.
     Delete { uri: String },
-    /// Execute a node.
-    Exec { uri: String, data: String },
+    /// Execute a node, with a Correlator when the result comes later by generic alert.
+    Exec {
+        /// The node.
+        uri: String,
+        /// The argument (Item Data), may be empty.
+        data: String,
+        /// The Correlator.
+        correlator: Option<String>,
+    },
     /// A command given as SyncML.
     Raw(Command),
     /// One chunk of a large object (an Add or Replace whose value does not fit the device's
@@ -106,7 +114,25 @@ pub fn parse(text: &str) -> Result<Vec<Job>, JobError> {
             "Replace" => Job::Replace { uri, value },
             "Get" => Job::Get { uri },
             "Delete" => Job::Delete { uri },
-            "Exec" => Job::Exec { uri, data: value },
+            "Exec" => Job::Exec {
+                uri,
+                data: value,
+                correlator: None,
+            },
+            "ExecCorrelated" => {
+                let (correlator, data) = value
+                    .split_once(char::is_whitespace)
+                    .map(|(c, d)| (c, d.trim()))
+                    .unwrap_or((value.as_str(), ""));
+                if correlator.is_empty() {
+                    return Err(err("ExecCorrelated needs a correlator"));
+                }
+                Job::Exec {
+                    uri,
+                    data: data.to_owned(),
+                    correlator: Some(correlator.to_owned()),
+                }
+            }
             other => return Err(err(&format!("unknown command {other:?}"))),
         });
     }
@@ -136,12 +162,16 @@ impl Job {
             )),
             Job::Get { uri } => Command::Get(ItemCommand::new(cmd_id, vec![item(uri)])),
             Job::Delete { uri } => Command::Delete(ItemCommand::new(cmd_id, vec![item(uri)])),
-            Job::Exec { uri, data } => Command::Exec(Exec {
+            Job::Exec {
+                uri,
+                data,
+                correlator,
+            } => Command::Exec(Exec {
                 cmd_id,
                 no_resp: false,
                 cred: None,
                 meta: None,
-                correlator: None,
+                correlator: correlator.clone(),
                 items: vec![if data.is_empty() {
                     item(uri)
                 } else {

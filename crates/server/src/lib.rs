@@ -3,9 +3,11 @@
 //!
 //! [`engine`] is the sans-I/O server side of a session (device authentication both ways, jobs
 //! within the device's MaxMsgSize, records of every status and result); [`http`] serves it over
-//! HTTPS; [`jobs`] reads job files.
+//! HTTPS (and update packages by GET with `Range`); [`jobs`] reads job files; [`firmware`]
+//! makes firmware (FUMO) jobs.
 
 pub mod engine;
+pub mod firmware;
 pub mod http;
 pub mod jobs;
 

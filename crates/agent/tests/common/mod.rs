@@ -1,0 +1,158 @@
+//! What the agent's integration tests share: the reference server on loopback TLS, an agent
+//! in a fresh state directory, the DM account between them.
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use omadm_agent::{Agent, AgentConfig};
+use omadm_cm::{roles, Config as CmConfig};
+use omadm_csp::{AuthCreds, DevDetailCsp, DeviceDetail, DeviceInfo, DmAccount, MemoryCsp, MsExt};
+use omadm_push::router::RouterConfig;
+use omadm_server::firmware::Downloads;
+use omadm_server::{jobs, DeviceAccount, Engine, EngineConfig};
+use omadm_syncml::auth::AuthScheme;
+use omadm_transport::tls::self_signed;
+use omadm_transport::ClientConfig;
+
+pub const DEVICE: &str = "IMEI:356938035643809";
+
+pub fn state_dir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("omadm-agent-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    d
+}
+
+pub fn server(jobs_text: &str) -> (omadm_server::http::RunningServer, Vec<u8>) {
+    server_with(jobs_text, |_| {})
+}
+
+pub fn server_with(
+    jobs_text: &str,
+    adjust: impl FnOnce(&mut EngineConfig),
+) -> (omadm_server::http::RunningServer, Vec<u8>) {
+    server_with_downloads(jobs_text, adjust, Arc::new(Downloads::new()))
+}
+
+/// A reference server that also serves `downloads`.
+pub fn server_with_downloads(
+    jobs_text: &str,
+    adjust: impl FnOnce(&mut EngineConfig),
+    downloads: Arc<Downloads>,
+) -> (omadm_server::http::RunningServer, Vec<u8>) {
+    let (cert, key) = self_signed(&["127.0.0.1"], 1).unwrap();
+    let mut devices = HashMap::new();
+    devices.insert(
+        DEVICE.to_owned(),
+        DeviceAccount {
+            name: "device".into(),
+            password: "devpw".into(),
+            scheme: AuthScheme::Md5,
+            jobs: vec![],
+        },
+    );
+    let mut config = EngineConfig {
+        server_id: "ref".into(),
+        server_password: "srvpw".into(),
+        server_uri: "https://127.0.0.1/dm".into(),
+        devices,
+        default_jobs: jobs::parse(jobs_text).unwrap(),
+        require_device_auth: true,
+        max_msg_size: 64 * 1024,
+        accept_v12: true,
+        busy_responses: 0,
+    };
+    adjust(&mut config);
+    let engine = Engine::new(
+        config,
+        Box::new(|b: &mut [u8]| openssl::rand::rand_bytes(b).unwrap()),
+    );
+    (
+        omadm_server::http::start_with_downloads(
+            "127.0.0.1:0".parse().unwrap(),
+            &cert,
+            &key,
+            engine,
+            downloads,
+        )
+        .unwrap(),
+        cert,
+    )
+}
+
+pub fn agent(dir: &Path, cert: &[u8]) -> Agent {
+    agent_with(dir, cert, |_| {})
+}
+
+pub fn agent_with(dir: &Path, cert: &[u8], adjust: impl FnOnce(&mut AgentConfig)) -> Agent {
+    let mut config = AgentConfig {
+        device: DeviceInfo {
+            dev_id: DEVICE.into(),
+            man: "omadm".into(),
+            model: "test".into(),
+            dm_v: "1".into(),
+            lang: "en".into(),
+            ext: vec![],
+        },
+        detail: DeviceDetail {
+            dev_typ: "phone".into(),
+            oem: "o".into(),
+            fw_v: "1".into(),
+            sw_v: "1".into(),
+            hw_v: "1".into(),
+        },
+        router: RouterConfig::default(),
+        transport: ClientConfig {
+            trust_anchors: vec![cert.to_vec()],
+            system_store: false,
+            connect_timeout: Duration::from_secs(2),
+            io_timeout: Duration::from_secs(5),
+            ..ClientConfig::default()
+        },
+        tree: CmConfig::default(),
+        max_msg_size: 16 * 1024,
+        fallback: omadm_agent::FallbackPolicy::default(),
+    };
+    adjust(&mut config);
+    let mut a = Agent::open(dir, config).unwrap();
+    a.mount(
+        "./Vendor/memory",
+        Box::new(MemoryCsp::new("./Vendor/memory")),
+        roles::MANAGER,
+    )
+    .unwrap();
+    let _ = DevDetailCsp::new;
+    a
+}
+
+pub fn account(url: &str) -> DmAccount {
+    DmAccount {
+        server_id: "ref".into(),
+        name: "Reference server".into(),
+        addr: url.into(),
+        client: Some(AuthCreds {
+            auth_type: "DIGEST".into(),
+            name: "device".into(),
+            secret: "devpw".into(),
+            data: vec![],
+        }),
+        server: Some(AuthCreds {
+            auth_type: "DIGEST".into(),
+            name: "ref".into(),
+            secret: "srvpw".into(),
+            data: vec![],
+        }),
+        ext: MsExt {
+            initial_backoff_ms: 10,
+            max_backoff_ms: 40,
+            ..MsExt::default()
+        },
+        ..DmAccount::default()
+    }
+}
+
+pub fn records(srv: &omadm_server::http::RunningServer) -> Vec<omadm_server::Record> {
+    srv.engine.lock().unwrap().records().to_vec()
+}
