@@ -35,6 +35,9 @@ pub struct FumoSettings {
     pub download_retry: RetryPolicy,
     /// The role mask allowed on the MO under the role model (WM: Manager, Operator TPS).
     pub default_role: u32,
+    /// The MO root's ACL under the OMA ACL model. Default: every server the device has an
+    /// account for (and that authenticated) may Add, Delete, Exec, Get and Replace.
+    pub acl: String,
 }
 
 impl Default for FumoSettings {
@@ -48,6 +51,7 @@ impl Default for FumoSettings {
                 max: Duration::from_secs(120),
             },
             default_role: omadm_cm::roles::MANAGER | omadm_cm::roles::OPERATOR_TPS,
+            acl: "Add=*&Delete=*&Exec=*&Get=*&Replace=*".to_owned(),
         }
     }
 }
@@ -97,7 +101,7 @@ impl Agent {
         self.tree
             .mount(
                 &settings.root,
-                Box::new(store.csp(&settings.root)),
+                Box::new(store.csp(&settings.root).with_acl(&settings.acl)),
                 settings.default_role,
             )
             .map_err(err)?;

@@ -189,6 +189,9 @@ pub struct Agent {
     alert_retry: RetryPolicy,
 }
 
+/// The most sessions one [`Agent::run_pending`] runs.
+pub const MAX_SESSIONS_PER_RUN: usize = 32;
+
 /// A callback told of every [`SessionStep`].
 pub type Observer = Box<dyn FnMut(&SessionStep<'_>) + Send>;
 
@@ -404,15 +407,26 @@ impl Agent {
     }
 
     /// Runs the queued sessions, one at a time, and the FUMO operations they start (downloads,
-    /// installs, results after a restart), until nothing is left to do now.
+    /// installs, results after a restart), until nothing is left to do now, or
+    /// [`MAX_SESSIONS_PER_RUN`] sessions have run (a server that starts an operation in every
+    /// session would otherwise keep the caller forever; the rest stays queued).
     pub fn run_pending(&mut self) -> Vec<AgentEvent> {
         let mut out = Vec::new();
         let mut alert_retries: Vec<(String, u32)> = Vec::new();
+        let mut sessions = 0;
         loop {
             out.extend(self.run_firmware_jobs());
+            if sessions == MAX_SESSIONS_PER_RUN {
+                log::warn!(
+                    "{} sessions in one run; the rest waits for the next",
+                    sessions
+                );
+                break;
+            }
             let Some((server_id, trigger, resync)) = self.queue.pop_front() else {
                 break;
             };
+            sessions += 1;
             let event = self.run_session(&server_id, trigger, resync);
             if let Trigger::Server { session_id } = trigger {
                 self.router

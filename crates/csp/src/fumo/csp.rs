@@ -15,6 +15,7 @@ pub struct FumoCsp {
     store: FumoStore,
     root: String,
     server_id: Option<String>,
+    acl: Option<String>,
 }
 
 /// A node of the MO, by its place under `<root>`.
@@ -56,7 +57,15 @@ impl FumoCsp {
             store,
             root: root.trim_end_matches('/').to_owned(),
             server_id: None,
+            acl: None,
         }
+    }
+
+    /// Gives the MO's root this ACL (OMA ACL model; the nodes below inherit it). Without one
+    /// the root inherits its parent's, which rarely allows Exec.
+    pub fn with_acl(mut self, acl: &str) -> FumoCsp {
+        self.acl = Some(acl.to_owned());
+        self
     }
 
     fn parse(&self, path: &str) -> Result<Place, CspError> {
@@ -376,6 +385,13 @@ impl Csp for FumoCsp {
         match self.parse(path)? {
             Place::Executable(id, op) => self.exec_op(&id, op, path, correlator),
             _ => Err(CspError::NotAllowed),
+        }
+    }
+
+    fn get_property(&mut self, path: &str, name: &str) -> Result<String, CspError> {
+        match (&self.acl, name) {
+            (Some(acl), "ACL") if path == self.root => Ok(acl.clone()),
+            _ => Err(CspError::NotSupported),
         }
     }
 
