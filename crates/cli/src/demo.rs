@@ -65,7 +65,17 @@ fn demo_jobs() -> String {
 
 /// Arguments of `omadm demo`.
 #[derive(Args)]
+#[command(
+    after_help = "Without a scenario: the 13-step configuration session. `omadm demo fumo`: \
+the firmware update scenario (notification, Exec DownloadAndUpdate, download cut once and resumed, \
+install, agent restart as after the reboot, final generic alert 1226, server records the result)."
+)]
 pub struct DemoArgs {
+    /// The scenario: omitted for the configuration session, `fumo` for a firmware update.
+    scenario: Option<Scenario>,
+    /// fumo: the package's size in bytes.
+    #[arg(long = "package-size", default_value_t = 1024 * 1024)]
+    package_size: u64,
     /// Message encoding the device account asks for: xml or wbxml.
     #[arg(long, default_value = "xml")]
     encoding: String,
@@ -191,9 +201,19 @@ fn counted(names: &[String]) -> String {
         .join(", ")
 }
 
+/// The demo's scenarios.
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum Scenario {
+    /// A firmware update (FUMO) through a reboot.
+    Fumo,
+}
+
 /// Runs the demo.
 pub fn run(args: DemoArgs) -> Result<(), String> {
     let content_type = crate::device::dm_content_type(&args.encoding)?;
+    if let Some(Scenario::Fumo) = args.scenario {
+        return crate::demo_fumo::run(args.package_size, content_type);
+    }
     let state = std::env::temp_dir().join(format!("omadm-demo-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&state);
     let result = run_in(&state, content_type, args.trace);

@@ -28,6 +28,7 @@ mod bench_session;
 mod convert;
 mod decode;
 mod demo;
+mod demo_fumo;
 mod device;
 mod input;
 mod json;

@@ -103,3 +103,38 @@ fn bench_session_runs_real_sessions_and_reports_its_figures() {
         assert!(text.contains(field), "{field} missing:\n{text}");
     }
 }
+
+#[test]
+fn demo_fumo_updates_through_a_reboot_and_the_server_records_200_once() {
+    let out = omadm(&["demo", "fumo", "--package-size", "300000"]);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "demo fumo failed:\n{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut last = 0;
+    for n in 1..=7 {
+        let at = text
+            .find(&format!("stage {n}: "))
+            .unwrap_or_else(|| panic!("stage {n} missing:\n{text}"));
+        assert!(at >= last, "stage {n} out of order:\n{text}");
+        last = at;
+    }
+    assert!(text.contains("1 resumed with Range"), "{text}");
+    assert_eq!(
+        text.matches("server recorded: Alert 1226").count(),
+        1,
+        "{text}"
+    );
+    assert!(
+        text.contains("result 200 for correlator fw-demo-0001"),
+        "{text}"
+    );
+}
+
+#[test]
+fn demo_rejects_an_unknown_scenario() {
+    let out = omadm(&["demo", "firmware"]);
+    assert_eq!(out.status.code(), Some(2));
+}
