@@ -11,9 +11,13 @@
 #endif
 
 void flow_start_server(test_server *server, const char *jobs_name) {
+  flow_start_server_with(server, jobs_name, NULL);
+}
+
+void flow_start_server_with(test_server *server, const char *jobs_name, const char *const *extra) {
   char jobs[600];
   snprintf(jobs, sizeof jobs, "%s/%s", OMADM_TEST_DIR, jobs_name);
-  CHECK(server_start(server, jobs, FLOW_DEV_ID "=dev:dev-secret") == 0);
+  CHECK(server_start_with(server, jobs, FLOW_DEV_ID "=dev:dev-secret", extra) == 0);
 }
 
 static void read_pdus(const char *dir, flow_pdus *out) {

@@ -28,6 +28,8 @@ typedef struct flow_pdus {
 
 /* Starts the server with the jobs file `jobs_name` (in ffi-tests/) and the device's account. */
 void flow_start_server(test_server *server, const char *jobs_name);
+/* The same with extra server arguments (NULL-terminated). */
+void flow_start_server_with(test_server *server, const char *jobs_name, const char *const *extra);
 /* `omadm push build --bearer gsm --bootstrap ...` for `server`'s URL. */
 void flow_bootstrap_pdus(const test_server *server, flow_pdus *out);
 /* `omadm push build --bearer gsm ...` notification with `session_id`. */

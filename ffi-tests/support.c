@@ -63,11 +63,16 @@ static void sleep_ms(long ms) {
 }
 
 int server_start(test_server *s, const char *jobs_file, const char *device_account) {
+  return server_start_with(s, jobs_file, device_account, NULL);
+}
+
+int server_start_with(test_server *s, const char *jobs_file, const char *device_account,
+                      const char *const *extra) {
   int fds[2];
   posix_spawn_file_actions_t actions;
   FILE *out;
   char line[512];
-  const char *argv[16];
+  const char *argv[32];
   int n = 0;
 
   memset(s, 0, sizeof *s);
@@ -87,6 +92,9 @@ int server_start(test_server *s, const char *jobs_file, const char *device_accou
   argv[n++] = "srv-secret";
   argv[n++] = "--device";
   argv[n++] = device_account;
+  while (extra != NULL && *extra != NULL && n < 31) {
+    argv[n++] = *extra++;
+  }
   argv[n] = NULL;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);

@@ -35,6 +35,9 @@ typedef struct test_server {
 /* Starts `omadm server` with a state directory, jobs file and one device account
  * (DEVID=NAME:PASSWORD); waits for its URL. Returns 0 on success. */
 int server_start(test_server *s, const char *jobs_file, const char *device_account);
+/* The same with extra arguments (NULL-terminated list, may be NULL). */
+int server_start_with(test_server *s, const char *jobs_file, const char *device_account,
+                      const char *const *extra);
 /* Stops it (SIGTERM, then waits). */
 void server_stop(test_server *s);
 /* Waits (up to `seconds`) until the server's records.tsv contains `needle`; returns 1 if so. */

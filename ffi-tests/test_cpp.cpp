@@ -75,6 +75,19 @@ class sync_account_csp : public omadm::csp {
   int *deleted_;
 };
 
+// A firmware installer; this test's server sends no firmware job, so it only shows the
+// wrapper's ownership: the installer lives as long as the configuration and the agent.
+class never_installs : public omadm::firmware {
+ public:
+  explicit never_installs(int *deleted) : deleted_(deleted) {}
+  ~never_installs() override { ++*deleted_; }
+  uint32_t install(const omadm::firmware_package &, const std::string &) override { return 410; }
+  uint32_t install_result(const omadm::firmware_package &) override { return 410; }
+
+ private:
+  int *deleted_;
+};
+
 std::vector<uint8_t> bytes_of(const unsigned char *p, size_t n) { return std::vector<uint8_t>(p, p + n); }
 
 }  // namespace
@@ -102,6 +115,7 @@ int main() {
   uint32_t pin_request = 0;
   std::map<std::string, std::string> values;
   int deleted = 0;
+  int installers_deleted = 0;
   {
     omadm::config cfg;
     cfg.state_dir(state)
@@ -109,6 +123,7 @@ int main() {
         .trust_anchor_pem(std::string(reinterpret_cast<char *>(cert), cert_len))
         .system_trust_store(false)
         .ppg(FLOW_PPG)
+        .firmware(std::make_shared<never_installs>(&installers_deleted))
         .on_event([&](const omadm::event &e) {
           if (e.kind == OMADM_EVENT_PIN_REQUIRED) pin_request = e.pin_request_id;
           if (e.kind == OMADM_EVENT_BOOTSTRAPPED) bootstrapped++;
@@ -163,6 +178,7 @@ int main() {
     CHECK(server_records_contain(&server, "Results\t./DevInfo/Man\t\tContoso", 10));
   }
   CHECK(deleted == 2);  // the registered CSP is deleted with the agent
+  CHECK(installers_deleted == 1);  // and the installer with the last of config and agent
   server_stop(&server);
   std::printf("test_cpp: ok\n");
   return 0;

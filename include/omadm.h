@@ -83,6 +83,12 @@
 #define OMADM_EVENT_PIN_REQUIRED 5
 
 /**
+ * A FUMO package changed state (`package`, `fumo_state`), or its result was queued for
+ * the server (`fumo_result` not 0).
+ */
+#define OMADM_EVENT_FIRMWARE 6
+
+/**
  * The server closed the session normally.
  */
 #define OMADM_END_COMPLETED 0
@@ -101,6 +107,12 @@
  * The server broke the protocol (`reason` says how).
  */
 #define OMADM_END_PROTOCOL_ERROR 3
+
+/**
+ * What `install` and `install_result` return while the result is not known yet (installing,
+ * or the device reboots to install).
+ */
+#define OMADM_FIRMWARE_PENDING 0
 
 /**
  * Log level: nothing is logged.
@@ -555,6 +567,18 @@ typedef struct omadm_event {
    * The PIN request (`OMADM_EVENT_PIN_REQUIRED`).
    */
   uint32_t pin_request_id;
+  /**
+   * The FUMO package `<x>` (`OMADM_EVENT_FIRMWARE`).
+   */
+  struct omadm_str package;
+  /**
+   * The FUMO State value (`OMADM_EVENT_FIRMWARE`).
+   */
+  uint32_t fumo_state;
+  /**
+   * The FUMO result code once reported, else 0 (`OMADM_EVENT_FIRMWARE`).
+   */
+  uint32_t fumo_result;
 } omadm_event;
 
 /**
@@ -620,6 +644,65 @@ typedef struct omadm_ui_request {
  * Shows a request. Runs on the agent thread.
  */
 typedef void (*omadm_ui_callback)(void *userdata, const struct omadm_ui_request *request);
+
+/**
+ * The package concerned; valid during the callback only.
+ */
+typedef struct omadm_firmware_package {
+  /**
+   * `<x>`, the FUMO package node's name.
+   */
+  struct omadm_str id;
+  /**
+   * PkgName.
+   */
+  struct omadm_str name;
+  /**
+   * PkgVersion.
+   */
+  struct omadm_str version;
+  /**
+   * Where it was downloaded from (empty for a package delivered in the session).
+   */
+  struct omadm_str url;
+} omadm_firmware_package;
+
+/**
+ * The platform's installer. `install` is required; the others may be NULL.
+ */
+typedef struct omadm_firmware_callbacks {
+  /**
+   * Installs the image at `image_path` (a file omadm keeps until the result is known).
+   * Returns a FUMO result code (200 success, 250–299 vendor success, 400–599 failure; see
+   * the FUMO result codes), or `OMADM_FIRMWARE_PENDING` when the result comes later (the
+   * device reboots): omadm then asks `install_result` after every restart. Any other value
+   * is reported as 410 (update failed).
+   */
+  uint32_t (*install)(void *userdata,
+                      const struct omadm_firmware_package *package,
+                      struct omadm_str image_path);
+  /**
+   * The result of a pending install: a FUMO result code, or `OMADM_FIRMWARE_PENDING`
+   * while still unknown. NULL: the install is reported as failed (410) after a restart.
+   */
+  uint32_t (*install_result)(void *userdata, const struct omadm_firmware_package *package);
+  /**
+   * Bytes free for the package in `dir`; returns false to let omadm ask the file system.
+   */
+  bool (*available_space)(void *userdata, struct omadm_str dir, uint64_t *out_bytes);
+  /**
+   * Download progress: `done` bytes of `total` (0 when unknown).
+   */
+  void (*progress)(void *userdata,
+                   const struct omadm_firmware_package *package,
+                   uint64_t done,
+                   uint64_t total);
+} omadm_firmware_callbacks;
+
+/**
+ * Frees a registration's `userdata`; called exactly once, after its last callback.
+ */
+typedef void (*omadm_finalizer)(void *userdata);
 
 /**
  * A byte view. `(NULL, 0)` is the empty slice.
@@ -757,11 +840,6 @@ typedef struct omadm_csp_callbacks {
    */
   omadm_csp_callback rollback;
 } omadm_csp_callbacks;
-
-/**
- * Frees a registration's `userdata`; called exactly once, after its last callback.
- */
-typedef void (*omadm_finalizer)(void *userdata);
 
 /**
  * A routed push message, valid during the callback only.
@@ -1142,6 +1220,31 @@ omadm_result omadm_agent_config_set_event_callback(struct omadm_agent_config *co
 omadm_result omadm_agent_config_set_ui_callback(struct omadm_agent_config *config,
                                                 omadm_ui_callback callback,
                                                 void *userdata);
+
+/**
+ * Enables firmware updates (FUMO, mounted at `./FwUpdate` unless
+ * `omadm_agent_config_set_fumo_root` says otherwise) with the platform's installer. The
+ * configuration and every agent opened with it share `userdata`; `finalizer` (may be NULL)
+ * runs once, when the last of them is freed. Setting it again replaces the callbacks for
+ * agents opened afterwards.
+ *
+ * # Safety
+ * `config` from `omadm_agent_config_new`; `callbacks` readable.
+ */
+omadm_result omadm_agent_config_set_firmware(struct omadm_agent_config *config,
+                                             const struct omadm_firmware_callbacks *callbacks,
+                                             void *userdata,
+                                             omadm_finalizer finalizer);
+
+/**
+ * Sets where FUMO is mounted (default `./FwUpdate`).
+ *
+ * # Safety
+ * `config` from `omadm_agent_config_new`; `(root, root_len)` readable.
+ */
+omadm_result omadm_agent_config_set_fumo_root(struct omadm_agent_config *config,
+                                              const char *root,
+                                              size_t root_len);
 
 /**
  * Answers `get` for a leaf: its value, Format (`chr` when empty) and Type (`text/plain`

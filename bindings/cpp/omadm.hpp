@@ -73,6 +73,65 @@ struct event {
   bool fell_back = false;
   std::string reason;
   uint32_t pin_request_id = 0;
+  std::string package;      ///< OMADM_EVENT_FIRMWARE: the FUMO package <x>
+  uint32_t fumo_state = 0;  ///< OMADM_EVENT_FIRMWARE: its State value
+  uint32_t fumo_result = 0; ///< OMADM_EVENT_FIRMWARE: the result once reported, else 0
+};
+
+/// A firmware package (see omadm_firmware_package).
+struct firmware_package {
+  std::string id, name, version, url;
+};
+
+/// The platform's firmware installer (FUMO). Return FUMO result codes (200 success, 4xx/5xx
+/// failure) or OMADM_FIRMWARE_PENDING while the result is not known (the device reboots to
+/// install). A method that throws reports 410 (update failed).
+class firmware {
+ public:
+  virtual ~firmware() = default;
+  virtual uint32_t install(const firmware_package &package, const std::string &image_path) = 0;
+  virtual uint32_t install_result(const firmware_package &package) = 0;
+  virtual void progress(const firmware_package &package, uint64_t done, uint64_t total) {
+    (void)package;
+    (void)done;
+    (void)total;
+  }
+
+  /// The C callbacks that dispatch to a std::shared_ptr<firmware> passed as userdata.
+  static omadm_firmware_callbacks c_callbacks() noexcept {
+    omadm_firmware_callbacks cb{};
+    cb.install = &install_cb;
+    cb.install_result = &result_cb;
+    cb.progress = &progress_cb;
+    return cb;
+  }
+  static void finalize(void *userdata) noexcept { delete static_cast<std::shared_ptr<firmware> *>(userdata); }
+
+ private:
+  static firmware_package package_of(const omadm_firmware_package *p) {
+    return firmware_package{detail::text(p->id), detail::text(p->name), detail::text(p->version),
+                            detail::text(p->url)};
+  }
+  static uint32_t install_cb(void *u, const omadm_firmware_package *p, omadm_str image) noexcept {
+    try {
+      return (*static_cast<std::shared_ptr<firmware> *>(u))->install(package_of(p), detail::text(image));
+    } catch (...) {
+      return 410;
+    }
+  }
+  static uint32_t result_cb(void *u, const omadm_firmware_package *p) noexcept {
+    try {
+      return (*static_cast<std::shared_ptr<firmware> *>(u))->install_result(package_of(p));
+    } catch (...) {
+      return 410;
+    }
+  }
+  static void progress_cb(void *u, const omadm_firmware_package *p, uint64_t done, uint64_t total) noexcept {
+    try {
+      (*static_cast<std::shared_ptr<firmware> *>(u))->progress(package_of(p), done, total);
+    } catch (...) {
+    }
+  }
 };
 
 /// A user-interaction request (see omadm_ui_request); answer with agent::ui_answer.
@@ -103,6 +162,9 @@ struct callbacks {
       ev.fell_back = e->fell_back;
       ev.reason = detail::text(e->reason);
       ev.pin_request_id = e->pin_request_id;
+      ev.package = detail::text(e->package);
+      ev.fumo_state = e->fumo_state;
+      ev.fumo_result = e->fumo_result;
       if (self->on_event) self->on_event(ev);
     } catch (...) {
     }
@@ -200,6 +262,17 @@ class config {
   config &on_event(std::function<void(const event &)> f) {
     cb_->on_event = std::move(f);
     check(omadm_agent_config_set_event_callback(raw_, &callbacks::event_trampoline, cb_.get()));
+    return *this;
+  }
+  /// Enables FUMO with `installer` (shared with every agent opened from this configuration).
+  config &firmware(std::shared_ptr<omadm::firmware> installer) {
+    omadm_firmware_callbacks cb = omadm::firmware::c_callbacks();
+    auto *holder = new std::shared_ptr<omadm::firmware>(std::move(installer));
+    omadm_result r = omadm_agent_config_set_firmware(raw_, &cb, holder, &omadm::firmware::finalize);
+    if (r != OMADM_RESULT_OK) {
+      delete holder;
+      throw error(r);
+    }
     return *this;
   }
   config &on_ui(std::function<void(const ui_request &)> f) {

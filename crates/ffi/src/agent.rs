@@ -289,6 +289,19 @@ pub unsafe extern "C" fn omadm_agent_open(
                 timeout: c.ui_timeout,
             }));
         }
+        if let Some(host) = &c.firmware {
+            let updater = crate::firmware::NativeFirmware(host.clone());
+            let settings = ::omadm_agent::FumoSettings {
+                root: c.fumo_root.clone(),
+                ..::omadm_agent::FumoSettings::default()
+            };
+            agent
+                .enable_fumo(Box::new(updater), settings)
+                .map_err(|e| {
+                    log::error!("enabling FUMO: {e}");
+                    omadm_result::StateUnreadable
+                })?;
+        }
         agent.resume_pending_alerts();
         let handle = Box::new(omadm_agent {
             core: Mutex::new(Core {

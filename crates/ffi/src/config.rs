@@ -57,6 +57,8 @@ pub struct omadm_agent_config {
     pub(crate) log: Option<LogSink>,
     pub(crate) events: Option<(crate::event::EventSink, *mut c_void)>,
     pub(crate) ui: Option<(crate::ui::UiSink, *mut c_void)>,
+    pub(crate) firmware: Option<std::sync::Arc<crate::firmware::FirmwareHost>>,
+    pub(crate) fumo_root: String,
 }
 
 /// Default MaxMsgSize an agent announces.
@@ -91,6 +93,8 @@ impl Default for omadm_agent_config {
             log: None,
             events: None,
             ui: None,
+            firmware: None,
+            fumo_root: omadm_csp::fumo::DEFAULT_FUMO_ROOT.to_owned(),
         }
     }
 }
@@ -461,6 +465,62 @@ pub unsafe extern "C" fn omadm_agent_config_set_ui_callback(
     unsafe {
         with_config(config, |c| {
             c.ui = Some((callback.ok_or(omadm_result::NullParameter)?, userdata));
+            Ok(())
+        })
+    }
+}
+
+/// Enables firmware updates (FUMO, mounted at `./FwUpdate` unless
+/// `omadm_agent_config_set_fumo_root` says otherwise) with the platform's installer. The
+/// configuration and every agent opened with it share `userdata`; `finalizer` (may be NULL)
+/// runs once, when the last of them is freed. Setting it again replaces the callbacks for
+/// agents opened afterwards.
+///
+/// # Safety
+/// `config` from `omadm_agent_config_new`; `callbacks` readable.
+#[no_mangle]
+pub unsafe extern "C" fn omadm_agent_config_set_firmware(
+    config: *mut omadm_agent_config,
+    callbacks: *const crate::firmware::omadm_firmware_callbacks,
+    userdata: *mut c_void,
+    finalizer: crate::csp::omadm_finalizer,
+) -> omadm_result {
+    // SAFETY: contracts passed on from ours.
+    unsafe {
+        with_config(config, |c| {
+            not_null(callbacks)?;
+            let cb = *callbacks;
+            if cb.install.is_none() {
+                return Err(omadm_result::NullParameter);
+            }
+            c.firmware = Some(std::sync::Arc::new(crate::firmware::FirmwareHost {
+                callbacks: cb,
+                userdata,
+                finalizer,
+            }));
+            Ok(())
+        })
+    }
+}
+
+/// Sets where FUMO is mounted (default `./FwUpdate`).
+///
+/// # Safety
+/// `config` from `omadm_agent_config_new`; `(root, root_len)` readable.
+#[no_mangle]
+pub unsafe extern "C" fn omadm_agent_config_set_fumo_root(
+    config: *mut omadm_agent_config,
+    root: *const std::ffi::c_char,
+    root_len: usize,
+) -> omadm_result {
+    // SAFETY: contracts passed on from ours.
+    unsafe {
+        with_config(config, |c| {
+            let r = text(root, root_len)?.trim_end_matches('/');
+            if !r.starts_with("./") || r.len() < 3 {
+                return Err(omadm_result::InvalidArgument);
+            }
+            c.fumo_root = r.to_owned();
             Ok(())
         })
     }
