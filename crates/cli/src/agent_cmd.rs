@@ -4,6 +4,7 @@
 //! omadm agent --state DIR [--push-udp ADDR] [--trust CERT.pem]... [--no-system-store]
 //!             [--known-ppg ADDR]... [--pin PIN] [--trace FILE] [--once]
 //!             [--alert-to ID --alert-type TYPE --alert-data DATA [--alert-source URI]]
+//!             [--fumo-install PROGRAM]
 //! ```
 //! Decisions:
 //! - The device id is made once, `omadm:` and 32 random hex digits, and kept in `DIR/dev-id`
@@ -18,6 +19,12 @@
 //!   exits when nothing is queued.
 //! - Log lines (`log` crate) go to stderr, level from `OMADM_LOG` (error|warn|info|debug,
 //!   default info).
+//! - `--fumo-install PROGRAM` enables FUMO at `./FwUpdate` with PROGRAM as the platform's
+//!   installer: it runs as `PROGRAM IMAGE` to install, and as `PROGRAM --result` after a
+//!   restart, with `OMADM_FUMO_PACKAGE`, `OMADM_FUMO_NAME`, `OMADM_FUMO_VERSION` and
+//!   `OMADM_FUMO_URL` in its environment. The last line it prints decides: a result code
+//!   (200–599), or `pending` (the device reboots to install; ask again after the restart);
+//!   otherwise its exit status (0: 200, else 410).
 
 use std::net::UdpSocket;
 use std::path::PathBuf;
@@ -26,6 +33,7 @@ use std::time::{Duration, Instant};
 use clap::Args;
 use omadm_agent::{Agent, AgentConfig, AgentEvent, Direction, SessionStep, TraceWriter};
 use omadm_cm::Config as CmConfig;
+use omadm_csp::fumo::{FirmwareUpdater, InstallOutcome, PackageInfo};
 use omadm_dpu::EndReason;
 use omadm_push::router::RouterConfig;
 use omadm_push::Input;
@@ -71,6 +79,68 @@ pub struct AgentArgs {
     /// The generic alert's source node.
     #[arg(long = "alert-source")]
     alert_source: Option<String>,
+    /// Enable firmware updates (FUMO) with this program as the installer (see the module
+    /// documentation for how it is run and answers).
+    #[arg(long = "fumo-install")]
+    fumo_install: Option<PathBuf>,
+}
+
+/// The platform's installer as an external program.
+struct ProgramInstaller(PathBuf);
+
+impl ProgramInstaller {
+    fn run(&self, package: &PackageInfo, arg: &std::ffi::OsStr) -> Option<InstallOutcome> {
+        let out = std::process::Command::new(&self.0)
+            .arg(arg)
+            .env("OMADM_FUMO_PACKAGE", &package.id)
+            .env("OMADM_FUMO_NAME", &package.name)
+            .env("OMADM_FUMO_VERSION", &package.version)
+            .env("OMADM_FUMO_URL", package.url.as_deref().unwrap_or(""))
+            .stderr(std::process::Stdio::inherit())
+            .output();
+        let out = match out {
+            Ok(o) => o,
+            Err(e) => {
+                log::error!("firmware installer {}: {e}", self.0.display());
+                return Some(InstallOutcome::Finished(
+                    omadm_csp::fumo::result::UPDATE_FAILED,
+                ));
+            }
+        };
+        let text = String::from_utf8_lossy(&out.stdout);
+        let last = text
+            .lines()
+            .rev()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or("")
+            .trim();
+        if last.eq_ignore_ascii_case("pending") {
+            return None;
+        }
+        Some(InstallOutcome::Finished(match last.parse::<u16>() {
+            Ok(code @ 200..=599) => code,
+            _ if out.status.success() => 200,
+            _ => omadm_csp::fumo::result::UPDATE_FAILED,
+        }))
+    }
+}
+
+impl FirmwareUpdater for ProgramInstaller {
+    fn install(&mut self, package: &PackageInfo, image: &std::path::Path) -> InstallOutcome {
+        self.run(package, image.as_os_str())
+            .unwrap_or(InstallOutcome::Pending)
+    }
+
+    fn install_result(&mut self, package: &PackageInfo) -> Option<u16> {
+        match self.run(package, std::ffi::OsStr::new("--result")) {
+            Some(InstallOutcome::Finished(code)) => Some(code),
+            _ => None,
+        }
+    }
+
+    fn progress(&mut self, package: &PackageInfo, done: u64, total: Option<u64>) {
+        log::info!("firmware {}: {done} of {total:?} bytes", package.id);
+    }
 }
 
 fn describe(e: &AgentEvent) -> String {
@@ -196,6 +266,18 @@ pub fn run(a: AgentArgs) -> Result<(), String> {
         }
         None => None,
     };
+    if let Some(program) = &a.fumo_install {
+        agent
+            .enable_fumo(
+                Box::new(ProgramInstaller(program.clone())),
+                omadm_agent::FumoSettings::default(),
+            )
+            .map_err(|e| format!("FUMO: {e}"))?;
+        // Operations from before a restart (a result after the reboot) continue now.
+        for e in agent.run_pending() {
+            outln!("{}", describe(&e));
+        }
+    }
     agent.resume_pending_alerts();
     if let Some(server) = &a.alert_to {
         let alert = omadm_dpu::GenericAlert {

@@ -356,3 +356,120 @@ fn a_generic_alert_survives_a_killed_agent_and_reaches_the_server_once() {
     assert!(alerts[0].contains("downloadandupdate"), "{records}");
     drop(server);
 }
+
+#[test]
+fn a_firmware_job_from_omadm_server_is_installed_by_the_agents_program_across_a_restart() {
+    let (srv_dir, agent_dir, fw_dir) = (dir("fw-server"), dir("fw-agent"), dir("fw-files"));
+    let image = fw_dir.join("contoso-9.bin");
+    let data: Vec<u8> = (0..150_000u32).map(|i| (i % 253) as u8).collect();
+    std::fs::write(&image, &data).unwrap();
+    // The platform's installer: keeps the image, then "reboots"; after the restart it
+    // reports 200 when the image it kept is there.
+    let installed = fw_dir.join("installed.bin");
+    let script = fw_dir.join("install.sh");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\nif [ \"$1\" = --result ]; then\n  if [ -s '{0}' ]; then echo 200; else echo pending; fi\n  exit 0\nfi\ncp \"$1\" '{0}' && echo \"installing $OMADM_FUMO_NAME $OMADM_FUMO_VERSION\" >&2 && echo pending\n",
+            installed.display()
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+
+    let first = Command::new(BIN)
+        .args(["agent", "--state", agent_dir.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(first.status.success());
+    let dev_id = std::fs::read_to_string(agent_dir.join("dev-id"))
+        .unwrap()
+        .trim()
+        .to_owned();
+    let mut server = Killed(
+        Command::new(BIN)
+            .args([
+                "server",
+                "--listen",
+                "127.0.0.1:0",
+                "--state",
+                srv_dir.to_str().unwrap(),
+            ])
+            .args(["--server-password", "srv-secret"])
+            .args(["--device", &format!("{dev_id}=dev:dev-secret")])
+            .args([
+                "--firmware",
+                image.to_str().unwrap(),
+                "--firmware-version",
+                "9",
+            ])
+            .args(["--firmware-cut-after", "40000"])
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let mut sout = BufReader::new(server.0.stdout.take().unwrap());
+    let fw_url = line_after(&mut sout, "firmware ./FwUpdate/contoso-9 at ");
+    assert!(fw_url.ends_with("/fw/contoso-9.bin"), "{fw_url}");
+    let url = line_after(&mut sout, "listening on ");
+    let cert = srv_dir.join("cert.pem");
+    let agent_args = |extra: &[&str]| {
+        let mut c = Command::new(BIN);
+        c.args(["agent", "--state", agent_dir.to_str().unwrap()])
+            .args(["--trust", cert.to_str().unwrap(), "--no-system-store"])
+            .args(["--fumo-install", script.to_str().unwrap()])
+            .args(extra);
+        c
+    };
+    let mut agent = Killed(
+        agent_args(&[
+            "--push-udp",
+            "127.0.0.1:0",
+            "--known-ppg",
+            "127.0.0.1",
+            "--pin",
+            "2468",
+            "--once",
+        ])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap(),
+    );
+    let mut aout = BufReader::new(agent.0.stdout.take().unwrap());
+    let port = line_after(&mut aout, "push port udp ");
+    bootstrap(&port, &url, "2468");
+    line_after(&mut aout, "bootstrapped DM account(s) ");
+    notify(&[
+        "--to",
+        &port,
+        "--server-id",
+        "omadm-reference",
+        "--password",
+        "srv-secret",
+        "--session-id",
+        "0x90",
+    ]);
+    let ended = line_after(&mut aout, "session with omadm-reference ended: ");
+    assert!(ended.starts_with("Completed"), "{ended}");
+    assert!(agent.0.wait().unwrap().success());
+    assert_eq!(
+        std::fs::read(&installed).unwrap(),
+        data,
+        "the installer got the whole image"
+    );
+    // The reboot: the agent starts again; the installer now reports 200.
+    let again = agent_args(&[]).output().unwrap();
+    let text = String::from_utf8_lossy(&again.stdout);
+    assert!(again.status.success(), "{text}");
+    assert!(text.contains("firmware contoso-9: result 200"), "{text}");
+    let records = file_once_it_has(&srv_dir.join("records.tsv"), "\t1226\t200");
+    let alerts: Vec<_> = records.lines().filter(|l| l.contains("\t1226\t")).collect();
+    assert_eq!(alerts.len(), 1, "{records}");
+    assert!(
+        alerts[0].contains("firmwareupdate.downloadandupdate correlator=fw-")
+            && alerts[0].contains("source=./FwUpdate/contoso-9/DownloadAndUpdate"),
+        "{records}"
+    );
+    drop(server);
+}
