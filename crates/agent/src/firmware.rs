@@ -82,8 +82,19 @@ impl Fumo {
     }
 }
 
-/// A download's failure as a FUMO result code.
-struct Failed(u16, String);
+/// How a download ended short of the package.
+enum DownloadEnd {
+    /// Failed with this FUMO result code.
+    Failed(u16, String),
+    /// Paused for other work (the agent's yield check): the bytes so far stay on disk and
+    /// the next run resumes with `Range`.
+    Paused,
+}
+
+use DownloadEnd::Failed;
+
+/// Bytes between two checks of the agent's yield hook during a download.
+const YIELD_EVERY: u64 = 1024 * 1024;
 
 impl Agent {
     /// Mounts FUMO at `settings.root`, its packages kept in `state_dir/fumo`, with
@@ -120,7 +131,8 @@ impl Agent {
         self.fumo.as_ref().map(|f| &f.store)
     }
 
-    /// Carries every FUMO job as far as it goes now.
+    /// Carries every FUMO job as far as it goes now (until a download pauses for other
+    /// work: [`Agent::paused`]).
     pub(crate) fn run_firmware_jobs(&mut self) -> Vec<AgentEvent> {
         let mut events = Vec::new();
         let Some(jobs) = self.fumo.as_ref().map(|f| f.store.jobs()) else {
@@ -128,6 +140,9 @@ impl Agent {
         };
         for package in jobs {
             self.run_job(package, &mut events);
+            if self.paused {
+                break;
+            }
         }
         events
     }
@@ -195,6 +210,10 @@ impl Agent {
                         log::warn!("FUMO {}: download failed ({code}): {why}", p.id);
                         self.fail_download(p, code, events);
                     }
+                    Err(DownloadEnd::Paused) => {
+                        log::info!("FUMO {}: download paused for other work", p.id);
+                        self.paused = true;
+                    }
                 }
             }
             (Operation::DownloadAndUpdate, FumoState::ReadyToUpdate) => self.install(p, events),
@@ -256,7 +275,7 @@ impl Agent {
     }
 
     /// Downloads the package of `p`'s job to its image file.
-    fn download(&mut self, p: &Package) -> Result<(), Failed> {
+    fn download(&mut self, p: &Package) -> Result<(), DownloadEnd> {
         let fumo = self.fumo.as_ref().expect("FUMO enabled");
         let op = p.job.as_ref().map_or(Operation::Download, |j| j.operation);
         let url = p.url_for(op).unwrap_or("").to_owned();
@@ -284,6 +303,7 @@ impl Agent {
             match self.fetch(&mut client, p, &url, &partial, max) {
                 Ok(()) => break Ok(()),
                 Err(Retry::No(f)) => break Err(f),
+                Err(Retry::Paused) => break Err(DownloadEnd::Paused),
                 Err(Retry::Yes(why)) => {
                     attempt += 1;
                     match policy.backoff(attempt) {
@@ -406,6 +426,7 @@ impl Agent {
         let mut done = offset;
         let mut buf = vec![0u8; CHUNK];
         let mut next_report = done;
+        let mut next_yield_check = done + YIELD_EVERY;
         loop {
             let n = match d.body.read(&mut buf) {
                 Ok(0) => break,
@@ -427,6 +448,13 @@ impl Agent {
                 fumo.updater.progress(&info, done, d.total);
                 log::debug!("FUMO {}: {done} of {:?} bytes", p.id, d.total);
                 next_report = done + 1024 * 1024;
+            }
+            if done >= next_yield_check {
+                next_yield_check = done + YIELD_EVERY;
+                if (self.yield_check)() {
+                    file.sync_data().map_err(io_fail)?;
+                    return Err(Retry::Paused);
+                }
             }
         }
         file.sync_all().map_err(io_fail)?;
@@ -561,7 +589,8 @@ impl Agent {
 
 enum Retry {
     Yes(String),
-    No(Failed),
+    No(DownloadEnd),
+    Paused,
 }
 
 fn sha256_file(path: &Path) -> std::io::Result<String> {

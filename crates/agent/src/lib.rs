@@ -187,6 +187,11 @@ pub struct Agent {
     state_dir: PathBuf,
     fumo: Option<firmware::Fumo>,
     alert_retry: RetryPolicy,
+    /// Asked during long work (a firmware download): true when the host has other work for
+    /// the agent (push input waiting); the work then pauses and `run_pending` returns.
+    yield_check: Box<dyn FnMut() -> bool + Send>,
+    /// A firmware download paused for other work; `run_pending` should be called again.
+    paused: bool,
 }
 
 /// The most sessions one [`Agent::run_pending`] runs.
@@ -256,6 +261,8 @@ impl Agent {
                 initial: Duration::from_secs(30),
                 max: Duration::from_secs(600),
             },
+            yield_check: Box::new(|| false),
+            paused: false,
         })
     }
 
@@ -414,13 +421,18 @@ impl Agent {
         let mut out = Vec::new();
         let mut alert_retries: Vec<(String, u32)> = Vec::new();
         let mut sessions = 0;
+        self.paused = false;
         loop {
-            out.extend(self.run_firmware_jobs());
+            // Sessions first (a server may be polling a running operation), then the FUMO
+            // work; the work may queue sessions (results to report).
+            if self.queue.is_empty() {
+                out.extend(self.run_firmware_jobs());
+                if self.paused || self.queue.is_empty() {
+                    break;
+                }
+            }
             if sessions == MAX_SESSIONS_PER_RUN {
-                log::warn!(
-                    "{} sessions in one run; the rest waits for the next",
-                    sessions
-                );
+                log::warn!("{sessions} sessions in one run; the rest waits for the next");
                 break;
             }
             let Some((server_id, trigger, resync)) = self.queue.pop_front() else {
@@ -454,6 +466,21 @@ impl Agent {
             }
         }
         out
+    }
+
+    /// Sets the check long work makes now and then (every MiB of a firmware download): when
+    /// it answers true (push input is waiting, say), the work pauses where it is (on disk),
+    /// [`Agent::run_pending`] returns, and [`Agent::paused`] is true until the next run
+    /// continues it. This is how a server's session, and its poll of a FUMO State, gets in
+    /// during a long download. Default: never.
+    pub fn set_yield_check(&mut self, check: Box<dyn FnMut() -> bool + Send>) {
+        self.yield_check = check;
+    }
+
+    /// Whether the last [`Agent::run_pending`] stopped early for other work (run it again
+    /// after handling that work).
+    pub fn paused(&self) -> bool {
+        self.paused
     }
 
     fn session_config(

@@ -135,11 +135,7 @@ fn notify(a: &mut Agent, session_id: u16) {
 
 /// The 1226 alerts the server recorded: (what, data).
 fn alerts(s: &Setup) -> Vec<(String, String)> {
-    records(&s.srv)
-        .into_iter()
-        .filter(|r| r.kind == "Alert" && r.code == Some(1226))
-        .map(|r| (r.what, r.data.unwrap_or_default()))
-        .collect()
+    alerts_of(&s.srv)
 }
 
 fn state(a: &mut Agent) -> String {
@@ -323,4 +319,75 @@ fn a_package_delivered_in_the_session_as_a_large_object_is_installed_by_exec_upd
         "{got:?}"
     );
     srv.stop();
+}
+
+#[test]
+fn a_server_polls_the_state_while_a_download_is_paused_for_its_notification() {
+    let image = firmware_file("poll", 3 * 1024 * 1024);
+    let mut downloads = Downloads::new();
+    downloads.add("/fw/image.bin", &image);
+    let downloads = Arc::new(downloads);
+    // Every session reads the State; the firmware job comes once.
+    let (srv, cert) = server_with_downloads("Get ./FwUpdate/pkg1/State\n", |_| {}, downloads);
+    let job = FirmwareJob {
+        node: "./FwUpdate/pkg1".into(),
+        url: format!("https://127.0.0.1:{}/fw/image.bin", srv.addr.port()),
+        name: "Contoso OS".into(),
+        version: "2.0".into(),
+        sha256: Some(sha256_file(&image).unwrap()),
+        correlator: "corr-poll".into(),
+    };
+    srv.engine.lock().unwrap().add_once_jobs(job.jobs());
+    let dir = state_dir("fumo-poll");
+    let platform = TestUpdater::default();
+    platform.0.lock().unwrap().finish_with = Some(200);
+    let mut a = agent(&dir, &cert);
+    a.accounts()
+        .create(
+            &account(&format!("https://127.0.0.1:{}/dm", srv.addr.port())),
+            roles::MANAGER,
+        )
+        .unwrap();
+    a.enable_fumo(Box::new(platform.clone()), FumoSettings::default())
+        .unwrap();
+    // The host has input waiting once the first MiB is in.
+    let checks = Arc::new(Mutex::new(0u32));
+    let c = checks.clone();
+    a.set_yield_check(Box::new(move || {
+        let mut n = c.lock().unwrap();
+        *n += 1;
+        *n == 1
+    }));
+    notify(&mut a, 0x61);
+    a.run_pending();
+    assert!(a.paused(), "the download paused for the waiting input");
+    assert_eq!(state(&mut a), "30", "download progressing");
+    assert!(platform.0.lock().unwrap().installed.is_empty());
+    // The waiting work (here a client-initiated session): its session polls the State,
+    // then the download resumes.
+    a.request_session("ref");
+    a.run_pending();
+    assert!(!a.paused());
+    let states: Vec<String> = records(&srv)
+        .into_iter()
+        .filter(|r| r.kind == "Results" && r.what == "./FwUpdate/pkg1/State")
+        .filter_map(|r| r.data)
+        .collect();
+    assert_eq!(states.first().map(String::as_str), Some("30"), "{states:?}");
+    assert_eq!(
+        platform.0.lock().unwrap().installed[0].1.len(),
+        3 * 1024 * 1024
+    );
+    assert!(alerts_of(&srv)
+        .iter()
+        .any(|(w, d)| w.contains("corr-poll") && d == "200"));
+    srv.stop();
+}
+
+fn alerts_of(srv: &omadm_server::http::RunningServer) -> Vec<(String, String)> {
+    records(srv)
+        .into_iter()
+        .filter(|r| r.kind == "Alert" && r.code == Some(1226))
+        .map(|r| (r.what, r.data.unwrap_or_default()))
+        .collect()
 }

@@ -35,7 +35,7 @@ pub(crate) struct Core {
 /// An agent. Open with `omadm_agent_open`, free with `omadm_agent_free`.
 pub struct omadm_agent {
     core: Mutex<Core>,
-    inbox: Inbox,
+    inbox: Arc<Inbox>,
     ui: Arc<UiDesk>,
     log: Option<LogSink>,
     events: Option<(EventSink, *mut c_void)>,
@@ -208,9 +208,10 @@ impl omadm_agent {
         }
     }
 
-    /// Handles the queued inputs, then runs the queued sessions.
+    /// Handles the queued inputs, then runs the queued sessions and FUMO work; when the work
+    /// pauses for newly queued input, handles that and goes on.
     fn process(&self) -> Result<(), omadm_result> {
-        self.with_core(|core| {
+        self.with_core(|core| loop {
             for input in self.inbox.take() {
                 let now = self.now_ms();
                 let event = match &input {
@@ -232,7 +233,9 @@ impl omadm_agent {
             for e in core.agent.run_pending() {
                 self.emit(core, &e);
             }
-            Ok(())
+            if !core.agent.paused() || self.inbox.stop_requested() {
+                return Ok(());
+            }
         })
     }
 }
@@ -302,13 +305,18 @@ pub unsafe extern "C" fn omadm_agent_open(
                     omadm_result::StateUnreadable
                 })?;
         }
+        // A long firmware download pauses when the radio layer hands over input, so that a
+        // server's session (and its poll of the FUMO State) is not held up by it.
+        let inbox = Arc::new(Inbox::default());
+        let waiting = inbox.clone();
+        agent.set_yield_check(Box::new(move || waiting.has_work()));
         agent.resume_pending_alerts();
         let handle = Box::new(omadm_agent {
             core: Mutex::new(Core {
                 agent,
                 push_handlers: HashMap::new(),
             }),
-            inbox: Inbox::default(),
+            inbox,
             ui: desk,
             log: c.log,
             events: c.events,

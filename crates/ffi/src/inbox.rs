@@ -52,6 +52,20 @@ impl Inbox {
         q.items.drain(..).collect()
     }
 
+    /// Whether input or a stop is waiting (the agent's yield check during long work).
+    pub(crate) fn has_work(&self) -> bool {
+        let q = self.queue.lock().unwrap_or_else(PoisonError::into_inner);
+        !q.items.is_empty() || q.stop
+    }
+
+    /// Whether a stop is waiting (not consumed).
+    pub(crate) fn stop_requested(&self) -> bool {
+        self.queue
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .stop
+    }
+
     /// Asks the run loop to return.
     pub(crate) fn stop(&self) {
         let mut q = self.queue.lock().unwrap_or_else(PoisonError::into_inner);
