@@ -1,12 +1,14 @@
 #!/bin/sh
-# Usage: run.sh OMADM_BUILD_DIR WORK_DIR BUILD_TYPE
+# Usage: run.sh OMADM_BUILD_DIR WORK_DIR BUILD_TYPE CARGO_TARGET_DIR
 # Installs omadm from its build directory into WORK_DIR/prefix, then configures, builds and
 # runs this consumer project against it with find_package(omadm CONFIG), and checks the
-# pkg-config file.
+# pkg-config file; then builds and runs it again with add_subdirectory of the sources
+# (sharing CARGO_TARGET_DIR so cargo does not build everything twice).
 set -eu
 build=$1
 work=$2
 type=${3:-Debug}
+cargo_target=${4:-}
 here=$(cd "$(dirname "$0")" && pwd)
 rm -rf "$work"
 cmake --install "$build" --prefix "$work/prefix" >/dev/null
@@ -19,3 +21,15 @@ if command -v pkg-config >/dev/null 2>&1; then
   PKG_CONFIG_PATH="$work/prefix/lib/pkgconfig" pkg-config --cflags --libs omadm
   test "$(PKG_CONFIG_PATH="$work/prefix/lib/pkgconfig" pkg-config --modversion omadm)" = "$(sed -n 's/^project(omadm VERSION \([0-9.]*\).*/\1/p' "$here/../../CMakeLists.txt")"
 fi
+
+# add_subdirectory of the sources.
+src=$(cd "$here/../.." && pwd)
+set -- -DOMADM_SOURCE_DIR="$src" -DCMAKE_BUILD_TYPE="$type"
+if [ -n "$cargo_target" ]; then
+  set -- "$@" -DOMADM_CARGO_TARGET_DIR="$cargo_target"
+fi
+cmake -S "$here" -B "$work/subdir" "$@" >/dev/null
+cmake --build "$work/subdir" >/dev/null
+"$work/subdir/consumer_static"
+"$work/subdir/consumer_shared"
+"$work/subdir/consumer_cpp"
