@@ -20,7 +20,7 @@ use omadm_csp::fumo::{
 use omadm_dpu::ui::{UiKind, UiOptions, UiRequest, UiResponse};
 use omadm_dpu::GenericAlert;
 use omadm_transport::retry::{retryable_status, RetryPolicy};
-use omadm_transport::{Client, TransportError, Url};
+use omadm_transport::{sha256_file, Client, TransportError, Url};
 
 use crate::{err, Agent, AgentError, AgentEvent};
 
@@ -591,20 +591,6 @@ enum Retry {
     Yes(String),
     No(DownloadEnd),
     Paused,
-}
-
-fn sha256_file(path: &Path) -> std::io::Result<String> {
-    let mut f = File::open(path)?;
-    let mut h = openssl::sha::Sha256::new();
-    let mut buf = vec![0u8; CHUNK];
-    loop {
-        let n = f.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        h.update(&buf[..n]);
-    }
-    Ok(h.finish().iter().map(|b| format!("{b:02x}")).collect())
 }
 
 fn write_durably(path: &Path, data: &[u8]) -> std::io::Result<()> {

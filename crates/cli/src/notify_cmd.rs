@@ -54,9 +54,17 @@ pub struct NotifyArgs {
     /// The device (its DevId) whose nonce to use from --state.
     #[arg(long)]
     device: Option<String>,
+    /// The bootstrap's arguments.
+    #[command(flatten)]
+    bootstrap: BootstrapArgs,
+}
+
+/// A bootstrap instead of a notification (`notify` and `push build`).
+#[derive(Args)]
+pub struct BootstrapArgs {
     /// Send a bootstrap (DM account) instead of a notification.
     #[arg(long, requires_all = ["url", "pin", "device_name", "device_password"])]
-    bootstrap: bool,
+    pub bootstrap: bool,
     /// Bootstrap: the server's URL.
     #[arg(long)]
     url: Option<String>,
@@ -71,9 +79,30 @@ pub struct NotifyArgs {
     device_password: Option<String>,
 }
 
+impl BootstrapArgs {
+    /// The provisioning document for the server `server_id` with `password`, when a
+    /// bootstrap was asked for.
+    pub fn document(&self, server_id: &str, password: &str) -> Option<Vec<u8>> {
+        self.bootstrap.then(|| {
+            bootstrap_document(
+                server_id,
+                password,
+                self.url.as_deref().unwrap_or_default(),
+                self.device_name.as_deref().unwrap_or_default(),
+                self.device_password.as_deref().unwrap_or_default(),
+            )
+        })
+    }
+
+    /// The PIN the document is signed with.
+    pub fn pin(&self) -> &str {
+        self.pin.as_deref().unwrap_or_default()
+    }
+}
+
 /// The provisioning document (WBXML) of a `w7` DM account for the server `server_id` at
 /// `url`, with MD5 ("DIGEST") credentials both ways.
-pub(crate) fn bootstrap_document(
+fn bootstrap_document(
     server_id: &str,
     server_password: &str,
     url: &str,
@@ -107,21 +136,8 @@ pub fn run(a: NotifyArgs) -> Result<(), String> {
     if a.server_id.is_empty() || a.server_id.len() > 255 {
         return Err("--server-id must be 1 to 255 octets".into());
     }
-    let datagrams = if a.bootstrap {
-        let doc = bootstrap_document(
-            &a.server_id,
-            &a.password,
-            a.url.as_deref().unwrap_or_default(),
-            a.device_name.as_deref().unwrap_or_default(),
-            a.device_password.as_deref().unwrap_or_default(),
-        );
-        omadm_push::bootstrap_pdus(
-            &doc,
-            a.pin.as_deref().unwrap_or_default(),
-            Bearer::Udp,
-            "",
-            0,
-        )
+    let datagrams = if let Some(doc) = a.bootstrap.document(&a.server_id, &a.password) {
+        omadm_push::bootstrap_pdus(&doc, a.bootstrap.pin(), Bearer::Udp, "", 0)
     } else {
         let mut n = Notification::new(
             a.server_id.clone(),
@@ -151,7 +167,7 @@ pub fn run(a: NotifyArgs) -> Result<(), String> {
     }
     outln!(
         "sent {} ({} bytes) to {}",
-        if a.bootstrap {
+        if a.bootstrap.bootstrap {
             "bootstrap"
         } else {
             "notification"

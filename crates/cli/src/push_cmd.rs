@@ -152,21 +152,9 @@ pub struct BuildArgs {
     /// The session id (required for a notification).
     #[arg(long = "session-id", required_unless_present = "bootstrap")]
     session_id: Option<String>,
-    /// Build a bootstrap (DM account) instead of a notification.
-    #[arg(long, requires_all = ["url", "pin", "device_name", "device_password"])]
-    bootstrap: bool,
-    /// Bootstrap: the server's URL.
-    #[arg(long)]
-    url: Option<String>,
-    /// Bootstrap: the PIN the document is signed with.
-    #[arg(long)]
-    pin: Option<String>,
-    /// Bootstrap: the device's user name at the server.
-    #[arg(long = "device-name")]
-    device_name: Option<String>,
-    /// Bootstrap: the device's password at the server.
-    #[arg(long = "device-password")]
-    device_password: Option<String>,
+    /// A bootstrap (DM account) instead of a notification.
+    #[command(flatten)]
+    bootstrap: crate::notify_cmd::BootstrapArgs,
     /// The UI mode.
     #[arg(long = "ui-mode", default_value = "background")]
     ui_mode: String,
@@ -210,21 +198,8 @@ pub fn run(command: PushCommand) -> Result<(), String> {
         BearerArg::Cdma => Bearer::Cdma,
         BearerArg::Udp => Bearer::Udp,
     };
-    let pdus = if a.bootstrap {
-        let doc = crate::notify_cmd::bootstrap_document(
-            &a.server_id,
-            &a.password,
-            a.url.as_deref().unwrap_or_default(),
-            a.device_name.as_deref().unwrap_or_default(),
-            a.device_password.as_deref().unwrap_or_default(),
-        );
-        omadm_push::bootstrap_pdus(
-            &doc,
-            a.pin.as_deref().unwrap_or_default(),
-            bearer,
-            &a.originator,
-            a.reference,
-        )
+    let pdus = if let Some(doc) = a.bootstrap.document(&a.server_id, &a.password) {
+        omadm_push::bootstrap_pdus(&doc, a.bootstrap.pin(), bearer, &a.originator, a.reference)
     } else {
         let mut n = Notification::new(
             a.server_id.clone(),

@@ -3,8 +3,6 @@
 //! at the file, and Execs `DownloadAndUpdate` with a Correlator. The device's final result
 //! arrives as a generic alert 1226, which the engine records like every alert.
 
-use std::fs::File;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
@@ -119,20 +117,8 @@ impl FirmwareJob {
     }
 }
 
-/// The SHA-256 of a file, as lower-case hex.
-pub fn sha256_file(path: &Path) -> std::io::Result<String> {
-    let mut f = File::open(path)?;
-    let mut h = openssl::sha::Sha256::new();
-    let mut buf = vec![0u8; 64 * 1024];
-    loop {
-        let n = f.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        h.update(&buf[..n]);
-    }
-    Ok(h.finish().iter().map(|b| format!("{b:02x}")).collect())
-}
+/// The SHA-256 of a file, as lower-case hex (the digest a firmware job sends).
+pub use omadm_transport::sha256_file;
 
 #[cfg(test)]
 mod tests {

@@ -11,11 +11,9 @@
 use std::io::{self, Read, Write};
 
 use crate::client::{Client, Stream};
+use crate::http::{parse_head, Head, MAX_HEAD};
 use crate::url::Url;
 use crate::TransportError;
-
-/// Largest response head accepted.
-const MAX_HEAD: usize = 64 * 1024;
 
 /// The head of a download response, and its body as a reader.
 pub struct Download<'a> {
@@ -169,38 +167,26 @@ impl Client {
         stream.write_all(head.as_bytes()).map_err(io_err)?;
         stream.flush().map_err(io_err)?;
         let mut buf = Vec::new();
-        let (status, headers, used) = loop {
-            let mut hdrs = [httparse::EMPTY_HEADER; 64];
-            let mut resp = httparse::Response::new(&mut hdrs);
-            match resp.parse(&buf) {
-                Ok(httparse::Status::Complete(used)) => {
-                    let headers: Vec<(String, String)> = resp
-                        .headers
-                        .iter()
-                        .map(|h| {
-                            (
-                                h.name.to_ascii_lowercase(),
-                                String::from_utf8_lossy(h.value).trim().to_owned(),
-                            )
-                        })
-                        .collect();
-                    break (resp.code.unwrap_or(0), headers, used);
-                }
-                Ok(httparse::Status::Partial) => {
-                    if buf.len() > MAX_HEAD {
-                        return Err(TransportError::Protocol("response head too large".into()));
-                    }
-                    let mut chunk = [0u8; 4096];
-                    let n = stream.read(&mut chunk).map_err(io_err)?;
-                    if n == 0 {
-                        return Err(TransportError::Io(
-                            "connection closed before a response".into(),
-                        ));
-                    }
-                    buf.extend_from_slice(&chunk[..n]);
-                }
-                Err(e) => return Err(TransportError::Protocol(e.to_string())),
+        let Head {
+            status,
+            headers,
+            used,
+            ..
+        } = loop {
+            if let Some(head) = parse_head(&buf)? {
+                break head;
             }
+            if buf.len() > MAX_HEAD {
+                return Err(TransportError::Protocol("response head too large".into()));
+            }
+            let mut chunk = [0u8; 4096];
+            let n = stream.read(&mut chunk).map_err(io_err)?;
+            if n == 0 {
+                return Err(TransportError::Io(
+                    "connection closed before a response".into(),
+                ));
+            }
+            buf.extend_from_slice(&chunk[..n]);
         };
         let header = |name: &str| {
             headers
@@ -254,6 +240,21 @@ impl Client {
             },
         })
     }
+}
+
+/// The SHA-256 of a file (a downloaded package), as lower-case hex, read in 64 KB pieces.
+pub fn sha256_file(path: &std::path::Path) -> io::Result<String> {
+    let mut f = std::fs::File::open(path)?;
+    let mut h = openssl::sha::Sha256::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = f.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    Ok(h.finish().iter().map(|b| format!("{b:02x}")).collect())
 }
 
 #[cfg(test)]

@@ -6,7 +6,43 @@ use std::io::{Read, Write};
 use crate::TransportError;
 
 /// Largest response head accepted.
-const MAX_HEAD: usize = 64 * 1024;
+pub(crate) const MAX_HEAD: usize = 64 * 1024;
+
+/// A parsed response head.
+pub(crate) struct Head {
+    pub status: u16,
+    /// HTTP/1.1 (else 1.0).
+    pub version_11: bool,
+    /// Header names lower-cased, values trimmed.
+    pub headers: Vec<(String, String)>,
+    /// Bytes of `buf` the head took.
+    pub used: usize,
+}
+
+/// The response head at the start of `buf`, or `None` when it is not complete yet.
+pub(crate) fn parse_head(buf: &[u8]) -> Result<Option<Head>, TransportError> {
+    let mut hdrs = [httparse::EMPTY_HEADER; 64];
+    let mut resp = httparse::Response::new(&mut hdrs);
+    match resp.parse(buf) {
+        Ok(httparse::Status::Complete(used)) => Ok(Some(Head {
+            status: resp.code.unwrap_or(0),
+            version_11: resp.version == Some(1),
+            headers: resp
+                .headers
+                .iter()
+                .map(|h| {
+                    (
+                        h.name.to_ascii_lowercase(),
+                        String::from_utf8_lossy(h.value).trim().to_owned(),
+                    )
+                })
+                .collect(),
+            used,
+        })),
+        Ok(httparse::Status::Partial) => Ok(None),
+        Err(e) => Err(TransportError::Protocol(e.to_string())),
+    }
+}
 
 /// A parsed response.
 pub(crate) struct RawResponse {
@@ -99,39 +135,22 @@ impl<'a, R: Read> Input<'a, R> {
 
     /// Reads one response.
     pub fn response(&mut self, max_body: usize) -> Result<RawResponse, TransportError> {
-        let (status, version_11, headers, used) = loop {
-            let mut hdrs = [httparse::EMPTY_HEADER; 64];
-            let mut resp = httparse::Response::new(&mut hdrs);
-            match resp.parse(&self.buf) {
-                Ok(httparse::Status::Complete(used)) => {
-                    let headers: Vec<(String, String)> = resp
-                        .headers
-                        .iter()
-                        .map(|h| {
-                            (
-                                h.name.to_ascii_lowercase(),
-                                String::from_utf8_lossy(h.value).trim().to_owned(),
-                            )
-                        })
-                        .collect();
-                    break (
-                        resp.code.unwrap_or(0),
-                        resp.version == Some(1),
-                        headers,
-                        used,
-                    );
-                }
-                Ok(httparse::Status::Partial) => {
-                    if self.buf.len() > MAX_HEAD {
-                        return Err(TransportError::Protocol("response head too large".into()));
-                    }
-                    if self.fill()? == 0 {
-                        return Err(TransportError::Io(
-                            "connection closed before a response".into(),
-                        ));
-                    }
-                }
-                Err(e) => return Err(TransportError::Protocol(e.to_string())),
+        let Head {
+            status,
+            version_11,
+            headers,
+            used,
+        } = loop {
+            if let Some(head) = parse_head(&self.buf)? {
+                break head;
+            }
+            if self.buf.len() > MAX_HEAD {
+                return Err(TransportError::Protocol("response head too large".into()));
+            }
+            if self.fill()? == 0 {
+                return Err(TransportError::Io(
+                    "connection closed before a response".into(),
+                ));
             }
         };
         self.buf.drain(..used);

@@ -18,6 +18,6 @@ pub mod tls;
 mod url;
 
 pub use client::{Client, ClientConfig, Request, Response};
-pub use download::{Body, Download};
+pub use download::{sha256_file, Body, Download};
 pub use error::TransportError;
 pub use url::Url;
