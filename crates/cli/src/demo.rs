@@ -35,12 +35,12 @@ use omadm_syncml::notification::{Notification, UiMode};
 use omadm_syncml::{Command, Limits};
 use omadm_transport::ClientConfig;
 
-const SERVER_ID: &str = "omadm-reference";
-const SERVER_PASSWORD: &str = "demo-server-secret";
-const DEVICE_NAME: &str = "demo-device";
-const DEVICE_PASSWORD: &str = "demo-device-secret";
+pub(crate) const SERVER_ID: &str = "omadm-reference";
+pub(crate) const SERVER_PASSWORD: &str = "demo-server-secret";
+pub(crate) const DEVICE_NAME: &str = "demo-device";
+pub(crate) const DEVICE_PASSWORD: &str = "demo-device-secret";
 const PIN: &str = "1234";
-const SMSC_NUMBER: &str = "+15550100";
+pub(crate) const SMSC_NUMBER: &str = "+15550100";
 const SYNC_ROOT: &str = "./Vendor/MSFT/ActiveSync";
 const ACCOUNT: &str = "{6A8B2D4C-1F3E-4A5B-9C7D-0E1F2A3B4C5D}";
 
@@ -221,28 +221,20 @@ pub fn run(args: DemoArgs) -> Result<(), String> {
     result
 }
 
-fn run_in(
-    state: &std::path::Path,
-    content_type: &str,
-    trace: Option<PathBuf>,
-) -> Result<(), String> {
-    let progress: Shared = Arc::default();
-    let device = crate::device::device_info();
-
-    // The reference server, on loopback with a fresh certificate.
-    let (cert, key) = omadm_transport::tls::self_signed(&["127.0.0.1", "localhost"], 1)
-        .map_err(|e| format!("certificate: {e}"))?;
+/// The demos' reference server engine: one device account (`DEVICE_NAME`, MD5) for
+/// `dev_id` with `jobs`.
+pub(crate) fn demo_engine(dev_id: &str, jobs: Vec<omadm_server::Job>) -> Engine {
     let mut devices = HashMap::new();
     devices.insert(
-        device.dev_id.clone(),
+        dev_id.to_owned(),
         DeviceAccount {
             name: DEVICE_NAME.into(),
             password: DEVICE_PASSWORD.into(),
             scheme: AuthScheme::Md5,
-            jobs: jobs::parse(&demo_jobs()).map_err(|e| e.to_string())?,
+            jobs,
         },
     );
-    let engine = Engine::new(
+    Engine::new(
         EngineConfig {
             server_id: SERVER_ID.into(),
             server_password: SERVER_PASSWORD.into(),
@@ -255,6 +247,46 @@ fn run_in(
             busy_responses: 0,
         },
         omadm_server::system_entropy(),
+    )
+}
+
+/// The demos' device: the default identity, SMS push from `SMSC_NUMBER`, trusting only the
+/// loopback server's certificate `cert`, a 16 KB MaxMsgSize (large objects show).
+pub(crate) fn demo_agent_config(cert: &[u8]) -> AgentConfig {
+    AgentConfig {
+        device: crate::device::device_info(),
+        detail: crate::device::device_detail(),
+        router: RouterConfig {
+            known_ppgs: vec![SMSC_NUMBER.into()],
+            ..RouterConfig::default()
+        },
+        transport: ClientConfig {
+            trust_anchors: vec![cert.to_vec()],
+            system_store: false,
+            connect_timeout: Duration::from_secs(5),
+            io_timeout: Duration::from_secs(30),
+            ..ClientConfig::default()
+        },
+        tree: CmConfig::default(),
+        max_msg_size: 16 * 1024,
+        fallback: omadm_agent::FallbackPolicy::default(),
+    }
+}
+
+fn run_in(
+    state: &std::path::Path,
+    content_type: &str,
+    trace: Option<PathBuf>,
+) -> Result<(), String> {
+    let progress: Shared = Arc::default();
+    let device = crate::device::device_info();
+
+    // The reference server, on loopback with a fresh certificate.
+    let (cert, key) = omadm_transport::tls::self_signed(&["127.0.0.1", "localhost"], 1)
+        .map_err(|e| format!("certificate: {e}"))?;
+    let engine = demo_engine(
+        &device.dev_id,
+        jobs::parse(&demo_jobs()).map_err(|e| e.to_string())?,
     );
     let server =
         omadm_server::http::start("127.0.0.1:0".parse().expect("literal"), &cert, &key, engine)
@@ -263,28 +295,8 @@ fn run_in(
     outln!("reference server {SERVER_ID} listening on {url}");
 
     // The device.
-    let mut agent = Agent::open(
-        state,
-        AgentConfig {
-            device: device.clone(),
-            detail: crate::device::device_detail(),
-            router: RouterConfig {
-                known_ppgs: vec![SMSC_NUMBER.into()],
-                ..RouterConfig::default()
-            },
-            transport: ClientConfig {
-                trust_anchors: vec![cert.clone()],
-                system_store: false,
-                connect_timeout: Duration::from_secs(5),
-                io_timeout: Duration::from_secs(10),
-                ..ClientConfig::default()
-            },
-            tree: CmConfig::default(),
-            max_msg_size: 16 * 1024,
-            fallback: omadm_agent::FallbackPolicy::default(),
-        },
-    )
-    .map_err(|e| format!("agent: {e}"))?;
+    let mut agent =
+        Agent::open(state, demo_agent_config(&cert)).map_err(|e| format!("agent: {e}"))?;
     let sync = SyncAccountCsp::new(SYNC_ROOT);
     let sync_accounts = sync.accounts();
     agent

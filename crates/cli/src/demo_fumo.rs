@@ -7,31 +7,26 @@
 //! session. Exit status 0 only if the server recorded result 200 for the Exec's Correlator,
 //! exactly once.
 
-use std::collections::HashMap;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use omadm_agent::{Agent, AgentConfig, AgentEvent, FumoSettings, SessionStep};
-use omadm_cm::{roles, Config as CmConfig};
+use omadm_agent::{Agent, AgentEvent, FumoSettings, SessionStep};
+use omadm_cm::roles;
 use omadm_csp::fumo::{FirmwareUpdater, InstallOutcome, PackageInfo};
 use omadm_csp::{AuthCreds, DmAccount, MsExt};
 use omadm_dpu::EndReason;
-use omadm_push::router::RouterConfig;
 use omadm_push::wdp::Bearer;
 use omadm_push::Input;
 use omadm_server::firmware::{sha256_file, Downloads, FirmwareJob};
-use omadm_server::{DeviceAccount, Engine, EngineConfig};
-use omadm_syncml::auth::AuthScheme;
 use omadm_syncml::notification::{Notification, UiMode};
-use omadm_transport::ClientConfig;
 
-const SERVER_ID: &str = "omadm-reference";
-const SERVER_PASSWORD: &str = "demo-server-secret";
-const DEVICE_NAME: &str = "demo-device";
-const DEVICE_PASSWORD: &str = "demo-device-secret";
-const SMSC_NUMBER: &str = "+15550100";
+use crate::demo::{
+    demo_agent_config, demo_engine, DEVICE_NAME, DEVICE_PASSWORD, SERVER_ID, SERVER_PASSWORD,
+    SMSC_NUMBER,
+};
+
 const NODE: &str = "./FwUpdate/ContosoOS";
 const VERSION: &str = "2.0";
 const CORRELATOR: &str = "fw-demo-0001";
@@ -112,29 +107,8 @@ fn write_package(path: &Path, size: u64) -> std::io::Result<()> {
 }
 
 fn open_agent(state: &Path, cert: &[u8], installer: DemoInstaller) -> Result<Agent, String> {
-    let device = crate::device::device_info();
-    let mut agent = Agent::open(
-        state,
-        AgentConfig {
-            device,
-            detail: crate::device::device_detail(),
-            router: RouterConfig {
-                known_ppgs: vec![SMSC_NUMBER.into()],
-                ..RouterConfig::default()
-            },
-            transport: ClientConfig {
-                trust_anchors: vec![cert.to_vec()],
-                system_store: false,
-                connect_timeout: Duration::from_secs(5),
-                io_timeout: Duration::from_secs(30),
-                ..ClientConfig::default()
-            },
-            tree: CmConfig::default(),
-            max_msg_size: 16 * 1024,
-            fallback: omadm_agent::FallbackPolicy::default(),
-        },
-    )
-    .map_err(|e| format!("agent: {e}"))?;
+    let mut agent =
+        Agent::open(state, demo_agent_config(cert)).map_err(|e| format!("agent: {e}"))?;
     let mut settings = FumoSettings::default();
     settings.download_retry.initial = Duration::from_millis(200);
     agent
@@ -162,30 +136,7 @@ fn run_in(dir: &Path, size: u64, content_type: &str) -> Result<(), String> {
     // The reference server, serving the package with Range, cutting the first transfer.
     let (cert, key) = omadm_transport::tls::self_signed(&["127.0.0.1", "localhost"], 1)
         .map_err(|e| format!("certificate: {e}"))?;
-    let mut devices = HashMap::new();
-    devices.insert(
-        device.dev_id.clone(),
-        DeviceAccount {
-            name: DEVICE_NAME.into(),
-            password: DEVICE_PASSWORD.into(),
-            scheme: AuthScheme::Md5,
-            jobs: vec![],
-        },
-    );
-    let engine = Engine::new(
-        EngineConfig {
-            server_id: SERVER_ID.into(),
-            server_password: SERVER_PASSWORD.into(),
-            server_uri: "https://127.0.0.1/dm".into(),
-            devices,
-            default_jobs: vec![],
-            require_device_auth: true,
-            max_msg_size: 64 * 1024,
-            accept_v12: true,
-            busy_responses: 0,
-        },
-        omadm_server::system_entropy(),
-    );
+    let engine = demo_engine(&device.dev_id, vec![]);
     let mut downloads = Downloads::new();
     downloads.add("/fw/contoso-os.bin", &package);
     downloads.cut_first_transfer_after(size / 2);
