@@ -101,13 +101,7 @@ fn setup(name: &str, image: PathBuf, digest: Option<String>, cut: Option<u64>) -
     };
     srv.engine.lock().unwrap().add_once_jobs(job.jobs());
     let dir = state_dir(name);
-    let a = agent(&dir, &cert);
-    a.accounts()
-        .create(
-            &account(&format!("https://127.0.0.1:{}/dm", srv.addr.port())),
-            roles::MANAGER,
-        )
-        .unwrap();
+    add_account(&agent(&dir, &cert), &srv);
     Setup {
         srv,
         cert,
@@ -116,6 +110,21 @@ fn setup(name: &str, image: PathBuf, digest: Option<String>, cut: Option<u64>) -
         image,
         platform: TestUpdater::default(),
     }
+}
+
+/// A device with an account for `srv` and FUMO whose platform installs at once with 200.
+fn installing_device(
+    name: &str,
+    srv: &omadm_server::http::RunningServer,
+    cert: &[u8],
+) -> (Agent, TestUpdater) {
+    let platform = TestUpdater::default();
+    platform.0.lock().unwrap().finish_with = Some(200);
+    let mut a = agent(&state_dir(name), cert);
+    add_account(&a, srv);
+    a.enable_fumo(Box::new(platform.clone()), FumoSettings::default())
+        .unwrap();
+    (a, platform)
 }
 
 fn fumo_agent(s: &Setup) -> Agent {
@@ -286,18 +295,7 @@ fn a_package_delivered_in_the_session_as_a_large_object_is_installed_by_exec_upd
         .lock()
         .unwrap()
         .add_once_jobs(omadm_server::jobs::parse(&jobs).unwrap());
-    let dir = state_dir("fumo-pkgdata");
-    let platform = TestUpdater::default();
-    platform.0.lock().unwrap().finish_with = Some(200);
-    let mut a = agent(&dir, &cert);
-    a.accounts()
-        .create(
-            &account(&format!("https://127.0.0.1:{}/dm", srv.addr.port())),
-            roles::MANAGER,
-        )
-        .unwrap();
-    a.enable_fumo(Box::new(platform.clone()), FumoSettings::default())
-        .unwrap();
+    let (mut a, platform) = installing_device("fumo-pkgdata", &srv, &cert);
     a.request_session("ref");
     a.run_pending();
     let p = platform.0.lock().unwrap();
@@ -338,18 +336,7 @@ fn a_server_polls_the_state_while_a_download_is_paused_for_its_notification() {
         correlator: "corr-poll".into(),
     };
     srv.engine.lock().unwrap().add_once_jobs(job.jobs());
-    let dir = state_dir("fumo-poll");
-    let platform = TestUpdater::default();
-    platform.0.lock().unwrap().finish_with = Some(200);
-    let mut a = agent(&dir, &cert);
-    a.accounts()
-        .create(
-            &account(&format!("https://127.0.0.1:{}/dm", srv.addr.port())),
-            roles::MANAGER,
-        )
-        .unwrap();
-    a.enable_fumo(Box::new(platform.clone()), FumoSettings::default())
-        .unwrap();
+    let (mut a, platform) = installing_device("fumo-poll", &srv, &cert);
     // The host has input waiting once the first MiB is in.
     let checks = Arc::new(Mutex::new(0u32));
     let c = checks.clone();

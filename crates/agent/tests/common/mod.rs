@@ -156,3 +156,13 @@ pub fn account(url: &str) -> DmAccount {
 pub fn records(srv: &omadm_server::http::RunningServer) -> Vec<omadm_server::Record> {
     srv.engine.lock().unwrap().records().to_vec()
 }
+
+/// Gives the agent a DM account for `srv` (MD5 both ways, the `ref` server).
+pub fn add_account(a: &Agent, srv: &omadm_server::http::RunningServer) {
+    a.accounts()
+        .create(
+            &account(&format!("https://127.0.0.1:{}/dm", srv.addr.port())),
+            roles::MANAGER,
+        )
+        .unwrap();
+}
