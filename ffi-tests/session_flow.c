@@ -67,3 +67,47 @@ unsigned char *flow_server_cert(const test_server *server, size_t *len) {
   snprintf(path, sizeof path, "%s/cert.pem", server->state_dir);
   return read_file(path, len);
 }
+
+omadm_agent_config *flow_agent_config(const test_server *server, const char *state) {
+  omadm_agent_config *cfg = omadm_agent_config_new();
+  omadm_device_info dev;
+  unsigned char *cert;
+  size_t cert_len = 0;
+  CHECK(cfg != NULL);
+  memset(&dev, 0, sizeof dev);
+  dev.dev_id.data = FLOW_DEV_ID;
+  dev.dev_id.len = strlen(FLOW_DEV_ID);
+  dev.manufacturer.data = "Contoso";
+  dev.manufacturer.len = strlen("Contoso");
+  dev.model.data = "C test handset";
+  dev.model.len = strlen("C test handset");
+  CHECK_OK(omadm_agent_config_set_state_dir(cfg, state, strlen(state)));
+  CHECK_OK(omadm_agent_config_set_device(cfg, &dev));
+  cert = flow_server_cert(server, &cert_len);
+  CHECK(cert != NULL);
+  CHECK_OK(omadm_agent_config_add_trust_anchor_pem(cfg, cert, cert_len));
+  free(cert);
+  CHECK_OK(omadm_agent_config_set_system_trust_store(cfg, false));
+  CHECK_OK(omadm_agent_config_add_ppg(cfg, FLOW_PPG, strlen(FLOW_PPG), false));
+  return cfg;
+}
+
+void flow_bootstrap(const omadm_agent *agent, const test_server *server) {
+  flow_pdus pdus;
+  size_t i;
+  uint32_t id;
+  flow_bootstrap_pdus(server, &pdus);
+  for (i = 0; i < pdus.count; i++) {
+    CHECK_OK(omadm_agent_push_gsm_sms(agent, pdus.pdu[i], pdus.len[i]));
+  }
+  flow_pdus_free(&pdus);
+  CHECK_OK(omadm_agent_process(agent));
+  /* The document waits for the PIN under the first request id. */
+  for (id = 1; id < 16; id++) {
+    if (omadm_agent_provide_pin(agent, id, FLOW_PIN, strlen(FLOW_PIN)) == OMADM_RESULT_OK) {
+      break;
+    }
+  }
+  CHECK(id < 16);
+  CHECK_OK(omadm_agent_process(agent));
+}

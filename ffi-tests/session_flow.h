@@ -6,6 +6,7 @@
 
 #include <stddef.h>
 
+#include "omadm.h"
 #include "support.h"
 
 #ifdef __cplusplus
@@ -35,6 +36,12 @@ void flow_bootstrap_pdus(const test_server *server, flow_pdus *out);
 /* `omadm push build --bearer gsm ...` notification with `session_id`. */
 void flow_notification_pdus(const char *session_id, flow_pdus *out);
 void flow_pdus_free(flow_pdus *p);
+/* An agent configuration for the flow's device: state directory `state`, DevId FLOW_DEV_ID
+ * (Contoso, "C test handset"), trusting only `server`'s certificate, SMS from FLOW_PPG.
+ * The caller adds callbacks, opens and frees it. */
+omadm_agent_config *flow_agent_config(const test_server *server, const char *state);
+/* Feeds the bootstrap's SMS PDUs to `agent`, gives the PIN, and checks an account came. */
+void flow_bootstrap(const omadm_agent *agent, const test_server *server);
 /* The server's certificate (PEM, malloc'd). */
 unsigned char *flow_server_cert(const test_server *server, size_t *len);
 

@@ -71,32 +71,17 @@ static void on_event(void *userdata, const omadm_event *e) {
   }
 }
 
-static omadm_str str_of(const char *s) {
-  omadm_str v;
-  v.data = s;
-  v.len = strlen(s);
-  return v;
-}
 
-static omadm_agent *open_agent(const char *state, const unsigned char *cert, size_t cert_len,
-                               platform *p) {
-  omadm_agent_config *cfg = omadm_agent_config_new();
+static omadm_agent *open_agent(const test_server *server, const char *state, platform *p) {
+  omadm_agent_config *cfg = flow_agent_config(server, state);
   omadm_agent *agent = NULL;
-  omadm_device_info dev;
   omadm_firmware_callbacks fw;
   unsigned finalized_before = p->finalized;
-  memset(&dev, 0, sizeof dev);
-  dev.dev_id = str_of(FLOW_DEV_ID);
   memset(&fw, 0, sizeof fw);
   CHECK_RESULT(omadm_agent_config_set_firmware(cfg, &fw, p, finalize), OMADM_RESULT_NULL_PARAMETER);
   fw.install = install;
   fw.install_result = install_result;
   fw.progress = progress;
-  CHECK_OK(omadm_agent_config_set_state_dir(cfg, state, strlen(state)));
-  CHECK_OK(omadm_agent_config_set_device(cfg, &dev));
-  CHECK_OK(omadm_agent_config_add_trust_anchor_pem(cfg, cert, cert_len));
-  CHECK_OK(omadm_agent_config_set_system_trust_store(cfg, false));
-  CHECK_OK(omadm_agent_config_add_ppg(cfg, FLOW_PPG, strlen(FLOW_PPG), false));
   CHECK_OK(omadm_agent_config_set_event_callback(cfg, on_event, p));
   CHECK_RESULT(omadm_agent_config_set_fumo_root(cfg, "FwUpdate", 8), OMADM_RESULT_INVALID_ARGUMENT);
   CHECK_OK(omadm_agent_config_set_fumo_root(cfg, "./FwUpdate", 10));
@@ -112,8 +97,6 @@ int main(void) {
   test_server server;
   char state[512];
   char dir[512];
-  unsigned char *cert;
-  size_t cert_len = 0;
   omadm_agent *agent;
   flow_pdus pdus;
   size_t i;
@@ -132,28 +115,12 @@ int main(void) {
   fclose(f);
 
   flow_start_server_with(&server, "empty.jobs", extra);
-  cert = flow_server_cert(&server, &cert_len);
-  CHECK(cert != NULL);
   make_temp_dir(state, sizeof state, "fumo-agent");
-  agent = open_agent(state, cert, cert_len, &p);
+  agent = open_agent(&server, state, &p);
 
   /* Bootstrap, then the notification: the session accepts the Exec, the download resumes
    * after the cut, the install callback runs and the device "reboots". */
-  flow_bootstrap_pdus(&server, &pdus);
-  for (i = 0; i < pdus.count; i++) {
-    CHECK_OK(omadm_agent_push_gsm_sms(agent, pdus.pdu[i], pdus.len[i]));
-  }
-  flow_pdus_free(&pdus);
-  CHECK_OK(omadm_agent_process(agent));
-  {
-    uint32_t id;
-    for (id = 1; id < 16; id++) {
-      if (omadm_agent_provide_pin(agent, id, FLOW_PIN, strlen(FLOW_PIN)) == OMADM_RESULT_OK) {
-        break;
-      }
-    }
-  }
-  CHECK_OK(omadm_agent_process(agent));
+  flow_bootstrap(agent, &server);
   flow_notification_pdus("0x61", &pdus);
   for (i = 0; i < pdus.count; i++) {
     CHECK_OK(omadm_agent_push_gsm_sms(agent, pdus.pdu[i], pdus.len[i]));
@@ -171,7 +138,7 @@ int main(void) {
   omadm_agent_free(agent);
   CHECK(p.finalized == 1);
   p.rebooted = 1;
-  agent = open_agent(state, cert, cert_len, &p);
+  agent = open_agent(&server, state, &p);
   CHECK_OK(omadm_agent_process(agent));
   CHECK(p.results_asked >= 1);
   CHECK(p.fumo_results == 1);
@@ -184,7 +151,6 @@ int main(void) {
   CHECK(server_records_count(&server, "firmwareupdate") == 1);
   omadm_agent_free(agent);
   CHECK(p.finalized == 2);
-  free(cert);
   server_stop(&server);
   printf("test_fumo: ok\n");
   return 0;

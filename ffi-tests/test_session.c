@@ -93,11 +93,8 @@ int main(void) {
   static seen s;
   omadm_agent_config *cfg;
   omadm_agent *agent = NULL;
-  omadm_device_info dev;
   omadm_csp_callbacks cb = sync_csp_callbacks();
   flow_pdus pdus;
-  unsigned char *cert;
-  size_t cert_len = 0;
   char buf[128];
   size_t len = 0;
   omadm_generic_alert alert;
@@ -106,19 +103,7 @@ int main(void) {
   flow_start_server(&server, "sync-account.jobs");
   make_temp_dir(state, sizeof state, "agent");
 
-  cfg = omadm_agent_config_new();
-  memset(&dev, 0, sizeof dev);
-  dev.dev_id = str_of(FLOW_DEV_ID);
-  dev.manufacturer = str_of("Contoso");
-  dev.model = str_of("C test handset");
-  CHECK_OK(omadm_agent_config_set_state_dir(cfg, state, strlen(state)));
-  CHECK_OK(omadm_agent_config_set_device(cfg, &dev));
-  cert = flow_server_cert(&server, &cert_len);
-  CHECK(cert != NULL);
-  CHECK_OK(omadm_agent_config_add_trust_anchor_pem(cfg, cert, cert_len));
-  free(cert);
-  CHECK_OK(omadm_agent_config_set_system_trust_store(cfg, false));
-  CHECK_OK(omadm_agent_config_add_ppg(cfg, FLOW_PPG, strlen(FLOW_PPG), false));
+  cfg = flow_agent_config(&server, state);
   CHECK_OK(omadm_agent_config_set_event_callback(cfg, on_event, &s));
   CHECK_OK(omadm_agent_config_set_log_callback(cfg, on_log, &s, OMADM_LOG_DEBUG));
   CHECK_OK(omadm_agent_open(cfg, &agent));

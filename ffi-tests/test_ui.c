@@ -78,58 +78,25 @@ static void on_event(void *userdata, const omadm_event *e) {
   }
 }
 
-static omadm_str str_of(const char *s) {
-  omadm_str v;
-  v.data = s;
-  v.len = strlen(s);
-  return v;
-}
 
 int main(void) {
   test_server server;
   char state[512];
   static ui_state s;
-  omadm_agent_config *cfg = omadm_agent_config_new();
+  omadm_agent_config *cfg;
   omadm_agent *agent = NULL;
-  omadm_device_info dev;
-  flow_pdus pdus;
-  unsigned char *cert;
-  size_t cert_len = 0;
-  size_t i;
-  uint32_t pin = 0;
 
   flow_start_server(&server, "ui.jobs");
   make_temp_dir(state, sizeof state, "ui-agent");
-  memset(&dev, 0, sizeof dev);
-  dev.dev_id = str_of(FLOW_DEV_ID);
-  CHECK_OK(omadm_agent_config_set_state_dir(cfg, state, strlen(state)));
-  CHECK_OK(omadm_agent_config_set_device(cfg, &dev));
-  cert = flow_server_cert(&server, &cert_len);
-  CHECK(cert != NULL);
-  CHECK_OK(omadm_agent_config_add_trust_anchor_pem(cfg, cert, cert_len));
-  free(cert);
-  CHECK_OK(omadm_agent_config_set_system_trust_store(cfg, false));
-  CHECK_OK(omadm_agent_config_add_ppg(cfg, FLOW_PPG, strlen(FLOW_PPG), false));
+  cfg = flow_agent_config(&server, state);
   CHECK_OK(omadm_agent_config_set_ui_callback(cfg, on_ui, &s));
   CHECK_OK(omadm_agent_config_set_event_callback(cfg, on_event, &s));
   CHECK_OK(omadm_agent_open(cfg, &agent));
   omadm_agent_config_free(cfg);
   s.agent = agent;
 
-  /* The account by bootstrap (PIN from the event), then a client-initiated session. */
-  flow_bootstrap_pdus(&server, &pdus);
-  for (i = 0; i < pdus.count; i++) {
-    CHECK_OK(omadm_agent_push_gsm_sms(agent, pdus.pdu[i], pdus.len[i]));
-  }
-  flow_pdus_free(&pdus);
-  CHECK_OK(omadm_agent_process(agent));
-  /* The PIN request id is the first (and only) one. */
-  for (pin = 1; pin < 16; pin++) {
-    if (omadm_agent_provide_pin(agent, pin, FLOW_PIN, strlen(FLOW_PIN)) == OMADM_RESULT_OK) {
-      break;
-    }
-  }
-  CHECK_OK(omadm_agent_process(agent));
+  /* The account by bootstrap, then a client-initiated session. */
+  flow_bootstrap(agent, &server);
   CHECK_OK(omadm_agent_request_session(agent, FLOW_SERVER_ID, strlen(FLOW_SERVER_ID)));
   CHECK_OK(omadm_agent_process(agent));
   if (s.later_started) {
