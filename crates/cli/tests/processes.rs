@@ -48,6 +48,42 @@ fn line_after(out: &mut BufReader<ChildStdout>, prefix: &str) -> String {
     }
 }
 
+/// The device id an agent makes on its first start (without a push port it exits at once).
+fn device_id(agent_dir: &std::path::Path) -> String {
+    let first = Command::new(BIN)
+        .args(["agent", "--state", agent_dir.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(first.status.success());
+    std::fs::read_to_string(agent_dir.join("dev-id"))
+        .unwrap()
+        .trim()
+        .to_owned()
+}
+
+/// `omadm server` on `listen` with state in `srv_dir`, secret `srv-secret` and the device
+/// `dev_id` (`dev`/`dev-secret`), plus `extra` arguments; its stdout to read.
+fn start_server(
+    listen: &str,
+    srv_dir: &std::path::Path,
+    dev_id: &str,
+    extra: &[&str],
+) -> (Killed, BufReader<ChildStdout>) {
+    let mut server = Killed(
+        Command::new(BIN)
+            .args(["server", "--listen", listen, "--state"])
+            .arg(srv_dir)
+            .args(["--server-password", "srv-secret"])
+            .args(["--device", &format!("{dev_id}=dev:dev-secret")])
+            .args(extra)
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let out = BufReader::new(server.0.stdout.take().unwrap());
+    (server, out)
+}
+
 /// Sends the bootstrap of the `omadm-reference` account (secret `srv-secret`, device
 /// `dev`/`dev-secret`) to an agent's push port.
 fn bootstrap(push: &str, url: &str, pin: &str) {
@@ -88,39 +124,14 @@ fn a_bootstrapped_agent_answers_a_notification_and_the_server_records_it() {
         "AddNode ./Vendor/proc\nAdd ./Vendor/proc/Name value\nGet ./DevInfo/Man\n",
     )
     .unwrap();
-    // The agent makes its device id on first start; without a push port it exits at once.
-    let first = Command::new(BIN)
-        .args(["agent", "--state", agent_dir.to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert!(first.status.success());
-    let dev_id = std::fs::read_to_string(agent_dir.join("dev-id"))
-        .unwrap()
-        .trim()
-        .to_owned();
+    let dev_id = device_id(&agent_dir);
     assert!(dev_id.starts_with("omadm:"));
-
-    let mut server = Killed(
-        Command::new(BIN)
-            .args([
-                "server",
-                "--listen",
-                "127.0.0.1:0",
-                "--state",
-                srv_dir.to_str().unwrap(),
-            ])
-            .args([
-                "--jobs",
-                jobs.to_str().unwrap(),
-                "--server-password",
-                "srv-secret",
-            ])
-            .args(["--device", &format!("{dev_id}=dev:dev-secret")])
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap(),
+    let (server, mut sout) = start_server(
+        "127.0.0.1:0",
+        &srv_dir,
+        &dev_id,
+        &["--jobs", jobs.to_str().unwrap()],
     );
-    let mut sout = BufReader::new(server.0.stdout.take().unwrap());
     let url = line_after(&mut sout, "listening on ");
     let cert = srv_dir.join("cert.pem");
 
@@ -245,15 +256,7 @@ fn a_bootstrapped_agent_answers_a_notification_and_the_server_records_it() {
 fn a_generic_alert_survives_a_killed_agent_and_reaches_the_server_once() {
     let (srv_dir, agent_dir) = (dir("alert-server"), dir("alert-agent"));
     let state = agent_dir.to_str().unwrap().to_owned();
-    assert!(Command::new(BIN)
-        .args(["agent", "--state", &state])
-        .status()
-        .unwrap()
-        .success());
-    let dev_id = std::fs::read_to_string(agent_dir.join("dev-id"))
-        .unwrap()
-        .trim()
-        .to_owned();
+    let dev_id = device_id(&agent_dir);
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -301,22 +304,7 @@ fn a_generic_alert_survives_a_killed_agent_and_reaches_the_server_once() {
     let _ = raising.0.wait();
 
     // The server comes up; the restarted agent delivers the alert.
-    let mut server = Killed(
-        Command::new(BIN)
-            .args([
-                "server",
-                "--listen",
-                &format!("127.0.0.1:{port}"),
-                "--state",
-            ])
-            .arg(&srv_dir)
-            .args(["--server-password", "srv-secret", "--device"])
-            .arg(format!("{dev_id}=dev:dev-secret"))
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap(),
-    );
-    let mut sout = BufReader::new(server.0.stdout.take().unwrap());
+    let (server, mut sout) = start_server(&format!("127.0.0.1:{port}"), &srv_dir, &dev_id, &[]);
     line_after(&mut sout, "listening on ");
     let trust = srv_dir.join("cert.pem");
     let resumed = Command::new(BIN)
@@ -378,38 +366,20 @@ fn a_firmware_job_from_omadm_server_is_installed_by_the_agents_program_across_a_
     use std::os::unix::fs::PermissionsExt as _;
     std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
 
-    let first = Command::new(BIN)
-        .args(["agent", "--state", agent_dir.to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert!(first.status.success());
-    let dev_id = std::fs::read_to_string(agent_dir.join("dev-id"))
-        .unwrap()
-        .trim()
-        .to_owned();
-    let mut server = Killed(
-        Command::new(BIN)
-            .args([
-                "server",
-                "--listen",
-                "127.0.0.1:0",
-                "--state",
-                srv_dir.to_str().unwrap(),
-            ])
-            .args(["--server-password", "srv-secret"])
-            .args(["--device", &format!("{dev_id}=dev:dev-secret")])
-            .args([
-                "--firmware",
-                image.to_str().unwrap(),
-                "--firmware-version",
-                "9",
-            ])
-            .args(["--firmware-cut-after", "40000"])
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap(),
+    let dev_id = device_id(&agent_dir);
+    let (server, mut sout) = start_server(
+        "127.0.0.1:0",
+        &srv_dir,
+        &dev_id,
+        &[
+            "--firmware",
+            image.to_str().unwrap(),
+            "--firmware-version",
+            "9",
+            "--firmware-cut-after",
+            "40000",
+        ],
     );
-    let mut sout = BufReader::new(server.0.stdout.take().unwrap());
     let fw_url = line_after(&mut sout, "firmware ./FwUpdate/contoso-9 at ");
     assert!(fw_url.ends_with("/fw/contoso-9.bin"), "{fw_url}");
     let url = line_after(&mut sout, "listening on ");
