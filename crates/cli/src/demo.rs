@@ -273,6 +273,36 @@ pub(crate) fn demo_agent_config(cert: &[u8]) -> AgentConfig {
     }
 }
 
+/// The demos' DM account for the reference server at `url` (MD5 both ways, `w7`).
+pub(crate) fn demo_account(url: &str, content_type: &str) -> DmAccount {
+    DmAccount {
+        app_id: "w7".into(),
+        server_id: SERVER_ID.into(),
+        name: "omadm reference server".into(),
+        addr: url.into(),
+        addr_type: "URI".into(),
+        client: Some(AuthCreds {
+            auth_type: "DIGEST".into(),
+            name: DEVICE_NAME.into(),
+            secret: DEVICE_PASSWORD.into(),
+            data: vec![],
+        }),
+        server: Some(AuthCreds {
+            auth_type: "DIGEST".into(),
+            name: SERVER_ID.into(),
+            secret: SERVER_PASSWORD.into(),
+            data: vec![],
+        }),
+        ext: MsExt {
+            default_encoding: content_type.into(),
+            initial_backoff_ms: 200,
+            max_backoff_ms: 2000,
+            ..MsExt::default()
+        },
+        ..DmAccount::default()
+    }
+}
+
 fn run_in(
     state: &std::path::Path,
     content_type: &str,
@@ -317,32 +347,7 @@ fn run_in(
     );
 
     // Bootstrap: the server provisions the device's DM account over SMS, signed with USERPIN.
-    let account = DmAccount {
-        app_id: "w7".into(),
-        server_id: SERVER_ID.into(),
-        name: "omadm reference server".into(),
-        addr: url.clone(),
-        addr_type: "URI".into(),
-        client: Some(AuthCreds {
-            auth_type: "DIGEST".into(),
-            name: DEVICE_NAME.into(),
-            secret: DEVICE_PASSWORD.into(),
-            data: vec![],
-        }),
-        server: Some(AuthCreds {
-            auth_type: "DIGEST".into(),
-            name: SERVER_ID.into(),
-            secret: SERVER_PASSWORD.into(),
-            data: vec![],
-        }),
-        ext: MsExt {
-            default_encoding: content_type.into(),
-            initial_backoff_ms: 200,
-            max_backoff_ms: 2000,
-            ..MsExt::default()
-        },
-        ..DmAccount::default()
-    };
+    let account = demo_account(&url, content_type);
     let doc = cp::encode(&Characteristic {
         children: vec![cp::w7_application(&account)],
         ..Characteristic::default()

@@ -15,7 +15,6 @@ use std::time::Duration;
 use omadm_agent::{Agent, AgentEvent, FumoSettings, SessionStep};
 use omadm_cm::roles;
 use omadm_csp::fumo::{FirmwareUpdater, InstallOutcome, PackageInfo};
-use omadm_csp::{AuthCreds, DmAccount, MsExt};
 use omadm_dpu::EndReason;
 use omadm_push::wdp::Bearer;
 use omadm_push::Input;
@@ -23,8 +22,7 @@ use omadm_server::firmware::{sha256_file, Downloads, FirmwareJob};
 use omadm_syncml::notification::{Notification, UiMode};
 
 use crate::demo::{
-    demo_agent_config, demo_engine, DEVICE_NAME, DEVICE_PASSWORD, SERVER_ID, SERVER_PASSWORD,
-    SMSC_NUMBER,
+    demo_account, demo_agent_config, demo_engine, SERVER_ID, SERVER_PASSWORD, SMSC_NUMBER,
 };
 
 const NODE: &str = "./FwUpdate/ContosoOS";
@@ -180,28 +178,7 @@ fn run_in(dir: &Path, size: u64, content_type: &str) -> Result<(), String> {
     agent
         .accounts()
         .create(
-            &DmAccount {
-                server_id: SERVER_ID.into(),
-                name: "omadm reference server".into(),
-                addr: format!("https://127.0.0.1:{port}/dm"),
-                client: Some(AuthCreds {
-                    auth_type: "DIGEST".into(),
-                    name: DEVICE_NAME.into(),
-                    secret: DEVICE_PASSWORD.into(),
-                    data: vec![],
-                }),
-                server: Some(AuthCreds {
-                    auth_type: "DIGEST".into(),
-                    name: SERVER_ID.into(),
-                    secret: SERVER_PASSWORD.into(),
-                    data: vec![],
-                }),
-                ext: MsExt {
-                    default_encoding: content_type.into(),
-                    ..MsExt::default()
-                },
-                ..DmAccount::default()
-            },
+            &demo_account(&format!("https://127.0.0.1:{port}/dm"), content_type),
             roles::MANAGER,
         )
         .map_err(|e| format!("account: {e}"))?;

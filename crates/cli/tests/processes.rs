@@ -106,6 +106,20 @@ fn bootstrap(push: &str, url: &str, pin: &str) {
     ]);
 }
 
+/// Sends the `omadm-reference` server's notification for `session_id` to a push port.
+fn notify_session(port: &str, session_id: &str) {
+    notify(&[
+        "--to",
+        port,
+        "--server-id",
+        "omadm-reference",
+        "--password",
+        "srv-secret",
+        "--session-id",
+        session_id,
+    ]);
+}
+
 fn notify(args: &[&str]) {
     let out = Command::new(BIN).arg("notify").args(args).output().unwrap();
     assert!(
@@ -173,16 +187,7 @@ fn a_bootstrapped_agent_answers_a_notification_and_the_server_records_it() {
     );
     bootstrap(&port, &url, "2468");
     line_after(&mut aout, "bootstrapped DM account(s) ");
-    notify(&[
-        "--to",
-        &port,
-        "--server-id",
-        "omadm-reference",
-        "--password",
-        "srv-secret",
-        "--session-id",
-        "0x77",
-    ]);
+    notify_session(&port, "0x77");
     let ended = line_after(&mut aout, "session with omadm-reference ended: ");
     assert!(ended.starts_with("Completed"), "{ended}");
     assert!(agent.0.wait().unwrap().success());
@@ -410,16 +415,7 @@ fn a_firmware_job_from_omadm_server_is_installed_by_the_agents_program_across_a_
     let port = line_after(&mut aout, "push port udp ");
     bootstrap(&port, &url, "2468");
     line_after(&mut aout, "bootstrapped DM account(s) ");
-    notify(&[
-        "--to",
-        &port,
-        "--server-id",
-        "omadm-reference",
-        "--password",
-        "srv-secret",
-        "--session-id",
-        "0x90",
-    ]);
+    notify_session(&port, "0x90");
     let ended = line_after(&mut aout, "session with omadm-reference ended: ");
     assert!(ended.starts_with("Completed"), "{ended}");
     assert!(agent.0.wait().unwrap().success());
