@@ -2,7 +2,10 @@
 //! accounts, the pending generic alerts), takes push input from the radio layer, and runs one
 //! session per server at a time, the rest queued: transport ↔ session engine ↔ Configuration
 //! Manager. Client-initiated sessions and generic alerts are requested through it; generic
-//! alerts stay on disk until a server acknowledges them, across restarts.
+//! alerts stay on disk until a server acknowledges them, across restarts. With
+//! [`Agent::enable_fumo`] it carries out firmware updates (the `firmware` module): download,
+//! install through the platform, the result after the reboot, the final alert; a long
+//! download pauses when the host has input waiting ([`Agent::set_yield_check`]).
 //!
 //! Retries and fallback (decided here, from the account's `Ext/Microsoft` settings): a message
 //! that cannot be delivered (connection or I/O failure, or HTTP 408, 429, 500, 502, 503, 504)
