@@ -6,8 +6,23 @@
  *
  * Conventions: functions omadm_<object>_<verb>, types omadm_<object>, constants OMADM_*.
  * Fallible calls return omadm_result; outputs are written only on success. Bytes are
- * (pointer, length); (NULL, 0) is empty. No function ever unwinds a panic into C.
- * Threads and re-entrance: see the notes on omadm_agent_process and the README's C ABI section.
+ * (pointer, length); (NULL, 0) is empty. No function ever unwinds a panic into C (a panic
+ * returns OMADM_RESULT_PANIC and poisons the agent).
+ *
+ * Threads: an omadm_agent may be used from several threads. Who drives it is the host's
+ * choice: call omadm_agent_process from its own loop, or run omadm_agent_run on a thread it
+ * owns until omadm_agent_stop. Event, UI, push-handler and firmware callbacks run on that
+ * thread; CSP callbacks on the thread whose call reaches them (that thread for sessions, the
+ * caller of omadm_agent_tree_*); log callbacks on the thread that logs. All but log callbacks
+ * run with the agent's lock held.
+ *
+ * Re-entrance: from inside a callback, only these may be called on the same agent:
+ * omadm_agent_push_gsm_sms, omadm_agent_push_cdma_sms, omadm_agent_push_udp,
+ * omadm_agent_provide_pin, omadm_agent_request_session, omadm_agent_ui_answer,
+ * omadm_agent_stop, omadm_agent_unregister_csp (the CSP is retired at once, unmounted when
+ * the operation ends), and omadm_version / omadm_result_str. Every other function on that
+ * agent returns OMADM_RESULT_REENTRANT instead of deadlocking. The queueing functions above
+ * never wait for a running session; the others wait for it.
  */
 
 #ifndef OMADM_H
