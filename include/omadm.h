@@ -13,8 +13,8 @@
  * choice: call omadm_agent_process from its own loop, or run omadm_agent_run on a thread it
  * owns until omadm_agent_stop. Event, UI, push-handler and firmware callbacks run on that
  * thread; CSP callbacks on the thread whose call reaches them (that thread for sessions, the
- * caller of omadm_agent_tree_*); log callbacks on the thread that logs. All but log callbacks
- * run with the agent's lock held.
+ * caller of omadm_agent_tree_*); log callbacks on the thread that logs. They all
+ * may run with the agent's lock held (see Re-entrance).
  *
  * Re-entrance: from inside a callback, only these may be called on the same agent:
  * omadm_agent_push_gsm_sms, omadm_agent_push_cdma_sms, omadm_agent_push_udp,
