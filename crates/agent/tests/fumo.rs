@@ -378,3 +378,30 @@ fn alerts_of(srv: &omadm_server::http::RunningServer) -> Vec<(String, String)> {
         .map(|r| (r.what, r.data.unwrap_or_default()))
         .collect()
 }
+
+#[test]
+fn a_download_stopped_by_a_restart_resumes_with_range_from_what_is_on_disk() {
+    let image = firmware_file("restart", 3 * 1024 * 1024);
+    let s = setup("fumo-restart", image, None, None);
+    s.platform.0.lock().unwrap().finish_with = Some(200);
+    {
+        let mut a = fumo_agent(&s);
+        // The process stops after the first MiB (paused here, then the agent is dropped as a
+        // power cut would).
+        a.set_yield_check(Box::new(|| true));
+        notify(&mut a, 0x71);
+        a.run_pending();
+        assert!(a.paused());
+        assert_eq!(state(&mut a), "30");
+    }
+    assert_eq!(s.downloads.range_requests(), 0);
+    let mut a = fumo_agent(&s);
+    a.run_pending();
+    assert_eq!(s.downloads.range_requests(), 1, "resumed, not started over");
+    let p = s.platform.0.lock().unwrap();
+    assert_eq!(p.installed[0].1, std::fs::read(&s.image).unwrap());
+    drop(p);
+    assert_eq!(alerts(&s).len(), 1);
+    assert_eq!(alerts(&s)[0].1, "200");
+    s.srv.stop();
+}
