@@ -330,6 +330,24 @@ fn read_request(stream: &mut impl Read, buf: &mut Vec<u8>) -> Result<Option<Requ
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Any request bytes give a request, the end, or a status to refuse with; never a
+        /// panic, and never more than the head limit plus one body buffered.
+        #[test]
+        fn any_request_bytes_are_taken_or_refused(
+            bytes in proptest::collection::vec(any::<u8>(), 0..2048),
+            prefix in "(GET /fw/x HTTP/1.1\r\nRange: |POST /dm HTTP/1.1\r\nContent-Length: |)",
+        ) {
+            let mut input = prefix.into_bytes();
+            input.extend_from_slice(&bytes);
+            let mut stream: &[u8] = &input;
+            let mut buf = Vec::new();
+            let _ = read_request(&mut stream, &mut buf);
+            prop_assert!(buf.len() <= 64 * 1024 + 16 * 1024 + input.len());
+        }
+    }
 
     #[test]
     fn ranges_are_start_and_optional_end() {

@@ -117,6 +117,26 @@ mod tests {
         assert_eq!(decode("pkg", &encode(&p)), Some(p));
     }
 
+    proptest::proptest! {
+        /// Any stored text decodes to a package or to `None`, never a panic.
+        #[test]
+        fn any_text_decodes_or_is_refused(text in ".{0,400}") {
+            let _ = decode("x", &text);
+        }
+
+        /// Lines with real keys and any values (the damage a torn write could leave).
+        #[test]
+        fn real_keys_with_any_values_decode_or_are_refused(
+            lines in proptest::collection::vec(
+                ("(name|version|download_url|dlu_url|digest|state|job|correlator|server|source|confirmed|install_started|result)", "[^\n]{0,20}"),
+                0..16,
+            )
+        ) {
+            let text: String = lines.iter().map(|(k, v)| format!("{k}={v}\n")).collect();
+            let _ = decode("x", &text);
+        }
+    }
+
     #[test]
     fn damaged_records_give_none() {
         assert_eq!(decode("x", "state=77\n"), None);
