@@ -84,6 +84,21 @@ fn start_server(
     (server, out)
 }
 
+/// `omadm agent --state DIR ARGS...` running, with its stdout to read.
+fn spawn_agent(state: &std::path::Path, args: &[&str]) -> (Killed, BufReader<ChildStdout>) {
+    let mut agent = Killed(
+        Command::new(BIN)
+            .args(["agent", "--state"])
+            .arg(state)
+            .args(args)
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let out = BufReader::new(agent.0.stdout.take().unwrap());
+    (agent, out)
+}
+
 /// Sends the bootstrap of the `omadm-reference` account (secret `srv-secret`, device
 /// `dev`/`dev-secret`) to an agent's push port.
 fn bootstrap(push: &str, url: &str, pin: &str) {
@@ -150,23 +165,23 @@ fn a_bootstrapped_agent_answers_a_notification_and_the_server_records_it() {
     let cert = srv_dir.join("cert.pem");
 
     let trace = agent_dir.join("trace");
-    let mut agent = Killed(
-        Command::new(BIN)
-            .args([
-                "agent",
-                "--state",
-                agent_dir.to_str().unwrap(),
-                "--push-udp",
-                "127.0.0.1:0",
-            ])
-            .args(["--trust", cert.to_str().unwrap(), "--no-system-store"])
-            .args(["--known-ppg", "127.0.0.1", "--pin", "2468", "--once"])
-            .args(["--trace", trace.to_str().unwrap()])
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap(),
+    let (mut agent, mut aout) = spawn_agent(
+        &agent_dir,
+        &[
+            "--push-udp",
+            "127.0.0.1:0",
+            "--trust",
+            cert.to_str().unwrap(),
+            "--no-system-store",
+            "--known-ppg",
+            "127.0.0.1",
+            "--pin",
+            "2468",
+            "--once",
+            "--trace",
+            trace.to_str().unwrap(),
+        ],
     );
-    let mut aout = BufReader::new(agent.0.stdout.take().unwrap());
     let port = line_after(&mut aout, "push port udp ");
 
     let pin_refused = Command::new(BIN)
@@ -209,26 +224,17 @@ fn a_bootstrapped_agent_answers_a_notification_and_the_server_records_it() {
     // session, which the server keeps in its state directory.
     let nonces = srv_dir.join("nonces");
     file_once_it_has(&nonces, &dev_id);
-    let mut again = Killed(
-        Command::new(BIN)
-            .args([
-                "agent",
-                "--state",
-                agent_dir.to_str().unwrap(),
-                "--push-udp",
-                "127.0.0.1:0",
-            ])
-            .args([
-                "--trust",
-                cert.to_str().unwrap(),
-                "--no-system-store",
-                "--once",
-            ])
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap(),
+    let (mut again, mut aout2) = spawn_agent(
+        &agent_dir,
+        &[
+            "--push-udp",
+            "127.0.0.1:0",
+            "--trust",
+            cert.to_str().unwrap(),
+            "--no-system-store",
+            "--once",
+        ],
     );
-    let mut aout2 = BufReader::new(again.0.stdout.take().unwrap());
     let port2 = line_after(&mut aout2, "push port udp ");
     notify(&[
         "--to",
@@ -270,39 +276,36 @@ fn a_generic_alert_survives_a_killed_agent_and_reaches_the_server_once() {
     let url = format!("https://127.0.0.1:{port}/dm");
 
     // Bootstrap the account (the server is not running yet).
-    let mut boot = Killed(
-        Command::new(BIN)
-            .args(["agent", "--state", &state, "--push-udp", "127.0.0.1:0"])
-            .args(["--known-ppg", "127.0.0.1", "--pin", "1357"])
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap(),
+    let (boot, mut out) = spawn_agent(
+        &agent_dir,
+        &[
+            "--push-udp",
+            "127.0.0.1:0",
+            "--known-ppg",
+            "127.0.0.1",
+            "--pin",
+            "1357",
+        ],
     );
-    let mut out = BufReader::new(boot.0.stdout.take().unwrap());
     let push = line_after(&mut out, "push port udp ");
     bootstrap(&push, &url, "1357");
     line_after(&mut out, "bootstrapped DM account(s) ");
     drop(boot);
 
     // Raise the alert while the server is down, and kill the agent (SIGKILL) while it backs off.
-    let mut raising = Killed(
-        Command::new(BIN)
-            .args(["agent", "--state", &state, "--alert-to", "omadm-reference"])
-            .args([
-                "--alert-type",
-                "org.openmobilealliance.dm.firmwareupdate.downloadandupdate",
-            ])
-            .args([
-                "--alert-data",
-                "200",
-                "--alert-source",
-                "./FUMO/fw1/DownloadAndUpdate",
-            ])
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap(),
+    let (mut raising, mut out) = spawn_agent(
+        &agent_dir,
+        &[
+            "--alert-to",
+            "omadm-reference",
+            "--alert-type",
+            "org.openmobilealliance.dm.firmwareupdate.downloadandupdate",
+            "--alert-data",
+            "200",
+            "--alert-source",
+            "./FUMO/fw1/DownloadAndUpdate",
+        ],
     );
-    let mut out = BufReader::new(raising.0.stdout.take().unwrap());
     line_after(&mut out, "generic alert ");
     std::thread::sleep(std::time::Duration::from_millis(200));
     raising.0.kill().unwrap();
