@@ -23,6 +23,8 @@ mod memory;
 mod readonly;
 mod sync_account;
 
+use omadm_syncml::printable;
+
 pub use devdetail::{DevDetailCsp, DeviceDetail};
 pub use devinfo::{DevInfoCsp, DeviceInfo};
 pub use dmacc::{AccountStore, AuthCreds, DmAccCsp, DmAccount, MsExt, SyncMlDmAccCsp};

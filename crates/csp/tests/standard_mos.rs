@@ -420,3 +420,171 @@ fn memory_csp_supports_every_command() {
     d.m.delete(&local, "./Vendor/memory/a").unwrap();
     assert_eq!(get(&mut d.m, &local, "./Vendor/memory").unwrap(), "c");
 }
+
+// ---- Issue 12.1: one server can never take over another's account ----------------------
+// ServerID is unique across accounts: a duplicate is refused with 418 (Already exists) by
+// every path that writes a ServerID, and nothing changes.
+
+fn attacker_account(d: &mut Device) -> String {
+    let mut a = account();
+    a.server_id = "attacker".into();
+    a.addr = "https://evil.example.com/dm".into();
+    d.accounts.create(&a, roles::MANAGER).unwrap()
+}
+
+fn only_one_account_claims(d: &Device, server_id: &str) {
+    let n = d
+        .accounts
+        .accounts()
+        .iter()
+        .filter(|a| a.server_id == server_id)
+        .count();
+    assert_eq!(n, 1, "accounts claiming {server_id}");
+    assert_eq!(
+        d.accounts.find_by_server_id(server_id).unwrap().addr,
+        "https://dm.example.com/dm",
+        "the victim's account is the one found"
+    );
+}
+
+#[test]
+fn a_server_cannot_add_an_account_with_another_servers_id() {
+    let mut d = device();
+    d.accounts.create(&account(), roles::MANAGER).unwrap();
+    attacker_account(&mut d);
+    let evil = srv("attacker");
+    d.m.add(
+        &evil,
+        "./DMAcc/evil",
+        NewNode::Interior {
+            type_: String::new(),
+        },
+    )
+    .unwrap();
+    let refused =
+        d.m.add(
+            &evil,
+            "./DMAcc/evil/ServerID",
+            NewNode::Leaf(LeafValue::text("funambol")),
+        )
+        .unwrap_err();
+    assert_eq!(refused.status, 418, "{refused}");
+    only_one_account_claims(&d, "funambol");
+}
+
+#[test]
+fn a_server_cannot_rename_its_account_to_another_servers_id() {
+    let mut d = device();
+    d.accounts.create(&account(), roles::MANAGER).unwrap();
+    let x = attacker_account(&mut d);
+    let evil = srv("attacker");
+    for path in [
+        format!("./DMAcc/{x}/ServerID"),
+        format!("./SyncML/DMAcc/{x}/ServerId"),
+    ] {
+        let refused =
+            d.m.replace(&evil, &path, LeafValue::text("funambol"))
+                .unwrap_err();
+        assert_eq!(refused.status, 418, "{path}: {refused}");
+    }
+    assert_eq!(
+        get(&mut d.m, &evil, &format!("./DMAcc/{x}/ServerID")).unwrap(),
+        "attacker"
+    );
+    only_one_account_claims(&d, "funambol");
+    // Its own id again, or a new unique one, is fine.
+    d.m.replace(
+        &evil,
+        &format!("./DMAcc/{x}/ServerID"),
+        LeafValue::text("attacker"),
+    )
+    .unwrap();
+}
+
+#[test]
+fn the_1_1_2_view_refuses_a_duplicate_server_id_too() {
+    let mut d = device();
+    d.accounts.create(&account(), roles::MANAGER).unwrap();
+    let evil = srv("attacker");
+    d.m.add(
+        &evil,
+        "./SyncML/DMAcc/evil",
+        NewNode::Interior {
+            type_: String::new(),
+        },
+    )
+    .unwrap();
+    let refused =
+        d.m.add(
+            &evil,
+            "./SyncML/DMAcc/evil/ServerId",
+            NewNode::Leaf(LeafValue::text("funambol")),
+        )
+        .unwrap_err();
+    assert_eq!(refused.status, 418, "{refused}");
+    only_one_account_claims(&d, "funambol");
+}
+
+#[test]
+fn copying_another_accounts_server_id_is_refused() {
+    let mut d = device();
+    let victim = d.accounts.create(&account(), roles::MANAGER).unwrap();
+    // A server that may read the victim's account (here: the victim itself, copying into an
+    // account it created) still cannot make a second account with its id.
+    let s = srv("funambol");
+    d.m.add(
+        &s,
+        "./DMAcc/copy",
+        NewNode::Interior {
+            type_: String::new(),
+        },
+    )
+    .unwrap();
+    let refused =
+        d.m.copy(
+            &s,
+            &format!("./DMAcc/{victim}/ServerID"),
+            "./DMAcc/copy/ServerID",
+        )
+        .unwrap_err();
+    assert_eq!(refused.status, 418, "{refused}");
+    only_one_account_claims(&d, "funambol");
+}
+
+#[test]
+fn a_bootstrap_with_an_existing_server_id_is_refused_and_changes_nothing() {
+    let d = device();
+    d.accounts.create(&account(), roles::MANAGER).unwrap();
+    let mut again = account();
+    again.addr = "https://evil.example.com/dm".into();
+    let refused = d.accounts.create(&again, roles::MANAGER).unwrap_err();
+    assert_eq!(refused.status, 418, "{refused}");
+    assert_eq!(d.accounts.accounts().len(), 1);
+    only_one_account_claims(&d, "funambol");
+}
+
+#[test]
+fn an_atomic_cannot_slip_a_duplicate_in() {
+    let mut d = device();
+    d.accounts.create(&account(), roles::MANAGER).unwrap();
+    let evil = srv("attacker");
+    d.m.begin_atomic().unwrap();
+    d.m.add(
+        &evil,
+        "./DMAcc/evil",
+        NewNode::Interior {
+            type_: String::new(),
+        },
+    )
+    .unwrap();
+    let refused =
+        d.m.add(
+            &evil,
+            "./DMAcc/evil/ServerID",
+            NewNode::Leaf(LeafValue::text("funambol")),
+        )
+        .unwrap_err();
+    assert_eq!(refused.status, 418);
+    d.m.rollback_atomic().unwrap();
+    only_one_account_claims(&d, "funambol");
+}

@@ -791,17 +791,14 @@ pub fn w7_account(app: &Characteristic) -> Option<DmAccount> {
 
 /// Creates the accounts of an accepted provisioning document in the account store, each with
 /// the authentication roles the message earned as its role ceiling. Returns the new accounts'
-/// node names; stops at the first failure (accounts created before it stay).
+/// node names. All or nothing: a ServerID an existing account holds (or two applications of
+/// the document with one ServerID) refuses the whole document with 418, and nothing changes.
 pub fn apply(
     store: &omadm_csp::AccountStore,
     bootstrap: &crate::router::Bootstrap,
 ) -> Result<Vec<String>, omadm_cm::CmError> {
     let ceiling = bootstrap.roles & roles::AUTHENTICATION_ROLES;
-    bootstrap
-        .accounts
-        .iter()
-        .map(|a| store.create(a, ceiling))
-        .collect()
+    store.create_all(&bootstrap.accounts, ceiling)
 }
 
 #[cfg(test)]

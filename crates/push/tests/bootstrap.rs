@@ -219,3 +219,34 @@ fn the_pin_queue_is_bounded() {
     assert_eq!(r.stats().unauthenticated_queue_full, 1);
     assert_eq!(r.waiting_for_pin(), 2);
 }
+
+/// Issue 12.1: a bootstrap document naming a ServerID an account already holds is refused
+/// whole (418), and so is one whose applications share a ServerID; nothing is written.
+#[test]
+fn a_bootstrap_document_cannot_take_an_existing_server_id() {
+    let mut r = router(Policies::default());
+    let pdu = cp_push(1, "3C5077C457BBD9FF86C33237B876419A981627B4");
+    let Output::PinRequired { id, .. } = from_ppg(&mut r, &pdu) else {
+        panic!()
+    };
+    let Output::Bootstrap(b) = r.provide_pin(id, "1234") else {
+        panic!("not bootstrapped")
+    };
+    let store = AccountStore::open(Box::new(MemoryStorage::new())).unwrap();
+    omadm_push::cp::apply(&store, &b).unwrap();
+    let before = store.accounts();
+    let again = omadm_push::cp::apply(&store, &b).unwrap_err();
+    assert_eq!(again.status, 418, "{again}");
+    assert_eq!(store.accounts(), before);
+
+    let fresh = AccountStore::open(Box::new(MemoryStorage::new())).unwrap();
+    let mut twice = b.clone();
+    let mut second = twice.accounts[0].clone();
+    second.addr = "https://elsewhere.example/dm".into();
+    twice.accounts.push(second);
+    assert_eq!(
+        omadm_push::cp::apply(&fresh, &twice).unwrap_err().status,
+        418
+    );
+    assert!(fresh.accounts().is_empty(), "all or nothing");
+}

@@ -34,6 +34,7 @@ mod limits;
 pub mod model;
 pub mod notification;
 mod parse;
+pub mod printable;
 mod tag;
 pub mod wbxml;
 pub mod xml;
@@ -41,6 +42,7 @@ pub mod xml;
 pub use error::{DecodeError, ErrorKind};
 pub use limits::Limits;
 pub use model::*;
+pub use printable::{printable, printable_bytes, Printable};
 pub use tag::{Page, Tag, METINF_NS};
 
 /// The two encodings of a SyncML DM message.

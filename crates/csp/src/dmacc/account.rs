@@ -212,6 +212,19 @@ pub(super) fn set_leaf(tree: &mut Manager, path: &str, value: LeafValue) -> Resu
     }
 }
 
+/// Fails with 418 (Already exists) when an account other than `<x>` has ServerID `id`.
+pub(super) fn check_server_id_free(tree: &mut Manager, x: &str, id: &[u8]) -> Result<(), CmError> {
+    for other in children(tree, "./DMAcc") {
+        if other != x && leaf(tree, &format!("./DMAcc/{other}/ServerID")).as_deref() == Some(id) {
+            return Err(CmError::already_exists(format!(
+                "ServerID {} belongs to another account",
+                crate::printable(&String::from_utf8_lossy(id))
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// A free node name for a new account, derived from its ServerID.
 pub(super) fn node_name(tree: &mut Manager, account: &DmAccount) -> String {
     if !account.node_name.is_empty() && !tree.exists(&format!("./DMAcc/{}", account.node_name)) {

@@ -128,30 +128,72 @@ impl AccountStore {
             .collect()
     }
 
-    /// The account whose ServerID is `server_id`.
+    /// The account whose ServerID is `server_id`. ServerIDs are unique (every path that
+    /// writes one refuses a duplicate with 418); should a store written before that rule hold
+    /// two accounts with one ServerID, neither is found (and an error is logged): a lookup is
+    /// never ambiguous, so a notification or a session can never reach the wrong account.
     pub fn find_by_server_id(&self, server_id: &str) -> Option<DmAccount> {
-        self.accounts()
+        if server_id.is_empty() {
+            return None;
+        }
+        let mut found = self
+            .accounts()
             .into_iter()
-            .find(|a| a.server_id == server_id)
+            .filter(|a| a.server_id == server_id);
+        let first = found.next()?;
+        if found.next().is_some() {
+            log::error!(
+                "two DM accounts claim ServerID {}: neither is used until one is removed",
+                crate::printable(server_id)
+            );
+            return None;
+        }
+        Some(first)
+    }
+
+    /// Refuses (418, Already exists) a ServerID that an account other than `<x>` holds: a
+    /// ServerID names one account, so no server can claim another's identity.
+    pub(crate) fn check_server_id(&self, x: &str, value: &LeafValue) -> Result<(), CspError> {
+        let mut inner = self.lock();
+        account::check_server_id_free(&mut inner.tree, x, &value.data).map_err(csp_error)
     }
 
     /// Creates an account (a bootstrap's work) with `bootstrap_roles` as its role ceiling
     /// and, unless the account names a Role, its roles. The server gets Get, Replace and
-    /// Delete on the account node. Returns the node name `<x>`.
+    /// Delete on the account node. Returns the node name `<x>`. A ServerID another account
+    /// holds is refused (418) and nothing is written.
     pub fn create(&self, account: &DmAccount, bootstrap_roles: u32) -> Result<String, CmError> {
+        let mut names = self.create_all(std::slice::from_ref(account), bootstrap_roles)?;
+        Ok(names.remove(0))
+    }
+
+    /// Creates several accounts (one bootstrap document's) all or nothing: when one is
+    /// refused (a ServerID already held, also by an earlier account of the same list, or a
+    /// Role beyond `bootstrap_roles`) none is written.
+    pub fn create_all(
+        &self,
+        accounts: &[DmAccount],
+        bootstrap_roles: u32,
+    ) -> Result<Vec<String>, CmError> {
         let mut inner = self.lock();
         if inner.depth > 0 {
             return Err(CmError::new(409, "account store is in a transaction"));
         }
-        let name = account::node_name(&mut inner.tree, account);
         let tree = &mut inner.tree;
         tree.begin_atomic()?;
-        let result = account::write(tree, &name, account, bootstrap_roles);
+        let mut names = Vec::with_capacity(accounts.len());
+        let result = accounts.iter().try_for_each(|account| {
+            account::check_server_id_free(tree, "", account.server_id.as_bytes())?;
+            let name = account::node_name(tree, account);
+            account::write(tree, &name, account, bootstrap_roles)?;
+            names.push(name);
+            Ok(())
+        });
         match result {
             Ok(()) => {
                 tree.commit_atomic()?;
                 tree.persist()?;
-                Ok(name)
+                Ok(names)
             }
             Err(e) => {
                 let _ = tree.rollback_atomic();
@@ -253,5 +295,32 @@ impl AccountStore {
                 LeafValue::text(roles.to_string()),
             )
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use omadm_cm::MemoryStorage;
+
+    #[test]
+    fn a_lookup_is_never_ambiguous_even_in_a_store_with_duplicates() {
+        // A store written before ServerIDs were unique may hold two accounts with one id:
+        // neither is used, rather than the first one found.
+        let store = AccountStore::open(Box::new(MemoryStorage::new())).unwrap();
+        let mut a = DmAccount {
+            server_id: "victim".into(),
+            addr: "https://victim.example/dm".into(),
+            ..DmAccount::default()
+        };
+        store.create(&a, 1).unwrap();
+        a.addr = "https://attacker.example/dm".into();
+        {
+            let mut inner = store.lock();
+            account::write(&mut inner.tree, "dup", &a, 1).unwrap();
+        }
+        assert_eq!(store.accounts().len(), 2);
+        assert!(store.find_by_server_id("victim").is_none());
+        assert!(store.find_by_server_id("").is_none());
     }
 }

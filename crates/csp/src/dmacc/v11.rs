@@ -178,8 +178,10 @@ impl Csp for SyncMlDmAccCsp {
             return self.store.set_ceiling(x, roles);
         }
         let value = value.ok_or(CspError::NotAllowed)?;
-        if field == "Role" {
-            check_role(&self.store, x, value, roles)?;
+        match field {
+            "Role" => check_role(&self.store, x, value, roles)?,
+            "ServerId" => self.store.check_server_id(x, value)?,
+            _ => {}
         }
         self.store.with(|t| {
             if existing(t, x, field).is_some() {
@@ -194,8 +196,10 @@ impl Csp for SyncMlDmAccCsp {
         if field.is_empty() {
             return Err(CspError::NotAllowed);
         }
-        if field == "Role" {
-            check_role(&self.store, x, value, self.caller_roles)?;
+        match field {
+            "Role" => check_role(&self.store, x, value, self.caller_roles)?,
+            "ServerId" => self.store.check_server_id(x, value)?,
+            _ => {}
         }
         self.store.with(|t| match existing(t, x, field) {
             Some(p) => t.replace(&LOCAL, &p, value.clone()),

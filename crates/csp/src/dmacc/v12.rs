@@ -69,10 +69,10 @@ impl Csp for DmAccCsp {
 
     fn add(&mut self, path: &str, value: Option<&LeafValue>) -> Result<(), CspError> {
         let (x, tail) = split(path).ok_or(CspError::NotAllowed)?;
-        if tail == "Ext/Microsoft/Role" {
-            if let Some(v) = value {
-                check_role(&self.store, x, v, self.caller_roles)?;
-            }
+        match (tail, value) {
+            ("Ext/Microsoft/Role", Some(v)) => check_role(&self.store, x, v, self.caller_roles)?,
+            ("ServerID", Some(v)) => self.store.check_server_id(x, v)?,
+            _ => {}
         }
         let node = match value {
             Some(v) => NewNode::Leaf(v.clone()),
@@ -94,8 +94,10 @@ impl Csp for DmAccCsp {
 
     fn replace(&mut self, path: &str, value: &LeafValue) -> Result<(), CspError> {
         let (x, tail) = split(path).ok_or(CspError::NotAllowed)?;
-        if tail == "Ext/Microsoft/Role" {
-            check_role(&self.store, x, value, self.caller_roles)?;
+        match tail {
+            "Ext/Microsoft/Role" => check_role(&self.store, x, value, self.caller_roles)?,
+            "ServerID" => self.store.check_server_id(x, value)?,
+            _ => {}
         }
         self.store.with(|t| t.replace(&LOCAL, path, value.clone()))
     }
