@@ -143,3 +143,9 @@ impl PendingAlerts {
         s
     }
 }
+
+impl omadm_dpu::AlertStore for PendingAlerts {
+    fn acknowledge(&mut self, id: u64) -> Result<(), String> {
+        PendingAlerts::acknowledge(self, id).map_err(|e| e.to_string())
+    }
+}

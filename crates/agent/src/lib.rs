@@ -644,6 +644,10 @@ impl Agent {
         };
         let mut out = session.start();
         let mut messages = 0u32;
+        // A server nonce issued in `out`: stored once the server has answered that message
+        // (HTTP 200), never before: a nonce the server did not receive would make its next
+        // notification fail as "bad digest".
+        let mut nonce_in_flight: Option<Vec<u8>> = None;
         loop {
             self.observe(SessionStep::Sending {
                 server_id: &account.server_id,
@@ -695,14 +699,26 @@ impl Agent {
                 }
                 return Attempt::Failed(format!("HTTP {}", response.status));
             }
+            if let Some(nonce) = nonce_in_flight.take() {
+                if let Err(e) = self
+                    .accounts
+                    .set_nonce(&account.server_id, "SRVCRED", &nonce)
+                {
+                    log::warn!("cannot store the server nonce: {e}");
+                }
+            }
             self.observe(SessionStep::Received {
                 server_id: &account.server_id,
                 status: response.status,
                 content_type: response.content_type.as_deref().unwrap_or(""),
                 body: &response.body,
             });
-            let next =
-                session.handle_with_hmac(&mut self.tree, &response.body, response.hmac.as_deref());
+            let next = session.handle_with_alerts(
+                &mut self.tree,
+                &mut self.alerts,
+                &response.body,
+                response.hmac.as_deref(),
+            );
             let mut ended = None;
             while let Some(event) = session.poll_event() {
                 match event {
@@ -718,19 +734,9 @@ impl Agent {
                         }
                     }
                     Event::ClientNonce { trusted: false, .. } => {}
-                    Event::ServerNonce { nonce } => {
-                        if let Err(e) =
-                            self.accounts
-                                .set_nonce(&account.server_id, "SRVCRED", &nonce)
-                        {
-                            log::warn!("cannot store the server nonce: {e}");
-                        }
-                    }
-                    Event::GenericAlertAcknowledged { id, .. } => {
-                        if let Err(e) = self.alerts.acknowledge(id) {
-                            log::warn!("cannot drop acknowledged alert {id}: {e}");
-                        }
-                    }
+                    Event::ServerNonce { nonce } => nonce_in_flight = Some(nonce),
+                    // Already dropped from the pending alerts, durably, by the session.
+                    Event::GenericAlertAcknowledged { .. } => {}
                     Event::Ended(reason) => ended = Some(reason),
                 }
             }

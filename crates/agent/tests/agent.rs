@@ -596,3 +596,100 @@ fn the_server_serves_many_devices_at_once() {
     }
     srv.stop();
 }
+
+/// Issue 12.2 and 12.3 through the real agent and server: a server that fails
+/// authentication (wrong server password) acknowledges the pending alert, which stays
+/// pending; the nonce the device keeps is the last one that server received; the right
+/// server then gets the alert exactly once. Fails on the code before issue 12: the refused
+/// server's acknowledgement dropped the alert, and a nonce never sent was stored.
+#[test]
+fn an_acknowledgement_from_a_refused_server_drops_nothing_and_no_unsent_nonce_is_kept() {
+    let (bad, cert) = server_with("Get ./DevInfo/Man\n", |c| {
+        c.server_password = "not-the-password".into()
+    });
+    let (good, good_cert) = server("Get ./DevInfo/Man\n");
+    let dir = state_dir("refused-ack");
+    let mut a = agent_with(&dir, &cert, |c| {
+        c.transport.trust_anchors.push(good_cert.clone());
+    });
+    let x = a
+        .accounts()
+        .create(
+            &account(&format!("https://127.0.0.1:{}/dm", bad.addr.port())),
+            roles::MANAGER,
+        )
+        .unwrap();
+    let alert = GenericAlert {
+        id: 0,
+        correlator: Some("corr-9".into()),
+        source: Some("./FwUpdate/x/DownloadAndUpdate".into()),
+        target: None,
+        type_: "org.openmobilealliance.dm.firmwareupdate.downloadandupdate".into(),
+        format: "int".into(),
+        mark: None,
+        data: "200".into(),
+    };
+    a.set_alert_retry(omadm_transport::retry::RetryPolicy {
+        retries: 0,
+        initial: Duration::ZERO,
+        max: Duration::ZERO,
+    });
+    a.add_generic_alert("ref", alert).unwrap();
+    let events = a.run_pending();
+    assert!(
+        matches!(
+            &events[..],
+            [AgentEvent::SessionEnded {
+                reason: EndReason::AuthenticationFailed,
+                ..
+            }]
+        ),
+        "{events:?}"
+    );
+    assert_eq!(
+        a.alerts().for_server("ref").len(),
+        1,
+        "the refused server's 200 dropped nothing"
+    );
+    let kept = a
+        .accounts()
+        .find_by_server_id("ref")
+        .unwrap()
+        .server
+        .unwrap()
+        .data;
+    let received = bad
+        .engine
+        .lock()
+        .unwrap()
+        .server_nonce(DEVICE)
+        .unwrap()
+        .to_vec();
+    assert_eq!(kept, received, "the device keeps the nonce the server has");
+
+    // The right server, which knows the last nonce it was given.
+    good.engine
+        .lock()
+        .unwrap()
+        .set_server_nonce(DEVICE, received);
+    a.tree()
+        .replace(
+            &Principal::Local {
+                roles: roles::MANAGER,
+            },
+            &format!("./DMAcc/{x}/AppAddr/1/Addr"),
+            LeafValue::text(format!("https://127.0.0.1:{}/dm", good.addr.port())),
+        )
+        .unwrap();
+    a.resume_pending_alerts();
+    let events = a.run_pending();
+    assert!(completed(&events[0], None), "{events:?}");
+    assert!(a.alerts().for_server("ref").is_empty());
+    let delivered = records(&good)
+        .iter()
+        .filter(|r| r.kind == "Alert" && r.what.contains("correlator=corr-9"))
+        .count();
+    assert_eq!(delivered, 1);
+    bad.stop();
+    good.stop();
+}

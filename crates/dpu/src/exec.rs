@@ -415,10 +415,9 @@ impl Executor<'_> {
             }
             let (responses, ok) = match child {
                 Command::Get(_) | Command::Exec(_) | Command::Sequence(_) | Command::Atomic(_) => (
-                    vec![Command::Status(status(
+                    vec![Command::Status(Status::for_command(
                         &self.msg_ref,
-                        child.cmd_id().unwrap_or(""),
-                        child.name(),
+                        child,
                         500,
                     ))],
                     false,
@@ -475,10 +474,9 @@ impl Executor<'_> {
             }
             let (responses, ok) = match child {
                 Command::Sequence(_) => (
-                    vec![Command::Status(status(
+                    vec![Command::Status(Status::for_command(
                         &self.msg_ref,
-                        child.cmd_id().unwrap_or(""),
-                        "Sequence",
+                        child,
                         500,
                     ))],
                     false,
@@ -508,16 +506,17 @@ fn no_resp(command: &Command) -> bool {
 }
 
 /// 215 for a command (and, for a container, each command inside it) that was not executed.
-fn not_executed(msg_ref: &str, command: &Command) -> Vec<Response> {
-    let mut out = vec![Command::Status(status(
-        msg_ref,
-        command.cmd_id().unwrap_or(""),
-        command.name(),
-        215,
-    ))];
+pub(crate) fn not_executed(msg_ref: &str, command: &Command) -> Vec<Response> {
+    refused(msg_ref, command, 215)
+}
+
+/// `code` for a command that was not executed and, for a container, for each command inside
+/// it; every Status with its command's TargetRefs and SourceRefs.
+pub(crate) fn refused(msg_ref: &str, command: &Command, code: u16) -> Vec<Response> {
+    let mut out = vec![Command::Status(Status::for_command(msg_ref, command, code))];
     if let Command::Atomic(c) | Command::Sequence(c) = command {
         for child in &c.commands {
-            out.extend(not_executed(msg_ref, child));
+            out.extend(refused(msg_ref, child, code));
         }
     }
     out

@@ -27,6 +27,16 @@ pub use config::{Credentials, SessionConfig};
 pub use event::{EndReason, Event};
 pub use session::{Entropy, Outgoing, Session, SessionError, Trigger, MAX_IDLE_EXCHANGES};
 
+/// Where the driver keeps its pending generic alerts. Given to
+/// [`Session::handle_with_alerts`], it is told of each acknowledgement (a 200 or 202 Status
+/// from an authenticated server) before the session persists the effects of the message that
+/// carried it, so that once that message is committed the alert is never sent again, even
+/// after a crash. An error stops the session before anything of the message is executed.
+pub trait AlertStore {
+    /// Drops the alert `id` (the [`GenericAlert::id`]), durably, before returning.
+    fn acknowledge(&mut self, id: u64) -> Result<(), String>;
+}
+
 /// A generic alert (Alert 1226, DM Protocol §2.3.7) waiting to reach the server.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GenericAlert {

@@ -17,7 +17,7 @@ use crate::event::{EndReason, Event};
 use crate::exec::Executor;
 use crate::large_object::Assembler;
 use crate::ui::UserInterface;
-use crate::GenericAlert;
+use crate::{AlertStore, GenericAlert};
 
 /// How the session was started.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,6 +85,10 @@ pub struct Session {
     client_attempts: u32,
     /// The server's credential state.
     server_authenticated: bool,
+    /// A nonce issued to the server in the message being built: reported
+    /// ([`Event::ServerNonce`]) only once that message is handed out, so that a nonce the
+    /// server never received is never stored.
+    pending_server_nonce: Option<Vec<u8>>,
     server_failures: u32,
     /// Server messages in a row that asked for more (Alert 1222) while sending nothing and
     /// with nothing owed to them: a loop a broken server would keep up forever.
@@ -135,6 +139,7 @@ impl Session {
             client_authenticated: false,
             client_attempts: 0,
             server_authenticated: false,
+            pending_server_nonce: None,
             server_failures: 0,
             idle_exchanges: 0,
             alerts,
@@ -312,12 +317,43 @@ impl Session {
         bytes: &[u8],
         hmac: Option<&str>,
     ) -> Result<Option<Outgoing>, SessionError> {
+        self.process(cm, None, bytes, hmac)
+    }
+
+    /// As [`Session::handle_with_hmac`], telling `alerts` of every generic alert the server
+    /// acknowledged, durably, before the message's effects are persisted (see
+    /// [`AlertStore`]).
+    pub fn handle_with_alerts(
+        &mut self,
+        cm: &mut Manager,
+        alerts: &mut dyn AlertStore,
+        bytes: &[u8],
+        hmac: Option<&str>,
+    ) -> Result<Option<Outgoing>, SessionError> {
+        self.process(cm, Some(alerts), bytes, hmac)
+    }
+
+    fn process(
+        &mut self,
+        cm: &mut Manager,
+        alerts: Option<&mut dyn AlertStore>,
+        bytes: &[u8],
+        hmac: Option<&str>,
+    ) -> Result<Option<Outgoing>, SessionError> {
         if self.ended {
             return Err(SessionError("the session is over".into()));
         }
-        let result = self.handle_inner(cm, bytes, hmac);
-        if let Err(e) = &result {
-            self.end(EndReason::ProtocolError(e.0.clone()));
+        let result = self.handle_inner(cm, alerts, bytes, hmac);
+        // A nonce issued in this message reaches the server only if the message goes out.
+        let nonce = self.pending_server_nonce.take();
+        match &result {
+            Ok(Some(_)) => {
+                if let Some(nonce) = nonce {
+                    self.events.push_back(Event::ServerNonce { nonce });
+                }
+            }
+            Ok(None) => {}
+            Err(e) => self.end(EndReason::ProtocolError(e.0.clone())),
         }
         result
     }
@@ -325,6 +361,7 @@ impl Session {
     fn handle_inner(
         &mut self,
         cm: &mut Manager,
+        alerts: Option<&mut dyn AlertStore>,
         bytes: &[u8],
         hmac: Option<&str>,
     ) -> Result<Option<Outgoing>, SessionError> {
@@ -332,38 +369,14 @@ impl Session {
             .map_err(|e| SessionError(format!("undecodable server message: {e}")))?;
         if msg.header.session_id.trim() != self.session_id {
             return Err(SessionError(format!(
-                "SessionID {:?} is not this session's {:?}",
-                msg.header.session_id, self.session_id
+                "SessionID {} is not this session's {}",
+                omadm_syncml::printable(&msg.header.session_id).limit(64),
+                self.session_id
             )));
-        }
-        if let Some(uri) = &msg.header.resp_uri {
-            self.resp_uri = Some(uri.clone());
-        }
-        if let Some(size) = msg.header.meta.as_ref().and_then(|m| m.max_msg_size) {
-            self.server_max_msg_size = Some(size);
         }
         let server_msg_id = msg.header.msg_id.clone();
 
-        // 1. The server's answers to our previous message.
-        let mut resend_package1 = false;
-        let events_before = self.events.len();
-        let server_nonce_before = self
-            .config
-            .server_credentials
-            .as_ref()
-            .map(|c| c.nonce.clone());
-        for command in &msg.body.commands {
-            if let Command::Status(s) = command {
-                if self.on_status(s) {
-                    resend_package1 = true;
-                }
-            }
-        }
-        if self.ended {
-            return Ok(None);
-        }
-
-        // 2. Is the server who it says?
+        // 1. Is the server who it says? Judged before anything the message says is believed.
         let mac_valid = match (&self.config.server_credentials, hmac) {
             (Some(c), Some(h)) if c.scheme == AuthScheme::Hmac => Some(
                 omadm_syncml::auth::HmacHeader::parse(h)
@@ -372,17 +385,47 @@ impl Session {
             _ => None,
         };
         let header_status = self.check_server(&msg, mac_valid);
-        if self.ended {
-            return Ok(None);
-        }
         let server_ok = crate::exec::is_success(header_status.code().unwrap_or(500));
-        // A nonce for our credentials that came in this message is trusted (stored for the
-        // next session) once the same message authenticated the server.
-        if self.server_authenticated {
-            for e in self.events.iter_mut().skip(events_before) {
-                if let Event::ClientNonce { trusted, .. } = e {
-                    *trusted = true;
+
+        // 2. Only from a server that authenticated: its RespURI, its MaxMsgSize and its answers
+        // to our previous message (acknowledged alerts, challenges, nonces). Acknowledged
+        // alerts are made durable before anything of this message is committed.
+        let mut resend_package1 = false;
+        if server_ok {
+            if let Some(uri) = &msg.header.resp_uri {
+                self.resp_uri = Some(uri.clone());
+            }
+            if let Some(size) = msg.header.meta.as_ref().and_then(|m| m.max_msg_size) {
+                self.server_max_msg_size = Some(size);
+            }
+            let events_before = self.events.len();
+            for command in &msg.body.commands {
+                if let Command::Status(s) = command {
+                    if self.on_status(s) {
+                        resend_package1 = true;
+                    }
                 }
+            }
+            if let Some(store) = alerts {
+                let acknowledged: Vec<u64> = self
+                    .events
+                    .iter()
+                    .skip(events_before)
+                    .filter_map(|e| match e {
+                        Event::GenericAlertAcknowledged { id, .. } => Some(*id),
+                        _ => None,
+                    })
+                    .collect();
+                for id in acknowledged {
+                    store.acknowledge(id).map_err(|e| {
+                        SessionError(format!(
+                            "cannot store the acknowledgement of alert {id}: {e}"
+                        ))
+                    })?;
+                }
+            }
+            if self.ended {
+                return Ok(None);
             }
         }
 
@@ -417,13 +460,7 @@ impl Session {
                 } else {
                     header_status.code().unwrap_or(401)
                 };
-                responses.push(Command::Status(Status::new(
-                    "",
-                    &server_msg_id,
-                    command.cmd_id().unwrap_or(""),
-                    command.name(),
-                    code,
-                )));
+                responses.extend(crate::exec::refused(&server_msg_id, command, code));
                 continue;
             }
             match self.large_object.offer(command, &server_msg_id) {
@@ -459,18 +496,8 @@ impl Session {
             && server_ok
             && !self.large_object.is_pending()
         {
-            // No reply goes back, so a nonce issued to the server in this message's header
-            // status would never reach it: keep the one it has.
-            if let (Some(creds), Some(before)) =
-                (self.config.server_credentials.as_mut(), server_nonce_before)
-            {
-                creds.nonce = before;
-            }
-            let mut i = 0;
-            self.events.retain(|e| {
-                i += 1;
-                i <= events_before || !matches!(e, Event::ServerNonce { .. })
-            });
+            // No reply goes back: a nonce issued in this message's header status is dropped
+            // (see `process`), the server keeps the one it has.
             self.end(EndReason::Completed);
             return Ok(None);
         }
@@ -648,9 +675,7 @@ impl Session {
             if let Some(creds) = &mut self.config.server_credentials {
                 creds.nonce = nonce.clone();
             }
-            self.events.push_back(Event::ServerNonce {
-                nonce: nonce.clone(),
-            });
+            self.pending_server_nonce = Some(nonce.clone());
             s.chal = Some(Box::new(Chal {
                 meta: Meta {
                     type_: Some(expected.scheme.meta_type().to_owned()),

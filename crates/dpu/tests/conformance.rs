@@ -1070,3 +1070,269 @@ fn a_server_that_only_keeps_asking_for_more_is_cut_off() {
         "{ended:?}"
     );
 }
+
+// ---- Issue 12: nothing from an unauthenticated server is believed ------------------------
+
+fn md5_server_config(nonce: &[u8]) -> SessionConfig {
+    let mut c = config();
+    c.server_credentials = Some(Credentials {
+        scheme: AuthScheme::Md5,
+        name: "funambol".into(),
+        secret: "srvpwd".into(),
+        nonce: nonce.to_vec(),
+    });
+    c
+}
+
+fn pending_alert(id: u64) -> GenericAlert {
+    GenericAlert {
+        id,
+        correlator: Some("corr".into()),
+        source: Some("./FwUpdate/x/DownloadAndUpdate".into()),
+        target: None,
+        type_: "org.openmobilealliance.dm.firmwareupdate.downloadandupdate".into(),
+        format: "int".into(),
+        mark: None,
+        data: "200".into(),
+    }
+}
+
+/// A server message (MsgID `msg_id`) with `cred` (None: no Cred) in its header, a RespURI and
+/// a MaxMsgSize, acknowledging the 1226 of package 1 (`alert_cmd`) and challenging the
+/// device's credentials, plus `body`.
+fn server_msg_with(msg_id: u32, cred: Option<&Cred>, alert_cmd: &str, body: &str) -> Vec<u8> {
+    let cred = cred
+        .map(|c| {
+            format!(
+                r#"<Cred><Meta><Format xmlns="syncml:metinf">b64</Format><Type xmlns="syncml:metinf">syncml:auth-md5</Type></Meta><Data>{}</Data></Cred>"#,
+                c.data
+            )
+        })
+        .unwrap_or_default();
+    format!(r#"<SyncML xmlns="SYNCML:SYNCML1.2"><SyncHdr><VerDTD>1.2</VerDTD><VerProto>DM/1.2</VerProto><SessionID>3</SessionID><MsgID>{msg_id}</MsgID><Target><LocURI>IMEI:1</LocURI></Target><Source><LocURI>{SERVER}</LocURI></Source><RespURI>https://attacker.example/dm</RespURI>{cred}<Meta><MaxMsgSize xmlns="syncml:metinf">300</MaxMsgSize></Meta></SyncHdr><SyncBody><Status><CmdID>1</CmdID><MsgRef>1</MsgRef><CmdRef>0</CmdRef><Cmd>SyncHdr</Cmd><Chal><Meta><Type xmlns="syncml:metinf">syncml:auth-md5</Type><Format xmlns="syncml:metinf">b64</Format><NextNonce xmlns="syncml:metinf">UG9pc29u</NextNonce></Meta></Chal><Data>212</Data></Status><Status><CmdID>2</CmdID><MsgRef>1</MsgRef><CmdRef>{alert_cmd}</CmdRef><Cmd>Alert</Cmd><Data>200</Data></Status>{body}<Final/></SyncBody></SyncML>"#).into_bytes()
+}
+
+fn alert_session(nonce: &[u8]) -> (Session, String) {
+    let mut s = Session::new(
+        md5_server_config(nonce),
+        Trigger::Client { session_id: 3 },
+        vec![pending_alert(42)],
+        Box::new(|b: &mut [u8]| b.fill(7)),
+    );
+    let pkg1 = parse(&s.start().body);
+    let cmd = pkg1
+        .body
+        .commands
+        .iter()
+        .find_map(|c| match c {
+            Command::Alert(a) if a.code() == Some(1226) => Some(a.cmd_id.clone()),
+            _ => None,
+        })
+        .unwrap();
+    (s, cmd)
+}
+
+#[test]
+fn statuses_from_a_server_that_failed_authentication_change_nothing() {
+    // Fails on the code before issue 12: the acknowledgement was applied before the header
+    // was judged, so the pending alert was dropped by a server that was then refused.
+    let mut m = device();
+    let (mut s, alert_cmd) = alert_session(b"srv-nonce");
+    let wrong = Cred::md5("funambol", "not-the-password", b"srv-nonce");
+    let out = s
+        .handle(&mut m, &server_msg_with(1, Some(&wrong), &alert_cmd, ""))
+        .unwrap()
+        .unwrap();
+    let refused = parse(&out.body);
+    assert_eq!(statuses(&refused)[0].code(), Some(401));
+    let events: Vec<Event> = std::iter::from_fn(|| s.poll_event()).collect();
+    assert!(
+        !events
+            .iter()
+            .any(|e| matches!(e, Event::GenericAlertAcknowledged { .. })),
+        "{events:?}"
+    );
+    assert!(
+        !events
+            .iter()
+            .any(|e| matches!(e, Event::ClientNonce { .. })),
+        "a nonce from an unauthenticated server is not even reported: {events:?}"
+    );
+    assert_eq!(out.url, SERVER, "its RespURI is not followed");
+    assert!(
+        out.body.len() > 300,
+        "its MaxMsgSize is not applied (the reply would have been cut)"
+    );
+    assert!(
+        !refused
+            .body
+            .commands
+            .iter()
+            .any(|c| matches!(c, Command::Alert(a) if a.code() == Some(1201))),
+        "its challenge of the device's credentials was not taken (no package 1 again)"
+    );
+    // The right server's acknowledgement (over the nonce the 401 carried) drops it.
+    let right = Cred::md5("funambol", "srvpwd", &[7u8; 16]);
+    s.handle(&mut m, &server_msg_with(2, Some(&right), &alert_cmd, ""))
+        .unwrap();
+    let events: Vec<Event> = std::iter::from_fn(|| s.poll_event()).collect();
+    assert!(
+        events.contains(&Event::GenericAlertAcknowledged {
+            id: 42,
+            status: 200
+        }),
+        "{events:?}"
+    );
+}
+
+#[test]
+fn no_server_nonce_that_was_never_sent_is_reported() {
+    // Fails on the code before issue 12: the third failure ended the session and reported a
+    // new nonce that no message ever carried.
+    let mut m = device();
+    let mut s = session(md5_server_config(b"old"), 1);
+    s.start();
+    let mut sent = vec![b"old".to_vec()];
+    let mut reported = Vec::new();
+    for i in 0..5 {
+        let out = s.handle(&mut m, &server_msg("1", 2 + i, "", false));
+        for e in std::iter::from_fn(|| s.poll_event()) {
+            if let Event::ServerNonce { nonce } = e {
+                reported.push(nonce);
+            }
+        }
+        match out {
+            Ok(Some(o)) => {
+                let reply = parse(&o.body);
+                let chal = statuses(&reply)[0].chal.as_ref().unwrap();
+                let n =
+                    omadm_syncml::b64::decode(chal.meta.next_nonce.as_deref().unwrap()).unwrap();
+                sent.push(n);
+            }
+            _ => break,
+        }
+    }
+    assert!(s.is_ended());
+    assert!(!reported.is_empty());
+    for n in &reported {
+        assert!(sent.contains(n), "reported a nonce never sent: {n:?}");
+    }
+    assert_eq!(
+        reported.last(),
+        sent.last(),
+        "the last one sent is the one to keep"
+    );
+}
+
+#[test]
+fn a_final_message_that_authenticates_the_server_reports_no_new_nonce() {
+    let mut m = device();
+    let (mut s, alert_cmd) = alert_session(b"srv-nonce");
+    let right = Cred::md5("funambol", "srvpwd", b"srv-nonce");
+    // Final, nothing to execute: the session ends with no reply, so the nonce the 212 would
+    // carry never reaches the server.
+    assert!(s
+        .handle(&mut m, &server_msg_with(1, Some(&right), &alert_cmd, ""))
+        .unwrap()
+        .is_none());
+    let events: Vec<Event> = std::iter::from_fn(|| s.poll_event()).collect();
+    assert!(
+        !events
+            .iter()
+            .any(|e| matches!(e, Event::ServerNonce { .. })),
+        "{events:?}"
+    );
+    assert!(events.contains(&Event::GenericAlertAcknowledged {
+        id: 42,
+        status: 200
+    }));
+}
+
+/// Storage that logs when the tree is persisted, beside an alert store logging
+/// acknowledgements: issue 12.6 wants the acknowledgement durable no later than the effects
+/// of the message that carried it.
+#[derive(Clone, Default)]
+struct Log(std::sync::Arc<std::sync::Mutex<Vec<String>>>);
+
+impl omadm_cm::Storage for Log {
+    fn load(&mut self) -> std::io::Result<omadm_cm::persist::Stored> {
+        Ok(Default::default())
+    }
+    fn append(&mut self, _: &[u8], _: Option<u64>) -> std::io::Result<()> {
+        self.0.lock().unwrap().push("tree".into());
+        Ok(())
+    }
+    fn replace_snapshot(&mut self, _: &[u8], _: &[u8]) -> std::io::Result<()> {
+        self.0.lock().unwrap().push("tree".into());
+        Ok(())
+    }
+}
+
+impl omadm_dpu::AlertStore for Log {
+    fn acknowledge(&mut self, id: u64) -> Result<(), String> {
+        self.0.lock().unwrap().push(format!("ack {id}"));
+        Ok(())
+    }
+}
+
+#[test]
+fn an_acknowledgement_is_durable_before_the_message_effects() {
+    let log = Log::default();
+    let mut m = Manager::open(Box::new(log.clone()), Config::default()).unwrap();
+    m.mount(
+        "./Vendor/memory",
+        Box::new(MemoryCsp::new("./Vendor/memory")),
+        roles::MANAGER,
+    )
+    .unwrap();
+    m.replace(
+        &Principal::Local {
+            roles: roles::MANAGER,
+        },
+        ".?prop=ACL",
+        LeafValue::text("Add=*&Get=*&Replace=*"),
+    )
+    .unwrap();
+    m.persist().unwrap();
+    log.0.lock().unwrap().clear();
+    let (mut s, alert_cmd) = alert_session(b"srv-nonce");
+    let right = Cred::md5("funambol", "srvpwd", b"srv-nonce");
+    let add = r#"<Add><CmdID>3</CmdID><Item><Target><LocURI>./x</LocURI></Target><Data>1</Data></Item></Add>"#;
+    let mut store = log.clone();
+    s.handle_with_alerts(
+        &mut m,
+        &mut store,
+        &server_msg_with(1, Some(&right), &alert_cmd, add),
+        None,
+    )
+    .unwrap()
+    .unwrap();
+    assert_eq!(*log.0.lock().unwrap(), ["ack 42", "tree"]);
+}
+
+#[test]
+fn statuses_inside_atomic_and_sequence_carry_their_refs() {
+    // Fails on the code before issue 12: 215, 216 and 500 had no TargetRef.
+    let (mut m, mut s) = started();
+    let body = r#"<Atomic><CmdID>2</CmdID><Add><CmdID>3</CmdID><Item><Target><LocURI>./Vendor/memory/a</LocURI></Target><Data>1</Data></Item></Add><Get><CmdID>4</CmdID><Item><Target><LocURI>./Vendor/memory/a</LocURI></Target></Item></Get><Add><CmdID>5</CmdID><Item><Target><LocURI>./Vendor/memory/b</LocURI></Target><Data>1</Data></Item></Add></Atomic><Sequence><CmdID>6</CmdID><Delete><CmdID>7</CmdID><Item><Target><LocURI>./Vendor/memory/none</LocURI></Target></Item></Delete><Copy><CmdID>8</CmdID><Item><Target><LocURI>./Vendor/memory/c</LocURI></Target><Source><LocURI>./Vendor/memory/d</LocURI></Source></Item></Copy></Sequence>"#;
+    let r = reply(&mut s, &mut m, &server_msg("1", 2, body, true));
+    let by_ref = |id: &str| {
+        statuses(&r)
+            .into_iter()
+            .find(|s| s.cmd_ref == id)
+            .unwrap()
+            .clone()
+    };
+    for (id, code, target) in [
+        ("3", 216, "./Vendor/memory/a"),
+        ("4", 500, "./Vendor/memory/a"),
+        ("5", 215, "./Vendor/memory/b"),
+        ("7", 404, "./Vendor/memory/none"),
+        ("8", 215, "./Vendor/memory/c"),
+    ] {
+        let st = by_ref(id);
+        assert_eq!(st.code(), Some(code), "{id}");
+        assert_eq!(st.target_refs, [target], "{id}");
+    }
+    assert_eq!(by_ref("8").source_refs, ["./Vendor/memory/d"]);
+}

@@ -72,6 +72,20 @@ impl Command {
         })
     }
 
+    /// The command's items (none for containers, Status, Results and malformed commands).
+    pub fn items(&self) -> &[Item] {
+        match self {
+            Command::Add(c)
+            | Command::Copy(c)
+            | Command::Delete(c)
+            | Command::Get(c)
+            | Command::Replace(c) => &c.items,
+            Command::Alert(c) => &c.items,
+            Command::Exec(c) => &c.items,
+            _ => &[],
+        }
+    }
+
     /// Whether this command or any command nested in it is [`Command::Malformed`].
     pub fn first_malformed(&self) -> Option<&Malformed> {
         match self {
@@ -224,6 +238,28 @@ impl Status {
             data: code.to_string(),
             items: Vec::new(),
         }
+    }
+
+    /// A Status answering `command` (CmdRef, Cmd, and a TargetRef and SourceRef for each of
+    /// its items' Target and Source, as DM RepPro asks of a Status for a command that names
+    /// nodes), with no CmdID yet.
+    pub fn for_command(msg_ref: &str, command: &Command, code: u16) -> Status {
+        let mut s = Status::new(
+            "",
+            msg_ref,
+            command.cmd_id().unwrap_or(""),
+            command.name(),
+            code,
+        );
+        for item in command.items() {
+            if let Some(t) = item.target_uri() {
+                s.target_refs.push(t.to_owned());
+            }
+            if let Some(src) = item.source_uri() {
+                s.source_refs.push(src.to_owned());
+            }
+        }
+        s
     }
 
     /// The status code, when Data is a number.
