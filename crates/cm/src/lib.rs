@@ -14,6 +14,7 @@
 pub mod acl;
 pub mod csp;
 mod error;
+pub mod format;
 mod manager;
 pub mod node;
 pub mod persist;

@@ -93,7 +93,13 @@ impl Executor<'_> {
                     .target_uri()
                     .ok_or_else(|| CmError::bad_request("no Target"))?;
                 let (format, type_) = effective_meta(item, meta);
-                let node = if format == Some("node") {
+                let node = if format.is_some_and(|f| f.eq_ignore_ascii_case("node")) {
+                    if item.data.as_ref().is_some_and(|d| !d.is_empty()) {
+                        // An interior node has no value: the command contradicts itself.
+                        return Err(CmError::bad_request(
+                            "an interior node (Format node) with Data",
+                        ));
+                    }
                     NewNode::Interior {
                         type_: type_.unwrap_or("").to_owned(),
                     }

@@ -1336,3 +1336,40 @@ fn statuses_inside_atomic_and_sequence_carry_their_refs() {
     }
     assert_eq!(by_ref("8").source_refs, ["./Vendor/memory/d"]);
 }
+
+#[test]
+fn values_that_are_not_of_their_format_are_refused_and_nothing_is_stored() {
+    // Fails on the code before issue 12: every one of these got 200.
+    let (mut m, mut s) = started();
+    let cases = [
+        ("float", "123.45+", 415),
+        ("date", "2005-10-32", 415),
+        ("time", "24:03", 415),
+        ("int", "abc", 415),
+        ("bool", "maybe", 415),
+        ("b64", "@@not base64@@", 415),
+        ("whatever", "x", 415),
+        ("node", "data", 400),
+        ("int", "42", 200),
+    ];
+    let mut body = String::new();
+    for (i, (format, value, _)) in cases.iter().enumerate() {
+        body.push_str(&format!(
+            r#"<Add><CmdID>{}</CmdID><Item><Target><LocURI>./v{i}</LocURI></Target><Meta><Format xmlns="syncml:metinf">{format}</Format></Meta><Data>{value}</Data></Item></Add>"#,
+            i + 2
+        ));
+    }
+    let r = reply(&mut s, &mut m, &server_msg("1", 2, &body, true));
+    for (i, (format, value, code)) in cases.iter().enumerate() {
+        assert_eq!(
+            code_for(&r, &(i + 2).to_string()),
+            [*code],
+            "{format} {value}"
+        );
+        assert_eq!(m.exists(&format!("./v{i}")), *code == 200, "{format}");
+    }
+    // A Replace without Meta is checked against the node's own format.
+    let body = r#"<Replace><CmdID>20</CmdID><Item><Target><LocURI>./v8</LocURI></Target><Data>forty-two</Data></Item></Replace>"#;
+    let r = reply(&mut s, &mut m, &server_msg("1", 3, body, true));
+    assert_eq!(code_for(&r, "20"), [415]);
+}

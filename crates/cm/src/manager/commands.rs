@@ -323,6 +323,9 @@ impl Manager {
         }
         missing.reverse();
         self.check_add(who, existing.as_str(), path)?;
+        if let NewNode::Leaf(v) = &node {
+            crate::format::check_value(&v.format, &v.data)?;
+        }
         for ancestor in &missing {
             // A CSP may create fixed children when a node is added (an MO's structure):
             // an ancestor that exists by now is not added again.
@@ -410,6 +413,13 @@ impl Manager {
         let path = uri.as_str();
         let found = self.existing(path)?;
         self.check(who, path, AclCommand::Replace)?;
+        // The value must be of its format: the one it names, else the node's.
+        let format = match (&found, value.format.is_empty()) {
+            (Found::Store(n), true) if !n.is_interior() => n.props.format.as_str(),
+            (Found::Csp(_, CspNode::Leaf(old)), true) => old.format.as_str(),
+            _ => value.format.as_str(),
+        };
+        crate::format::check_value(format, &value.data)?;
         match found {
             Found::Store(n) if n.is_interior() => {
                 Err(CmError::not_allowed(format!("{path} is interior")))

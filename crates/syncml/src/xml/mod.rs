@@ -37,6 +37,41 @@ pub fn encode_pretty(message: &SyncMl) -> String {
     pretty::indent(&encode(message))
 }
 
+/// Whether `data` is well-formed XML content: UTF-8, elements properly nested and closed,
+/// entity and character references valid (several top-level elements and text between them
+/// are allowed: the content of a `Data` with Format `xml`).
+pub fn is_well_formed_content(data: &[u8]) -> bool {
+    use quick_xml::events::Event;
+    if std::str::from_utf8(data).is_err() {
+        return false;
+    }
+    let mut reader = quick_xml::Reader::from_reader(data);
+    reader.config_mut().check_end_names = true;
+    let mut depth = 0usize;
+    loop {
+        match reader.read_event() {
+            Ok(Event::Start(_)) => depth += 1,
+            Ok(Event::End(_)) => match depth.checked_sub(1) {
+                Some(d) => depth = d,
+                None => return false,
+            },
+            Ok(Event::GeneralRef(r)) => {
+                let known = if r.is_char_ref() {
+                    matches!(r.resolve_char_ref(), Ok(Some(_)))
+                } else {
+                    quick_xml::escape::resolve_predefined_entity(&r).is_some()
+                };
+                if !known {
+                    return false;
+                }
+            }
+            Ok(Event::Eof) => return depth == 0,
+            Ok(_) => {}
+            Err(_) => return false,
+        }
+    }
+}
+
 /// A writer for measuring fragments.
 pub(crate) fn sink() -> writer::XmlSink {
     writer::XmlSink::with_capacity(256)
