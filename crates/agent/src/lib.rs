@@ -619,7 +619,7 @@ impl Agent {
         }
         let mut client = match self.client.take() {
             Some(c) => c,
-            None => match Client::new(self.config.transport.clone()) {
+            None => match Client::new(self.transport_config()) {
                 Ok(c) => c,
                 Err(e) => return Attempt::Failed(e.to_string()),
             },
@@ -628,6 +628,18 @@ impl Agent {
         client.disconnect();
         self.client = Some(client);
         attempt
+    }
+
+    /// The transport's settings, with responses capped at what the session accepts (the
+    /// MaxMsgSize this device announces, plus the slack of [`omadm_dpu::accepted_size`]): a
+    /// larger server message is refused while it is read, before it costs memory.
+    fn transport_config(&self) -> ClientConfig {
+        let mut c = self.config.transport.clone();
+        let accepted = omadm_dpu::accepted_size(self.config.max_msg_size);
+        c.max_response_bytes = c
+            .max_response_bytes
+            .min(usize::try_from(accepted).unwrap_or(usize::MAX));
+        c
     }
 
     /// Carries a session's messages until it ends.

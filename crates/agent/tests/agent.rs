@@ -693,3 +693,21 @@ fn an_acknowledgement_from_a_refused_server_drops_nothing_and_no_unsent_nonce_is
     bad.stop();
     good.stop();
 }
+
+/// Issue 12.5: a hostile server's reply of 990 KB of one-octet WBXML elements, to a device
+/// that announced 16 KB, is refused while it is read (before it is decoded): the session
+/// fails with a reason that says so.
+#[test]
+fn a_reply_larger_than_the_announced_max_msg_size_is_refused_unread() {
+    let mut body = vec![0x02, 0xA4, 0x01, 0x6A, 0x00, 0x6D];
+    body.resize(990 * 1024, 0x14);
+    let (url, cert) = canned_server(body, "application/vnd.syncml.dm+wbxml");
+    let dir = state_dir("hostile-size");
+    let mut a = agent(&dir, &cert);
+    a.accounts().create(&account(&url), roles::MANAGER).unwrap();
+    let (event, _) = one_session(&mut a);
+    let AgentEvent::SessionFailed { reason, .. } = &event else {
+        panic!("{event:?}")
+    };
+    assert!(reason.contains("over"), "{reason}");
+}

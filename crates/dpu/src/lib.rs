@@ -25,7 +25,9 @@ pub mod ui;
 
 pub use config::{Credentials, SessionConfig};
 pub use event::{EndReason, Event};
-pub use session::{Entropy, Outgoing, Session, SessionError, Trigger, MAX_IDLE_EXCHANGES};
+pub use session::{
+    accepted_size, Entropy, Outgoing, Session, SessionError, Trigger, MAX_IDLE_EXCHANGES,
+};
 
 /// Where the driver keeps its pending generic alerts. Given to
 /// [`Session::handle_with_alerts`], it is told of each acknowledgement (a 200 or 202 Status

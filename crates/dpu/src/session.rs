@@ -38,6 +38,16 @@ pub enum Trigger {
 /// before the session ends with [`EndReason::ProtocolError`].
 pub const MAX_IDLE_EXCHANGES: u32 = 4;
 
+/// The largest server message accepted when `max_msg_size` was announced: that size plus
+/// an eighth of it (at least 1 KiB). Decided here: some servers count only the SyncBody, or
+/// the message before re-encoding it, and overshoot a little; a slack of 12.5 % lets them
+/// through while a hostile server still cannot make a message cost more than a small
+/// multiple of what the device announced (decoding memory is bounded per input octet by the
+/// decoder's [`omadm_syncml::Limits`]). Larger messages are refused before they are decoded.
+pub fn accepted_size(max_msg_size: u64) -> u64 {
+    max_msg_size.saturating_add((max_msg_size / 8).max(1024))
+}
+
 /// A message to send.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Outgoing {
@@ -365,7 +375,22 @@ impl Session {
         bytes: &[u8],
         hmac: Option<&str>,
     ) -> Result<Option<Outgoing>, SessionError> {
-        let (msg, _) = decode_lenient(bytes, &self.config.limits)
+        // A message larger than we announced is refused before it costs anything.
+        let accepted = accepted_size(self.config.max_msg_size);
+        if bytes.len() as u64 > accepted {
+            return Err(SessionError(format!(
+                "the server sent {} octets, more than the MaxMsgSize {} this device announced \
+                 (plus {} octets of slack)",
+                bytes.len(),
+                self.config.max_msg_size,
+                accepted - self.config.max_msg_size
+            )));
+        }
+        let mut limits = self.config.limits;
+        limits.max_input_bytes = limits
+            .max_input_bytes
+            .min(usize::try_from(accepted).unwrap_or(usize::MAX));
+        let (msg, _) = decode_lenient(bytes, &limits)
             .map_err(|e| SessionError(format!("undecodable server message: {e}")))?;
         if msg.header.session_id.trim() != self.session_id {
             return Err(SessionError(format!(

@@ -688,7 +688,12 @@ fn a_message_of_another_session_ends_this_one() {
 
 #[test]
 fn a_one_megabyte_server_message_is_processed() {
-    let (mut m, mut s) = started();
+    // A device that announces a 2 MiB MaxMsgSize.
+    let mut m = device();
+    let mut c = config();
+    c.max_msg_size = 2 * 1024 * 1024;
+    let mut s = session(c, 1);
+    s.start();
     let value = "x".repeat(1000);
     let adds: String = (0..1000).map(|i| format!(r#"<Add><CmdID>{}</CmdID><Item><Target><LocURI>./Vendor/memory/n{i}</LocURI></Target><Data>{value}</Data></Item></Add>"#, i + 2)).collect();
     let msg = server_msg("1", 2, &adds, true);
@@ -1372,4 +1377,36 @@ fn values_that_are_not_of_their_format_are_refused_and_nothing_is_stored() {
     let body = r#"<Replace><CmdID>20</CmdID><Item><Target><LocURI>./v8</LocURI></Target><Data>forty-two</Data></Item></Replace>"#;
     let r = reply(&mut s, &mut m, &server_msg("1", 3, body, true));
     assert_eq!(code_for(&r, "20"), [415]);
+}
+
+#[test]
+fn a_server_message_larger_than_the_announced_max_msg_size_is_refused_before_decoding() {
+    // Fails on the code before issue 12: the message was decoded and executed.
+    let mut c = config();
+    c.max_msg_size = 2048;
+    let mut m = device();
+    let mut s = session(c.clone(), 1);
+    s.start();
+    // Within the slack (2048 + 1024): processed.
+    let filler = "x".repeat(2200);
+    let body = format!(
+        r#"<Add><CmdID>2</CmdID><Item><Target><LocURI>./Vendor/memory/a</LocURI></Target><Data>{filler}</Data></Item></Add>"#
+    );
+    let msg = server_msg("1", 2, &body, true);
+    assert!(msg.len() > 2048 && msg.len() as u64 <= omadm_dpu::accepted_size(2048));
+    assert!(s.handle(&mut m, &msg).is_ok());
+    assert!(m.exists("./Vendor/memory/a"));
+    // Beyond it: refused whole, nothing executed, even when the bytes would decode.
+    let mut s = session(c, 1);
+    s.start();
+    let filler = "x".repeat(4000);
+    let body = format!(
+        r#"<Add><CmdID>2</CmdID><Item><Target><LocURI>./Vendor/memory/b</LocURI></Target><Data>{filler}</Data></Item></Add>"#
+    );
+    let err = s
+        .handle(&mut m, &server_msg("1", 2, &body, true))
+        .unwrap_err();
+    assert!(err.0.contains("MaxMsgSize 2048"), "{err}");
+    assert!(!m.exists("./Vendor/memory/b"));
+    assert!(s.is_ended());
 }

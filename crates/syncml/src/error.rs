@@ -24,6 +24,12 @@ pub enum ErrorKind {
         /// The configured limit.
         limit: usize,
     },
+    /// Decoding would take more memory than [`crate::Limits::max_bytes_per_input_byte`]
+    /// allows for this input.
+    OverBudget {
+        /// The budget, in bytes.
+        limit: usize,
+    },
     /// The input ended in the middle of a structure.
     UnexpectedEof,
     /// The XML is not well formed (the parser's own message).
@@ -117,6 +123,10 @@ impl fmt::Display for ErrorKind {
             }
             ErrorKind::TooDeep { limit } => write!(f, "elements nested deeper than {limit}"),
             ErrorKind::TooManyElements { limit } => write!(f, "more than {limit} elements"),
+            ErrorKind::OverBudget { limit } => write!(
+                f,
+                "the message would take more than {limit} bytes of memory to decode"
+            ),
             ErrorKind::UnexpectedEof => f.write_str("unexpected end of input"),
             ErrorKind::Xml(msg) => write!(f, "malformed XML: {msg}"),
             ErrorKind::UnknownElement(name) => write!(f, "unknown element <{name}>"),

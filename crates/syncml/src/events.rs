@@ -54,6 +54,11 @@ pub(crate) trait EventSource {
 
     /// Checks that nothing but insignificant content follows the root element.
     fn finish(&mut self) -> Result<(), DecodeError>;
+
+    /// Charges `bytes` of memory the parser is about to keep against the decode's budget
+    /// ([`crate::Limits::max_bytes_per_input_byte`]); the text `read_text` and `read_data`
+    /// return is charged by the reader itself.
+    fn charge(&mut self, bytes: usize) -> Result<(), DecodeError>;
 }
 
 /// A push sink of elements, implemented by the XML and WBXML writers. Writers are infallible:

@@ -12,6 +12,12 @@ pub struct Limits {
     pub max_depth: usize,
     /// Most elements accepted in one message.
     pub max_elements: usize,
+    /// Most memory the decoded message may take, per octet of input (plus 4 KiB): the
+    /// decoder charges what it builds (the model's structures, its text) against this budget
+    /// as it goes and stops with [`crate::ErrorKind::OverBudget`] beyond it, so that no
+    /// shape of input (a million one-octet elements, a WBXML string-table entry referenced
+    /// again and again) costs more than this multiple of its size.
+    pub max_bytes_per_input_byte: usize,
 }
 
 impl Limits {
@@ -23,11 +29,44 @@ impl Limits {
         max_input_bytes: 16 * 1024 * 1024,
         max_depth: 32,
         max_elements: 1_000_000,
+        max_bytes_per_input_byte: 64,
     };
 }
 
 impl Default for Limits {
     fn default() -> Self {
         Limits::DEFAULT
+    }
+}
+
+/// The memory budget of one decode (see [`Limits::max_bytes_per_input_byte`]).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Budget {
+    left: usize,
+    limit: usize,
+}
+
+impl Budget {
+    /// The budget for decoding `input_len` octets under `limits`.
+    pub(crate) fn new(limits: &Limits, input_len: usize) -> Budget {
+        let limit = limits
+            .max_bytes_per_input_byte
+            .saturating_mul(input_len)
+            .saturating_add(4096);
+        Budget { left: limit, limit }
+    }
+
+    /// Takes `bytes` from the budget; an error at `offset` once it is spent.
+    pub(crate) fn charge(&mut self, bytes: usize, offset: usize) -> Result<(), crate::DecodeError> {
+        match self.left.checked_sub(bytes) {
+            Some(left) => {
+                self.left = left;
+                Ok(())
+            }
+            None => Err(crate::DecodeError::new(
+                crate::ErrorKind::OverBudget { limit: self.limit },
+                offset,
+            )),
+        }
     }
 }

@@ -16,6 +16,14 @@ use crate::tag::Tag;
 
 type Result<T> = std::result::Result<T, DecodeError>;
 
+use std::mem::size_of;
+
+/// What one more element of a growing vector of `T` may cost (its slot and the spare
+/// capacity a doubling vector keeps), charged before it is kept.
+const fn slot<T>() -> usize {
+    2 * size_of::<T>()
+}
+
 /// Parses a whole message.
 pub(crate) fn parse_message<S: EventSource>(src: &mut S) -> Result<SyncMl> {
     let (start, offset) = src
@@ -88,6 +96,7 @@ fn parse_header<S: EventSource>(src: &mut S) -> Result<SyncHdr> {
 fn parse_body<S: EventSource>(src: &mut S) -> Result<SyncBody> {
     let mut body = SyncBody::default();
     while let Some((start, offset)) = src.next_child()? {
+        src.charge(slot::<Command>())?;
         if body.is_final {
             // Final closes the body: anything after it is misplaced, but only that command.
             let element = start_name(&start);
@@ -153,6 +162,7 @@ fn parse_command<S: EventSource>(
         Err(error) if is_recoverable(&error.kind) => {
             if src.depth() < depth {
                 // The command's end was already consumed (error found after its last child).
+                src.charge(malformed_cost(tag.name()))?;
                 Ok(Command::Malformed(Malformed {
                     element: tag.name().to_owned(),
                     cmd_id,
@@ -175,11 +185,17 @@ fn malformed_skip<S: EventSource>(
     error: DecodeError,
 ) -> Result<Command> {
     src.skip_to_depth(depth)?;
+    src.charge(malformed_cost(&element))?;
     Ok(Command::Malformed(Malformed {
         element,
         cmd_id,
         error,
     }))
+}
+
+/// What a malformed command keeps: its element name and an error with a message.
+fn malformed_cost(element: &str) -> usize {
+    size_of::<Malformed>() + element.len() + 128
 }
 
 /// Errors that concern one command's content, after which the stream is still in step.
@@ -211,9 +227,18 @@ fn parse_item_command<S: EventSource>(
         match child {
             Tag::CmdId => set(cmd_id, src.read_text()?, child, offset)?,
             Tag::NoResp => no_resp = flag(src)?,
-            Tag::Cred => set(&mut cred, Box::new(parse_cred(src)?), child, offset)?,
-            Tag::Meta => set(&mut meta, Box::new(parse_meta(src)?), child, offset)?,
-            Tag::Item => items.push(parse_item(src, meta.as_deref())?),
+            Tag::Cred => {
+                src.charge(size_of::<Cred>())?;
+                set(&mut cred, Box::new(parse_cred(src)?), child, offset)?
+            }
+            Tag::Meta => {
+                src.charge(size_of::<Meta>())?;
+                set(&mut meta, Box::new(parse_meta(src)?), child, offset)?
+            }
+            Tag::Item => {
+                src.charge(slot::<Item>())?;
+                items.push(parse_item(src, meta.as_deref())?)
+            }
             _ => return Err(misplaced(child.name(), name, offset)),
         }
     }
@@ -242,10 +267,16 @@ fn parse_alert<S: EventSource>(src: &mut S, cmd_id: &mut Option<String>) -> Resu
         match child {
             Tag::CmdId => set(cmd_id, src.read_text()?, child, offset)?,
             Tag::NoResp => no_resp = flag(src)?,
-            Tag::Cred => set(&mut cred, Box::new(parse_cred(src)?), child, offset)?,
+            Tag::Cred => {
+                src.charge(size_of::<Cred>())?;
+                set(&mut cred, Box::new(parse_cred(src)?), child, offset)?
+            }
             Tag::Data => set(&mut data, src.read_text()?, child, offset)?,
             Tag::Correlator => set(&mut correlator, src.read_text()?, child, offset)?,
-            Tag::Item => items.push(parse_item(src, None)?),
+            Tag::Item => {
+                src.charge(slot::<Item>())?;
+                items.push(parse_item(src, None)?)
+            }
             _ => return Err(misplaced(child.name(), "Alert", offset)),
         }
     }
@@ -274,10 +305,19 @@ fn parse_exec<S: EventSource>(src: &mut S, cmd_id: &mut Option<String>) -> Resul
         match child {
             Tag::CmdId => set(cmd_id, src.read_text()?, child, offset)?,
             Tag::NoResp => no_resp = flag(src)?,
-            Tag::Cred => set(&mut cred, Box::new(parse_cred(src)?), child, offset)?,
-            Tag::Meta => set(&mut meta, Box::new(parse_meta(src)?), child, offset)?,
+            Tag::Cred => {
+                src.charge(size_of::<Cred>())?;
+                set(&mut cred, Box::new(parse_cred(src)?), child, offset)?
+            }
+            Tag::Meta => {
+                src.charge(size_of::<Meta>())?;
+                set(&mut meta, Box::new(parse_meta(src)?), child, offset)?
+            }
             Tag::Correlator => set(&mut correlator, src.read_text()?, child, offset)?,
-            Tag::Item => items.push(parse_item(src, meta.as_deref())?),
+            Tag::Item => {
+                src.charge(slot::<Item>())?;
+                items.push(parse_item(src, meta.as_deref())?)
+            }
             _ => return Err(misplaced(child.name(), "Exec", offset)),
         }
     }
@@ -310,9 +350,13 @@ fn parse_container<S: EventSource>(
             Start::Known(Tag::CmdId) => set(cmd_id, src.read_text()?, Tag::CmdId, offset)?,
             Start::Known(Tag::NoResp) => no_resp = flag(src)?,
             Start::Known(Tag::Meta) => {
+                src.charge(size_of::<Meta>())?;
                 set(&mut meta, Box::new(parse_meta(src)?), Tag::Meta, offset)?
             }
-            start => commands.push(parse_command(src, start, offset, name)?),
+            start => {
+                src.charge(slot::<Command>())?;
+                commands.push(parse_command(src, start, offset, name)?)
+            }
         }
     }
     let at = src.offset();
@@ -342,12 +386,27 @@ fn parse_status<S: EventSource>(src: &mut S, cmd_id: &mut Option<String>) -> Res
             Tag::MsgRef => set(&mut msg_ref, src.read_text()?, child, offset)?,
             Tag::CmdRef => set(&mut cmd_ref, src.read_text()?, child, offset)?,
             Tag::Cmd => set(&mut cmd, src.read_text()?, child, offset)?,
-            Tag::TargetRef => target_refs.push(src.read_text()?),
-            Tag::SourceRef => source_refs.push(src.read_text()?),
-            Tag::Cred => set(&mut cred, Box::new(parse_cred(src)?), child, offset)?,
-            Tag::Chal => set(&mut chal, Box::new(parse_chal(src)?), child, offset)?,
+            Tag::TargetRef => {
+                src.charge(slot::<String>())?;
+                target_refs.push(src.read_text()?)
+            }
+            Tag::SourceRef => {
+                src.charge(slot::<String>())?;
+                source_refs.push(src.read_text()?)
+            }
+            Tag::Cred => {
+                src.charge(size_of::<Cred>())?;
+                set(&mut cred, Box::new(parse_cred(src)?), child, offset)?
+            }
+            Tag::Chal => {
+                src.charge(size_of::<Chal>())?;
+                set(&mut chal, Box::new(parse_chal(src)?), child, offset)?
+            }
             Tag::Data => set(&mut data, src.read_text()?, child, offset)?,
-            Tag::Item => items.push(parse_item(src, None)?),
+            Tag::Item => {
+                src.charge(slot::<Item>())?;
+                items.push(parse_item(src, None)?)
+            }
             _ => return Err(misplaced(child.name(), "Status", offset)),
         }
     }
@@ -382,10 +441,16 @@ fn parse_results<S: EventSource>(src: &mut S, cmd_id: &mut Option<String>) -> Re
             Tag::CmdId => set(cmd_id, src.read_text()?, child, offset)?,
             Tag::MsgRef => set(&mut msg_ref, src.read_text()?, child, offset)?,
             Tag::CmdRef => set(&mut cmd_ref, src.read_text()?, child, offset)?,
-            Tag::Meta => set(&mut meta, Box::new(parse_meta(src)?), child, offset)?,
+            Tag::Meta => {
+                src.charge(size_of::<Meta>())?;
+                set(&mut meta, Box::new(parse_meta(src)?), child, offset)?
+            }
             Tag::TargetRef => set(&mut target_ref, src.read_text()?, child, offset)?,
             Tag::SourceRef => set(&mut source_ref, src.read_text()?, child, offset)?,
-            Tag::Item => items.push(parse_item(src, meta.as_deref())?),
+            Tag::Item => {
+                src.charge(slot::<Item>())?;
+                items.push(parse_item(src, meta.as_deref())?)
+            }
             _ => return Err(misplaced(child.name(), "Results", offset)),
         }
     }
@@ -423,19 +488,28 @@ fn parse_item<S: EventSource>(src: &mut S, command_meta: Option<&Meta>) -> Resul
                 child,
                 offset,
             )?,
-            Tag::SourceParent => set(
-                &mut item.source_parent,
-                Box::new(parse_location(src, "SourceParent")?),
-                child,
-                offset,
-            )?,
-            Tag::TargetParent => set(
-                &mut item.target_parent,
-                Box::new(parse_location(src, "TargetParent")?),
-                child,
-                offset,
-            )?,
-            Tag::Meta => set(&mut item.meta, Box::new(parse_meta(src)?), child, offset)?,
+            Tag::SourceParent => {
+                src.charge(size_of::<Location>())?;
+                set(
+                    &mut item.source_parent,
+                    Box::new(parse_location(src, "SourceParent")?),
+                    child,
+                    offset,
+                )?
+            }
+            Tag::TargetParent => {
+                src.charge(size_of::<Location>())?;
+                set(
+                    &mut item.target_parent,
+                    Box::new(parse_location(src, "TargetParent")?),
+                    child,
+                    offset,
+                )?
+            }
+            Tag::Meta => {
+                src.charge(size_of::<Meta>())?;
+                set(&mut item.meta, Box::new(parse_meta(src)?), child, offset)?
+            }
             Tag::Data => {
                 let format = item
                     .meta
@@ -533,7 +607,10 @@ fn parse_meta_into<S: EventSource>(src: &mut S, meta: &mut Meta, parent: &str) -
             Tag::Version => set(&mut meta.version, src.read_text()?, child, offset)?,
             Tag::MaxMsgSize => set(&mut meta.max_msg_size, number(src, child)?, child, offset)?,
             Tag::MaxObjSize => set(&mut meta.max_obj_size, number(src, child)?, child, offset)?,
-            Tag::Emi => meta.emi.push(src.read_text()?),
+            Tag::Emi => {
+                src.charge(slot::<String>())?;
+                meta.emi.push(src.read_text()?)
+            }
             Tag::MetInf if parent == "Meta" => parse_meta_into(src, meta, "MetInf")?,
             _ => return Err(misplaced(child.name(), parent, offset)),
         }

@@ -166,3 +166,39 @@ pub fn add_account(a: &Agent, srv: &omadm_server::http::RunningServer) {
         )
         .unwrap();
 }
+
+/// A TLS server on loopback that answers every request with HTTP 200 and `body` (a hostile
+/// or broken DM server), until the test ends. Returns its URL and certificate.
+pub fn canned_server(body: Vec<u8>, content_type: &'static str) -> (String, Vec<u8>) {
+    use openssl::pkey::PKey;
+    use openssl::ssl::{SslAcceptor, SslMethod};
+    use openssl::x509::X509;
+    use std::io::{Read, Write};
+    let (cert, key) = self_signed(&["127.0.0.1"], 1).unwrap();
+    let mut acceptor = SslAcceptor::mozilla_intermediate_v5(SslMethod::tls()).unwrap();
+    acceptor
+        .set_certificate(&X509::from_pem(&cert).unwrap())
+        .unwrap();
+    acceptor
+        .set_private_key(&PKey::private_key_from_pem(&key).unwrap())
+        .unwrap();
+    let acceptor = acceptor.build();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("https://{}/dm", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let Ok(mut tls) = acceptor.accept(stream) else {
+                continue;
+            };
+            let mut buf = vec![0u8; 64 * 1024];
+            let _ = tls.read(&mut buf);
+            let head = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            );
+            let _ = tls.write_all(head.as_bytes());
+            let _ = tls.write_all(&body);
+        }
+    });
+    (url, cert)
+}

@@ -8,7 +8,7 @@
 use super::header::{parse_header, read_mb_u32, table_string, token, Charset};
 use crate::error::{DecodeError, ErrorKind};
 use crate::events::{is_blank, EventSource, RawData, Start};
-use crate::limits::Limits;
+use crate::limits::{Budget, Limits};
 use crate::tag::Tag;
 
 /// One piece of character data.
@@ -39,6 +39,7 @@ pub(crate) struct WbxmlSource<'a> {
     /// The element just opened has no content: its end is implied.
     pending_end: bool,
     token_start: usize,
+    budget: Budget,
 }
 
 impl<'a> WbxmlSource<'a> {
@@ -64,6 +65,7 @@ impl<'a> WbxmlSource<'a> {
             elements: 0,
             pending_end: false,
             token_start: header.body_offset,
+            budget: Budget::new(&limits, input.len()),
         })
     }
 
@@ -179,7 +181,11 @@ impl<'a> WbxmlSource<'a> {
         Ok(())
     }
 
-    fn push_str(&self, out: &mut String, bytes: &[u8]) -> Result<(), DecodeError> {
+    /// Appends character data, charging it (twice: a growing string's spare capacity) to
+    /// the budget first: a string-table entry referenced again and again must not grow text
+    /// beyond what the input's size allows.
+    fn push_str(&mut self, out: &mut String, bytes: &[u8]) -> Result<(), DecodeError> {
+        self.budget.charge(2 * bytes.len(), self.token_start)?;
         match self.charset {
             Charset::Utf8 => out.push_str(
                 std::str::from_utf8(bytes).map_err(|_| self.err(ErrorKind::InvalidUtf8))?,
@@ -189,7 +195,8 @@ impl<'a> WbxmlSource<'a> {
         Ok(())
     }
 
-    fn push_entity(&self, out: &mut String, code: u32) -> Result<(), DecodeError> {
+    fn push_entity(&mut self, out: &mut String, code: u32) -> Result<(), DecodeError> {
+        self.budget.charge(8, self.token_start)?;
         let c = char::from_u32(code).ok_or_else(|| {
             self.err(ErrorKind::InvalidValue {
                 element: "ENTITY",
@@ -255,6 +262,7 @@ impl<'a> EventSource for WbxmlSource<'a> {
                     })
                 }
                 Token::Chars(Chars::Opaque(bytes)) => {
+                    self.budget.charge(2 * bytes.len(), self.token_start)?;
                     let buf = opaque.get_or_insert_with(|| std::mem::take(&mut text).into_bytes());
                     buf.extend_from_slice(bytes);
                 }
@@ -287,6 +295,10 @@ impl<'a> EventSource for WbxmlSource<'a> {
             }
         }
         Ok(())
+    }
+
+    fn charge(&mut self, bytes: usize) -> Result<(), DecodeError> {
+        self.budget.charge(bytes, self.token_start)
     }
 
     fn depth(&self) -> usize {

@@ -12,7 +12,7 @@ use quick_xml::NsReader;
 
 use crate::error::{DecodeError, ErrorKind};
 use crate::events::{is_blank, EventSource, RawData, Start};
-use crate::limits::Limits;
+use crate::limits::{Budget, Limits};
 use crate::tag::{Tag, METINF_NS};
 
 /// Reads one XML SyncML document.
@@ -24,6 +24,7 @@ pub(crate) struct XmlSource<'a> {
     elements: usize,
     /// Offset of the event being read (the reader's position before it).
     event_start: usize,
+    budget: Budget,
 }
 
 impl<'a> XmlSource<'a> {
@@ -49,6 +50,7 @@ impl<'a> XmlSource<'a> {
             depth: 0,
             elements: 0,
             event_start: 0,
+            budget: Budget::new(&limits, input.len()),
         })
     }
 
@@ -225,7 +227,10 @@ impl<'a> EventSource for XmlSource<'a> {
                 Event::Text(t) => self.push_chars(&mut text, &t.xml10_content())?,
                 Event::CData(c) => self.push_chars(&mut text, &c.xml10_content())?,
                 Event::GeneralRef(r) => self.push_reference(&mut text, &r)?,
-                Event::End(_) => return Ok(text),
+                Event::End(_) => {
+                    self.budget.charge(2 * text.len() + 16, self.event_start)?;
+                    return Ok(text);
+                }
                 Event::Start(_) => {
                     let element = match start.expect("classified on Start") {
                         Start::Known(tag) => tag.name().to_owned(),
@@ -275,8 +280,10 @@ impl<'a> EventSource for XmlSource<'a> {
                         let raw = &self.input[content_start..self.event_start];
                         let raw = std::str::from_utf8(raw)
                             .map_err(|_| DecodeError::new(ErrorKind::InvalidUtf8, content_start))?;
+                        self.budget.charge(raw.len() + 16, content_start)?;
                         return Ok(RawData::Markup(raw.to_owned()));
                     }
+                    self.budget.charge(2 * text.len() + 16, content_start)?;
                     return Ok(RawData::Text(text));
                 }
                 Event::End(_) | Event::Comment(_) | Event::PI(_) | Event::Decl(_) => {}
@@ -295,6 +302,10 @@ impl<'a> EventSource for XmlSource<'a> {
             }
         }
         Ok(())
+    }
+
+    fn charge(&mut self, bytes: usize) -> Result<(), DecodeError> {
+        self.budget.charge(bytes, self.event_start)
     }
 
     fn depth(&self) -> usize {
