@@ -446,7 +446,11 @@ impl Agent {
             }
             if done >= next_report {
                 fumo.updater.progress(&info, done, d.total);
-                log::debug!("FUMO {}: {done} of {:?} bytes", p.id, d.total);
+                log::debug!(
+                    "FUMO {}: {done} of {} bytes",
+                    p.id,
+                    d.total.map_or("?".to_owned(), |t| t.to_string())
+                );
                 next_report = done + 1024 * 1024;
             }
             if done >= next_yield_check {
@@ -572,11 +576,7 @@ impl Agent {
                 self.request_session(&job.server_id);
             }
         }
-        log::info!(
-            "FUMO {}: result {code} reported to {:?}",
-            p.id,
-            job.server_id
-        );
+        log::info!("FUMO {}: result {code} reported to {}", p.id, job.server_id);
         events.push(AgentEvent::Firmware {
             package: p.id.clone(),
             state: p.state.code(),

@@ -139,7 +139,8 @@ impl FirmwareUpdater for ProgramInstaller {
     }
 
     fn progress(&mut self, package: &PackageInfo, done: u64, total: Option<u64>) {
-        log::info!("firmware {}: {done} of {total:?} bytes", package.id);
+        let total = total.map_or("?".to_owned(), |t| t.to_string());
+        log::info!("firmware {}: {done} of {total} bytes", package.id);
     }
 }
 

@@ -118,7 +118,10 @@ fn print_text(v: &serde_json::Value, indent: usize) {
                         print_text(val, indent + 2);
                     }
                     serde_json::Value::Null => {}
-                    other => outln!("{pad}{k}: {}", other.to_string().trim_matches('"')),
+                    serde_json::Value::String(text) => {
+                        outln!("{pad}{k}: {}", omadm_syncml::printable(text).limit(4096))
+                    }
+                    other => outln!("{pad}{k}: {other}"),
                 }
             }
         }
@@ -127,6 +130,9 @@ fn print_text(v: &serde_json::Value, indent: usize) {
                 outln!("{pad}-");
                 print_text(item, indent + 2);
             }
+        }
+        serde_json::Value::String(text) => {
+            outln!("{pad}{}", omadm_syncml::printable(text).limit(4096))
         }
         other => outln!("{pad}{other}"),
     }
@@ -167,7 +173,7 @@ fn decode_pkg0(bytes: &[u8], args: &DecodeArgs) -> Result<(), String> {
         n.session_id,
         n.session_id_text()
     );
-    outln!("server_id:       {}", n.server_id);
+    outln!("server_id:       {}", omadm_syncml::printable(&n.server_id));
     outln!(
         "vendor_specific: {}",
         if n.vendor_specific.is_empty() {
@@ -196,18 +202,23 @@ fn decode_syncml(bytes: &[u8], as_json: bool) -> Result<(), String> {
         );
     } else {
         message.to_xml_safe();
+        // Commands that could not be decoded are shown in place, as comments.
         let pretty = xml::encode_pretty(&message);
-        outln!("{}", pretty.trim_end());
-        for malformed in message
+        outln!(
+            "{}",
+            omadm_syncml::printable(pretty.trim_end())
+                .limit(usize::MAX)
+                .keep_line_breaks()
+                .plain_backslashes()
+        );
+        let bad = message
             .body
             .commands
             .iter()
-            .filter_map(|c| c.first_malformed())
-        {
-            eprintln!(
-                "omadm: command <{}> not decoded: {}",
-                malformed.element, malformed.error
-            );
+            .filter(|c| c.first_malformed().is_some())
+            .count();
+        if bad > 0 {
+            eprintln!("omadm: {bad} command(s) could not be decoded (shown as comments)");
         }
     }
     Ok(())

@@ -20,11 +20,22 @@ impl Log for Stderr {
                 Level::Debug => "debug",
                 Level::Trace => "trace",
             };
-            eprintln!("{level}: {}: {}", r.target(), r.args());
+            eprintln!("{}", line(level, r.target(), &r.args().to_string()));
         }
     }
 
     fn flush(&self) {}
+}
+
+/// One log line: the message may echo what peers sent, so it is escaped and cut
+/// ([`omadm_syncml::printable`]): a record can never print a second, forged line.
+fn line(level: &str, target: &str, message: &str) -> String {
+    format!(
+        "{level}: {target}: {}",
+        omadm_syncml::printable(message)
+            .limit(2048)
+            .plain_backslashes()
+    )
 }
 
 static LOGGER: Stderr = Stderr;
@@ -41,5 +52,21 @@ pub fn init() {
     };
     if log::set_logger(&LOGGER).is_ok() {
         log::set_max_level(level);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_log_line_is_one_printable_line() {
+        let l = super::line(
+            "warn",
+            "omadm_push",
+            "bad datagram from \x1b[2Jevil\nerror: forged",
+        );
+        assert_eq!(
+            l,
+            "warn: omadm_push: bad datagram from \\x1b[2Jevil\\x0aerror: forged"
+        );
     }
 }

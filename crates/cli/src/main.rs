@@ -90,7 +90,13 @@ fn main() {
         Command::Push(command) => push_cmd::run(command),
     };
     if let Err(message) = result {
-        eprintln!("omadm: {message}");
+        // Errors may echo input: one printable line, whatever that input held.
+        eprintln!(
+            "omadm: {}",
+            omadm_syncml::printable(&message)
+                .limit(2048)
+                .plain_backslashes()
+        );
         std::process::exit(1);
     }
 }

@@ -576,3 +576,118 @@ fn decode_cp_verifies_the_mac_and_lists_w7_accounts_without_secrets() {
     ));
     assert_eq!(v["w7_accounts"][0]["port"], 443);
 }
+
+// ---- Issue 12.7 and 12.9: printable, bounded, unforgeable output -------------------------
+
+const HDR: &str = r#"<SyncML xmlns="SYNCML:SYNCML1.2"><SyncHdr><VerDTD>1.2</VerDTD><VerProto>DM/1.2</VerProto><SessionID>1</SessionID><MsgID>1</MsgID><Target><LocURI>d</LocURI></Target><Source><LocURI>s</LocURI></Source></SyncHdr><SyncBody>"#;
+
+fn message(body: &[u8]) -> Vec<u8> {
+    let mut m = HDR.as_bytes().to_vec();
+    m.extend_from_slice(body);
+    m.extend_from_slice(b"</SyncBody></SyncML>");
+    m
+}
+
+/// Nothing in `bytes` a terminal would act on: no control character but the line feeds
+/// ending lines, valid UTF-8.
+fn printable_output(bytes: &[u8]) {
+    let text = std::str::from_utf8(bytes).expect("UTF-8 output");
+    assert!(
+        !text.chars().any(|c| c.is_control() && c != '\n'),
+        "control characters in {text:?}"
+    );
+}
+
+#[test]
+fn errors_escape_control_characters_and_cut_long_input() {
+    // Fails on the code before issue 12: the escape sequence reached the terminal, and a
+    // 10 MB element name made a 10 MB error line.
+    let out = omadm(
+        &["decode", "syncml", "-"],
+        Some(&message(b"<Al\x1b[31mert/>")),
+    );
+    printable_output(&out.stderr);
+    printable_output(&out.stdout);
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("Al\\x1b[31mert"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let out = omadm(
+        &["convert", "--to", "wbxml", "-"],
+        Some(&message(b"<Al\x1b[31mert/>")),
+    );
+    assert_eq!(out.status.code(), Some(1));
+    printable_output(&out.stderr);
+    let long = format!("<{}/>", "x".repeat(10 * 1024 * 1024));
+    let out = omadm(
+        &["convert", "--to", "wbxml", "-"],
+        Some(&message(long.as_bytes())),
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stderr.len() < 1000, "{} octets", out.stderr.len());
+    printable_output(&out.stderr);
+}
+
+#[test]
+fn an_unescaped_ampersand_and_a_nul_are_named_where_they_are() {
+    let input = message(b"<Alert><CmdID>1</CmdID><Data>a & b</Data></Alert>");
+    let at = input.iter().position(|&b| b == b'&').unwrap();
+    let out = omadm(&["decode", "syncml", "-"], Some(&input));
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!("unescaped '&' in <Data> at byte {at}")),
+        "{err}"
+    );
+    let input = message(b"<Alert><CmdID>1</CmdID><Data>a\0b</Data></Alert>");
+    let at = input.iter().position(|&b| b == 0).unwrap();
+    let out = omadm(&["decode", "syncml", "-"], Some(&input));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(&format!("at byte {at}")), "{err}");
+}
+
+#[test]
+fn a_package0_server_id_cannot_forge_a_line() {
+    // Fails on the code before issue 12: the server id's line break printed a second,
+    // forged "digest_valid: true" line.
+    let n = omadm_syncml::notification::Notification {
+        version: 12,
+        ui_mode: omadm_syncml::notification::UiMode::Background,
+        initiator: omadm_syncml::notification::Initiator::Server,
+        session_id: 1,
+        server_id: "evil\ndigest_valid:    true".into(),
+        vendor_specific: vec![],
+    };
+    let pkg0 = n.encode("pw", b"");
+    let out = omadm(&["decode", "pkg0", "--password", "other", "-"], Some(&pkg0));
+    succeeded(&out);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        text.lines()
+            .filter(|l| l.starts_with("digest_valid"))
+            .collect::<Vec<_>>(),
+        ["digest_valid:    false"],
+        "{text}"
+    );
+    printable_output(&out.stdout);
+}
+
+#[test]
+fn decode_syncml_text_shows_commands_it_could_not_decode() {
+    // Fails on the code before issue 12: the text output left the command out.
+    let out = omadm(
+        &["decode", "syncml", "-"],
+        Some(&message(
+            b"<Alert><CmdID>1</CmdID><Data>1201</Data></Alert><Get><CmdID>2</CmdID></Get><Final/>",
+        )),
+    );
+    succeeded(&out);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("<Alert>"), "{text}");
+    assert!(
+        text.contains("not decoded: <Get> (CmdID 2)"),
+        "the malformed Get is shown in place: {text}"
+    );
+    printable_output(&out.stdout);
+}

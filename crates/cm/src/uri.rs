@@ -104,7 +104,12 @@ fn percent_decode(segment: &str) -> Result<String, UriError> {
                 .get(i + 1..i + 3)
                 .and_then(|h| std::str::from_utf8(h).ok())
                 .and_then(|h| u8::from_str_radix(h, 16).ok())
-                .ok_or_else(|| UriError::Malformed(format!("bad escape in {segment:?}")))?;
+                .ok_or_else(|| {
+                    UriError::Malformed(format!(
+                        "bad escape in {}",
+                        omadm_syncml::printable(segment).limit(64)
+                    ))
+                })?;
             out.push(hex);
             i += 3;
         } else {
@@ -112,7 +117,12 @@ fn percent_decode(segment: &str) -> Result<String, UriError> {
             i += 1;
         }
     }
-    String::from_utf8(out).map_err(|_| UriError::Malformed(format!("{segment:?} is not UTF-8")))
+    String::from_utf8(out).map_err(|_| {
+        UriError::Malformed(format!(
+            "{} is not UTF-8",
+            omadm_syncml::printable(segment).limit(64)
+        ))
+    })
 }
 
 fn percent_encode_into(out: &mut String, name: &str) {
@@ -268,13 +278,25 @@ pub fn check_name(name: &str) -> Result<(), UriError> {
         return Err(UriError::Malformed("empty segment".into()));
     }
     if name == "." || name == ".." {
-        return Err(UriError::Malformed(format!("segment {name:?}")));
+        return Err(UriError::Malformed(format!("segment \"{name}\"")));
     }
     if name == "*" {
         return Err(UriError::Malformed("`*` is not a node name".into()));
     }
     if name.contains('/') {
         return Err(UriError::Malformed("`/` inside a node name".into()));
+    }
+    // A name must travel in XML 1.0 (LocURI, TargetRef) as text: no control characters
+    // (C0, DEL, C1) and no U+FFFE/U+FFFF, which XML 1.0 cannot carry at all.
+    if let Some(c) = name
+        .chars()
+        .find(|&c| c.is_control() || c == '\u{FFFE}' || c == '\u{FFFF}')
+    {
+        return Err(UriError::Malformed(format!(
+            "character U+{:04X} in node name {}",
+            c as u32,
+            omadm_syncml::printable(name).limit(64)
+        )));
     }
     Ok(())
 }

@@ -13,6 +13,17 @@ pub enum EndReason {
     ProtocolError(String),
 }
 
+impl std::fmt::Display for EndReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            EndReason::Completed => f.write_str("completed"),
+            EndReason::AbortedByServer => f.write_str("aborted by the server (Alert 1223)"),
+            EndReason::AuthenticationFailed => f.write_str("authentication failed"),
+            EndReason::ProtocolError(why) => write!(f, "protocol error: {why}"),
+        }
+    }
+}
+
 /// An event for the driver (the agent), polled after each call.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {

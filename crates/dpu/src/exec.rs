@@ -157,9 +157,9 @@ impl Executor<'_> {
             _ => 400,
         };
         log::warn!(
-            "command <{}> (CmdID {:?}) not decoded: {}",
-            m.element,
-            m.cmd_id,
+            "command <{}> (CmdID {}) not decoded: {}",
+            omadm_syncml::printable(&m.element).limit(64),
+            omadm_syncml::printable(m.cmd_id.as_deref().unwrap_or("none")).limit(32),
             m.error
         );
         status(
@@ -182,7 +182,15 @@ impl Executor<'_> {
             let code = match op(self.cm, &self.who, item, c.meta.as_deref()) {
                 Ok(()) => 200,
                 Err(e) => {
-                    log::info!("{name} {:?}: {e}", item.target_uri().or(item.source_uri()));
+                    log::info!(
+                        "{name} {}: {e}",
+                        omadm_syncml::printable(
+                            item.target_uri()
+                                .or(item.source_uri())
+                                .unwrap_or("(no URI)")
+                        )
+                        .limit(128)
+                    );
                     e.status
                 }
             };

@@ -199,7 +199,7 @@ impl Session {
     fn end(&mut self, reason: EndReason) {
         if !self.ended {
             self.ended = true;
-            log::info!("session {} ended: {reason:?}", self.session_id);
+            log::info!("session {} ended: {reason}", self.session_id);
             self.events.push_back(Event::Ended(reason));
         }
     }

@@ -69,7 +69,14 @@ impl log::Log for Dispatch {
         if record.level() > sink.max {
             return;
         }
-        let message = c_string(&record.args().to_string());
+        // The message may echo what peers sent: one printable line, cut (no escape sequence or
+        // line break of theirs reaches the host's log).
+        let message = c_string(
+            &omadm_syncml::printable(&record.args().to_string())
+                .limit(2048)
+                .plain_backslashes()
+                .to_string(),
+        );
         let target = c_string(record.target());
         let params = omadm_log_params {
             level: match record.level() {

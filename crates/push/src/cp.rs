@@ -73,6 +73,18 @@ pub enum Sec {
     UserPinMac,
 }
 
+impl std::fmt::Display for Sec {
+    /// The SEC parameter's name (`NETWPIN`, `USERPIN`, `USERNETWPIN`, `USERPINMAC`).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Sec::NetwPin => "NETWPIN",
+            Sec::UserPin => "USERPIN",
+            Sec::UserNetwPin => "USERNETWPIN",
+            Sec::UserPinMac => "USERPINMAC",
+        })
+    }
+}
+
 impl Sec {
     /// From the WSP SEC parameter value.
     pub fn from_code(code: u8) -> Option<Sec> {

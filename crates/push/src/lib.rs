@@ -21,6 +21,7 @@ pub mod gsm;
 pub mod notification;
 pub use omadm_cm::roles;
 pub mod router;
+mod warn_limit;
 pub mod wdp;
 pub mod wsp;
 

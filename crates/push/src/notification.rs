@@ -120,21 +120,33 @@ impl NotificationHandler {
         self.pending.remove(&(server_id.to_owned(), session_id));
     }
 
-    /// Handles one package #0.
+    /// Handles one package #0 (warnings about it are not rate-limited: see
+    /// [`NotificationHandler::handle_at`]).
     pub fn handle(&mut self, body: &[u8]) -> Option<StartSession> {
+        self.handle_at(body, 0, &mut crate::warn_limit::WarnLimit::default())
+    }
+
+    /// Handles one package #0 that arrived at `now`, its warnings counted in `warnings`.
+    pub(crate) fn handle_at(
+        &mut self,
+        body: &[u8],
+        now: u64,
+        warnings: &mut crate::warn_limit::WarnLimit,
+    ) -> Option<StartSession> {
         let pkg = match Package0::decode(body) {
             Ok(p) => p,
             Err(e) => {
-                log::warn!("DM notification dropped: {e}");
+                warnings.warn(now, format_args!("DM notification dropped: {e}"));
                 self.stats.malformed += 1;
                 return None;
             }
         };
         let n = &pkg.notification;
+        let server = omadm_syncml::printable(&n.server_id).limit(64);
         let Some(creds) = self.accounts.server_credentials(&n.server_id) else {
-            log::warn!(
-                "DM notification from unknown server {:?} dropped",
-                n.server_id
+            warnings.warn(
+                now,
+                format_args!("DM notification from unknown server \"{server}\" dropped"),
             );
             self.stats.unknown_server += 1;
             return None;
@@ -146,22 +158,21 @@ impl NotificationHandler {
         let nonce_resync = if check(&creds.nonce) {
             false
         } else if creds.nonce_resync && check(&RESYNC_NONCE) {
-            log::info!(
-                "DM notification from {} matched the resynchronisation nonce",
-                n.server_id
-            );
+            log::info!("DM notification from {server} matched the resynchronisation nonce");
             true
         } else {
-            log::warn!("DM notification from {} dropped: bad digest", n.server_id);
+            warnings.warn(
+                now,
+                format_args!("DM notification from {server} dropped: bad digest"),
+            );
             self.stats.bad_digest += 1;
             return None;
         };
         let key = (n.server_id.clone(), n.session_id);
         if self.pending.contains(&key) {
             log::info!(
-                "DM notification for pending session {:X} of {} ignored",
-                n.session_id,
-                n.server_id
+                "DM notification for pending session {:X} of {server} ignored",
+                n.session_id
             );
             self.stats.duplicate += 1;
             return None;
@@ -169,17 +180,14 @@ impl NotificationHandler {
         let declined = n.ui_mode == UiMode::UserInteraction
             && self.ui.as_mut().is_some_and(|ui| !ui.ask(&n.server_id));
         if declined {
-            log::info!("the user declined a session with {}", n.server_id);
+            log::info!("the user declined a session with {server}");
             self.stats.declined += 1;
             return None;
         }
         match (n.ui_mode, self.ui.as_mut()) {
             (UiMode::Informative, Some(ui)) => ui.inform(&n.server_id),
             (UiMode::Informative | UiMode::UserInteraction, None) => {
-                log::info!(
-                    "no UI attached: session with {} starts in the background",
-                    n.server_id
-                );
+                log::info!("no UI attached: session with {server} starts in the background");
             }
             _ => {}
         }

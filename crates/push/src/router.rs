@@ -200,6 +200,10 @@ pub struct Router {
     stats: RouterStats,
     waiting: std::collections::VecDeque<WaitingCp>,
     next_waiting: u32,
+    /// The time of the input being handled.
+    now: u64,
+    /// Warnings about dropped input, rate-limited.
+    warnings: crate::warn_limit::WarnLimit,
 }
 
 fn is_dm_notification(push: &WspPush) -> bool {
@@ -231,6 +235,8 @@ impl Router {
             stats: RouterStats::default(),
             waiting: std::collections::VecDeque::new(),
             next_waiting: 1,
+            now: 0,
+            warnings: Default::default(),
         }
     }
 
@@ -338,10 +344,13 @@ impl Router {
 
     /// Handles one input at time `now` (milliseconds).
     pub fn receive(&mut self, input: Input<'_>, now: u64) -> Output {
+        self.now = now;
+        self.warnings.tick(now);
         let segment = match self.segment(input) {
             Ok(s) => s,
             Err(e) => {
-                log::warn!("push input dropped: {e}");
+                self.warnings
+                    .warn(now, format_args!("push input dropped: {e}"));
                 self.stats.malformed += 1;
                 return Output::None;
             }
@@ -403,7 +412,13 @@ impl Router {
         let push = match WspPush::decode(&d.payload) {
             Ok(p) => p,
             Err(e) => {
-                log::warn!("WSP push from {} dropped: {e}", d.sender);
+                self.warnings.warn(
+                    self.now,
+                    format_args!(
+                        "WSP push from {} dropped: {e}",
+                        omadm_syncml::printable(&d.sender).limit(64)
+                    ),
+                );
                 self.stats.malformed += 1;
                 return Output::None;
             }
@@ -418,9 +433,12 @@ impl Router {
             && is_provisioning(&push)
             && roles & self.config.policies.ota_provisioning == 0
         {
-            log::warn!(
-                "provisioning document from {} refused by policy (roles 0x{roles:X})",
-                d.sender
+            self.warnings.warn(
+                self.now,
+                format_args!(
+                    "provisioning document from {} refused by policy (roles 0x{roles:X})",
+                    omadm_syncml::printable(&d.sender).limit(64)
+                ),
             );
             self.stats.refused_by_policy += 1;
             return Output::None;
@@ -433,10 +451,15 @@ impl Router {
                 bearer: d.bearer,
                 sender: d.sender,
             }),
-            None if is_dm_notification(&push) => match self.notifications.handle(&push.body) {
-                Some(start) => Output::StartSession(start),
-                None => Output::None,
-            },
+            None if is_dm_notification(&push) => {
+                match self
+                    .notifications
+                    .handle_at(&push.body, self.now, &mut self.warnings)
+                {
+                    Some(start) => Output::StartSession(start),
+                    None => Output::None,
+                }
+            }
             None if push
                 .content_type
                 .media
@@ -510,7 +533,13 @@ impl Router {
     ) -> Output {
         let mac = push.content_type.mac.clone().unwrap_or_default();
         if !crate::cp::verify(sec, &mac, &push.body, self.config.imsi.as_deref(), pin) {
-            log::warn!("provisioning document from {sender}: {sec:?} MAC does not verify");
+            self.warnings.warn(
+                self.now,
+                format_args!(
+                    "provisioning document from {}: {sec} MAC does not verify",
+                    omadm_syncml::printable(&sender).limit(64)
+                ),
+            );
             self.stats.bad_mac += 1;
             return Output::None;
         }
@@ -521,8 +550,11 @@ impl Router {
             Sec::UserNetwPin => self.config.policies.cp_usernetwpin,
         };
         if roles & policy == 0 {
-            log::warn!(
-                "{sec:?}-signed provisioning document refused by policy (roles 0x{roles:X})"
+            self.warnings.warn(
+                self.now,
+                format_args!(
+                    "{sec}-signed provisioning document refused by policy (roles 0x{roles:X})"
+                ),
             );
             self.stats.refused_by_policy += 1;
             return Output::None;

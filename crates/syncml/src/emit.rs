@@ -5,7 +5,8 @@
 //! MsgRef, CmdRef, Cmd, TargetRef*, SourceRef*, Cred, Chal, Data, Item*; Results = CmdID,
 //! MsgRef, CmdRef, Meta, TargetRef, SourceRef, Item*; Item = Target, Source, SourceParent,
 //! TargetParent, Meta, Data, MoreData; Meta = Format, Type, Mark, Size, Version, NextNonce,
-//! MaxMsgSize, MaxObjSize, EMI*. [`Command::Malformed`] entries are not written.
+//! MaxMsgSize, MaxObjSize, EMI*. [`Command::Malformed`] entries are not written
+//! (a display sink shows them as comments).
 
 use crate::events::Sink;
 use crate::model::{
@@ -67,7 +68,7 @@ pub(crate) fn emit_command<S: Sink>(command: &Command, sink: &mut S) {
         Command::Sequence(c) => emit_container(Tag::Sequence, c, sink),
         Command::Status(c) => emit_status(c, sink),
         Command::Results(c) => emit_results(c, sink),
-        Command::Malformed(_) => {}
+        Command::Malformed(m) => sink.malformed(m),
     }
 }
 

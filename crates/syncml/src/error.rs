@@ -32,6 +32,11 @@ pub enum ErrorKind {
     },
     /// The input ended in the middle of a structure.
     UnexpectedEof,
+    /// XML: an `&` that starts no entity or character reference (it should be `&amp;`).
+    UnescapedAmpersand {
+        /// Where: `<Data>`, `an unknown element`, `the document`.
+        element: String,
+    },
     /// The XML is not well formed (the parser's own message).
     Xml(String),
     /// An element this codec does not know (XML local name, or WBXML `page:token`).
@@ -128,30 +133,49 @@ impl fmt::Display for ErrorKind {
                 "the message would take more than {limit} bytes of memory to decode"
             ),
             ErrorKind::UnexpectedEof => f.write_str("unexpected end of input"),
-            ErrorKind::Xml(msg) => write!(f, "malformed XML: {msg}"),
-            ErrorKind::UnknownElement(name) => write!(f, "unknown element <{name}>"),
+            ErrorKind::UnescapedAmpersand { element } => {
+                write!(f, "unescaped '&' in {element}")
+            }
+            ErrorKind::Xml(msg) => write!(f, "malformed XML: {}", shown(msg)),
+            ErrorKind::UnknownElement(name) => write!(f, "unknown element <{}>", shown(name)),
             ErrorKind::MisplacedElement { element, parent } if parent.is_empty() => {
-                write!(f, "element <{element}> not allowed at the document root")
+                write!(
+                    f,
+                    "element <{}> not allowed at the document root",
+                    shown(element)
+                )
             }
             ErrorKind::MisplacedElement { element, parent } => {
-                write!(f, "element <{element}> not allowed in <{parent}>")
+                write!(
+                    f,
+                    "element <{}> not allowed in <{}>",
+                    shown(element),
+                    shown(parent)
+                )
             }
             ErrorKind::UnknownNamespace { element, namespace } => {
-                write!(f, "element <{element}> in unknown namespace {namespace:?}")
+                write!(
+                    f,
+                    "element <{}> in unknown namespace \"{}\"",
+                    shown(element),
+                    shown(namespace)
+                )
             }
             ErrorKind::MissingElement { element, parent } => {
                 write!(f, "<{parent}> lacks its required <{element}>")
             }
             ErrorKind::DuplicateElement(name) => write!(f, "element <{name}> given twice"),
-            ErrorKind::UnexpectedText(text) => write!(f, "unexpected text {text:?}"),
+            ErrorKind::UnexpectedText(text) => write!(f, "unexpected text \"{}\"", shown(text)),
             ErrorKind::InvalidValue { element, value } => {
-                write!(f, "invalid value {value:?} in <{element}>")
+                write!(f, "invalid value \"{}\" in <{element}>", shown(value))
             }
             ErrorKind::InvalidUtf8 => f.write_str("text is not valid UTF-8"),
             ErrorKind::UnsupportedWbxmlVersion(v) => {
                 write!(f, "unsupported WBXML version 0x{v:02x}")
             }
-            ErrorKind::UnsupportedPublicId(id) => write!(f, "public identifier {id} is not SyncML"),
+            ErrorKind::UnsupportedPublicId(id) => {
+                write!(f, "public identifier {} is not SyncML", shown(id))
+            }
             ErrorKind::UnsupportedCharset(c) => write!(f, "unsupported charset MIBenum {c}"),
             ErrorKind::UnsupportedToken(t) => write!(f, "unsupported WBXML token 0x{t:02x}"),
             ErrorKind::IntegerOverflow => f.write_str("multi-byte integer overflows 32 bits"),
@@ -176,6 +200,11 @@ impl fmt::Display for DecodeError {
 }
 
 impl std::error::Error for DecodeError {}
+
+/// Input echoed in a message: escaped and cut (see [`crate::printable`]).
+fn shown(text: &str) -> crate::Printable<'_> {
+    crate::printable(text).limit(64)
+}
 
 /// Shortens a value for inclusion in an error message.
 pub(crate) fn excerpt(value: &str) -> String {

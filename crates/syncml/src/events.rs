@@ -6,7 +6,7 @@
 //! the two encodings cannot disagree about the model.
 
 use crate::error::{DecodeError, ErrorKind};
-use crate::model::Data;
+use crate::model::{Data, Malformed};
 use crate::tag::Tag;
 
 /// An element start as a reader saw it.
@@ -76,6 +76,10 @@ pub(crate) trait Sink {
     fn text(&mut self, text: &str);
     /// Writes the content of a `Data` element.
     fn data(&mut self, data: &Data);
+
+    /// A command that could not be decoded: written by display sinks only (nothing goes on
+    /// the wire for it).
+    fn malformed(&mut self, _command: &Malformed) {}
 
     /// Writes `<tag>text</tag>`.
     fn leaf(&mut self, tag: Tag, text: &str) {

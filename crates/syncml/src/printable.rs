@@ -22,6 +22,8 @@ pub const DEFAULT_LIMIT: usize = 256;
 pub struct Printable<'a> {
     input: &'a [u8],
     limit: usize,
+    line_breaks: bool,
+    backslash: bool,
 }
 
 /// Renders `text` printably (at most [`DEFAULT_LIMIT`] octets of it).
@@ -35,6 +37,8 @@ pub fn printable_bytes(bytes: &[u8]) -> Printable<'_> {
     Printable {
         input: bytes,
         limit: DEFAULT_LIMIT,
+        line_breaks: false,
+        backslash: true,
     }
 }
 
@@ -42,6 +46,25 @@ impl<'a> Printable<'a> {
     /// Shows at most `limit` octets of the input.
     pub fn limit(self, limit: usize) -> Printable<'a> {
         Printable { limit, ..self }
+    }
+
+    /// Leaves backslashes as they are: for a last pass over text that may already hold
+    /// escapes made by [`printable`] (an error message quoting input, a whole log line), so
+    /// that they are not escaped twice. Control characters are still escaped.
+    pub fn plain_backslashes(self) -> Printable<'a> {
+        Printable {
+            backslash: false,
+            ..self
+        }
+    }
+
+    /// Lets line feeds through (for text that is meant to span lines, such as an indented
+    /// XML rendering); every other rule stays.
+    pub fn keep_line_breaks(self) -> Printable<'a> {
+        Printable {
+            line_breaks: true,
+            ..self
+        }
     }
 }
 
@@ -78,7 +101,12 @@ impl fmt::Display for Printable<'_> {
             };
             let mut plain = 0;
             for (i, c) in valid.char_indices() {
-                if c == '\\' || must_escape(c) {
+                let escape = if c == '\\' {
+                    self.backslash
+                } else {
+                    must_escape(c) && !(c == '\n' && self.line_breaks)
+                };
+                if escape {
                     f.write_str(&valid[plain..i])?;
                     match c {
                         '\\' => f.write_str("\\\\")?,

@@ -32,9 +32,13 @@ pub fn encode(message: &SyncMl) -> Vec<u8> {
     sink.out
 }
 
-/// Encodes a message as indented XML for display (not for sending).
+/// Encodes a message as indented XML for display (not for sending). A command that could not
+/// be decoded is shown in its place as a comment (`<!-- not decoded: <Get> (CmdID 2): ... -->`).
 pub fn encode_pretty(message: &SyncMl) -> String {
-    pretty::indent(&encode(message))
+    let mut sink = writer::XmlSink::with_capacity(1024);
+    sink.show_malformed = true;
+    crate::emit::emit_message(message, &mut sink);
+    pretty::indent(&sink.out)
 }
 
 /// Whether `data` is well-formed XML content: UTF-8, elements properly nested and closed,

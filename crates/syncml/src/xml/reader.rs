@@ -25,6 +25,9 @@ pub(crate) struct XmlSource<'a> {
     /// Offset of the event being read (the reader's position before it).
     event_start: usize,
     budget: Budget,
+    /// The open elements (None: not a SyncML element), innermost last, for errors that name
+    /// the element they are in; at most `limits.max_depth` long.
+    open: Vec<Option<Tag>>,
 }
 
 impl<'a> XmlSource<'a> {
@@ -51,6 +54,7 @@ impl<'a> XmlSource<'a> {
             elements: 0,
             event_start: 0,
             budget: Budget::new(&limits, input.len()),
+            open: Vec::new(),
         })
     }
 
@@ -58,9 +62,36 @@ impl<'a> XmlSource<'a> {
         self.reader.buffer_position() as usize
     }
 
+    /// The innermost open element, for messages: `<Data>`, `an unknown element` or `the
+    /// document`.
+    fn current_element(&self) -> String {
+        match self.open.last() {
+            Some(Some(tag)) => format!("<{}>", tag.name()),
+            Some(None) => "an unknown element".to_owned(),
+            None => "the document".to_owned(),
+        }
+    }
+
+    fn unescaped_ampersand(&self, at: usize) -> DecodeError {
+        DecodeError::new(
+            ErrorKind::UnescapedAmpersand {
+                element: self.current_element(),
+            },
+            at,
+        )
+    }
+
     fn xml_error(&self, err: quick_xml::Error) -> DecodeError {
         let at = self.reader.error_position() as usize;
         match err {
+            quick_xml::Error::IllFormed(quick_xml::errors::IllFormedError::UnclosedReference) => {
+                // Point at the `&` itself.
+                let amp = self.input[..at.min(self.input.len())]
+                    .iter()
+                    .rposition(|&b| b == b'&')
+                    .unwrap_or(at);
+                self.unescaped_ampersand(amp)
+            }
             quick_xml::Error::Syntax(quick_xml::errors::SyntaxError::UnclosedTag)
             | quick_xml::Error::IllFormed(quick_xml::errors::IllFormedError::MissingEndTag(_)) => {
                 DecodeError::new(ErrorKind::UnexpectedEof, at)
@@ -84,8 +115,13 @@ impl<'a> XmlSource<'a> {
         };
         if matches!(event, Event::Start(_)) {
             self.open()?;
+            self.open.push(match &resolved {
+                Some(Start::Known(tag)) => Some(*tag),
+                _ => None,
+            });
         } else if matches!(event, Event::End(_)) {
             self.depth -= 1;
+            self.open.pop();
         }
         Ok((resolved, event))
     }
@@ -117,12 +153,19 @@ impl<'a> XmlSource<'a> {
     }
 
     /// Appends character data, refusing NUL (which no XML document can contain, and which
-    /// the writer could not write back).
-    fn push_chars(&self, text: &mut String, chars: &str) -> Result<(), DecodeError> {
-        if chars.contains('\0') {
+    /// the writer could not write back); `raw` is the event's undecoded content, which
+    /// starts `lead` octets after the event (9 for `<![CDATA[`), for the NUL's own offset.
+    fn push_chars(
+        &self,
+        text: &mut String,
+        raw: &[u8],
+        lead: usize,
+        chars: &str,
+    ) -> Result<(), DecodeError> {
+        if let Some(i) = raw.iter().position(|&b| b == 0) {
             return Err(DecodeError::new(
-                ErrorKind::Xml("NUL character in text".into()),
-                self.event_start,
+                ErrorKind::Xml(format!("NUL character in {}", self.current_element())),
+                self.event_start + lead + i,
             ));
         }
         text.push_str(chars);
@@ -136,8 +179,20 @@ impl<'a> XmlSource<'a> {
         reference: &BytesRef<'_>,
     ) -> Result<(), DecodeError> {
         let bad = |what: &str| {
+            // `&` followed by something that is no entity name (`a & b; c`) is a bare `&`.
+            if what.is_empty()
+                || what
+                    .chars()
+                    .any(|c| c.is_whitespace() || "<>&\"'".contains(c))
+            {
+                return self.unescaped_ampersand(self.event_start);
+            }
             DecodeError::new(
-                ErrorKind::Xml(format!("bad reference &{what};")),
+                ErrorKind::Xml(format!(
+                    "unknown entity &{}; in {}",
+                    crate::printable(what).limit(32),
+                    self.current_element()
+                )),
                 self.event_start,
             )
         };
@@ -224,8 +279,12 @@ impl<'a> EventSource for XmlSource<'a> {
         loop {
             let (start, event) = self.next_event()?;
             match event {
-                Event::Text(t) => self.push_chars(&mut text, &t.xml10_content())?,
-                Event::CData(c) => self.push_chars(&mut text, &c.xml10_content())?,
+                Event::Text(t) => {
+                    self.push_chars(&mut text, t.as_bytes(), 0, &t.xml10_content())?
+                }
+                Event::CData(c) => {
+                    self.push_chars(&mut text, c.as_bytes(), 9, &c.xml10_content())?
+                }
                 Event::GeneralRef(r) => self.push_reference(&mut text, &r)?,
                 Event::End(_) => {
                     self.budget.charge(2 * text.len() + 16, self.event_start)?;
@@ -261,12 +320,12 @@ impl<'a> EventSource for XmlSource<'a> {
             match event {
                 Event::Text(t) => {
                     if !markup {
-                        self.push_chars(&mut text, &t.xml10_content())?
+                        self.push_chars(&mut text, t.as_bytes(), 0, &t.xml10_content())?
                     }
                 }
                 Event::CData(c) => {
                     if !markup {
-                        self.push_chars(&mut text, &c.xml10_content())?
+                        self.push_chars(&mut text, c.as_bytes(), 9, &c.xml10_content())?
                     }
                 }
                 Event::GeneralRef(r) => {

@@ -13,12 +13,15 @@ use crate::tag::{Page, Tag, METINF_NS};
 /// Writes XML into a byte buffer.
 pub(crate) struct XmlSink {
     pub(crate) out: Vec<u8>,
+    /// Show commands that could not be decoded as comments (display only).
+    pub(crate) show_malformed: bool,
 }
 
 impl XmlSink {
     pub(crate) fn with_capacity(capacity: usize) -> Self {
         XmlSink {
             out: Vec::with_capacity(capacity),
+            show_malformed: false,
         }
     }
 
@@ -90,6 +93,26 @@ impl Sink for XmlSink {
 
     fn text(&mut self, text: &str) {
         self.escaped(text);
+    }
+
+    fn malformed(&mut self, m: &crate::model::Malformed) {
+        if !self.show_malformed {
+            return;
+        }
+        let cmd_id = match &m.cmd_id {
+            Some(id) => format!(" (CmdID {})", crate::printable(id).limit(32)),
+            None => String::new(),
+        };
+        let text = format!(
+            " not decoded: <{}>{cmd_id}: {} ",
+            crate::printable(&m.element).limit(64),
+            m.error
+        );
+        // A comment cannot hold `--` (and the text ends with a space, not a `-`).
+        let text = text.replace("--", "- -");
+        self.out.extend_from_slice(b"<!--");
+        self.out.extend_from_slice(text.as_bytes());
+        self.out.extend_from_slice(b"-->");
     }
 
     fn data(&mut self, data: &Data) {
