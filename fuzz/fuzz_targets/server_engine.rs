@@ -39,6 +39,7 @@ fuzz_target!(|data: &[u8]| {
             max_msg_size: 2048,
             accept_v12: data.first().is_none_or(|b| b & 2 == 0),
             busy_responses: 0,
+            ..EngineConfig::default()
         },
         Box::new(|b: &mut [u8]| b.fill(7)),
     );

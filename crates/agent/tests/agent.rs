@@ -405,11 +405,9 @@ fn a_wrong_hmac_password_is_refused_by_the_server() {
     let (event, _) = one_session(&mut a);
     assert!(!completed(&event, None), "{event:?}");
     assert!(!configured(&mut a));
+    // Nothing a device that did not authenticate sends is recorded (issue 13.1).
     let r = records(&srv);
-    assert!(
-        r.iter().any(|r| r.kind == "Auth" && r.code == Some(401)),
-        "{r:?}"
-    );
+    assert!(r.is_empty(), "{r:?}");
     srv.stop();
 }
 

@@ -245,6 +245,7 @@ pub(crate) fn demo_engine(dev_id: &str, jobs: Vec<omadm_server::Job>) -> Engine 
             max_msg_size: 64 * 1024,
             accept_v12: true,
             busy_responses: 0,
+            ..EngineConfig::default()
         },
         omadm_server::system_entropy(),
     )

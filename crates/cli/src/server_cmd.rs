@@ -3,38 +3,82 @@
 //! ```text
 //! omadm server --listen ADDR --state DIR [--jobs FILE] [--server-id ID]
 //!              [--server-password PW] [--device DEVID=NAME:PASSWORD[:basic|md5|hmac]]...
-//!              [--max-msg-size N] [--dm11-only] [--busy N]
+//!              [--server-auth account|none|basic|md5|hmac] [--session-timeout SECONDS]
+//!              [--encoding xml|wbxml] [--max-msg-size N] [--connections N]
+//!              [--cert FILE --key FILE] [--dm11-only] [--busy N] [--firmware FILE ...]
 //! ```
-//! What it keeps in `DIR` (decided here):
+//! What it keeps in `DIR` (decided here; `omadm server --help` says the same):
 //! - `cert.pem`, `key.pem`: its TLS certificate, generated on first start for the listen
-//!   address, `localhost` and `127.0.0.1` (devices trust `cert.pem`).
+//!   address, `localhost` and `127.0.0.1`, with a subject and key identifiers of its own
+//!   (devices trust `cert.pem`; two servers' certificates can be trusted side by side);
+//!   `--cert`/`--key` bring your own instead.
 //! - `server-password`: the server's secret (what devices check notifications and server
 //!   credentials with), 32 random hex digits made on first start, mode 0600, unless
 //!   `--server-password` is given.
 //! - `devices`: one device per line, `DEVID NAME PASSWORD [basic|md5|hmac]` (`#` comments);
 //!   `--device` adds more. With no device at all, any device may connect unauthenticated.
 //! - `nonces`: per device, the nonce it issued for the server's next credentials, which is
-//!   also the one a notification's digest needs: `DEVID HEX` lines, rewritten when one changes
-//!   and read back at start (so `omadm notify --state DIR --device DEVID` can build a digest the
-//!   device accepts, session after session, and a restarted server still authenticates).
-//! - `records.tsv`: every status, result, alert and DevInfo value devices report, appended
-//!   as they arrive: device, session, kind, what, code, data, tab-separated.
+//!   also the one a notification's digest needs: `DEVID HEX` lines, rewritten (temporary
+//!   file, fsync, rename) before the reply that depends on a change is sent, and read back at
+//!   start (so `omadm notify --state DIR --device DEVID` builds a digest the device accepts).
+//! - `records.tsv`: every status, result, alert and DevInfo value authenticated devices
+//!   report, appended before the reply to the message that carried it is sent (so a stop
+//!   at any moment loses nothing already answered); the columns are those of
+//!   [`omadm_server::records`].
 //!
 //! Jobs (`--jobs`, the format of [`omadm_server::jobs`]) go to every device in every session.
-//! It prints `listening on https://ADDR/dm` and runs until killed.
+//! It prints `listening on https://ADDR/dm`, then each record as it is written, and runs until
+//! stopped (SIGTERM and SIGINT lose nothing: every record is written before its reply).
 
 use std::collections::HashMap;
 use std::io::Write as _;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
-use clap::Args;
-use omadm_server::{jobs, DeviceAccount, Engine, EngineConfig};
+use clap::{Args, ValueEnum};
+use omadm_server::{jobs, DeviceAccount, Engine, EngineConfig, ServerAuth};
 use omadm_syncml::auth::AuthScheme;
+
+/// How the server authenticates itself (`--server-auth`).
+#[derive(Clone, Copy, ValueEnum)]
+pub enum ServerAuthArg {
+    /// With each device account's scheme (basic, md5 or hmac).
+    Account,
+    /// Never: no server credentials (a lax server).
+    None,
+    /// HTTP-basic-style Cred.
+    Basic,
+    /// MD5 digest Cred.
+    Md5,
+    /// The x-syncml-hmac header.
+    Hmac,
+}
+
+/// The encoding of the server's messages (`--encoding`).
+#[derive(Clone, Copy, ValueEnum)]
+pub enum EncodingArg {
+    /// XML.
+    Xml,
+    /// WBXML.
+    Wbxml,
+}
 
 /// Arguments of `omadm server`.
 #[derive(Args)]
+#[command(after_help = "Jobs file (--jobs), one command per line ('#' comments):
+  Add URI VALUE | AddNode URI | Replace URI VALUE | Get URI | Delete URI | Exec URI [ARG]
+  ExecCorrelated URI CORRELATOR [ARG]
+  A value runs to the end of the line (\\n is a line break). Or a SyncML body fragment
+  (the file starts with '<'): its commands as written, every CmdID renumbered by the server.
+State directory (--state): cert.pem and key.pem (made on first start unless --cert/--key),
+  server-password (0600), devices (DEVID NAME PASSWORD [basic|md5|hmac] lines), nonces
+  (DEVID HEX, the nonce each device issued for the server's next credentials), records.tsv.
+records.tsv columns (tab-separated, fields escaped: \\x09 tab, \\x0a line feed, \\\\ backslash):
+  device  session  kind  what  code  data
+  kind: Status (a job's status), Results (a value, chunks reassembled), Alert (1226/1224:
+  what = type [correlator= source=]), DevInfo, Malformed (a status that is no DM code),
+  Failed (a job not sent, a large object ended by the device, a session ended by auth).
+Records and nonces are written before the reply that depends on them is sent.")]
 pub struct ServerArgs {
     /// Address to listen on (e.g. 127.0.0.1:8443; port 0 picks one).
     #[arg(long)]
@@ -60,9 +104,27 @@ pub struct ServerArgs {
     /// Answer the first N requests with HTTP 503 (tests devices' retries).
     #[arg(long, default_value_t = 0)]
     busy: u32,
-    /// Largest message the server sends.
+    /// Largest message the server sends (also limited by each device's own MaxMsgSize).
     #[arg(long = "max-msg-size", default_value_t = 64 * 1024)]
     max_msg_size: u64,
+    /// How the server authenticates itself to devices.
+    #[arg(long = "server-auth", value_enum, default_value = "account")]
+    server_auth: ServerAuthArg,
+    /// Seconds a session may stay idle before it expires.
+    #[arg(long = "session-timeout", default_value_t = 300)]
+    session_timeout: u64,
+    /// The encoding of the server's messages (default: each device's own).
+    #[arg(long, value_enum)]
+    encoding: Option<EncodingArg>,
+    /// The most connections served at once.
+    #[arg(long, default_value_t = 64)]
+    connections: usize,
+    /// A PEM certificate (chain) to serve instead of DIR/cert.pem.
+    #[arg(long, requires = "key")]
+    cert: Option<PathBuf>,
+    /// The PEM private key of --cert.
+    #[arg(long, requires = "cert")]
+    key: Option<PathBuf>,
     /// A firmware update package: served at https://ADDR/fw/NAME (GET with Range), and a
     /// firmware job (FUMO DownloadAndUpdate with a Correlator) sent once to every device.
     #[arg(long)]
@@ -131,8 +193,17 @@ fn secret_file(path: &Path) -> Result<String, String> {
     Ok(secret)
 }
 
+/// The certificate and key: `--cert`/`--key`, or those in `dir` (made on first start).
+fn certificate(a: &ServerArgs) -> Result<(Vec<u8>, Vec<u8>), String> {
+    if let (Some(c), Some(k)) = (&a.cert, &a.key) {
+        let read = |p: &Path| std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()));
+        return Ok((read(c)?, read(k)?));
+    }
+    state_certificate(&a.state, &a.listen)
+}
+
 /// Loads or makes the certificate and key in `dir`.
-fn certificate(dir: &Path, listen: &SocketAddr) -> Result<(Vec<u8>, Vec<u8>), String> {
+fn state_certificate(dir: &Path, listen: &SocketAddr) -> Result<(Vec<u8>, Vec<u8>), String> {
     let (c, k) = (dir.join("cert.pem"), dir.join("key.pem"));
     if let (Ok(cert), Ok(key)) = (std::fs::read(&c), std::fs::read(&k)) {
         return Ok((cert, key));
@@ -164,22 +235,60 @@ pub fn read_nonces(path: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
         .collect()
 }
 
-fn write_nonces(
-    path: &Path,
-    nonces: &std::collections::BTreeMap<String, Vec<u8>>,
-) -> Result<(), String> {
-    let text: String = nonces
+/// Rewrites `path` with `nonces` durably: a temporary file, fsync, rename, fsync of the
+/// directory.
+fn write_nonces(path: &Path, nonces: &[(String, Vec<u8>)]) -> std::io::Result<()> {
+    let mut sorted: Vec<_> = nonces.iter().collect();
+    sorted.sort();
+    let text: String = sorted
         .iter()
         .map(|(d, n)| format!("{d} {}\n", crate::input::to_hex(n)))
         .collect();
     let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, text)
-        .and_then(|_| std::fs::rename(&tmp, path))
-        .map_err(|e| format!("{}: {e}", path.display()))
+    {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(text.as_bytes())?;
+        f.sync_all()?;
+    }
+    std::fs::rename(&tmp, path)?;
+    if let Some(dir) = path.parent() {
+        std::fs::File::open(dir)?.sync_all()?;
+    }
+    Ok(())
 }
 
-fn clean(s: &str) -> String {
-    s.replace(['\t', '\n', '\r'], " ")
+/// The server's journal: records appended to `records.tsv` (and printed), nonces rewritten
+/// in `nonces`, both before the reply that depends on them.
+struct FileJournal {
+    records: std::sync::Mutex<std::fs::File>,
+    nonces: PathBuf,
+}
+
+impl omadm_server::http::Journal for FileJournal {
+    fn persist(
+        &self,
+        records: &[omadm_server::Record],
+        nonces: Option<&[(String, Vec<u8>)]>,
+    ) -> std::io::Result<()> {
+        if !records.is_empty() {
+            let mut lines = String::new();
+            for r in records {
+                lines.push_str(&r.tsv_line());
+                lines.push('\n');
+            }
+            let mut file = self.records.lock().unwrap_or_else(|p| p.into_inner());
+            file.write_all(lines.as_bytes())?;
+            file.sync_data()?;
+            use std::io::Write as _;
+            let mut out = std::io::stdout().lock();
+            let _ = out.write_all(lines.as_bytes());
+            let _ = out.flush();
+        }
+        if let Some(nonces) = nonces {
+            write_nonces(&self.nonces, nonces)?;
+        }
+        Ok(())
+    }
 }
 
 /// The firmware job for `--firmware FILE` (its `url` is the path until the address is known),
@@ -280,11 +389,11 @@ pub fn run(a: ServerArgs) -> Result<(), String> {
         Some(p) => p.clone(),
         None => secret_file(&a.state.join("server-password"))?,
     };
-    let (cert, key) = certificate(&a.state, &a.listen)?;
+    let (cert, key) = certificate(&a)?;
     let nonces_path = a.state.join("nonces");
     let saved_nonces = read_nonces(&nonces_path);
     let require_device_auth = !devices.is_empty();
-    let engine = Engine::new(
+    let mut engine = Engine::new(
         EngineConfig {
             server_id: a.server_id.clone(),
             server_password,
@@ -295,10 +404,22 @@ pub fn run(a: ServerArgs) -> Result<(), String> {
             max_msg_size: a.max_msg_size,
             accept_v12: !a.dm11_only,
             busy_responses: a.busy,
+            server_auth: match a.server_auth {
+                ServerAuthArg::Account => ServerAuth::AsAccount,
+                ServerAuthArg::None => ServerAuth::None,
+                ServerAuthArg::Basic => ServerAuth::Scheme(AuthScheme::Basic),
+                ServerAuthArg::Md5 => ServerAuth::Scheme(AuthScheme::Md5),
+                ServerAuthArg::Hmac => ServerAuth::Scheme(AuthScheme::Hmac),
+            },
+            session_timeout_ms: a.session_timeout.saturating_mul(1000),
+            encoding: a.encoding.map(|e| match e {
+                EncodingArg::Xml => omadm_syncml::Encoding::Xml,
+                EncodingArg::Wbxml => omadm_syncml::Encoding::Wbxml,
+            }),
+            ..EngineConfig::default()
         },
         omadm_server::system_entropy(),
     );
-    let mut engine = engine;
     for (device, nonce) in &saved_nonces {
         engine.set_server_nonce(device, nonce.clone());
     }
@@ -307,12 +428,26 @@ pub fn run(a: ServerArgs) -> Result<(), String> {
         Some(file) => Some(firmware_job(&a, file, &mut downloads)?),
         None => None,
     };
-    let server = omadm_server::http::start_with_downloads(
+    let records_path = a.state.join("records.tsv");
+    let records = std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(&records_path)
+        .map_err(|e| format!("{}: {e}", records_path.display()))?;
+    let journal = FileJournal {
+        records: std::sync::Mutex::new(records),
+        nonces: nonces_path,
+    };
+    let server = omadm_server::http::start_with(
         a.listen,
         &cert,
         &key,
         engine,
-        std::sync::Arc::new(downloads),
+        omadm_server::http::ServeOptions {
+            downloads: std::sync::Arc::new(downloads),
+            journal: Some(std::sync::Arc::new(journal)),
+            max_connections: a.connections,
+        },
     )
     .map_err(|e| format!("listen on {}: {e}", a.listen))?;
     if let Some(mut job) = firmware {
@@ -325,44 +460,12 @@ pub fn run(a: ServerArgs) -> Result<(), String> {
             .add_once_jobs(job.jobs());
     }
     outln!("listening on https://{}/dm", server.addr);
-    outln!("certificate {}", a.state.join("cert.pem").display());
-    let records_path = a.state.join("records.tsv");
-    let mut records = std::fs::OpenOptions::new()
-        .append(true)
-        .create(true)
-        .open(&records_path)
-        .map_err(|e| format!("{}: {e}", records_path.display()))?;
-    let mut written = 0;
-    let mut nonces = saved_nonces;
+    match (&a.cert, &a.key) {
+        (Some(c), _) => outln!("certificate {}", c.display()),
+        _ => outln!("certificate {}", a.state.join("cert.pem").display()),
+    }
+    // Everything is written before it is answered: nothing to do but serve until stopped.
     loop {
-        std::thread::sleep(Duration::from_millis(100));
-        let (new, now): (Vec<_>, Vec<_>) = match server.engine.lock() {
-            Ok(e) => (
-                e.records()[written..].to_vec(),
-                e.server_nonces()
-                    .map(|(d, n)| (d.to_owned(), n.to_vec()))
-                    .collect(),
-            ),
-            Err(_) => return Err("the server engine failed".into()),
-        };
-        let now: std::collections::BTreeMap<_, _> = now.into_iter().collect();
-        if now != nonces {
-            write_nonces(&nonces_path, &now)?;
-            nonces = now;
-        }
-        for r in &new {
-            let line = format!(
-                "{}\t{}\t{}\t{}\t{}\t{}",
-                clean(&r.device),
-                clean(&r.session),
-                r.kind,
-                clean(&r.what),
-                r.code.map(|c| c.to_string()).unwrap_or_default(),
-                r.data.as_deref().map(clean).unwrap_or_default()
-            );
-            writeln!(records, "{line}").map_err(|e| format!("{}: {e}", records_path.display()))?;
-            outln!("{line}");
-        }
-        written += new.len();
+        std::thread::park();
     }
 }

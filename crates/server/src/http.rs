@@ -1,13 +1,15 @@
 //! The HTTPS front of the reference server: TLS (OpenSSL), HTTP/1.1 with keep-alive, one
-//! thread per connection, every SyncML message (POST) handed to the shared [`Engine`], and
+//! thread per connection up to a cap ([`ServeOptions::max_connections`]; further connections
+//! wait to be accepted), every SyncML message (POST) handed to the shared [`Engine`] with the
+//! time, what it recorded made durable by the [`Journal`] before the reply goes out, and
 //! update packages served by GET with `Range` ([`Downloads`]).
 
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use openssl::pkey::PKey;
 use openssl::ssl::{SslAcceptor, SslMethod};
@@ -15,6 +17,71 @@ use openssl::x509::X509;
 
 use crate::engine::Engine;
 use crate::firmware::Downloads;
+use crate::records::Record;
+
+/// Where the server keeps what it records: called with each message's records and, when a
+/// device issued a new nonce, every device's current server nonce, before the reply that
+/// depends on them is sent (an error answers HTTP 500 instead).
+pub trait Journal: Send + Sync {
+    /// Makes `records` and `nonces` durable.
+    fn persist(
+        &self,
+        records: &[Record],
+        nonces: Option<&[(String, Vec<u8>)]>,
+    ) -> std::io::Result<()>;
+}
+
+/// How the HTTPS front runs.
+pub struct ServeOptions {
+    /// Files served by GET.
+    pub downloads: Arc<Downloads>,
+    /// Where records and nonces go before each reply (none: memory only).
+    pub journal: Option<Arc<dyn Journal>>,
+    /// The most connections served at once (more wait to be accepted).
+    pub max_connections: usize,
+}
+
+impl Default for ServeOptions {
+    /// No downloads, no journal, 64 connections.
+    fn default() -> Self {
+        ServeOptions {
+            downloads: Arc::new(Downloads::new()),
+            journal: None,
+            max_connections: 64,
+        }
+    }
+}
+
+/// Counts open connections up to a cap.
+struct Slots {
+    open: Mutex<usize>,
+    freed: Condvar,
+    max: usize,
+}
+
+impl Slots {
+    /// Waits for a free slot (or the stop flag).
+    fn take(&self, stop: &AtomicBool) -> bool {
+        let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
+        while *open >= self.max {
+            if stop.load(Ordering::SeqCst) {
+                return false;
+            }
+            open = self
+                .freed
+                .wait_timeout(open, Duration::from_millis(100))
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
+        }
+        *open += 1;
+        true
+    }
+
+    fn give_back(&self) {
+        *self.open.lock().unwrap_or_else(|p| p.into_inner()) -= 1;
+        self.freed.notify_one();
+    }
+}
 
 /// Largest request body accepted.
 const MAX_BODY: usize = 16 * 1024 * 1024;
@@ -47,13 +114,7 @@ pub fn start(
     key_pem: &[u8],
     engine: Engine,
 ) -> std::io::Result<RunningServer> {
-    start_with_downloads(
-        listen,
-        cert_pem,
-        key_pem,
-        engine,
-        Arc::new(Downloads::new()),
-    )
+    start_with(listen, cert_pem, key_pem, engine, ServeOptions::default())
 }
 
 /// As [`start`], also serving `downloads` by GET.
@@ -63,6 +124,26 @@ pub fn start_with_downloads(
     key_pem: &[u8],
     engine: Engine,
     downloads: Arc<Downloads>,
+) -> std::io::Result<RunningServer> {
+    start_with(
+        listen,
+        cert_pem,
+        key_pem,
+        engine,
+        ServeOptions {
+            downloads,
+            ..ServeOptions::default()
+        },
+    )
+}
+
+/// Starts serving HTTPS on `listen` as `options` say.
+pub fn start_with(
+    listen: SocketAddr,
+    cert_pem: &[u8],
+    key_pem: &[u8],
+    engine: Engine,
+    options: ServeOptions,
 ) -> std::io::Result<RunningServer> {
     let other = |e: openssl::error::ErrorStack| std::io::Error::other(e.to_string());
     let mut acceptor = SslAcceptor::mozilla_intermediate_v5(SslMethod::tls()).map_err(other)?;
@@ -76,24 +157,41 @@ pub fn start_with_downloads(
     let engine = Arc::new(Mutex::new(engine));
     let stop = Arc::new(AtomicBool::new(false));
     let (e2, s2) = (engine.clone(), stop.clone());
-    let thread = std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            if s2.load(Ordering::SeqCst) {
-                break;
-            }
-            let Ok(stream) = stream else { continue };
-            let (acceptor, engine, downloads) = (acceptor.clone(), e2.clone(), downloads.clone());
-            std::thread::spawn(move || {
-                let _ = stream.set_read_timeout(Some(Duration::from_secs(60)));
-                // Replies are single writes; without this, Nagle's algorithm and the peer's
-                // delayed ACK add ~40 ms to every round trip.
-                let _ = stream.set_nodelay(true);
-                match acceptor.accept(stream) {
-                    Ok(mut tls) => serve_connection(&mut tls, &engine, &downloads),
-                    Err(e) => log::info!("TLS handshake failed: {e}"),
-                }
-            });
+    let slots = Arc::new(Slots {
+        open: Mutex::new(0),
+        freed: Condvar::new(),
+        max: options.max_connections.max(1),
+    });
+    let shared = Arc::new(Shared {
+        downloads: options.downloads,
+        journal: options.journal,
+        started: Instant::now(),
+    });
+    let thread = std::thread::spawn(move || loop {
+        if !slots.take(&s2) {
+            break;
         }
+        let stream = listener.accept();
+        if s2.load(Ordering::SeqCst) {
+            break;
+        }
+        let Ok((stream, _)) = stream else {
+            slots.give_back();
+            continue;
+        };
+        let (acceptor, engine, shared, slots) =
+            (acceptor.clone(), e2.clone(), shared.clone(), slots.clone());
+        std::thread::spawn(move || {
+            let _ = stream.set_read_timeout(Some(Duration::from_secs(60)));
+            // Replies are single writes; without this, Nagle's algorithm and the peer's
+            // delayed ACK add ~40 ms to every round trip.
+            let _ = stream.set_nodelay(true);
+            match acceptor.accept(stream) {
+                Ok(mut tls) => serve_connection(&mut tls, &engine, &shared),
+                Err(e) => log::info!("TLS handshake failed: {e}"),
+            }
+            slots.give_back();
+        });
     });
     Ok(RunningServer {
         addr,
@@ -103,11 +201,14 @@ pub fn start_with_downloads(
     })
 }
 
-fn serve_connection(
-    stream: &mut (impl Read + Write),
-    engine: &Mutex<Engine>,
-    downloads: &Downloads,
-) {
+/// What every connection of a server shares.
+struct Shared {
+    downloads: Arc<Downloads>,
+    journal: Option<Arc<dyn Journal>>,
+    started: Instant,
+}
+
+fn serve_connection(stream: &mut (impl Read + Write), engine: &Mutex<Engine>, shared: &Shared) {
     let mut buf = Vec::new();
     loop {
         let (body, keep_alive, hmac) = match read_request(stream, &mut buf) {
@@ -117,7 +218,7 @@ fn serve_connection(
                 hmac,
             })) => (body, keep_alive, hmac),
             Ok(Some(Request::Get { path, range })) => {
-                serve_file(stream, downloads, &path, range);
+                serve_file(stream, &shared.downloads, &path, range);
                 return;
             }
             Ok(None) => return,
@@ -130,10 +231,31 @@ fn serve_connection(
                 return;
             }
         };
-        let (status, reply, encoding, reply_hmac) = engine
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .handle_with_hmac(&body, hmac.as_deref());
+        let now = shared.started.elapsed().as_millis() as u64;
+        let (status, reply, encoding, reply_hmac) = {
+            let mut engine = engine.lock().unwrap_or_else(|p| p.into_inner());
+            let reply = engine.handle(now, &body, hmac.as_deref());
+            // What the reply reports is durable before the reply goes out.
+            let persisted = match &shared.journal {
+                Some(journal) if !reply.records.is_empty() || reply.nonces_changed => {
+                    let nonces: Option<Vec<(String, Vec<u8>)>> = reply.nonces_changed.then(|| {
+                        engine
+                            .server_nonces()
+                            .map(|(d, n)| (d.to_owned(), n.to_vec()))
+                            .collect()
+                    });
+                    journal.persist(&reply.records, nonces.as_deref())
+                }
+                _ => Ok(()),
+            };
+            match persisted {
+                Ok(()) => (reply.status, reply.body, reply.encoding, reply.hmac),
+                Err(e) => {
+                    log::error!("cannot store records or nonces: {e}; answering 500");
+                    (500, Vec::new(), reply.encoding, None)
+                }
+            }
+        };
         let head = format!(
             "HTTP/1.1 {status} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\nCache-Control: no-store\r\n{}{}\r\n",
             reason(status),
@@ -228,6 +350,8 @@ fn reason(status: u16) -> &'static str {
         405 => "Method Not Allowed",
         411 => "Length Required",
         413 => "Payload Too Large",
+        431 => "Request Header Fields Too Large",
+        500 => "Internal Server Error",
         503 => "Service Unavailable",
         _ => "Error",
     }

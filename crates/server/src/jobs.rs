@@ -11,8 +11,10 @@
 //! ExecCorrelated ./FwUpdate/pkg/DownloadAndUpdate CORRELATOR [argument]
 //! ```
 //! A value runs to the end of the line (leading and trailing white space trimmed; `\n` stands
-//! for a line break). A job file may instead hold a SyncML body fragment (it starts with `<`):
-//! its commands are sent as written.
+//! for a line break); `Add` and `Replace` send Format `chr`, Type `text/plain`. A job file may
+//! instead hold a SyncML body fragment (it starts with `<`): its commands are sent as written,
+//! except that the server gives every command its own CmdID (nested commands of an Atomic or
+//! Sequence included) so that the device's Statuses can be told apart.
 
 use omadm_syncml::{Command, Exec, Item, ItemCommand, Limits, Meta, SyncMl};
 
@@ -214,6 +216,50 @@ impl Job {
         }
     }
 
+    /// The command with the CmdIDs `next` hands out: the job's own and, for an Atomic or
+    /// Sequence given as SyncML, one for each command inside it in document order, so that
+    /// no CmdID repeats within a message. Returns the command and every CmdID assigned with
+    /// what it names (the job's description, or `Atomic/Add ./x` for a nested command),
+    /// for attributing the device's Statuses.
+    pub fn to_command_numbered(&self, next: &mut u32) -> (Command, Vec<(String, String)>) {
+        *next += 1;
+        let id = next.to_string();
+        let mut command = self.to_command(id.clone());
+        let mut ids = vec![(id, self.describe())];
+        if let Command::Atomic(c) | Command::Sequence(c) = &mut command {
+            let parent = self.describe();
+            renumber(&mut c.commands, next, &parent, &mut ids);
+        }
+        (command, ids)
+    }
+
+    /// The largest value the job sends (an Add or Replace value, an Exec argument, the Data
+    /// of a command given as SyncML), in octets: what a device's MaxObjSize limits.
+    pub fn value_len(&self) -> usize {
+        fn items_max(items: &[omadm_syncml::Item]) -> usize {
+            items
+                .iter()
+                .filter_map(|i| i.data.as_ref().map(|d| d.len()))
+                .max()
+                .unwrap_or(0)
+        }
+        fn command_max(c: &Command) -> usize {
+            match c {
+                Command::Atomic(x) | Command::Sequence(x) => {
+                    x.commands.iter().map(command_max).max().unwrap_or(0)
+                }
+                other => items_max(other.items()),
+            }
+        }
+        match self {
+            Job::Add { value, .. } | Job::Replace { value, .. } => value.len(),
+            Job::Exec { data, .. } => data.len(),
+            Job::Chunk { size, part, .. } => size.map_or(part.len(), |s| s as usize),
+            Job::Raw(c) => command_max(c),
+            Job::AddNode { .. } | Job::Get { .. } | Job::Delete { .. } => 0,
+        }
+    }
+
     /// A short description for records and logs.
     pub fn describe(&self) -> String {
         match self {
@@ -265,6 +311,44 @@ impl Job {
     }
 }
 
+/// Gives every command of `commands` (recursively) the next CmdID.
+fn renumber(
+    commands: &mut [Command],
+    next: &mut u32,
+    parent: &str,
+    ids: &mut Vec<(String, String)>,
+) {
+    for c in commands {
+        *next += 1;
+        let id = next.to_string();
+        let what = match c
+            .items()
+            .first()
+            .and_then(|i| i.target_uri().or(i.source_uri()))
+        {
+            Some(uri) => format!("{parent}/{} {uri}", c.name()),
+            None => format!("{parent}/{}", c.name()),
+        };
+        match c {
+            Command::Add(x)
+            | Command::Replace(x)
+            | Command::Get(x)
+            | Command::Delete(x)
+            | Command::Copy(x) => x.cmd_id = id.clone(),
+            Command::Exec(x) => x.cmd_id = id.clone(),
+            Command::Alert(x) => x.cmd_id = id.clone(),
+            Command::Atomic(x) | Command::Sequence(x) => {
+                x.cmd_id = id.clone();
+                ids.push((id, what.clone()));
+                renumber(&mut x.commands, next, &what, ids);
+                continue;
+            }
+            _ => {}
+        }
+        ids.push((id, what));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -311,6 +395,37 @@ mod tests {
             value: "x".into(),
         };
         assert_eq!(short.clone().split(8), vec![short]);
+    }
+
+    #[test]
+    fn nested_commands_are_numbered_after_their_container() {
+        // Issue 13.7: the file's CmdIDs (1, 2) would repeat the message's own.
+        let jobs = parse(
+            "<Atomic><CmdID>1</CmdID><Add><CmdID>1</CmdID><Item><Target><LocURI>./a</LocURI></Target><Data>1</Data></Item></Add><Replace><CmdID>2</CmdID><Item><Target><LocURI>./b</LocURI></Target><Data>2</Data></Item></Replace></Atomic>",
+        )
+        .unwrap();
+        let mut next = 4;
+        let (command, ids) = jobs[0].to_command_numbered(&mut next);
+        let Command::Atomic(a) = command else {
+            panic!()
+        };
+        assert_eq!(a.cmd_id, "5");
+        assert_eq!(
+            a.commands
+                .iter()
+                .map(|c| c.cmd_id().unwrap())
+                .collect::<Vec<_>>(),
+            ["6", "7"]
+        );
+        assert_eq!(
+            ids,
+            [
+                ("5".to_owned(), "Atomic".to_owned()),
+                ("6".to_owned(), "Atomic/Add ./a".to_owned()),
+                ("7".to_owned(), "Atomic/Replace ./b".to_owned()),
+            ]
+        );
+        assert_eq!(next, 7);
     }
 
     #[test]

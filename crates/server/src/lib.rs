@@ -10,6 +10,8 @@ pub mod engine;
 pub mod firmware;
 pub mod http;
 pub mod jobs;
+pub mod records;
 
-pub use engine::{system_entropy, DeviceAccount, Engine, EngineConfig, Entropy, Record};
+pub use engine::{system_entropy, DeviceAccount, Engine, EngineConfig, Entropy, Reply, ServerAuth};
 pub use jobs::Job;
+pub use records::Record;

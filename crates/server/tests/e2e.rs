@@ -35,6 +35,7 @@ fn engine(jobs_text: &str, require_auth: bool) -> Engine {
         max_msg_size: 64 * 1024,
         accept_v12: true,
         busy_responses: 0,
+        ..EngineConfig::default()
     };
     let mut n = 0u8;
     Engine::new(

@@ -63,6 +63,7 @@ pub fn server_with_downloads(
         max_msg_size: 64 * 1024,
         accept_v12: true,
         busy_responses: 0,
+        ..EngineConfig::default()
     };
     adjust(&mut config);
     let engine = Engine::new(
