@@ -18,7 +18,7 @@ fuzz_target!(|data: &[u8]| {
     let fumo = FumoStore::open(Box::new(MemoryStorage::new())).unwrap();
     cm.mount("./FwUpdate", Box::new(fumo.csp("./FwUpdate")), roles::MANAGER).unwrap();
     let mut sc = SessionConfig::new("IMEI:1", "https://dm", "srv");
-    sc.limits = Limits { max_input_bytes: 1 << 20, max_depth: 32, max_elements: 100_000 };
+    sc.limits = Limits { max_input_bytes: 1 << 20, max_depth: 32, max_elements: 100_000, max_bytes_per_input_byte: 64 };
     sc.max_obj_size = 1 << 20;
     let mut s = Session::new(sc, Trigger::Server { session_id: 1 }, vec![], Box::new(|b: &mut [u8]| b.fill(1)));
     s.start();

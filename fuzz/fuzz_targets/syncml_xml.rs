@@ -4,7 +4,7 @@
 use libfuzzer_sys::fuzz_target;
 use omadm_syncml::{xml, Limits};
 
-const LIMITS: Limits = Limits { max_input_bytes: 1 << 20, max_depth: 32, max_elements: 100_000 };
+const LIMITS: Limits = Limits { max_input_bytes: 1 << 20, max_depth: 32, max_elements: 100_000, max_bytes_per_input_byte: 64 };
 
 fuzz_target!(|data: &[u8]| {
     let _ = xml::decode(data, &LIMITS);

@@ -305,3 +305,91 @@ fn a_firmware_job_from_omadm_server_is_installed_by_the_agents_program_across_a_
     );
     drop(server);
 }
+
+/// Issue 13.5: the server's records and the device's nonce are on disk before the reply that
+/// depends on them, so a SIGTERM right after a session loses nothing: the records are there,
+/// and a notification built from the nonces file after a restart is accepted by the device.
+/// Fails on the code before issue 13 (a 100 ms polling loop wrote them: 0 records survived).
+#[test]
+fn a_server_stopped_right_after_a_session_keeps_its_records_and_nonce() {
+    let (srv_dir, agent_dir) = (dir("term-server"), dir("term-agent"));
+    let dev_id = device_id(&agent_dir);
+    let jobs = srv_dir.join("jobs");
+    let mut lines = String::new();
+    for i in 0..40 {
+        lines.push_str(&format!("Add ./Vendor/term/n{i} value-{i}\n"));
+    }
+    std::fs::write(&jobs, lines).unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let listen = format!("127.0.0.1:{port}");
+    let (mut server, mut sout) = start_server(
+        &listen,
+        &srv_dir,
+        &dev_id,
+        &["--jobs", jobs.to_str().unwrap()],
+    );
+    let url = line_after(&mut sout, "listening on ");
+    let cert = srv_dir.join("cert.pem");
+    let (agent, mut aout) = spawn_agent(
+        &agent_dir,
+        &[
+            "--push-udp",
+            "127.0.0.1:0",
+            "--known-ppg",
+            "127.0.0.1",
+            "--pin",
+            "1357",
+            "--no-system-store",
+            "--trust",
+            cert.to_str().unwrap(),
+        ],
+    );
+    let push = line_after(&mut aout, "push port udp ");
+    bootstrap(&push, &url, "1357");
+    line_after(&mut aout, "bootstrapped DM account(s) ");
+    notify_session(&push, "31");
+    let ended = line_after(&mut aout, "session with omadm-reference ended: ");
+    assert!(ended.starts_with("Completed"), "{ended}");
+    // Stop the server at once, politely (SIGTERM).
+    let term = Command::new("kill")
+        .args(["-TERM", &server.0.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(term.success());
+    let _ = server.0.wait();
+    let records = std::fs::read_to_string(srv_dir.join("records.tsv")).unwrap();
+    let added = records
+        .lines()
+        .filter(|l| l.contains("\tStatus\t") && l.contains("./Vendor/term/"))
+        .count();
+    assert_eq!(added, 40, "{records}");
+    // The server again: the device accepts its notification (digest over the kept nonce).
+    let (server, mut sout) = start_server(
+        &listen,
+        &srv_dir,
+        &dev_id,
+        &["--jobs", jobs.to_str().unwrap()],
+    );
+    line_after(&mut sout, "listening on ");
+    notify(&[
+        "--to",
+        &push,
+        "--server-id",
+        "omadm-reference",
+        "--password",
+        "srv-secret",
+        "--session-id",
+        "32",
+        "--state",
+        srv_dir.to_str().unwrap(),
+        "--device",
+        &dev_id,
+    ]);
+    let ended = line_after(&mut aout, "session with omadm-reference ended: ");
+    assert!(ended.starts_with("Completed"), "{ended}");
+    drop((agent, server));
+}
