@@ -5,6 +5,7 @@
 //!   package 1;
 //! - nothing crosses SessionIDs: a reply carries the SessionID it answers, its MsgIDs start
 //!   again at 1 with every package 1, and a message's records name its session.
+//!
 //! Also: a session that expires leaves its once-jobs owed for the next session.
 
 use std::collections::HashMap;
