@@ -22,7 +22,10 @@ pub enum Target {
 #[command(
     after_help = "The input encoding is detected (WBXML starts with its version octet \
 0x01-0x03). Converting to XML turns binary WBXML data into text when it is valid text, and \
-into Base64 with Format b64 otherwise. Errors name the byte offset and element."
+into Base64 with Format b64 otherwise. Errors name the byte offset and element. Exit \
+status: 0 when converted; 1 when the message, or any command in it, cannot be decoded (a \
+command would otherwise be lost; `omadm decode syncml` shows such commands and exits 0); 2 on \
+a usage error."
 )]
 pub struct ConvertArgs {
     /// Encoding to write.

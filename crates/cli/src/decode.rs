@@ -50,8 +50,12 @@ pub enum Kind {
           session_id, msg_id, target, source, resp_uri, no_resp, cred, meta}, body {final,
           commands [{cmd, cmd_id, ...}]}; a command that cannot be decoded appears as
           {cmd, cmd_id, error, offset}.
-The exit status is 0 whenever the input decodes (also when digest_valid is false) and 1
-when it does not.")]
+Exit status: 0 whenever the input decodes (also when digest_valid is false) and 1 when it
+does not. For syncml, a message whose structure decodes exits 0 even when some commands could
+not be decoded: each is shown in place (a comment in the text output, {cmd, cmd_id, error,
+offset} in JSON) and their count goes to stderr; `omadm convert` instead exits 1 on such a
+message, since the command would be lost in the conversion. Text output escapes what it
+echoes (\\x1b, \\x0a, ...).")]
 pub struct DecodeArgs {
     /// What to decode.
     #[arg(value_enum)]
