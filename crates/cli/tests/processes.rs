@@ -393,3 +393,106 @@ fn a_server_stopped_right_after_a_session_keeps_its_records_and_nonce() {
     assert!(ended.starts_with("Completed"), "{ended}");
     drop((agent, server));
 }
+
+/// Issue 12 (proof): a pending generic alert, a server that fails authentication (it does not
+/// know the server password the device expects) and acknowledges the alert, then the right
+/// server: the alert stays pending through the first and reaches the second exactly once.
+/// Fails on the code before issue 12: the refused server's acknowledgement dropped it.
+#[test]
+fn an_alert_acknowledged_by_an_impostor_still_reaches_the_right_server_once() {
+    let (bad_dir, good_dir, agent_dir) = (dir("imp-bad"), dir("imp-good"), dir("imp-agent"));
+    let dev_id = device_id(&agent_dir);
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let listen = format!("127.0.0.1:{port}");
+    let url = format!("https://{listen}/dm");
+    let (boot, mut out) = spawn_agent(
+        &agent_dir,
+        &[
+            "--push-udp",
+            "127.0.0.1:0",
+            "--known-ppg",
+            "127.0.0.1",
+            "--pin",
+            "1357",
+        ],
+    );
+    let push = line_after(&mut out, "push port udp ");
+    bootstrap(&push, &url, "1357");
+    line_after(&mut out, "bootstrapped DM account(s) ");
+    drop(boot);
+    // Both servers' certificates, trusted side by side.
+    let impostor = |dir: &std::path::Path| {
+        Killed(
+            Command::new(BIN)
+                .args(["server", "--listen", &listen, "--state"])
+                .arg(dir)
+                .args(["--server-password", "not-the-secret"])
+                .args(["--device", &format!("{dev_id}=dev:dev-secret")])
+                .stdout(Stdio::piped())
+                .spawn()
+                .unwrap(),
+        )
+    };
+    let mut bad = impostor(&bad_dir);
+    line_after(
+        &mut BufReader::new(bad.0.stdout.take().unwrap()),
+        "listening on ",
+    );
+    let agent = |extra: &[&str]| {
+        Command::new(BIN)
+            .args(["agent", "--state", agent_dir.to_str().unwrap(), "--once"])
+            .args(["--no-system-store", "--trust"])
+            .arg(bad_dir.join("cert.pem"))
+            .arg("--trust")
+            .arg(good_dir.join("cert.pem"))
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    // The good server's certificate exists before the agent starts trusting it.
+    {
+        let (_good, mut sout) = start_server("127.0.0.1:0", &good_dir, &dev_id, &[]);
+        line_after(&mut sout, "listening on ");
+    }
+    let first = agent(&[
+        "--alert-to",
+        "omadm-reference",
+        "--alert-type",
+        "org.openmobilealliance.dm.firmwareupdate.downloadandupdate",
+        "--alert-data",
+        "200",
+        "--alert-source",
+        "./FUMO/fw1/DownloadAndUpdate",
+    ]);
+    let text = String::from_utf8_lossy(&first.stdout);
+    assert!(!first.status.success(), "{text}");
+    assert!(text.contains("AuthenticationFailed"), "{text}");
+    drop(bad);
+    let (good, mut sout) = start_server(&listen, &good_dir, &dev_id, &[]);
+    line_after(&mut sout, "listening on ");
+    let second = agent(&[]);
+    let text = String::from_utf8_lossy(&second.stdout);
+    assert!(
+        second.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&second.stderr)
+    );
+    let records = std::fs::read_to_string(good_dir.join("records.tsv")).unwrap();
+    let alerts = records
+        .lines()
+        .filter(|l| l.contains("\tAlert\t") && l.contains("downloadandupdate"))
+        .count();
+    assert_eq!(alerts, 1, "{records}");
+    // Acknowledged by the right server: nothing left to send.
+    let third = agent(&[]);
+    assert!(
+        !String::from_utf8_lossy(&third.stdout).contains("session with"),
+        "{}",
+        String::from_utf8_lossy(&third.stdout)
+    );
+    drop(good);
+}

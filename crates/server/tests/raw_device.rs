@@ -823,3 +823,34 @@ fn the_connection_cap_holds_further_connections_until_one_closes() {
     capped.stop();
     s.running.stop();
 }
+
+#[test]
+fn statuses_the_device_did_not_believe_are_said_again_with_the_new_credentials() {
+    let mut s = srv("Get ./DevInfo/Man\n", Encoding::Xml);
+    let (r, _) = s.post(&msg("90", 1, None, vec![alert("1", 1201)], true));
+    let nonce = nonce_of(header_status(&r));
+    let mut generic = Alert::new("3", 1226);
+    generic
+        .items
+        .push(Item::source("./FwUpdate/x").with_data("200"));
+    let (r, _) = s.post(&msg(
+        "90",
+        2,
+        Some(Cred::md5("dev", "devpw", &nonce)),
+        vec![alert("1", 1201), Command::Alert(generic)],
+        true,
+    ));
+    let acked = |r: &SyncMl| {
+        r.body.commands.iter().any(|c| {
+            matches!(c, Command::Status(st) if st.msg_ref == "2" && st.cmd_ref == "3" && st.code() == Some(200))
+        })
+    };
+    assert!(acked(&r));
+    // The device did not believe that message (wrong server credentials for it).
+    let mut answers = vec![challenge_status(401, "syncml:auth-md5")];
+    answers.extend(acknowledge(&r, "401"));
+    let (r, _) = s.post(&msg("90", 3, None, answers, true));
+    assert!(r.header.cred.is_some());
+    assert!(acked(&r), "the alert's status again: {r:?}");
+    s.running.stop();
+}

@@ -89,6 +89,11 @@ impl Engine {
             commands.push(answer);
         }
         let answers_left = !s.answers.is_empty();
+        s.last_answers = commands
+            .iter()
+            .filter(|c| matches!(c, Command::Status(st) if st.cmd_ref != "0"))
+            .cloned()
+            .collect();
         let mut open_chunk = false;
         let mut failed = Vec::new();
         if mode == Build::Jobs && !answers_left {
@@ -164,8 +169,15 @@ impl Engine {
             commands.push(Command::Alert(Alert::new(next_id.to_string(), 1222)));
         }
         let is_final = mode != Build::Continue && !more_to_send;
+        // A message with credentials the device has not accepted yet may be answered with a
+        // challenge: the session stays open for that answer (it expires otherwise).
+        let awaiting_verdict = !s.server_accepted && s.server_scheme.is_some();
         let ending = mode == Build::End
-            || (mode == Build::Jobs && is_final && s.jobs.is_empty() && s.sent.is_empty());
+            || (mode == Build::Jobs
+                && is_final
+                && s.jobs.is_empty()
+                && s.sent.is_empty()
+                && !awaiting_verdict);
         let hmac_scheme = s.server_scheme == Some(AuthScheme::Hmac);
         let body = encode(
             &SyncMl {

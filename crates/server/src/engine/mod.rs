@@ -18,9 +18,10 @@
 //!   accounts are required) is refused at once.
 //! - **The server authenticates itself** with the account's scheme, or the one configured
 //!   ([`ServerAuth`]); when the device answers 401/407 with a challenge, with the scheme it
-//!   challenged for (basic, MD5, HMAC) and its nonce. An unsupported scheme, or a third
-//!   refusal, ends the session with a `Failed` record. [`ServerAuth::None`] sends no
-//!   credentials at all (a lax server).
+//!   challenged for (basic, MD5, HMAC) and its nonce, and with the statuses of the refused
+//!   message said again (the device did not believe them: an alert acknowledged there is
+//!   acknowledged again). An unsupported scheme, or a third refusal, ends the session with a
+//!   `Failed` record. [`ServerAuth::None`] sends no credentials at all (a lax server).
 //! - **Jobs** go out in order, as many per message as fit the smaller of the server's and the
 //!   device's MaxMsgSize (measured on the encoded message); a value that cannot fit goes as a
 //!   large object, one chunk per message, in messages without Final; a value over the
@@ -673,6 +674,10 @@ impl Engine {
             Some(401 | 407) => {
                 s.server_accepted = false;
                 s.server_auth_failures += 1;
+                // The device did not believe our last message: its statuses go again, with
+                // the credentials it asked for (an acknowledged alert must reach it believed).
+                let again = std::mem::take(&mut s.last_answers);
+                s.answers.extend(again);
                 let failures = s.server_auth_failures;
                 let asked = st.chal.as_ref().and_then(|c| c.meta.type_.clone());
                 let scheme = asked

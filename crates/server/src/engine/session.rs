@@ -61,6 +61,9 @@ pub(super) struct DeviceSession {
     pub jobs_assigned: bool,
     /// Statuses (and alerts) to send, in order, before any job.
     pub answers: VecDeque<Command>,
+    /// The statuses for the device's commands in our last message: said again when the
+    /// device refuses that message's credentials (it did not believe them either).
+    pub last_answers: Vec<Command>,
     /// Jobs to send.
     pub jobs: VecDeque<JobEntry>,
     /// Sent commands awaiting a Status: (MsgID, CmdID).
@@ -92,6 +95,7 @@ impl DeviceSession {
             server_auth_failures: 0,
             jobs_assigned: false,
             answers: VecDeque::new(),
+            last_answers: Vec::new(),
             jobs: VecDeque::new(),
             sent: HashMap::new(),
             device_max_msg: None,
