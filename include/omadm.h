@@ -114,14 +114,20 @@
 #define OMADM_END_ABORTED_BY_SERVER 1
 
 /**
- * Credentials were refused (either way).
+ * The server did not authenticate itself (wrong or missing server credentials): nothing
+ * it sent was executed.
  */
-#define OMADM_END_AUTHENTICATION_FAILED 2
+#define OMADM_END_SERVER_NOT_AUTHENTICATED 2
 
 /**
  * The server broke the protocol (`reason` says how).
  */
 #define OMADM_END_PROTOCOL_ERROR 3
+
+/**
+ * The server refused the device's credentials.
+ */
+#define OMADM_END_CREDENTIALS_REFUSED 4
 
 /**
  * What `install` and `install_result` return while the result is not known yet (installing,

@@ -22,7 +22,7 @@ use omadm_dpu::GenericAlert;
 use omadm_transport::retry::{retryable_status, RetryPolicy};
 use omadm_transport::{sha256_file, Client, TransportError, Url};
 
-use crate::{err, Agent, AgentError, AgentEvent};
+use crate::{Agent, AgentError, AgentEvent};
 
 /// FUMO settings.
 #[derive(Debug, Clone)]
@@ -105,18 +105,17 @@ impl Agent {
         updater: Box<dyn FirmwareUpdater>,
         settings: FumoSettings,
     ) -> Result<(), AgentError> {
-        let storage = FileStorage::open(self.state_dir.join("fumo")).map_err(err)?;
-        let store = FumoStore::open(Box::new(storage)).map_err(err)?;
+        let fumo_dir = self.state_dir.join("fumo");
+        let storage = FileStorage::open(&fumo_dir).map_err(AgentError::io(&fumo_dir))?;
+        let store = FumoStore::open(Box::new(storage)).map_err(AgentError::load(&fumo_dir))?;
         let dir = self.state_dir.join("fumo-packages");
-        fs::create_dir_all(&dir).map_err(err)?;
-        self.tree
-            .mount(
-                &settings.root,
-                Box::new(store.csp(&settings.root).with_acl(&settings.acl)),
-                settings.default_role,
-            )
-            .map_err(err)?;
-        self.tree.persist().map_err(err)?;
+        fs::create_dir_all(&dir).map_err(AgentError::io(&dir))?;
+        self.tree.mount(
+            &settings.root,
+            Box::new(store.csp(&settings.root).with_acl(&settings.acl)),
+            settings.default_role,
+        )?;
+        self.tree.persist()?;
         self.fumo = Some(Fumo {
             store,
             updater,
@@ -293,9 +292,11 @@ impl Agent {
             // Downloaded and checked before a crash: only the state was not saved.
             return Ok(());
         }
+        // Downloads use the agent's own TLS settings (no account's client certificate).
+        let key = (None, self.config.transport.allow_plain_http);
         let mut client = match self.client.take() {
-            Some(c) => c,
-            None => Client::new(self.config.transport.clone())
+            Some((k, c)) if k == key => c,
+            _ => Client::new(self.config.transport.clone())
                 .map_err(|e| Failed(result::DOWNLOAD_SERVER_ERROR, e.to_string()))?,
         };
         let mut attempt = 0;
@@ -320,7 +321,7 @@ impl Agent {
             }
         };
         client.disconnect();
-        self.client = Some(client);
+        self.client = Some((key, client));
         outcome?;
         if let Some(expected) = &p.digest {
             let actual = sha256_file(&partial)

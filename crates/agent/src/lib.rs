@@ -16,8 +16,11 @@
 //! with a log line; nothing is lost (alerts stay pending, the tree keeps what was persisted).
 
 mod alerts;
+mod client_cert;
+mod error;
 mod firmware;
 mod free_space;
+mod lock;
 mod trace;
 
 use std::collections::VecDeque;
@@ -36,7 +39,10 @@ use omadm_transport::retry::{retryable_status, RetryPolicy};
 use omadm_transport::{Client, ClientConfig, Request};
 
 pub use alerts::PendingAlerts;
+pub use client_cert::read_client_certificate;
+pub use error::{AgentError, SessionFailure};
 pub use firmware::FumoSettings;
+pub use lock::StateLock;
 pub use trace::{
     read_trace, Direction, SessionStep, TraceError, TraceWriter, TracedMessage, TRACE_MAGIC,
 };
@@ -82,22 +88,6 @@ impl Default for FallbackPolicy {
     }
 }
 
-/// Why the agent could not do something.
-#[derive(Debug)]
-pub struct AgentError(pub String);
-
-impl std::fmt::Display for AgentError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for AgentError {}
-
-fn err(e: impl std::fmt::Display) -> AgentError {
-    AgentError(e.to_string())
-}
-
 /// What the agent did with an input or a session.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AgentEvent {
@@ -126,12 +116,13 @@ pub enum AgentEvent {
         /// Whether the session fell back to DM 1.1.2.
         fell_back: bool,
     },
-    /// A session could not be carried out (transport failure after the retries, no account).
+    /// A session could not be carried out (transport failure after the retries its kind
+    /// allows, no account, ...).
     SessionFailed {
         /// The server.
         server_id: String,
         /// Why.
-        reason: String,
+        reason: SessionFailure,
     },
     /// A FUMO package changed state, or its result was reported (`result`).
     Firmware {
@@ -159,6 +150,10 @@ impl UserInterface for SharedUi {
 struct Lookup(AccountStore);
 
 impl AccountLookup for Lookup {
+    fn has_account(&self, server_id: &str) -> bool {
+        self.0.find_by_server_id(server_id).is_some()
+    }
+
     fn server_credentials(&self, server_id: &str) -> Option<ServerCredentials> {
         let a = self.0.find_by_server_id(server_id)?;
         let s = a.server?;
@@ -183,9 +178,13 @@ pub struct Agent {
     observer: Option<Observer>,
     /// The user interface for server alerts 1100–1104, shared by every session.
     ui: Option<std::sync::Arc<std::sync::Mutex<Box<dyn UserInterface>>>>,
-    /// The transport, built once (building an OpenSSL context and loading the trust anchors
-    /// costs milliseconds) and disconnected after each session.
-    client: Option<Client>,
+    /// The transport, built once per set of TLS settings (building an OpenSSL context and
+    /// loading the trust anchors costs milliseconds) and disconnected after each session.
+    client: Option<(TransportKey, Client)>,
+    /// One attempt per session: no retries with backoff, no alert retries.
+    once: bool,
+    /// Held for the agent's life: one agent per state directory.
+    _lock: StateLock,
     next_session_id: u16,
     state_dir: PathBuf,
     fumo: Option<firmware::Fumo>,
@@ -196,6 +195,10 @@ pub struct Agent {
     /// A firmware download paused for other work; `run_pending` should be called again.
     paused: bool,
 }
+
+/// What makes one session's transport differ from another's: the account's client
+/// certificate and whether it may use plain HTTP.
+type TransportKey = (Option<(String, String)>, bool);
 
 /// The most sessions one [`Agent::run_pending`] runs.
 pub const MAX_SESSIONS_PER_RUN: usize = 32;
@@ -212,15 +215,20 @@ fn scheme_of(auth_type: &str) -> AuthScheme {
 }
 
 impl Agent {
-    /// Opens (or creates) the agent's state in `state_dir`.
+    /// Opens (or creates) the agent's state in `state_dir`, which it holds alone until it is
+    /// dropped: a second agent on the same directory, in this process or another, gets
+    /// [`AgentError::StateLocked`] at once.
     pub fn open(state_dir: &Path, config: AgentConfig) -> Result<Agent, AgentError> {
-        std::fs::create_dir_all(state_dir).map_err(err)?;
-        let tree_storage = FileStorage::open(state_dir.join("tree")).map_err(err)?;
-        let mut tree = Manager::open(Box::new(tree_storage), config.tree.clone()).map_err(err)?;
+        let lock = StateLock::acquire(state_dir)?;
+        let tree_dir = state_dir.join("tree");
+        let tree_storage = FileStorage::open(&tree_dir).map_err(AgentError::io(&tree_dir))?;
+        let mut tree = Manager::open(Box::new(tree_storage), config.tree.clone())
+            .map_err(AgentError::load(&tree_dir))?;
+        let accounts_dir = state_dir.join("accounts");
         let accounts = AccountStore::open(Box::new(
-            FileStorage::open(state_dir.join("accounts")).map_err(err)?,
+            FileStorage::open(&accounts_dir).map_err(AgentError::io(&accounts_dir))?,
         ))
-        .map_err(err)?;
+        .map_err(AgentError::load(&accounts_dir))?;
         let limits = tree.config().uri_limits;
         let manager =
             omadm_cm::roles::MANAGER | omadm_cm::roles::OPERATOR | omadm_cm::roles::OPERATOR_TPS;
@@ -228,23 +236,20 @@ impl Agent {
             "./DevInfo",
             Box::new(DevInfoCsp::new(&config.device)),
             manager,
-        )
-        .map_err(err)?;
+        )?;
         tree.mount(
             "./DevDetail",
             Box::new(DevDetailCsp::new(&config.detail, &limits, true)),
             manager,
-        )
-        .map_err(err)?;
-        tree.mount("./DMAcc", Box::new(accounts.v12_view()), manager)
-            .map_err(err)?;
-        tree.mount("./SyncML/DMAcc", Box::new(accounts.v11_view()), manager)
-            .map_err(err)?;
-        tree.persist().map_err(err)?;
+        )?;
+        tree.mount("./DMAcc", Box::new(accounts.v12_view()), manager)?;
+        tree.mount("./SyncML/DMAcc", Box::new(accounts.v11_view()), manager)?;
+        tree.persist()?;
         let router = Router::new(config.router.clone(), Box::new(Lookup(accounts.clone())));
-        let alerts = PendingAlerts::open(state_dir).map_err(err)?;
+        let alerts =
+            PendingAlerts::open(state_dir).map_err(AgentError::io(state_dir.join("alerts")))?;
         let mut next = [0u8; 2];
-        openssl::rand::rand_bytes(&mut next).map_err(err)?;
+        openssl::rand::rand_bytes(&mut next).map_err(|e| AgentError::Random(e.to_string()))?;
         Ok(Agent {
             config,
             tree,
@@ -255,6 +260,8 @@ impl Agent {
             sleeper: Box::new(std::thread::sleep),
             observer: None,
             client: None,
+            once: false,
+            _lock: lock,
             ui: None,
             next_session_id: u16::from_be_bytes(next),
             state_dir: state_dir.to_owned(),
@@ -267,6 +274,13 @@ impl Agent {
             yield_check: Box::new(|| false),
             paused: false,
         })
+    }
+
+    /// One attempt per session from now on: a message is not sent again after a failure,
+    /// and a failed session carrying alerts is not tried again (`omadm agent --once`). Off
+    /// by default (the account's ConnRetryFreq and backoff apply to network failures).
+    pub fn set_once(&mut self, once: bool) {
+        self.once = once;
     }
 
     /// Sets the user interface that shows the servers' user-interaction alerts (display,
@@ -299,7 +313,7 @@ impl Agent {
         csp: Box<dyn Csp>,
         default_role: u32,
     ) -> Result<(), AgentError> {
-        self.tree.mount(prefix, csp, default_role).map_err(err)
+        Ok(self.tree.mount(prefix, csp, default_role)?)
     }
 
     /// The management tree (for local reads and writes).
@@ -384,13 +398,27 @@ impl Agent {
         ));
     }
 
+    /// Runs a client-initiated session (Alert 1201) with `server_id` now, carrying the
+    /// alerts pending for it, and returns how it ended (`omadm session`). Other queued
+    /// sessions stay queued.
+    pub fn start_session(&mut self, server_id: &str) -> AgentEvent {
+        self.next_session_id = self.next_session_id.wrapping_add(1);
+        let trigger = Trigger::Client {
+            session_id: self.next_session_id,
+        };
+        self.run_session(server_id, trigger, false)
+    }
+
     /// Stores a generic alert for `server_id` (durable) and queues a session to deliver it.
     pub fn add_generic_alert(
         &mut self,
         server_id: &str,
         alert: GenericAlert,
     ) -> Result<u64, AgentError> {
-        let id = self.alerts.add(server_id, alert).map_err(err)?;
+        let id = self
+            .alerts
+            .add(server_id, alert)
+            .map_err(AgentError::io(self.state_dir.join("alerts")))?;
         self.request_session(server_id);
         Ok(id)
     }
@@ -448,9 +476,11 @@ impl Agent {
                     .notifications()
                     .session_finished(&server_id, session_id);
             }
-            let failed = matches!(event, AgentEvent::SessionFailed { .. });
+            // A failure that retrying can mend, of a session carrying alerts: try again later.
+            let retry = !self.once
+                && matches!(&event, AgentEvent::SessionFailed { reason, .. } if !reason.is_permanent());
             out.push(event);
-            if failed && !self.alerts.for_server(&server_id).is_empty() {
+            if retry && !self.alerts.for_server(&server_id).is_empty() {
                 let tries = match alert_retries.iter_mut().find(|(s, _)| *s == server_id) {
                     Some((_, n)) => {
                         *n += 1;
@@ -529,9 +559,13 @@ impl Agent {
     /// Runs one session with `server_id`.
     pub fn run_session(&mut self, server_id: &str, trigger: Trigger, resync: bool) -> AgentEvent {
         let Some(account) = self.accounts.find_by_server_id(server_id) else {
+            log::warn!(
+                "no session with {}: no DM account has this ServerID",
+                omadm_syncml::printable(server_id).limit(64)
+            );
             return AgentEvent::SessionFailed {
                 server_id: server_id.into(),
-                reason: "no account".into(),
+                reason: SessionFailure::NoAccount,
             };
         };
         let first_version = if account.ext.proto_ver.trim() == "1.1" {
@@ -546,7 +580,9 @@ impl Agent {
             let attempt = self.one_session(&account, trigger, version, resync);
             let attempt = match attempt {
                 Attempt::OldServer(_) | Attempt::Failed(_)
-                    if fell_back && fallback_attempts < self.config.fallback.attempts =>
+                    if fell_back
+                        && !self.once
+                        && fallback_attempts < self.config.fallback.attempts =>
                 {
                     fallback_attempts += 1;
                     log::info!("{server_id}: DM 1.1.2 attempt {fallback_attempts} did not go through; trying again");
@@ -578,7 +614,7 @@ impl Agent {
                 Attempt::OldServer(status) => {
                     return AgentEvent::SessionFailed {
                         server_id: server_id.into(),
-                        reason: format!("server refused the package: HTTP {status}"),
+                        reason: SessionFailure::HttpStatus(status),
                     };
                 }
                 Attempt::Failed(reason) => {
@@ -617,17 +653,57 @@ impl Agent {
         if let Some(ui) = &self.ui {
             session.set_ui(Box::new(SharedUi(ui.clone())));
         }
+        let key = match self.transport_key(account) {
+            Ok(k) => k,
+            Err(f) => return Attempt::Failed(f),
+        };
         let mut client = match self.client.take() {
-            Some(c) => c,
-            None => match Client::new(self.transport_config()) {
+            Some((k, c)) if k == key => c,
+            _ => match self
+                .account_transport(&key)
+                .and_then(|c| Client::new(c).map_err(|e| SessionFailure::Tls(e.to_string())))
+            {
                 Ok(c) => c,
-                Err(e) => return Attempt::Failed(e.to_string()),
+                Err(f) => return Attempt::Failed(f),
             },
         };
         let attempt = self.exchange_all(account, &mut session, &mut client);
         client.disconnect();
-        self.client = Some(client);
+        self.client = Some((key, client));
         attempt
+    }
+
+    /// The transport settings `account` needs beside the agent's: its client certificate,
+    /// and whether it may use plain HTTP — only when the agent allows plain HTTP, and the
+    /// account does not refuse it.
+    fn transport_key(&self, account: &DmAccount) -> Result<TransportKey, SessionFailure> {
+        let cert = match (&account.local.client_cert, &account.local.client_key) {
+            (Some(c), Some(k)) => Some((c.clone(), k.clone())),
+            (None, None) => None,
+            _ => {
+                return Err(SessionFailure::ClientCertificate(
+                    "the account has a client certificate without its key, or a key without \
+                     its certificate"
+                        .into(),
+                ))
+            }
+        };
+        let plain =
+            self.config.transport.allow_plain_http && account.local.plain_http != Some(false);
+        Ok((cert, plain))
+    }
+
+    /// The transport configuration for a session with these account settings.
+    fn account_transport(&self, key: &TransportKey) -> Result<ClientConfig, SessionFailure> {
+        let mut c = self.transport_config();
+        c.allow_plain_http = key.1;
+        if let Some((cert, k)) = &key.0 {
+            c.client_cert = Some(
+                read_client_certificate(Path::new(cert), Path::new(k))
+                    .map_err(|e| SessionFailure::ClientCertificate(e.to_string()))?,
+            );
+        }
+        Ok(c)
     }
 
     /// The transport's settings, with responses capped at what the session accepts (the
@@ -650,7 +726,11 @@ impl Agent {
         client: &mut Client,
     ) -> Attempt {
         let policy = RetryPolicy {
-            retries: account.ext.conn_retry_freq,
+            retries: if self.once {
+                0
+            } else {
+                account.ext.conn_retry_freq
+            },
             initial: Duration::from_millis(account.ext.initial_backoff_ms),
             max: Duration::from_millis(account.ext.max_backoff_ms),
         };
@@ -703,13 +783,13 @@ impl Agent {
             messages += 1;
             let response = match response {
                 Ok(r) => r,
-                Err(e) => return Attempt::Failed(e.to_string()),
+                Err(e) => return Attempt::Failed(e.into()),
             };
             if response.status != 200 {
                 if messages == 1 && matches!(response.status, 400 | 415 | 501 | 505) {
                     return Attempt::OldServer(response.status);
                 }
-                return Attempt::Failed(format!("HTTP {}", response.status));
+                return Attempt::Failed(SessionFailure::HttpStatus(response.status));
             }
             if let Some(nonce) = nonce_in_flight.take() {
                 if let Err(e) = self
@@ -761,7 +841,15 @@ impl Agent {
             match next {
                 Ok(Some(o)) => out = o,
                 Ok(None) => return Attempt::Done(ended.unwrap_or(EndReason::Completed), messages),
-                Err(e) => return Attempt::Failed(e.to_string()),
+                Err(omadm_dpu::SessionError::Storage(e)) => {
+                    return Attempt::Failed(SessionFailure::Storage(e.to_string()))
+                }
+                Err(omadm_dpu::SessionError::AlertStore { id, reason }) => {
+                    return Attempt::Failed(SessionFailure::Storage(format!(
+                        "alert {id}: {reason}"
+                    )))
+                }
+                Err(e) => return Attempt::Failed(SessionFailure::Protocol(e.to_string())),
             }
         }
     }
@@ -786,5 +874,5 @@ impl Agent {
 enum Attempt {
     Done(EndReason, u32),
     OldServer(u16),
-    Failed(String),
+    Failed(SessionFailure),
 }

@@ -1,22 +1,29 @@
 //! `omadm agent`: the device agent as a long-running process.
 //!
 //! ```text
-//! omadm agent --state DIR [--push-udp ADDR] [--trust CERT.pem]... [--no-system-store]
-//!             [--known-ppg ADDR]... [--pin PIN] [--trace FILE] [--once]
+//! omadm agent --state DIR [--config FILE] [--push-udp ADDR] [--trust CERT.pem]...
+//!             [--no-system-store] [--client-cert FILE --client-key FILE]
+//!             [--allow-plain-http] [--max-msg-size N] [--known-ppg ADDR]... [--pin PIN]
+//!             [--trace FILE] [--once]
 //!             [--alert-to ID --alert-type TYPE --alert-data DATA [--alert-source URI]]
 //!             [--fumo-install PROGRAM]
 //! ```
 //! Decisions:
+//! - `--config FILE` (TOML) holds any of these options (see [`crate::agent_setup`]); the
+//!   command line wins.
 //! - The device id is made once, `omadm:` and 32 random hex digits, and kept in `DIR/dev-id`
 //!   (an application-specific globally unique id, as Windows devices use, not a hardware id).
+//! - One agent per state directory (an OS lock on `DIR/lock`): a second one is refused at
+//!   once with the holder's pid.
 //! - Push input comes as UDP datagrams carrying a WSP push (`--push-udp`); the sender's IP
 //!   address is its PPG address for the OTA policies (`--known-ppg` names trusted senders;
 //!   provisioning from others is refused).
 //! - `--pin` answers every PIN request (a headless stand-in for the user typing it).
 //! - On start it re-sends pending generic alerts; `--alert-to ID --alert-type T --alert-data D`
-//!   raises a new one (stored before any attempt to send it). It prints one line per event. With `--once`
-//!   it exits after the first session: 0 if it completed, 1 otherwise. Without a push port it
-//!   exits when nothing is queued.
+//!   raises a new one (stored before any attempt to send it). It prints one line per event.
+//!   With `--once` each session is tried once (no retries with backoff) and the agent exits
+//!   after the first with the status of [`crate::outcome`] and a one-line reason. Without a
+//!   push port it exits when nothing is queued.
 //! - Log lines (`log` crate) go to stderr, level from `OMADM_LOG` (error|warn|info|debug,
 //!   default info).
 //! - `--fumo-install PROGRAM` enables FUMO at `./FwUpdate` with PROGRAM as the platform's
@@ -31,29 +38,21 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use clap::Args;
-use omadm_agent::{Agent, AgentConfig, AgentEvent, Direction, SessionStep, TraceWriter};
-use omadm_cm::Config as CmConfig;
+use omadm_agent::AgentEvent;
 use omadm_csp::fumo::{FirmwareUpdater, InstallOutcome, PackageInfo};
-use omadm_dpu::EndReason;
-use omadm_push::router::RouterConfig;
 use omadm_push::Input;
-use omadm_transport::ClientConfig;
+
+use crate::agent_setup::{either, file_config, open_agent, DeviceOptions};
+use crate::outcome::Failure;
 
 /// Arguments of `omadm agent`.
 #[derive(Args)]
 pub struct AgentArgs {
-    /// State directory (tree, accounts, pending alerts, device id).
-    #[arg(long)]
-    state: PathBuf,
+    #[command(flatten)]
+    device: DeviceOptions,
     /// UDP address to receive WAP push datagrams on.
     #[arg(long = "push-udp")]
     push_udp: Option<std::net::SocketAddr>,
-    /// A PEM certificate to trust for servers (repeatable).
-    #[arg(long)]
-    trust: Vec<PathBuf>,
-    /// Do not trust the system's certificate store.
-    #[arg(long = "no-system-store")]
-    no_system_store: bool,
     /// A push sender (PPG) address to know (repeatable).
     #[arg(long = "known-ppg")]
     known_ppg: Vec<String>,
@@ -63,9 +62,6 @@ pub struct AgentArgs {
     /// Record every session's messages to this trace file.
     #[arg(long)]
     trace: Option<PathBuf>,
-    /// Exit after the first session.
-    #[arg(long)]
-    once: bool,
     /// Raise a generic alert (1226) for this server: kept on disk until the server
     /// acknowledges it, across restarts.
     #[arg(long = "alert-to", requires_all = ["alert_type", "alert_data"])]
@@ -144,7 +140,7 @@ impl FirmwareUpdater for ProgramInstaller {
     }
 }
 
-fn describe(e: &AgentEvent) -> String {
+pub(crate) fn describe(e: &AgentEvent) -> String {
     match e {
         AgentEvent::SessionQueued {
             server_id,
@@ -169,7 +165,8 @@ fn describe(e: &AgentEvent) -> String {
             messages,
             fell_back,
         } => format!(
-            "session with {server_id} ended: {reason:?} after {messages} message(s){}",
+            "session with {server_id} ended: {} after {messages} message(s){}",
+            end_reason_word(reason),
             if *fell_back {
                 " (DM 1.1.2 fallback)"
             } else {
@@ -182,79 +179,43 @@ fn describe(e: &AgentEvent) -> String {
     }
 }
 
-fn dev_id(state: &std::path::Path) -> Result<String, String> {
-    let path = state.join("dev-id");
-    if let Ok(s) = std::fs::read_to_string(&path) {
-        let s = s.trim();
-        if !s.is_empty() {
-            return Ok(s.to_owned());
-        }
+/// The end reason as one word (`Completed`, `ServerNotAuthenticated`, ...), then its detail.
+fn end_reason_word(reason: &omadm_dpu::EndReason) -> String {
+    use omadm_dpu::EndReason as R;
+    match reason {
+        R::Completed => "Completed".into(),
+        R::AbortedByServer => "AbortedByServer".into(),
+        R::ServerNotAuthenticated => "ServerNotAuthenticated".into(),
+        R::CredentialsRefused => "CredentialsRefused".into(),
+        R::ProtocolError(why) => format!("ProtocolError ({why})"),
     }
-    let mut b = [0u8; 16];
-    openssl::rand::rand_bytes(&mut b).map_err(|e| e.to_string())?;
-    let id = format!(
-        "omadm:{}",
-        b.iter().map(|x| format!("{x:02x}")).collect::<String>()
-    );
-    std::fs::write(&path, format!("{id}\n")).map_err(|e| format!("{}: {e}", path.display()))?;
-    Ok(id)
 }
 
 /// Runs the agent.
-pub fn run(a: AgentArgs) -> Result<(), String> {
+pub fn run(a: AgentArgs) -> Result<(), Failure> {
     crate::logger::init();
-    std::fs::create_dir_all(&a.state).map_err(|e| format!("{}: {e}", a.state.display()))?;
-    let mut device = crate::device::device_info();
-    device.dev_id = dev_id(&a.state)?;
-    let mut anchors = Vec::new();
-    for p in &a.trust {
-        anchors.push(std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()))?);
+    let file = file_config(&a.device)?;
+    let device = a.device.merged(&file);
+    let push_udp = a.push_udp.or(file.push_udp);
+    let known_ppg = either(&a.known_ppg, &file.known_ppg);
+    let pin = a.pin.clone().or_else(|| file.pin.clone());
+    let trace = a.trace.clone().or_else(|| file.trace.clone());
+    let alert_to = a.alert_to.clone().or_else(|| file.alert_to.clone());
+    let alert_type = a.alert_type.clone().or_else(|| file.alert_type.clone());
+    let alert_data = a.alert_data.clone().or_else(|| file.alert_data.clone());
+    let alert_source = a.alert_source.clone().or_else(|| file.alert_source.clone());
+    let fumo_install = a.fumo_install.clone().or_else(|| file.fumo_install.clone());
+    let state = device.state_dir()?;
+    let mut agent = open_agent(&device, known_ppg)?;
+    if let Some(path) = &trace {
+        crate::agent_setup::set_trace(&mut agent, path)?;
     }
-    let mut agent = Agent::open(
-        &a.state,
-        AgentConfig {
-            device: device.clone(),
-            detail: crate::device::device_detail(),
-            router: RouterConfig {
-                known_ppgs: a.known_ppg.clone(),
-                ..RouterConfig::default()
-            },
-            transport: ClientConfig {
-                trust_anchors: anchors,
-                system_store: !a.no_system_store,
-                ..ClientConfig::default()
-            },
-            tree: CmConfig::default(),
-            max_msg_size: 64 * 1024,
-            fallback: omadm_agent::FallbackPolicy::default(),
-        },
-    )
-    .map_err(|e| format!("agent: {e}"))?;
-    if let Some(path) = &a.trace {
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(true)
-            .write(true)
-            .open(path)
-            .map_err(|e| format!("{}: {e}", path.display()))?;
-        let mut w = TraceWriter::new(file).map_err(|e| format!("{}: {e}", path.display()))?;
-        agent.set_observer(Box::new(move |step| {
-            let r = match *step {
-                SessionStep::Sending {
-                    content_type, body, ..
-                } => w.write(Direction::ToServer, content_type, body),
-                SessionStep::Received {
-                    content_type, body, ..
-                } => w.write(Direction::ToDevice, content_type, body),
-                SessionStep::Processed { .. } => Ok(()),
-            };
-            if let Err(e) = r {
-                log::warn!("trace: {e}");
-            }
-        }));
-    }
-    outln!("device {} (state {})", device.dev_id, a.state.display());
-    let socket = match a.push_udp {
+    outln!(
+        "device {} (state {})",
+        crate::agent_setup::dev_id(&state)?,
+        state.display()
+    );
+    let socket = match push_udp {
         Some(addr) => {
             let s = UdpSocket::bind(addr).map_err(|e| format!("bind {addr}: {e}"))?;
             s.set_read_timeout(Some(Duration::from_millis(200)))
@@ -267,7 +228,7 @@ pub fn run(a: AgentArgs) -> Result<(), String> {
         }
         None => None,
     };
-    if let Some(program) = &a.fumo_install {
+    if let Some(program) = &fumo_install {
         agent
             .enable_fumo(
                 Box::new(ProgramInstaller(program.clone())),
@@ -280,16 +241,16 @@ pub fn run(a: AgentArgs) -> Result<(), String> {
         }
     }
     agent.resume_pending_alerts();
-    if let Some(server) = &a.alert_to {
+    if let (Some(server), Some(type_), Some(data)) = (&alert_to, &alert_type, &alert_data) {
         let alert = omadm_dpu::GenericAlert {
             id: 0,
             correlator: None,
-            source: a.alert_source.clone(),
+            source: alert_source.clone(),
             target: None,
-            type_: a.alert_type.clone().unwrap_or_default(),
+            type_: type_.clone(),
             format: "chr".into(),
             mark: None,
-            data: a.alert_data.clone().unwrap_or_default(),
+            data: data.clone(),
         };
         let id = agent
             .add_generic_alert(server, alert)
@@ -302,14 +263,13 @@ pub fn run(a: AgentArgs) -> Result<(), String> {
         if agent.queued() > 0 {
             for e in agent.run_pending() {
                 outln!("{}", describe(&e));
-                if a.once {
-                    return match e {
-                        AgentEvent::SessionEnded {
-                            reason: EndReason::Completed,
-                            ..
-                        } => Ok(()),
-                        _ => Err("the session did not complete".into()),
-                    };
+                if device.once
+                    && matches!(
+                        e,
+                        AgentEvent::SessionEnded { .. } | AgentEvent::SessionFailed { .. }
+                    )
+                {
+                    return crate::outcome::of_session(&e);
                 }
             }
         }
@@ -326,7 +286,7 @@ pub fn run(a: AgentArgs) -> Result<(), String> {
             {
                 continue
             }
-            Err(e) => return Err(format!("push port: {e}")),
+            Err(e) => return Err(format!("push port: {e}").into()),
         };
         let sender = from.ip().to_string();
         let now = started.elapsed().as_millis() as u64;
@@ -339,7 +299,7 @@ pub fn run(a: AgentArgs) -> Result<(), String> {
         );
         if let Some(e) = event {
             outln!("{}", describe(&e));
-            if let (AgentEvent::PinRequired(id), Some(pin)) = (&e, &a.pin) {
+            if let (AgentEvent::PinRequired(id), Some(pin)) = (&e, &pin) {
                 match agent.provide_pin(*id, pin) {
                     Some(e) => outln!("{}", describe(&e)),
                     None => outln!("provisioning document {id}: the PIN did not verify; dropped"),

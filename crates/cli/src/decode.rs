@@ -111,7 +111,7 @@ fn print_value(v: serde_json::Value, as_json: bool) -> Result<(), String> {
     Ok(())
 }
 
-fn print_text(v: &serde_json::Value, indent: usize) {
+pub(crate) fn print_text(v: &serde_json::Value, indent: usize) {
     let pad = " ".repeat(indent);
     match v {
         serde_json::Value::Object(map) => {

@@ -1,10 +1,14 @@
 //! `omadm`: the command-line face of the stack.
 //!
-//! Subcommands: `demo` (the 13-step session on loopback), `agent`, `server`, `notify`, `trace` (a recorded session as
-//! XML), `convert` (XML ⇄ WBXML), `decode` (SyncML messages and package #0
-//! notifications, as text or JSON), `respond` (a device's answers to server messages) and
-//! `bench dpu`. Exit status: 0 on success, 1 when the input cannot be
-//! read or decoded (the error, with its byte offset, goes to stderr), 2 on a usage error.
+//! Subcommands: `demo` (the 13-step session on loopback), `agent` (the device agent),
+//! `session` (one client-initiated session now), `account` (DM accounts), `tree` (what a
+//! device holds, offline), `server` (the reference DM server), `notify` (a DM notification or
+//! bootstrap to an agent's push port), `push build` (push PDUs for a bearer), `trace` (a
+//! recorded session as XML), `convert` (XML ⇄ WBXML), `decode` (SyncML, package #0, SMS, WSP,
+//! provisioning), `respond` (a device's answers to server messages) and `bench`. Exit status:
+//! 0 on success, 1 when the input cannot be read or decoded or the command fails (the
+//! reason, escaped, on stderr), 2 on a usage error; `session` and `agent --once` say how the
+//! session ended (see `omadm session --help`).
 
 /// `println!` that ends the process quietly when stdout is a closed pipe (`omadm ... | head`)
 /// instead of panicking.
@@ -22,7 +26,9 @@ macro_rules! outln {
     }};
 }
 
+mod account_cmd;
 mod agent_cmd;
+mod agent_setup;
 mod bench;
 mod bench_session;
 mod convert;
@@ -34,10 +40,13 @@ mod input;
 mod json;
 mod logger;
 mod notify_cmd;
+mod outcome;
 mod push_cmd;
 mod respond;
 mod server_cmd;
+mod session_cmd;
 mod trace_cmd;
+mod tree_cmd;
 
 use clap::{Parser, Subcommand};
 
@@ -53,50 +62,63 @@ struct Cli {
 enum Command {
     /// The 13-step reference session end to end on loopback (embedded configuration).
     Demo(demo::DemoArgs),
-    /// Convert a SyncML DM message between XML and WBXML, writing the bytes to stdout.
-    Convert(convert::ConvertArgs),
-    /// Decode a SyncML DM message or a package #0 notification and print it.
-    Decode(decode::DecodeArgs),
-    /// Play a device against server messages and print what it answers.
-    Respond(respond::RespondArgs),
-    /// Build push PDUs (DM notifications) for a bearer.
-    /// The device agent: push port, sessions, pending alerts.
+    /// The device agent: push port, sessions, pending alerts, firmware updates.
     Agent(agent_cmd::AgentArgs),
+    /// One client-initiated session (Alert 1201) with a server, now; the exit status says
+    /// how it ended.
+    Session(session_cmd::SessionArgs),
+    /// The device's DM accounts: add, set, list, show, remove.
+    #[command(subcommand)]
+    Account(account_cmd::AccountCommand),
+    /// What a device holds, read offline from its state directory (secrets not shown).
+    #[command(subcommand)]
+    Tree(tree_cmd::TreeCommand),
     /// The reference DM server over HTTPS.
     Server(server_cmd::ServerArgs),
     /// Sends a DM notification or a bootstrap to an agent's UDP push port.
     Notify(notify_cmd::NotifyArgs),
-    /// Pretty-prints a recorded session, message by message, as SyncML XML.
-    Trace(trace_cmd::TraceArgs),
+    /// Builds push PDUs (DM notifications, bootstraps) for a bearer.
     #[command(subcommand)]
     Push(push_cmd::PushCommand),
-    /// Measure a part of the stack.
+    /// Pretty-prints a recorded session, message by message, as SyncML XML.
+    Trace(trace_cmd::TraceArgs),
+    /// Converts a SyncML DM message between XML and WBXML, writing the bytes to stdout.
+    Convert(convert::ConvertArgs),
+    /// Decodes a SyncML DM message, a package #0, an SMS, a WSP push or a provisioning
+    /// document, and prints it.
+    Decode(decode::DecodeArgs),
+    /// Plays a device against server messages and prints what it answers.
+    Respond(respond::RespondArgs),
+    /// Measures a part of the stack.
     #[command(subcommand)]
     Bench(bench::BenchTarget),
 }
 
 fn main() {
     let cli = Cli::parse();
-    let result = match cli.command {
-        Command::Demo(args) => demo::run(args),
+    let result: Result<(), outcome::Failure> = match cli.command {
+        Command::Demo(args) => demo::run(args).map_err(Into::into),
         Command::Agent(args) => agent_cmd::run(args),
-        Command::Server(args) => server_cmd::run(args),
-        Command::Notify(args) => notify_cmd::run(args),
-        Command::Convert(args) => convert::run(args),
-        Command::Decode(args) => decode::run(args),
-        Command::Respond(args) => respond::run(args),
-        Command::Trace(args) => trace_cmd::run(args),
-        Command::Bench(target) => bench::run(target),
-        Command::Push(command) => push_cmd::run(command),
+        Command::Session(args) => session_cmd::run(args),
+        Command::Account(command) => account_cmd::run(command).map_err(Into::into),
+        Command::Tree(command) => tree_cmd::run(command).map_err(Into::into),
+        Command::Server(args) => server_cmd::run(args).map_err(Into::into),
+        Command::Notify(args) => notify_cmd::run(args).map_err(Into::into),
+        Command::Convert(args) => convert::run(args).map_err(Into::into),
+        Command::Decode(args) => decode::run(args).map_err(Into::into),
+        Command::Respond(args) => respond::run(args).map_err(Into::into),
+        Command::Trace(args) => trace_cmd::run(args).map_err(Into::into),
+        Command::Bench(target) => bench::run(target).map_err(Into::into),
+        Command::Push(command) => push_cmd::run(command).map_err(Into::into),
     };
-    if let Err(message) = result {
+    if let Err(failure) = result {
         // Errors may echo input: one printable line, whatever that input held.
         eprintln!(
             "omadm: {}",
-            omadm_syncml::printable(&message)
+            omadm_syncml::printable(&failure.message)
                 .limit(2048)
                 .plain_backslashes()
         );
-        std::process::exit(1);
+        std::process::exit(failure.code);
     }
 }

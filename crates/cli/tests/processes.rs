@@ -470,7 +470,7 @@ fn an_alert_acknowledged_by_an_impostor_still_reaches_the_right_server_once() {
     ]);
     let text = String::from_utf8_lossy(&first.stdout);
     assert!(!first.status.success(), "{text}");
-    assert!(text.contains("AuthenticationFailed"), "{text}");
+    assert!(text.contains("ServerNotAuthenticated"), "{text}");
     drop(bad);
     let (good, mut sout) = start_server(&listen, &good_dir, &dev_id, &[]);
     line_after(&mut sout, "listening on ");

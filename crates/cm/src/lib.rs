@@ -26,5 +26,5 @@ pub use acl::{Acl, AclCommand};
 pub use csp::{Caller, Csp, CspError, CspNode, ExecOutcome, LeafValue, TxMode};
 pub use error::CmError;
 pub use manager::{AccessModel, Config, Manager, NewNode, Principal, ResultItem};
-pub use persist::{FileStorage, LoadError, MemoryStorage, Storage};
+pub use persist::{FileStorage, LoadError, MemoryStorage, ReadOnlyStorage, Storage};
 pub use uri::{NodeUri, Query, UriLimits};

@@ -48,12 +48,12 @@ fn next_step(m: &mut Manager) -> u64 {
 /// One deterministic step of the workload; its changes become durable together.
 fn step(m: &mut Manager, i: u64) {
     let path = format!("./W/n{}", i % 50);
-    if m.exists(&path) && i % 3 == 0 {
+    if m.exists(&path) && i.is_multiple_of(3) {
         m.delete(&local(), &path).unwrap();
     } else {
         set(m, &path, &format!("v{i}"));
     }
-    if i % 5 == 0 {
+    if i.is_multiple_of(5) {
         m.begin_atomic().unwrap();
         let a = format!("./X/a{}", i % 20);
         if m.exists(&a) {

@@ -27,6 +27,8 @@ use omadm_syncml::printable;
 
 pub use devdetail::{DevDetailCsp, DeviceDetail};
 pub use devinfo::{DevInfoCsp, DeviceInfo};
-pub use dmacc::{AccountStore, AuthCreds, DmAccCsp, DmAccount, MsExt, SyncMlDmAccCsp};
+pub use dmacc::{
+    AccountLocal, AccountStore, AuthCreds, DmAccCsp, DmAccount, MsExt, SyncMlDmAccCsp,
+};
 pub use memory::MemoryCsp;
 pub use sync_account::{SyncAccount, SyncAccountCsp, SyncAccounts, CONTENT_TYPES};

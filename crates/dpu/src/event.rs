@@ -7,8 +7,12 @@ pub enum EndReason {
     Completed,
     /// The server sent Alert 1223.
     AbortedByServer,
-    /// Credentials were refused more often than allowed (either way).
-    AuthenticationFailed,
+    /// The server did not authenticate itself (wrong or missing credentials, as many times as
+    /// allowed): nothing it sent was executed.
+    ServerNotAuthenticated,
+    /// The server refused the device's credentials as many times as allowed (or asked for
+    /// credentials the account does not have).
+    CredentialsRefused,
     /// The server broke the protocol; the text says how.
     ProtocolError(String),
 }
@@ -18,7 +22,10 @@ impl std::fmt::Display for EndReason {
         match self {
             EndReason::Completed => f.write_str("completed"),
             EndReason::AbortedByServer => f.write_str("aborted by the server (Alert 1223)"),
-            EndReason::AuthenticationFailed => f.write_str("authentication failed"),
+            EndReason::ServerNotAuthenticated => {
+                f.write_str("the server did not authenticate itself")
+            }
+            EndReason::CredentialsRefused => f.write_str("the server refused our credentials"),
             EndReason::ProtocolError(why) => write!(f, "protocol error: {why}"),
         }
     }

@@ -61,17 +61,81 @@ pub struct Outgoing {
     pub hmac: Option<String>,
 }
 
-/// Why [`Session::handle`] failed; the session is over (an [`Event::Ended`] says so too).
+/// Why [`Session::handle`] failed; the session is over (an [`Event::Ended`] with
+/// [`EndReason::ProtocolError`] says so too).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SessionError(pub String);
+#[non_exhaustive]
+pub enum SessionError {
+    /// The session had already ended.
+    Ended,
+    /// The server's message is larger than the device announced (plus the slack of
+    /// [`accepted_size`]); it was not decoded.
+    TooLarge {
+        /// The message's size in octets.
+        size: usize,
+        /// The MaxMsgSize the device announced.
+        max_msg_size: u64,
+        /// What it accepts, slack included.
+        accepted: u64,
+    },
+    /// The server's message does not decode.
+    Undecodable(omadm_syncml::DecodeError),
+    /// The message belongs to another session.
+    WrongSession {
+        /// Its SessionID (escaped, cut).
+        got: String,
+        /// This session's.
+        expected: String,
+    },
+    /// The tree could not be made durable: nothing of the message is reported done.
+    Storage(omadm_cm::CmError),
+    /// The driver's alert store could not record an acknowledgement.
+    AlertStore {
+        /// The alert.
+        id: u64,
+        /// What the store said.
+        reason: String,
+    },
+}
 
 impl std::fmt::Display for SessionError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "session failed: {}", self.0)
+        match self {
+            SessionError::Ended => f.write_str("the session is over"),
+            SessionError::TooLarge {
+                size,
+                max_msg_size,
+                accepted,
+            } => write!(
+                f,
+                "the server sent {size} octets, more than the MaxMsgSize {max_msg_size} this \
+                 device announced (plus {} octets of slack)",
+                accepted - max_msg_size
+            ),
+            SessionError::Undecodable(e) => write!(f, "undecodable server message: {e}"),
+            SessionError::WrongSession { got, expected } => {
+                write!(f, "SessionID {got} is not this session's {expected}")
+            }
+            SessionError::Storage(e) => write!(f, "cannot persist the tree: {e}"),
+            SessionError::AlertStore { id, reason } => {
+                write!(
+                    f,
+                    "cannot store the acknowledgement of alert {id}: {reason}"
+                )
+            }
+        }
     }
 }
 
-impl std::error::Error for SessionError {}
+impl std::error::Error for SessionError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            SessionError::Undecodable(e) => Some(e),
+            SessionError::Storage(e) => Some(e),
+            _ => None,
+        }
+    }
+}
 
 /// Fills a buffer with unpredictable octets (new nonces). Passed in: the engine reads no
 /// randomness of its own.
@@ -351,7 +415,7 @@ impl Session {
         hmac: Option<&str>,
     ) -> Result<Option<Outgoing>, SessionError> {
         if self.ended {
-            return Err(SessionError("the session is over".into()));
+            return Err(SessionError::Ended);
         }
         let result = self.handle_inner(cm, alerts, bytes, hmac);
         // A nonce issued in this message reaches the server only if the message goes out.
@@ -363,7 +427,7 @@ impl Session {
                 }
             }
             Ok(None) => {}
-            Err(e) => self.end(EndReason::ProtocolError(e.0.clone())),
+            Err(e) => self.end(EndReason::ProtocolError(e.to_string())),
         }
         result
     }
@@ -378,26 +442,24 @@ impl Session {
         // A message larger than we announced is refused before it costs anything.
         let accepted = accepted_size(self.config.max_msg_size);
         if bytes.len() as u64 > accepted {
-            return Err(SessionError(format!(
-                "the server sent {} octets, more than the MaxMsgSize {} this device announced \
-                 (plus {} octets of slack)",
-                bytes.len(),
-                self.config.max_msg_size,
-                accepted - self.config.max_msg_size
-            )));
+            return Err(SessionError::TooLarge {
+                size: bytes.len(),
+                max_msg_size: self.config.max_msg_size,
+                accepted,
+            });
         }
         let mut limits = self.config.limits;
         limits.max_input_bytes = limits
             .max_input_bytes
             .min(usize::try_from(accepted).unwrap_or(usize::MAX));
-        let (msg, _) = decode_lenient(bytes, &limits)
-            .map_err(|e| SessionError(format!("undecodable server message: {e}")))?;
+        let (msg, _) = decode_lenient(bytes, &limits).map_err(SessionError::Undecodable)?;
         if msg.header.session_id.trim() != self.session_id {
-            return Err(SessionError(format!(
-                "SessionID {} is not this session's {}",
-                omadm_syncml::printable(&msg.header.session_id).limit(64),
-                self.session_id
-            )));
+            return Err(SessionError::WrongSession {
+                got: omadm_syncml::printable(&msg.header.session_id)
+                    .limit(64)
+                    .to_string(),
+                expected: self.session_id.clone(),
+            });
         }
         let server_msg_id = msg.header.msg_id.clone();
 
@@ -442,11 +504,9 @@ impl Session {
                     })
                     .collect();
                 for id in acknowledged {
-                    store.acknowledge(id).map_err(|e| {
-                        SessionError(format!(
-                            "cannot store the acknowledgement of alert {id}: {e}"
-                        ))
-                    })?;
+                    store
+                        .acknowledge(id)
+                        .map_err(|reason| SessionError::AlertStore { id, reason })?;
                 }
             }
             if self.ended {
@@ -506,8 +566,7 @@ impl Session {
             return Ok(None);
         }
         // A change reported as done must survive a crash: persist before replying.
-        cm.persist()
-            .map_err(|e| SessionError(format!("cannot persist the tree: {e}")))?;
+        cm.persist().map_err(SessionError::Storage)?;
 
         if resend_package1 {
             return Ok(Some(self.restart_package1(header_status, &msg, responses)));
@@ -527,7 +586,7 @@ impl Session {
             return Ok(None);
         }
         if !server_ok && self.server_failures >= self.config.max_auth_attempts {
-            self.end(EndReason::AuthenticationFailed);
+            self.end(EndReason::ServerNotAuthenticated);
             return Ok(None);
         }
 
@@ -620,12 +679,12 @@ impl Session {
                         "server refused our credentials {} times",
                         self.client_attempts
                     );
-                    self.end(EndReason::AuthenticationFailed);
+                    self.end(EndReason::CredentialsRefused);
                     return false;
                 }
                 let Some(creds) = &mut self.client_creds else {
                     log::warn!("server wants credentials and the account has none");
-                    self.end(EndReason::AuthenticationFailed);
+                    self.end(EndReason::CredentialsRefused);
                     return false;
                 };
                 if let Some(scheme) = scheme {

@@ -442,7 +442,7 @@ fn a_server_that_never_authenticates_ends_the_session() {
     }
     assert!(ended);
     assert!(std::iter::from_fn(|| s.poll_event())
-        .any(|e| e == Event::Ended(EndReason::AuthenticationFailed)));
+        .any(|e| e == Event::Ended(EndReason::ServerNotAuthenticated)));
 }
 
 #[test]
@@ -1406,7 +1406,17 @@ fn a_server_message_larger_than_the_announced_max_msg_size_is_refused_before_dec
     let err = s
         .handle(&mut m, &server_msg("1", 2, &body, true))
         .unwrap_err();
-    assert!(err.0.contains("MaxMsgSize 2048"), "{err}");
+    assert!(
+        matches!(
+            err,
+            omadm_dpu::SessionError::TooLarge {
+                max_msg_size: 2048,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(err.to_string().contains("MaxMsgSize 2048"), "{err}");
     assert!(!m.exists("./Vendor/memory/b"));
     assert!(s.is_ended());
 }

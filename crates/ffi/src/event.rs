@@ -28,10 +28,13 @@ pub const OMADM_EVENT_FIRMWARE: u32 = 6;
 pub const OMADM_END_COMPLETED: u32 = 0;
 /// The server aborted the session (Alert 1223).
 pub const OMADM_END_ABORTED_BY_SERVER: u32 = 1;
-/// Credentials were refused (either way).
-pub const OMADM_END_AUTHENTICATION_FAILED: u32 = 2;
+/// The server did not authenticate itself (wrong or missing server credentials): nothing
+/// it sent was executed.
+pub const OMADM_END_SERVER_NOT_AUTHENTICATED: u32 = 2;
 /// The server broke the protocol (`reason` says how).
 pub const OMADM_END_PROTOCOL_ERROR: u32 = 3;
+/// The server refused the device's credentials.
+pub const OMADM_END_CREDENTIALS_REFUSED: u32 = 4;
 
 /// One event, valid during the callback only. Fields that do not apply to `kind` are zero
 /// or empty.
@@ -105,7 +108,10 @@ pub(crate) fn deliver(sink: EventSink, userdata: *mut c_void, event: &AgentEvent
             let (code, text) = match reason {
                 EndReason::Completed => (OMADM_END_COMPLETED, String::new()),
                 EndReason::AbortedByServer => (OMADM_END_ABORTED_BY_SERVER, String::new()),
-                EndReason::AuthenticationFailed => (OMADM_END_AUTHENTICATION_FAILED, String::new()),
+                EndReason::ServerNotAuthenticated => {
+                    (OMADM_END_SERVER_NOT_AUTHENTICATED, String::new())
+                }
+                EndReason::CredentialsRefused => (OMADM_END_CREDENTIALS_REFUSED, String::new()),
                 EndReason::ProtocolError(t) => (OMADM_END_PROTOCOL_ERROR, t.clone()),
             };
             e.end_reason = code;
@@ -113,7 +119,7 @@ pub(crate) fn deliver(sink: EventSink, userdata: *mut c_void, event: &AgentEvent
         }
         AgentEvent::SessionFailed { server_id, reason } => {
             e.kind = OMADM_EVENT_SESSION_FAILED;
-            (server_id.as_str(), reason.clone())
+            (server_id.as_str(), reason.to_string())
         }
         AgentEvent::Bootstrapped(names) => {
             e.kind = OMADM_EVENT_BOOTSTRAPPED;

@@ -39,6 +39,13 @@ impl std::fmt::Debug for ServerCredentials {
 pub trait AccountLookup: Send {
     /// The server credentials of the account with this ServerID.
     fn server_credentials(&self, server_id: &str) -> Option<ServerCredentials>;
+
+    /// Whether an account has this ServerID (with or without server credentials): tells
+    /// "unknown server" from "this server's notifications cannot be authenticated" in the
+    /// log. Default: whether it has server credentials.
+    fn has_account(&self, server_id: &str) -> bool {
+        self.server_credentials(server_id).is_some()
+    }
 }
 
 /// How the device involves its user when a notification asks for it (ui-mode 2 and 3).
@@ -144,10 +151,20 @@ impl NotificationHandler {
         let n = &pkg.notification;
         let server = omadm_syncml::printable(&n.server_id).limit(64);
         let Some(creds) = self.accounts.server_credentials(&n.server_id) else {
-            warnings.warn(
-                now,
-                format_args!("DM notification from unknown server \"{server}\" dropped"),
-            );
+            if self.accounts.has_account(&n.server_id) {
+                warnings.warn(
+                    now,
+                    format_args!(
+                        "DM notification from \"{server}\" dropped: its account has no server \
+                         credentials (SRVCRED), so its notifications cannot be authenticated"
+                    ),
+                );
+            } else {
+                warnings.warn(
+                    now,
+                    format_args!("DM notification from unknown server \"{server}\" dropped"),
+                );
+            }
             self.stats.unknown_server += 1;
             return None;
         };

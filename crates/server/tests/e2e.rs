@@ -252,7 +252,7 @@ fn a_device_with_wrong_credentials_gets_nothing() {
         }
     }
     assert!(std::iter::from_fn(|| s.poll_event())
-        .any(|e| e == Event::Ended(EndReason::AuthenticationFailed)));
+        .any(|e| e == Event::Ended(EndReason::CredentialsRefused)));
     assert!(!m.exists("./Vendor/memory/x"));
     server.stop();
 }

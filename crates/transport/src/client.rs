@@ -10,6 +10,16 @@ use openssl::ssl::{SslConnector, SslStream};
 use crate::http::{write_request, Input};
 use crate::{tls, TransportError, Url};
 
+/// A URL shown in a message: control characters escaped, cut at 200 characters.
+pub(crate) fn shown_url(url: &str) -> String {
+    let shown: String = url
+        .chars()
+        .take(200)
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect();
+    shown
+}
+
 /// Client settings.
 #[derive(Debug, Clone)]
 pub struct ClientConfig {
@@ -203,9 +213,11 @@ impl Client {
     pub fn post(&mut self, request: &Request<'_>) -> Result<Response, TransportError> {
         let url = Url::parse(request.url)?;
         if !url.tls && !self.config.allow_plain_http {
-            return Err(TransportError::BadUrl(format!(
-                "{}: plain HTTP is refused (SSL is enforced)",
-                request.url
+            return Err(TransportError::PlainHttpRefused(format!(
+                "{} is plain HTTP, which is refused: DM sessions use TLS unless plain HTTP is \
+                 allowed (omadm agent --allow-plain-http, allow_plain_http in the agent \
+                 configuration, omadm_agent_config_set_allow_plain_http)",
+                shown_url(request.url)
             )));
         }
         let key = (url.tls, url.host.clone(), url.port);

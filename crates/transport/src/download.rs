@@ -148,8 +148,10 @@ impl Client {
     pub fn download(&mut self, url: &str, offset: u64) -> Result<Download<'_>, TransportError> {
         let parsed = Url::parse(url)?;
         if !parsed.tls && !self.config().allow_plain_http {
-            return Err(TransportError::BadUrl(format!(
-                "{url}: plain HTTP is refused (SSL is enforced)"
+            return Err(TransportError::PlainHttpRefused(format!(
+                "{} is plain HTTP, which is refused: downloads use TLS unless plain HTTP is \
+                 allowed",
+                crate::client::shown_url(url)
             )));
         }
         let mut head = format!(

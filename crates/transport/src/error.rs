@@ -5,8 +5,10 @@ use std::fmt;
 /// Why a request failed.
 #[derive(Debug)]
 pub enum TransportError {
-    /// The URL is not `http(s)://host[:port][/path]`, or `http://` while plain HTTP is refused.
+    /// The URL is not `http(s)://host[:port][/path]`.
     BadUrl(String),
+    /// The URL is `http://` and plain HTTP is not allowed (the message says how to allow it).
+    PlainHttpRefused(String),
     /// Connecting failed (DNS, refused, unreachable, connect time-out): retryable.
     Connect(String),
     /// TLS failed: handshake, certificate not trusted, host name mismatch. Not retried.
@@ -28,6 +30,7 @@ impl fmt::Display for TransportError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             TransportError::BadUrl(m) => write!(f, "bad URL: {m}"),
+            TransportError::PlainHttpRefused(m) => f.write_str(m),
             TransportError::Connect(m) => write!(f, "cannot connect: {m}"),
             TransportError::Tls(m) => write!(f, "TLS failure: {m}"),
             TransportError::Io(m) => write!(f, "I/O failure: {m}"),

@@ -209,10 +209,11 @@ fn plain_http_is_refused_unless_the_policy_allows_it() {
     let s = serve(Reply::Length, &["127.0.0.1"], false);
     let url = format!("http://127.0.0.1:{}/", s.port);
     let mut strict = client(&s);
-    assert!(matches!(
-        strict.post(&post(&url, b"x")).unwrap_err(),
-        TransportError::BadUrl(_)
-    ));
+    let refused = strict.post(&post(&url, b"x")).unwrap_err();
+    assert!(
+        matches!(&refused, TransportError::PlainHttpRefused(m) if m.contains("--allow-plain-http")),
+        "the error says how to allow it: {refused}"
+    );
     let mut lax = Client::new(ClientConfig {
         allow_plain_http: true,
         system_store: false,

@@ -40,11 +40,50 @@ impl FileStorage {
     }
 }
 
+/// Reads the snapshot and journal in `dir` (either may be missing).
+fn load_dir(dir: &Path) -> io::Result<Stored> {
+    let snapshot = FileStorage::read_optional(&dir.join(SNAPSHOT))?;
+    let journal = FileStorage::read_optional(&dir.join(JOURNAL))?.unwrap_or_default();
+    Ok(Stored { snapshot, journal })
+}
+
+/// A tree's files read, never written: for inspecting a state directory another process may
+/// own (`omadm tree`). Loading tolerates a torn last record as [`FileStorage`] does; every
+/// write fails with `PermissionDenied`, and nothing is created.
+#[derive(Debug)]
+pub struct ReadOnlyStorage {
+    dir: PathBuf,
+}
+
+impl ReadOnlyStorage {
+    /// The files in `dir` (a missing directory reads as an empty tree).
+    pub fn open(dir: impl AsRef<Path>) -> ReadOnlyStorage {
+        ReadOnlyStorage {
+            dir: dir.as_ref().to_path_buf(),
+        }
+    }
+}
+
+impl Storage for ReadOnlyStorage {
+    fn load(&mut self) -> io::Result<Stored> {
+        load_dir(&self.dir)
+    }
+
+    fn append(&mut self, _: &[u8], _: Option<u64>) -> io::Result<()> {
+        Err(io::Error::new(
+            io::ErrorKind::PermissionDenied,
+            "the tree was opened read-only",
+        ))
+    }
+
+    fn replace_snapshot(&mut self, _: &[u8], _: &[u8]) -> io::Result<()> {
+        self.append(&[], None)
+    }
+}
+
 impl Storage for FileStorage {
     fn load(&mut self) -> io::Result<Stored> {
-        let snapshot = Self::read_optional(&self.dir.join(SNAPSHOT))?;
-        let journal = Self::read_optional(&self.dir.join(JOURNAL))?.unwrap_or_default();
-        Ok(Stored { snapshot, journal })
+        load_dir(&self.dir)
     }
 
     fn append(&mut self, bytes: &[u8], truncate_to: Option<u64>) -> io::Result<()> {

@@ -21,7 +21,7 @@ pub use codec::{
     decode_changes, decode_journal, decode_snapshot, encode_changes, encode_journal_header,
     encode_record, encode_snapshot, JournalContents,
 };
-pub use file::FileStorage;
+pub use file::{FileStorage, ReadOnlyStorage};
 pub use memory::MemoryStorage;
 
 use std::fmt;

@@ -69,6 +69,19 @@ impl Default for MsExt {
     }
 }
 
+/// Settings of an account that only the device sets (a platform, `omadm account`): kept in
+/// the account store out of both views' sight, so that no server can change them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AccountLocal {
+    /// A PEM certificate chain to present to this server (TLS client authentication).
+    pub client_cert: Option<String>,
+    /// The PEM private key of `client_cert`.
+    pub client_key: Option<String>,
+    /// Plain `http://` for this server: `Some(true)` asks for it (it is used only when the
+    /// agent allows plain HTTP), `Some(false)` refuses it even then, `None` follows the agent.
+    pub plain_http: Option<bool>,
+}
+
 /// A DM server account.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DmAccount {
@@ -100,6 +113,8 @@ pub struct DmAccount {
     pub ext: MsExt,
     /// The role ceiling (the creating bootstrap's or server's roles).
     pub ceiling: u32,
+    /// What only the device sets.
+    pub local: AccountLocal,
 }
 
 impl DmAccount {
@@ -182,6 +197,15 @@ pub(super) fn read(tree: &mut Manager, x: &str) -> Option<DmAccount> {
             _ => {}
         }
     }
+    let local = format!("./Local/{x}");
+    let opt = |tree: &mut Manager, name: &str| {
+        Some(text(tree, &format!("{local}/{name}"))).filter(|t| !t.is_empty())
+    };
+    a.local = AccountLocal {
+        client_cert: opt(tree, "ClientCert"),
+        client_key: opt(tree, "ClientKey"),
+        plain_http: opt(tree, "PlainHttp").map(|v| v == "1"),
+    };
     let ms = format!("{base}/Ext/Microsoft");
     let d = MsExt::default();
     a.ext = MsExt {
@@ -425,5 +449,28 @@ pub(super) fn write(
         tree,
         &format!("./Ceiling/{x}"),
         LeafValue::text(ceiling.to_string()),
-    )
+    )?;
+    write_local(tree, x, &a.local)
+}
+
+/// Writes the device-only settings of account `<x>` (replacing what was there).
+pub(super) fn write_local(tree: &mut Manager, x: &str, l: &AccountLocal) -> Result<(), CmError> {
+    let base = format!("./Local/{x}");
+    if tree.exists(&base) {
+        tree.delete(&LOCAL, &base)?;
+    }
+    let values = [
+        ("ClientCert", l.client_cert.clone()),
+        ("ClientKey", l.client_key.clone()),
+        (
+            "PlainHttp",
+            l.plain_http.map(|b| if b { "1" } else { "0" }.to_owned()),
+        ),
+    ];
+    for (name, value) in values {
+        if let Some(v) = value {
+            set_leaf(tree, &format!("{base}/{name}"), LeafValue::text(v))?;
+        }
+    }
+    Ok(())
 }

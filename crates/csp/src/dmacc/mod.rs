@@ -28,7 +28,7 @@ use omadm_cm::{
     CmError, Config, CspError, CspNode, LeafValue, LoadError, Manager, NewNode, Principal, Storage,
 };
 
-pub use account::{AuthCreds, DmAccount, MsExt};
+pub use account::{AccountLocal, AuthCreds, DmAccount, MsExt};
 pub use v11::SyncMlDmAccCsp;
 pub use v12::DmAccCsp;
 
@@ -65,6 +65,16 @@ fn store_config() -> Config {
     }
 }
 
+/// Removes the hidden parts of account `<x>`: its role ceiling and device-only settings.
+fn forget_hidden(tree: &mut Manager, x: &str) -> Result<(), CmError> {
+    for hidden in [format!("./Ceiling/{x}"), format!("./Local/{x}")] {
+        if tree.exists(&hidden) {
+            tree.delete(&LOCAL, &hidden)?;
+        }
+    }
+    Ok(())
+}
+
 fn csp_error(e: CmError) -> CspError {
     match e.status {
         404 => CspError::NotFound,
@@ -94,6 +104,15 @@ impl AccountStore {
             .and_then(|_| tree.persist())
             .map_err(|e| LoadError::Io(std::io::Error::other(e.to_string())))?;
         }
+        Ok(AccountStore {
+            inner: Arc::new(Mutex::new(Inner { tree, depth: 0 })),
+        })
+    }
+
+    /// Opens a store for reading what it holds (`omadm tree`): nothing is created, and a
+    /// store without `./DMAcc` reads as one without accounts.
+    pub fn open_existing(storage: Box<dyn Storage>) -> Result<AccountStore, LoadError> {
+        let tree = Manager::open(storage, store_config())?;
         Ok(AccountStore {
             inner: Arc::new(Mutex::new(Inner { tree, depth: 0 })),
         })
@@ -231,13 +250,59 @@ impl AccountStore {
         let mut inner = self.lock();
         let tree = &mut inner.tree;
         tree.delete(&LOCAL, &format!("./DMAcc/{node_name}"))?;
-        if tree.exists(&format!("./Ceiling/{node_name}")) {
-            tree.delete(&LOCAL, &format!("./Ceiling/{node_name}"))?;
-        }
+        forget_hidden(tree, node_name)?;
         tree.persist()
     }
 
+    /// Changes the account whose ServerID is `server_id`: `change` edits a copy, which then
+    /// replaces the account whole, durably and all or nothing (its node name, role ceiling
+    /// and nonces kept unless `change` sets them). A new ServerID another account holds is
+    /// refused (418), as is a Role beyond the ceiling (425).
+    pub fn update(
+        &self,
+        server_id: &str,
+        change: impl FnOnce(&mut DmAccount),
+    ) -> Result<DmAccount, CmError> {
+        let old = self
+            .find_by_server_id(server_id)
+            .ok_or_else(|| CmError::not_found(format!("no account has ServerID {server_id}")))?;
+        let mut new = old.clone();
+        change(&mut new);
+        new.node_name = old.node_name.clone();
+        let mut inner = self.lock();
+        if inner.depth > 0 {
+            return Err(CmError::new(409, "account store is in a transaction"));
+        }
+        let tree = &mut inner.tree;
+        tree.begin_atomic()?;
+        let x = old.node_name.as_str();
+        let result = (|| {
+            account::check_server_id_free(tree, x, new.server_id.as_bytes())?;
+            tree.delete(&LOCAL, &format!("./DMAcc/{x}"))?;
+            account::write(tree, x, &new, old.ceiling)
+        })();
+        match result {
+            Ok(()) => {
+                tree.commit_atomic()?;
+                tree.persist()?;
+                drop(inner);
+                self.find_by_server_id(&new.server_id)
+                    .ok_or_else(|| CmError::failed("the account vanished"))
+            }
+            Err(e) => {
+                let _ = tree.rollback_atomic();
+                Err(e)
+            }
+        }
+    }
+
     // ---- shared by the views ----------------------------------------------------------
+
+    /// Forgets what the store keeps of account `<x>` beside its node (after a view deleted
+    /// it).
+    pub(crate) fn forget(&self, x: &str) -> Result<(), CspError> {
+        self.with(|tree| forget_hidden(tree, x))
+    }
 
     pub(crate) fn begin(&self) -> Result<(), CspError> {
         let mut inner = self.lock();

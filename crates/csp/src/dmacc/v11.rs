@@ -209,18 +209,14 @@ impl Csp for SyncMlDmAccCsp {
 
     fn delete(&mut self, path: &str) -> Result<(), CspError> {
         let (x, field) = split(path).ok_or(CspError::NotAllowed)?;
-        self.store.with(|t| {
-            if field.is_empty() {
-                t.delete(&LOCAL, &format!("./DMAcc/{x}"))?;
-                if t.exists(&format!("./Ceiling/{x}")) {
-                    t.delete(&LOCAL, &format!("./Ceiling/{x}"))?;
-                }
-                return Ok(());
-            }
-            match existing(t, x, field) {
-                Some(p) => t.delete(&LOCAL, &p),
-                None => Err(CmError::not_found(format!("{path} not found"))),
-            }
+        if field.is_empty() {
+            self.store
+                .with(|t| t.delete(&LOCAL, &format!("./DMAcc/{x}")))?;
+            return self.store.forget(x);
+        }
+        self.store.with(|t| match existing(t, x, field) {
+            Some(p) => t.delete(&LOCAL, &p),
+            None => Err(CmError::not_found(format!("{path} not found"))),
         })
     }
 

@@ -104,13 +104,11 @@ impl Csp for DmAccCsp {
 
     fn delete(&mut self, path: &str) -> Result<(), CspError> {
         let (x, tail) = split(path).ok_or(CspError::NotAllowed)?;
-        self.store.with(|t| {
-            t.delete(&LOCAL, path)?;
-            if tail.is_empty() && t.exists(&format!("./Ceiling/{x}")) {
-                t.delete(&LOCAL, &format!("./Ceiling/{x}"))?;
-            }
-            Ok(())
-        })
+        self.store.with(|t| t.delete(&LOCAL, path))?;
+        if tail.is_empty() {
+            self.store.forget(x)?;
+        }
+        Ok(())
     }
 
     fn get_property(&mut self, path: &str, name: &str) -> Result<String, CspError> {
