@@ -315,11 +315,8 @@ impl Fields {
             a.name = n.clone();
         }
         if let Some(url) = &self.url {
-            let parsed = omadm_transport::Url::parse(url).map_err(|e| e.to_string())?;
+            omadm_transport::Url::parse(url).map_err(|e| e.to_string())?;
             a.addr = url.clone();
-            if a.port.is_none() && self.port.is_none() {
-                a.port = Some(parsed.port);
-            }
         }
         if let Some(p) = self.port {
             a.port = Some(p);

@@ -210,7 +210,7 @@ pub fn run(a: AgentArgs) -> Result<(), Failure> {
     if let Some(path) = &trace {
         crate::agent_setup::set_trace(&mut agent, path)?;
     }
-    outln!(
+    sayln!(
         "device {} (state {})",
         crate::agent_setup::dev_id(&state)?,
         state.display()
@@ -220,7 +220,7 @@ pub fn run(a: AgentArgs) -> Result<(), Failure> {
             let s = UdpSocket::bind(addr).map_err(|e| format!("bind {addr}: {e}"))?;
             s.set_read_timeout(Some(Duration::from_millis(200)))
                 .map_err(|e| e.to_string())?;
-            outln!(
+            sayln!(
                 "push port udp {}",
                 s.local_addr().map_err(|e| e.to_string())?
             );
@@ -237,7 +237,7 @@ pub fn run(a: AgentArgs) -> Result<(), Failure> {
             .map_err(|e| format!("FUMO: {e}"))?;
         // Operations from before a restart (a result after the reboot) continue now.
         for e in agent.run_pending() {
-            outln!("{}", describe(&e));
+            sayln!("{}", describe(&e));
         }
     }
     agent.resume_pending_alerts();
@@ -255,14 +255,14 @@ pub fn run(a: AgentArgs) -> Result<(), Failure> {
         let id = agent
             .add_generic_alert(server, alert)
             .map_err(|e| format!("generic alert: {e}"))?;
-        outln!("generic alert {id} for {server} stored");
+        sayln!("generic alert {id} for {server} stored");
     }
     let started = Instant::now();
     let mut buf = vec![0u8; 65536];
     loop {
         if agent.queued() > 0 {
             for e in agent.run_pending() {
-                outln!("{}", describe(&e));
+                sayln!("{}", describe(&e));
                 if device.once
                     && matches!(
                         e,
@@ -298,11 +298,11 @@ pub fn run(a: AgentArgs) -> Result<(), Failure> {
             now,
         );
         if let Some(e) = event {
-            outln!("{}", describe(&e));
+            sayln!("{}", describe(&e));
             if let (AgentEvent::PinRequired(id), Some(pin)) = (&e, &pin) {
                 match agent.provide_pin(*id, pin) {
-                    Some(e) => outln!("{}", describe(&e)),
-                    None => outln!("provisioning document {id}: the PIN did not verify; dropped"),
+                    Some(e) => sayln!("{}", describe(&e)),
+                    None => sayln!("provisioning document {id}: the PIN did not verify; dropped"),
                 }
             }
         }

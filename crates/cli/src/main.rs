@@ -26,6 +26,17 @@ macro_rules! outln {
     }};
 }
 
+/// `println!` for long-running commands (`server`, `agent`): a closed stdout is ignored, the
+/// process goes on (what it prints is a courtesy; its records and state are on disk).
+macro_rules! sayln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, $($arg)*);
+        let _ = out.flush();
+    }};
+}
+
 mod account_cmd;
 mod agent_cmd;
 mod agent_setup;

@@ -5,7 +5,8 @@
 //!              [--server-password PW] [--device DEVID=NAME:PASSWORD[:basic|md5|hmac]]...
 //!              [--server-auth account|none|basic|md5|hmac] [--session-timeout SECONDS]
 //!              [--encoding xml|wbxml] [--max-msg-size N] [--connections N]
-//!              [--cert FILE --key FILE] [--dm11-only] [--busy N] [--firmware FILE ...]
+//!              [--cert FILE --key FILE] [--client-ca FILE] [--dm11-only] [--busy N]
+//!              [--firmware FILE ...]
 //! ```
 //! What it keeps in `DIR` (decided here; `omadm server --help` says the same):
 //! - `cert.pem`, `key.pem`: its TLS certificate, generated on first start for the listen
@@ -77,6 +78,7 @@ records.tsv columns (tab-separated, fields escaped: \\x09 tab, \\x0a line feed, 
   device  session  kind  what  code  data
   kind: Status (a job's status), Results (a value, chunks reassembled), Alert (1226/1224:
   what = type [correlator= source=]), DevInfo, Malformed (a status that is no DM code),
+  ClientCert (the subject of a device's TLS client certificate, with --client-ca),
   Failed (a job not sent, a large object ended by the device, a session ended by auth).
 Records and nonces are written before the reply that depends on them is sent.")]
 pub struct ServerArgs {
@@ -125,6 +127,10 @@ pub struct ServerArgs {
     /// The PEM private key of --cert.
     #[arg(long, requires = "cert")]
     key: Option<PathBuf>,
+    /// Require a TLS client certificate chaining to these CA certificates (PEM) from every
+    /// device, and record its subject (kind ClientCert).
+    #[arg(long = "client-ca")]
+    client_ca: Option<PathBuf>,
     /// A firmware update package: served at https://ADDR/fw/NAME (GET with Range), and a
     /// firmware job (FUMO DownloadAndUpdate with a Correlator) sent once to every device.
     #[arg(long)]
@@ -447,22 +453,26 @@ pub fn run(a: ServerArgs) -> Result<(), String> {
             downloads: std::sync::Arc::new(downloads),
             journal: Some(std::sync::Arc::new(journal)),
             max_connections: a.connections,
+            client_ca: match &a.client_ca {
+                Some(p) => Some(std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()))?),
+                None => None,
+            },
         },
     )
     .map_err(|e| format!("listen on {}: {e}", a.listen))?;
     if let Some(mut job) = firmware {
         job.url = format!("https://{}{}", server.addr, job.url);
-        outln!("firmware {} at {}", job.node, job.url);
+        sayln!("firmware {} at {}", job.node, job.url);
         server
             .engine
             .lock()
             .map_err(|_| "the server engine failed".to_owned())?
             .add_once_jobs(job.jobs());
     }
-    outln!("listening on https://{}/dm", server.addr);
+    sayln!("listening on https://{}/dm", server.addr);
     match (&a.cert, &a.key) {
-        (Some(c), _) => outln!("certificate {}", c.display()),
-        _ => outln!("certificate {}", a.state.join("cert.pem").display()),
+        (Some(c), _) => sayln!("certificate {}", c.display()),
+        _ => sayln!("certificate {}", a.state.join("cert.pem").display()),
     }
     // Everything is written before it is answered: nothing to do but serve until stopped.
     loop {

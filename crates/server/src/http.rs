@@ -39,6 +39,10 @@ pub struct ServeOptions {
     pub journal: Option<Arc<dyn Journal>>,
     /// The most connections served at once (more wait to be accepted).
     pub max_connections: usize,
+    /// CA certificates (PEM) a device's TLS client certificate must chain to; with them,
+    /// a device without such a certificate cannot connect, and the certificate's subject is
+    /// recorded.
+    pub client_ca: Option<Vec<u8>>,
 }
 
 impl Default for ServeOptions {
@@ -48,6 +52,7 @@ impl Default for ServeOptions {
             downloads: Arc::new(Downloads::new()),
             journal: None,
             max_connections: 64,
+            client_ca: None,
         }
     }
 }
@@ -151,6 +156,24 @@ pub fn start_with(
     let key = PKey::private_key_from_pem(key_pem).map_err(other)?;
     acceptor.set_certificate(&cert).map_err(other)?;
     acceptor.set_private_key(&key).map_err(other)?;
+    if let Some(ca) = &options.client_ca {
+        let mut store = openssl::x509::store::X509StoreBuilder::new().map_err(other)?;
+        let cas = X509::stack_from_pem(ca).map_err(other)?;
+        if cas.is_empty() {
+            return Err(std::io::Error::other(
+                "the client CA file holds no certificate",
+            ));
+        }
+        for c in cas {
+            store.add_cert(c).map_err(other)?;
+        }
+        acceptor
+            .set_verify_cert_store(store.build())
+            .map_err(other)?;
+        acceptor.set_verify(
+            openssl::ssl::SslVerifyMode::PEER | openssl::ssl::SslVerifyMode::FAIL_IF_NO_PEER_CERT,
+        );
+    }
     let acceptor = acceptor.build();
     let listener = TcpListener::bind(listen)?;
     let addr = listener.local_addr()?;
@@ -187,8 +210,14 @@ pub fn start_with(
             // delayed ACK add ~40 ms to every round trip.
             let _ = stream.set_nodelay(true);
             match acceptor.accept(stream) {
-                Ok(mut tls) => serve_connection(&mut tls, &engine, &shared),
-                Err(e) => log::info!("TLS handshake failed: {e}"),
+                Ok(mut tls) => {
+                    let subject = tls.ssl().peer_certificate().map(|c| subject_text(&c));
+                    serve_connection(&mut tls, &engine, &shared, subject.as_deref())
+                }
+                Err(e) => {
+                    log::info!("TLS handshake failed: {e}");
+                    close_after_alert(e);
+                }
             }
             slots.give_back();
         });
@@ -201,6 +230,23 @@ pub fn start_with(
     })
 }
 
+/// Closes a connection whose TLS handshake failed so that the peer reads the alert: what it
+/// sent meanwhile (a TLS 1.3 client may already have sent its request) is read first, else
+/// closing would reset the connection and the alert (a missing or refused client
+/// certificate, say) would be lost.
+fn close_after_alert(e: openssl::ssl::HandshakeError<TcpStream>) {
+    let mut mid = match e {
+        openssl::ssl::HandshakeError::Failure(mid)
+        | openssl::ssl::HandshakeError::WouldBlock(mid) => mid,
+        openssl::ssl::HandshakeError::SetupFailure(_) => return,
+    };
+    let stream = mid.get_mut();
+    let _ = stream.shutdown(std::net::Shutdown::Write);
+    let _ = stream.set_read_timeout(Some(Duration::from_millis(200)));
+    let mut sink = [0u8; 4096];
+    while matches!(stream.read(&mut sink), Ok(n) if n > 0) {}
+}
+
 /// What every connection of a server shares.
 struct Shared {
     downloads: Arc<Downloads>,
@@ -208,7 +254,26 @@ struct Shared {
     started: Instant,
 }
 
-fn serve_connection(stream: &mut (impl Read + Write), engine: &Mutex<Engine>, shared: &Shared) {
+/// A certificate's subject as `CN=..., O=...` (RFC 4514 order is not kept: field by field
+/// as stored).
+fn subject_text(cert: &X509) -> String {
+    cert.subject_name()
+        .entries()
+        .map(|e| {
+            let key = e.object().nid().short_name().unwrap_or("?");
+            let value = e.data().to_string().unwrap_or_default();
+            format!("{key}={value}")
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn serve_connection(
+    stream: &mut (impl Read + Write),
+    engine: &Mutex<Engine>,
+    shared: &Shared,
+    client_subject: Option<&str>,
+) {
     let mut buf = Vec::new();
     loop {
         let (body, keep_alive, hmac) = match read_request(stream, &mut buf) {
@@ -234,7 +299,7 @@ fn serve_connection(stream: &mut (impl Read + Write), engine: &Mutex<Engine>, sh
         let now = shared.started.elapsed().as_millis() as u64;
         let (status, reply, encoding, reply_hmac) = {
             let mut engine = engine.lock().unwrap_or_else(|p| p.into_inner());
-            let reply = engine.handle(now, &body, hmac.as_deref());
+            let reply = engine.handle_from(now, &body, hmac.as_deref(), client_subject);
             // What the reply reports is durable before the reply goes out.
             let persisted = match &shared.journal {
                 Some(journal) if !reply.records.is_empty() || reply.nonces_changed => {

@@ -11,6 +11,8 @@
 //! - `DevInfo`: a DevInfo value of package 1 (`what` the node, `data` the value);
 //! - `Malformed`: a Status whose code is no DM status (empty, 0, not a number: `data` holds
 //!   what the device sent);
+//! - `ClientCert`: the subject of the TLS client certificate the device presented (servers
+//!   started with a client CA), once per session when the device authenticates;
 //! - `Failed`: something the server gave up: a job not sent (its value over the device's
 //!   MaxObjSize), a large object the device ended with a code other than 213, a session
 //!   ended because the device refused the server's credentials or asked for a scheme the

@@ -53,8 +53,18 @@ pub(crate) struct RawResponse {
     pub keep_alive: bool,
 }
 
+/// An I/O error on the connection; a TLS alert from the peer (a refused client certificate
+/// reported after a TLS 1.3 handshake, say) is a TLS failure, not a network one.
 fn io(e: std::io::Error) -> TransportError {
-    TransportError::Io(e.to_string())
+    let tls = e
+        .get_ref()
+        .and_then(|inner| inner.downcast_ref::<openssl::ssl::Error>())
+        .is_some_and(|ssl| ssl.code() == openssl::ssl::ErrorCode::SSL);
+    if tls {
+        TransportError::Tls(e.to_string())
+    } else {
+        TransportError::Io(e.to_string())
+    }
 }
 
 /// Writes a POST.

@@ -205,6 +205,8 @@ pub struct Engine {
     /// What the message being handled recorded, and whether it changed a server nonce.
     new_records: Vec<Record>,
     nonces_changed: bool,
+    /// The subject of the client certificate the message came with.
+    client_subject: Option<String>,
 }
 
 /// Whether `msg` is a package 1: MsgID 1 with Alert 1200 or 1201.
@@ -248,6 +250,7 @@ impl Engine {
             once_delivered: HashMap::new(),
             new_records: Vec::new(),
             nonces_changed: false,
+            client_subject: None,
         }
     }
 
@@ -323,9 +326,23 @@ impl Engine {
     /// Handles one device message that arrived at `now` (milliseconds of any clock that
     /// only goes forward), with its `x-syncml-hmac` header.
     pub fn handle(&mut self, now: u64, body: &[u8], hmac: Option<&str>) -> Reply {
+        self.handle_from(now, body, hmac, None)
+    }
+
+    /// As [`Engine::handle`], for a message that came over a TLS connection on which the
+    /// device presented a client certificate with `client_subject`: recorded (kind
+    /// `ClientCert`) once the device has authenticated in a session.
+    pub fn handle_from(
+        &mut self,
+        now: u64,
+        body: &[u8],
+        hmac: Option<&str>,
+        client_subject: Option<&str>,
+    ) -> Reply {
         self.new_records.clear();
         self.nonces_changed = false;
         self.expire(now);
+        self.client_subject = client_subject.map(str::to_owned);
         let mut reply = self.handle_inner(now, body, hmac);
         reply.records = std::mem::take(&mut self.new_records);
         reply.nonces_changed = std::mem::take(&mut self.nonces_changed);
@@ -555,10 +572,12 @@ impl Engine {
                     },
                 );
             }
-            self.sessions
-                .get_mut(key)
-                .expect("open")
-                .device_authenticated = true;
+            let s = self.sessions.get_mut(key).expect("open");
+            let first = !s.device_authenticated;
+            s.device_authenticated = true;
+            if let (true, Some(subject)) = (first, self.client_subject.clone()) {
+                self.record(key, "ClientCert", "subject".into(), None, Some(subject));
+            }
         }
         self.sessions
             .get_mut(key)
