@@ -75,6 +75,7 @@ omadm_agent_config *flow_agent_config(const test_server *server, const char *sta
   size_t cert_len = 0;
   CHECK(cfg != NULL);
   memset(&dev, 0, sizeof dev);
+  dev.struct_size = sizeof dev;
   dev.dev_id.data = FLOW_DEV_ID;
   dev.dev_id.len = strlen(FLOW_DEV_ID);
   dev.manufacturer.data = "Contoso";

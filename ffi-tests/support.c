@@ -18,10 +18,46 @@
 
 extern char **environ;
 
+/* The servers still running: a failing check stops them before the test exits, so that a
+ * failure is reported at once instead of as a CTest time-out (a live child keeps the test's
+ * output pipe open). */
+#define MAX_SERVERS 8
+static pid_t running_servers[MAX_SERVERS];
+
+static void track_server(pid_t pid) {
+  int i;
+  for (i = 0; i < MAX_SERVERS; i++) {
+    if (running_servers[i] == 0) {
+      running_servers[i] = pid;
+      return;
+    }
+  }
+}
+
+static void untrack_server(pid_t pid) {
+  int i;
+  for (i = 0; i < MAX_SERVERS; i++) {
+    if (running_servers[i] == pid) {
+      running_servers[i] = 0;
+    }
+  }
+}
+
+static void fail_test(void) {
+  int i;
+  for (i = 0; i < MAX_SERVERS; i++) {
+    if (running_servers[i] > 0) {
+      kill(running_servers[i], SIGKILL);
+      waitpid(running_servers[i], NULL, 0);
+    }
+  }
+  exit(1);
+}
+
 void check_true(int cond, const char *what, const char *file, int line) {
   if (!cond) {
     fprintf(stderr, "%s:%d: check failed: %s\n", file, line, what);
-    exit(1);
+    fail_test();
   }
 }
 
@@ -30,7 +66,7 @@ void check_result(unsigned got, unsigned expected, const char *what, const char 
   if (got != expected) {
     fprintf(stderr, "%s:%d: %s gave %u (%s), expected %u (%s)\n", file, line, what, got,
             omadm_result_str(got), expected, omadm_result_str(expected));
-    exit(1);
+    fail_test();
   }
 }
 
@@ -104,6 +140,7 @@ int server_start_with(test_server *s, const char *jobs_file, const char *device_
     return -1;
   }
   posix_spawn_file_actions_destroy(&actions);
+  track_server(s->pid);
   close(fds[1]);
   out = fdopen(fds[0], "r");
   if (out == NULL) {
@@ -130,6 +167,7 @@ void server_stop(test_server *s) {
   if (s->pid > 0) {
     kill(s->pid, SIGTERM);
     waitpid(s->pid, NULL, 0);
+    untrack_server(s->pid);
     s->pid = 0;
   }
   if (s->output != NULL) {

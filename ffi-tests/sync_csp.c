@@ -176,6 +176,7 @@ static uint32_t delete_node(void *userdata, const omadm_csp_params *p, omadm_csp
 omadm_csp_callbacks sync_csp_callbacks(void) {
   omadm_csp_callbacks cb;
   memset(&cb, 0, sizeof cb);
+  cb.struct_size = sizeof cb;
   cb.get = get;
   cb.child_names = child_names;
   cb.add = add;

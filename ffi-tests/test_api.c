@@ -24,6 +24,7 @@ static omadm_str str_of(const char *s) {
 static omadm_result add_leaf(const omadm_agent *a, const char *uri, const char *value) {
   omadm_value v;
   memset(&v, 0, sizeof v);
+  v.struct_size = sizeof v;
   v.data = (const uint8_t *)value;
   v.data_len = strlen(value);
   return omadm_agent_tree_add(a, uri, strlen(uri), LOCAL, &v);
@@ -32,6 +33,7 @@ static omadm_result add_leaf(const omadm_agent *a, const char *uri, const char *
 static omadm_result add_interior(const omadm_agent *a, const char *uri) {
   omadm_value v;
   memset(&v, 0, sizeof v);
+  v.struct_size = sizeof v;
   v.format = str_of("node");
   return omadm_agent_tree_add(a, uri, strlen(uri), LOCAL, &v);
 }
@@ -76,11 +78,12 @@ static omadm_agent *open_agent(const char *dir) {
   omadm_agent *agent = NULL;
   CHECK(cfg != NULL);
   memset(&dev, 0, sizeof dev);
+  dev.struct_size = sizeof dev;
   dev.dev_id = str_of("IMEI:356938035643809");
   dev.manufacturer = str_of("Contoso");
   CHECK_OK(omadm_agent_config_set_state_dir(cfg, dir, strlen(dir)));
   CHECK_OK(omadm_agent_config_set_device(cfg, &dev));
-  CHECK_OK(omadm_agent_config_set_log_callback(cfg, count_log, NULL, OMADM_LOG_DEBUG));
+  CHECK_OK(omadm_agent_config_set_log_callback(cfg, count_log, NULL, NULL, OMADM_LOG_DEBUG));
   CHECK_OK(omadm_agent_config_add_ppg(cfg, "127.0.0.1", 9, false));
   CHECK_OK(omadm_agent_open(cfg, &agent));
   omadm_agent_config_free(cfg);
@@ -104,6 +107,7 @@ static void config_refuses_bad_arguments(void) {
   omadm_agent *agent = NULL;
   const char bad_utf8[] = {'\xff', '\xfe'};
   memset(&dev, 0, sizeof dev);
+  dev.struct_size = sizeof dev;
   CHECK_RESULT(omadm_agent_config_set_state_dir(NULL, "x", 1), OMADM_RESULT_NULL_PARAMETER);
   CHECK_RESULT(omadm_agent_config_set_state_dir(cfg, NULL, 3), OMADM_RESULT_NULL_PARAMETER);
   CHECK_RESULT(omadm_agent_config_set_state_dir(cfg, NULL, 0), OMADM_RESULT_INVALID_ARGUMENT);
@@ -115,9 +119,9 @@ static void config_refuses_bad_arguments(void) {
                OMADM_RESULT_TLS);
   CHECK_RESULT(omadm_agent_config_set_policy(cfg, 4113, 7), OMADM_RESULT_INVALID_ARGUMENT);
   CHECK_RESULT(omadm_agent_config_set_policy(cfg, 1, 0), OMADM_RESULT_UNKNOWN_ID);
-  CHECK_RESULT(omadm_agent_config_set_log_callback(cfg, NULL, NULL, 3),
-               OMADM_RESULT_NULL_PARAMETER);
-  CHECK_RESULT(omadm_agent_config_set_log_callback(cfg, count_log, NULL, 9),
+  /* A NULL callback removes the log callback (there is none yet: nothing to do). */
+  CHECK_OK(omadm_agent_config_set_log_callback(cfg, NULL, NULL, NULL, 3));
+  CHECK_RESULT(omadm_agent_config_set_log_callback(cfg, count_log, NULL, NULL, 9),
                OMADM_RESULT_INVALID_ARGUMENT);
   /* No state directory and no DevId: refused, nothing written to `agent`. */
   CHECK_RESULT(omadm_agent_open(cfg, &agent), OMADM_RESULT_INVALID_ARGUMENT);
@@ -167,6 +171,7 @@ static void csp_through_the_local_tree(const char *dir) {
   sync_csp_init(&csp, PREFIX);
   sync_csp_init(&other, PREFIX);
   memset(&no_get, 0, sizeof no_get);
+  no_get.struct_size = sizeof no_get;
   CHECK_RESULT(omadm_agent_register_csp(agent, PREFIX, strlen(PREFIX), LOCAL, NULL, &csp, NULL),
                OMADM_RESULT_NULL_PARAMETER);
   CHECK_RESULT(omadm_agent_register_csp(agent, PREFIX, strlen(PREFIX), LOCAL, &no_get, &csp, NULL),
@@ -175,10 +180,11 @@ static void csp_through_the_local_tree(const char *dir) {
                OMADM_RESULT_NULL_PARAMETER);
   CHECK_OK(omadm_agent_register_csp(agent, PREFIX, strlen(PREFIX), LOCAL, &cb, &csp,
                                     sync_csp_finalize));
-  /* A second registration at the same prefix is refused and its finalizer is not called. */
+  /* A second registration at the same prefix is refused (the one "already registered"
+   * code) and its finalizer is not called. */
   CHECK_RESULT(omadm_agent_register_csp(agent, PREFIX, strlen(PREFIX), LOCAL, &cb, &other,
                                         sync_csp_finalize),
-               OMADM_RESULT_ALREADY_EXISTS);
+               OMADM_RESULT_ALREADY_REGISTERED);
   CHECK(other.finalized == 0);
 
   CHECK_OK(add_interior(agent, PREFIX "/Accounts"));
@@ -210,8 +216,10 @@ static void csp_through_the_local_tree(const char *dir) {
   /* Garbage codes fail the command with 500 and change nothing. */
   csp.fail_code = 12345;
   CHECK_RESULT(add_leaf(agent, ACC "/Domain", "EXAMPLE"), OMADM_RESULT_COMMAND_FAILED);
-  csp.fail_code = 0;
-  CHECK_RESULT(add_leaf(agent, ACC "/Domain", "EXAMPLE"), OMADM_RESULT_COMMAND_FAILED);
+  /* A callback that answers an omadm_result by mistake (the other code space): taken as the
+   * DM status it stands for (3420 as 420), with a warning in the log. */
+  csp.fail_code = OMADM_RESULT_DEVICE_FULL;
+  CHECK_RESULT(add_leaf(agent, ACC "/Domain", "EXAMPLE"), OMADM_RESULT_DEVICE_FULL);
   csp.fail_code = 201;
   CHECK_RESULT(add_leaf(agent, ACC "/Domain", "EXAMPLE"), OMADM_RESULT_COMMAND_FAILED);
   CHECK(sync_csp_value(&csp, "Accounts/A1/Domain") == NULL);
@@ -223,6 +231,7 @@ static void csp_through_the_local_tree(const char *dir) {
   {
     omadm_value v;
     memset(&v, 0, sizeof v);
+    v.struct_size = sizeof v;
     v.data = (const uint8_t *)"ann";
     v.data_len = 3;
     CHECK_OK(omadm_agent_tree_replace(agent, ACC "/UserName", strlen(ACC "/UserName"), LOCAL, &v));
@@ -234,6 +243,7 @@ static void csp_through_the_local_tree(const char *dir) {
     static reentrant_csp r;
     omadm_csp_callbacks rcb;
     memset(&rcb, 0, sizeof rcb);
+    rcb.struct_size = sizeof rcb;
     rcb.get = reentrant_get;
     r.agent = agent;
     r.inner = OMADM_RESULT_OK;
@@ -245,6 +255,7 @@ static void csp_through_the_local_tree(const char *dir) {
   {
     omadm_csp_callbacks ecb;
     memset(&ecb, 0, sizeof ecb);
+    ecb.struct_size = sizeof ecb;
     ecb.get = empty_get;
     CHECK_OK(omadm_agent_register_csp(agent, "./Vendor/empty", 14, LOCAL, &ecb, NULL, NULL));
     CHECK_RESULT(get_text(agent, "./Vendor/empty", buf, sizeof buf), OMADM_RESULT_COMMAND_FAILED);
@@ -295,6 +306,7 @@ static void csp_through_the_local_tree(const char *dir) {
 
   /* UI answers for nothing waiting. */
   memset(&answer, 0, sizeof answer);
+  answer.struct_size = sizeof answer;
   CHECK_RESULT(omadm_agent_ui_answer(agent, 42, &answer), OMADM_RESULT_UNKNOWN_ID);
   answer.kind = 99;
   CHECK_RESULT(omadm_agent_ui_answer(agent, 42, &answer), OMADM_RESULT_INVALID_ARGUMENT);
@@ -304,6 +316,7 @@ static void csp_through_the_local_tree(const char *dir) {
   {
     omadm_generic_alert g;
     memset(&g, 0, sizeof g);
+    g.struct_size = sizeof g;
     CHECK_RESULT(omadm_agent_add_generic_alert(agent, "srv", 3, &g, NULL),
                  OMADM_RESULT_INVALID_ARGUMENT);
   }

@@ -141,7 +141,7 @@ int main() {
                          OMADM_ROLE_MANAGER);
       CHECK(!"a second registration must throw");
     } catch (const omadm::error &e) {
-      CHECK(e.code() == OMADM_RESULT_ALREADY_EXISTS);
+      CHECK(e.code() == OMADM_RESULT_ALREADY_REGISTERED);
     }
     CHECK(deleted == 1);  // the refused CSP was not taken over: unique_ptr deleted it
 

@@ -78,11 +78,12 @@ static omadm_agent *open_agent(const test_server *server, const char *state, pla
   omadm_firmware_callbacks fw;
   unsigned finalized_before = p->finalized;
   memset(&fw, 0, sizeof fw);
+  fw.struct_size = sizeof fw;
   CHECK_RESULT(omadm_agent_config_set_firmware(cfg, &fw, p, finalize), OMADM_RESULT_NULL_PARAMETER);
   fw.install = install;
   fw.install_result = install_result;
   fw.progress = progress;
-  CHECK_OK(omadm_agent_config_set_event_callback(cfg, on_event, p));
+  CHECK_OK(omadm_agent_config_set_event_callback(cfg, on_event, p, NULL));
   CHECK_RESULT(omadm_agent_config_set_fumo_root(cfg, "FwUpdate", 8), OMADM_RESULT_INVALID_ARGUMENT);
   CHECK_OK(omadm_agent_config_set_fumo_root(cfg, "./FwUpdate", 10));
   CHECK_OK(omadm_agent_config_set_firmware(cfg, &fw, p, finalize));

@@ -15,11 +15,12 @@ typedef struct shared {
   pthread_mutex_t lock;
   pthread_cond_t changed;
   unsigned failed_sessions;
+  uint32_t outcome;
   char reason[128];
   pthread_t event_thread;
 } shared;
 
-static shared s = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, {0}, 0};
+static shared s = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, {0}, 0};
 
 static void on_event(void *userdata, const omadm_event *e) {
   (void)userdata;
@@ -27,6 +28,7 @@ static void on_event(void *userdata, const omadm_event *e) {
   if (e->kind == OMADM_EVENT_SESSION_FAILED) {
     s.failed_sessions++;
     snprintf(s.reason, sizeof s.reason, "%s", e->reason.data);
+    s.outcome = e->outcome;
     s.event_thread = pthread_self();
   }
   pthread_cond_broadcast(&s.changed);
@@ -87,14 +89,16 @@ int main(void) {
 
   make_temp_dir(dir, sizeof dir, "run");
   memset(&dev, 0, sizeof dev);
+  dev.struct_size = sizeof dev;
   dev.dev_id = str_of("IMEI:356938035643809");
   CHECK_OK(omadm_agent_config_set_state_dir(cfg, dir, strlen(dir)));
   CHECK_OK(omadm_agent_config_set_device(cfg, &dev));
-  CHECK_OK(omadm_agent_config_set_event_callback(cfg, on_event, NULL));
+  CHECK_OK(omadm_agent_config_set_event_callback(cfg, on_event, NULL, NULL));
   CHECK_OK(omadm_agent_open(cfg, &agent));
   omadm_agent_config_free(cfg);
 
   memset(&cb, 0, sizeof cb);
+  cb.struct_size = sizeof cb;
   cb.get = slow_get;
   slow.agent = agent;
   CHECK_OK(omadm_agent_register_csp(agent, "./Vendor/slow", 13, OMADM_ROLE_MANAGER, &cb, &slow,
@@ -105,7 +109,8 @@ int main(void) {
   CHECK_OK(omadm_agent_request_session(agent, "nobody", 6));
   wait_failed(1);
   CHECK(pthread_equal(s.event_thread, loop));
-  CHECK(strstr(s.reason, "no account") != NULL);
+  CHECK(s.outcome == OMADM_RESULT_NO_ACCOUNT);
+  CHECK(strstr(s.reason, "no DM account") != NULL);
 
   /* A slow callback on this thread: the loop keeps its own input; the callback's queued
    * request runs on the loop afterwards. */

@@ -104,8 +104,8 @@ int main(void) {
   make_temp_dir(state, sizeof state, "agent");
 
   cfg = flow_agent_config(&server, state);
-  CHECK_OK(omadm_agent_config_set_event_callback(cfg, on_event, &s));
-  CHECK_OK(omadm_agent_config_set_log_callback(cfg, on_log, &s, OMADM_LOG_DEBUG));
+  CHECK_OK(omadm_agent_config_set_event_callback(cfg, on_event, &s, NULL));
+  CHECK_OK(omadm_agent_config_set_log_callback(cfg, on_log, &s, NULL, OMADM_LOG_DEBUG));
   CHECK_OK(omadm_agent_open(cfg, &agent));
   omadm_agent_config_free(cfg);
 
@@ -151,6 +151,7 @@ int main(void) {
 
   /* 3. A generic alert: stored, delivered in a client-initiated session, recorded once. */
   memset(&alert, 0, sizeof alert);
+  alert.struct_size = sizeof alert;
   alert.alert_type = str_of("org.example.ffi.test");
   alert.format = str_of("int");
   alert.source = str_of(FLOW_ACCOUNT);

@@ -30,6 +30,7 @@ static void *answer_later(void *arg) {
   omadm_ui_answer a;
   nanosleep(&t, NULL);
   memset(&a, 0, sizeof a);
+  a.struct_size = sizeof a;
   a.kind = OMADM_UI_ANSWER_ACCEPTED;
   CHECK_OK(omadm_agent_ui_answer(s->agent, s->later_id, &a));
   /* Answered once: a second answer is refused. */
@@ -41,6 +42,7 @@ static void on_ui(void *userdata, const omadm_ui_request *r) {
   ui_state *s = (ui_state *)userdata;
   omadm_ui_answer a;
   memset(&a, 0, sizeof a);
+  a.struct_size = sizeof a;
   CHECK(s->asked < 8);
   s->kinds[s->asked++] = r->kind;
   CHECK(strcmp(r->server.data, FLOW_SERVER_ID) == 0 || r->server.len > 0);
@@ -89,8 +91,8 @@ int main(void) {
   flow_start_server(&server, "ui.jobs");
   make_temp_dir(state, sizeof state, "ui-agent");
   cfg = flow_agent_config(&server, state);
-  CHECK_OK(omadm_agent_config_set_ui_callback(cfg, on_ui, &s));
-  CHECK_OK(omadm_agent_config_set_event_callback(cfg, on_event, &s));
+  CHECK_OK(omadm_agent_config_set_ui_callback(cfg, on_ui, &s, NULL));
+  CHECK_OK(omadm_agent_config_set_event_callback(cfg, on_event, &s, NULL));
   CHECK_OK(omadm_agent_open(cfg, &agent));
   omadm_agent_config_free(cfg);
   s.agent = agent;

@@ -12,6 +12,8 @@
 // - Threads and re-entrance are those of the C API (see omadm.h): callbacks run on the thread
 //   in agent::process/agent::run; from a callback only push input, provide_pin,
 //   request_session, ui_answer, stop and unregister_csp may be called on the same agent.
+// - Every callback registration hands omadm a finalizer, so what a callback uses lives
+//   exactly as long as omadm may call it.
 //
 // This wrapper is not a second ABI: it only calls the functions of omadm.h.
 #ifndef OMADM_HPP
@@ -52,6 +54,13 @@ inline void check(omadm_result r) {
 /// The library's version ("MAJOR.MINOR.PATCH").
 inline std::string version() { return omadm_version(); }
 
+/// Whether the library this program runs with can serve the header it was built with: the
+/// same MAJOR, and a MINOR (then PATCH) at least the header's.
+inline bool library_compatible() noexcept {
+  uint32_t lib = omadm_version_number();
+  return (lib >> 16) == OMADM_VERSION_MAJOR && lib >= OMADM_VERSION_NUMBER;
+}
+
 namespace detail {
 inline omadm_str view(std::string_view s) { return omadm_str{s.data(), s.size()}; }
 inline std::string text(omadm_str s) { return s.data ? std::string(s.data, s.len) : std::string(); }
@@ -76,6 +85,8 @@ struct event {
   std::string package;      ///< OMADM_EVENT_FIRMWARE: the FUMO package <x>
   uint32_t fumo_state = 0;  ///< OMADM_EVENT_FIRMWARE: its State value
   uint32_t fumo_result = 0; ///< OMADM_EVENT_FIRMWARE: the result once reported, else 0
+  uint32_t outcome = 0;      ///< SESSION_ENDED/FAILED: the omadm_result it stands for
+  uint32_t http_status = 0;  ///< outcome OMADM_RESULT_HTTP_STATUS: the status
 };
 
 /// A firmware package (see omadm_firmware_package).
@@ -99,7 +110,7 @@ class firmware {
 
   /// The C callbacks that dispatch to a std::shared_ptr<firmware> passed as userdata.
   static omadm_firmware_callbacks c_callbacks() noexcept {
-    omadm_firmware_callbacks cb{};
+    omadm_firmware_callbacks cb = OMADM_FIRMWARE_CALLBACKS_INIT;
     cb.install = &install_cb;
     cb.install_result = &result_cb;
     cb.progress = &progress_cb;
@@ -144,15 +155,19 @@ struct ui_request {
   bool password_echo = false;
 };
 
-/// Shared state of the std::function callbacks (lives as long as the agent using it).
+/// Shared state of the std::function callbacks: each registration holds a
+/// std::shared_ptr<callbacks> as userdata, released by its finalizer.
 struct callbacks {
   std::function<void(const event &)> on_event;
   std::function<void(uint32_t level, std::string_view message)> on_log;
   std::function<void(const ui_request &)> on_ui;
 
+  static callbacks *of(void *userdata) noexcept { return static_cast<std::shared_ptr<callbacks> *>(userdata)->get(); }
+  static void release(void *userdata) noexcept { delete static_cast<std::shared_ptr<callbacks> *>(userdata); }
+
   static void event_trampoline(void *userdata, const omadm_event *e) noexcept {
     try {
-      auto *self = static_cast<callbacks *>(userdata);
+      auto *self = of(userdata);
       event ev;
       ev.kind = e->kind;
       ev.server_id = detail::text(e->server_id);
@@ -165,20 +180,24 @@ struct callbacks {
       ev.package = detail::text(e->package);
       ev.fumo_state = e->fumo_state;
       ev.fumo_result = e->fumo_result;
+      if (e->struct_size >= offsetof(omadm_event, http_status) + sizeof e->http_status) {
+        ev.outcome = e->outcome;
+        ev.http_status = e->http_status;
+      }
       if (self->on_event) self->on_event(ev);
     } catch (...) {
     }
   }
   static void log_trampoline(void *userdata, const omadm_log_params *p) noexcept {
     try {
-      auto *self = static_cast<callbacks *>(userdata);
+      auto *self = of(userdata);
       if (self->on_log) self->on_log(p->level, std::string_view(p->message.data, p->message.len));
     } catch (...) {
     }
   }
   static void ui_trampoline(void *userdata, const omadm_ui_request *r) noexcept {
     try {
-      auto *self = static_cast<callbacks *>(userdata);
+      auto *self = of(userdata);
       ui_request q;
       q.id = r->id;
       q.kind = r->kind;
@@ -218,11 +237,16 @@ class config {
     return *this;
   }
   config &device(const device_info &d) {
-    omadm_device_info i{detail::view(d.dev_id),           detail::view(d.manufacturer),
-                        detail::view(d.model),            detail::view(d.language),
-                        detail::view(d.device_type),      detail::view(d.oem),
-                        detail::view(d.firmware_version), detail::view(d.software_version),
-                        detail::view(d.hardware_version)};
+    omadm_device_info i = OMADM_DEVICE_INFO_INIT;
+    i.dev_id = detail::view(d.dev_id);
+    i.manufacturer = detail::view(d.manufacturer);
+    i.model = detail::view(d.model);
+    i.language = detail::view(d.language);
+    i.device_type = detail::view(d.device_type);
+    i.oem = detail::view(d.oem);
+    i.firmware_version = detail::view(d.firmware_version);
+    i.software_version = detail::view(d.software_version);
+    i.hardware_version = detail::view(d.hardware_version);
     check(omadm_agent_config_set_device(raw_, &i));
     return *this;
   }
@@ -256,12 +280,17 @@ class config {
   }
   config &on_log(std::function<void(uint32_t, std::string_view)> f, uint32_t max_level = OMADM_LOG_INFO) {
     cb_->on_log = std::move(f);
-    check(omadm_agent_config_set_log_callback(raw_, &callbacks::log_trampoline, cb_.get(), max_level));
+    auto *holder = new std::shared_ptr<callbacks>(cb_);
+    registered(omadm_agent_config_set_log_callback(raw_, &callbacks::log_trampoline, holder, &callbacks::release,
+                                                   max_level),
+               holder);
     return *this;
   }
   config &on_event(std::function<void(const event &)> f) {
     cb_->on_event = std::move(f);
-    check(omadm_agent_config_set_event_callback(raw_, &callbacks::event_trampoline, cb_.get()));
+    auto *holder = new std::shared_ptr<callbacks>(cb_);
+    registered(omadm_agent_config_set_event_callback(raw_, &callbacks::event_trampoline, holder, &callbacks::release),
+               holder);
     return *this;
   }
   /// Enables FUMO with `installer` (shared with every agent opened from this configuration).
@@ -277,18 +306,127 @@ class config {
   }
   config &on_ui(std::function<void(const ui_request &)> f) {
     cb_->on_ui = std::move(f);
-    check(omadm_agent_config_set_ui_callback(raw_, &callbacks::ui_trampoline, cb_.get()));
+    auto *holder = new std::shared_ptr<callbacks>(cb_);
+    registered(omadm_agent_config_set_ui_callback(raw_, &callbacks::ui_trampoline, holder, &callbacks::release),
+               holder);
+    return *this;
+  }
+  /// A TLS client certificate (PEM chain and PEM key) for servers that ask for one.
+  config &client_certificate(std::string_view cert_pem, std::string_view key_pem) {
+    check(omadm_agent_config_set_client_certificate(raw_, reinterpret_cast<const uint8_t *>(cert_pem.data()),
+                                                    cert_pem.size(), reinterpret_cast<const uint8_t *>(key_pem.data()),
+                                                    key_pem.size()));
+    return *this;
+  }
+  config &allow_plain_http(bool allowed) {
+    check(omadm_agent_config_set_allow_plain_http(raw_, allowed));
+    return *this;
+  }
+  /// OMADM_ACCESS_ACL or OMADM_ACCESS_ROLES.
+  config &access_model(uint32_t model) {
+    check(omadm_agent_config_set_access_model(raw_, model));
+    return *this;
+  }
+  config &root_acl(std::string_view acl) {
+    check(omadm_agent_config_set_root_acl(raw_, acl.data(), acl.size()));
+    return *this;
+  }
+  config &role_rule(std::string_view pattern, uint32_t roles) {
+    check(omadm_agent_config_add_role_rule(raw_, pattern.data(), pattern.size(), roles));
     return *this;
   }
 
   /// The C handle (still owned by this object).
   omadm_agent_config *raw() const noexcept { return raw_; }
-  /// The callbacks an agent opened with this configuration keeps alive.
-  std::shared_ptr<callbacks> shared_callbacks() const { return cb_; }
 
  private:
+  /// A registration took `holder` (its finalizer releases it), or failed and did not.
+  static void registered(omadm_result r, std::shared_ptr<callbacks> *holder) {
+    if (r != OMADM_RESULT_OK) {
+      delete holder;
+      throw error(r);
+    }
+  }
+
   omadm_agent_config *raw_;
   std::shared_ptr<callbacks> cb_;
+};
+
+/// The fields of a DM account (omadm_account): those set are written by agent::add_account,
+/// or changed by agent::update_account. Move-only.
+class account {
+ public:
+  account() : raw_(omadm_account_new()) {
+    if (raw_ == nullptr) throw std::bad_alloc();
+  }
+  ~account() { omadm_account_free(raw_); }
+  account(account &&other) noexcept : raw_(std::exchange(other.raw_, nullptr)) {}
+  account &operator=(account &&other) noexcept {
+    std::swap(raw_, other.raw_);
+    return *this;
+  }
+  account(const account &) = delete;
+  account &operator=(const account &) = delete;
+
+  account &server_id(std::string_view id) {
+    check(omadm_account_set_server_id(raw_, id.data(), id.size()));
+    return *this;
+  }
+  account &name(std::string_view n) {
+    check(omadm_account_set_name(raw_, n.data(), n.size()));
+    return *this;
+  }
+  account &url(std::string_view u) {
+    check(omadm_account_set_url(raw_, u.data(), u.size()));
+    return *this;
+  }
+  account &port(uint16_t p) {
+    check(omadm_account_set_port(raw_, p));
+    return *this;
+  }
+  /// scheme: OMADM_AUTH_BASIC, _DIGEST or _HMAC.
+  account &client_credentials(uint32_t scheme, std::string_view user, std::string_view secret) {
+    check(omadm_account_set_client_credentials(raw_, scheme, user.data(), user.size(), secret.data(), secret.size()));
+    return *this;
+  }
+  /// scheme: OMADM_AUTH_BASIC, _DIGEST, _HMAC, or OMADM_AUTH_NONE (the server need not
+  /// authenticate).
+  account &server_credentials(uint32_t scheme, std::string_view user, std::string_view secret) {
+    check(omadm_account_set_server_credentials(raw_, scheme, user.data(), user.size(), secret.data(), secret.size()));
+    return *this;
+  }
+  account &encoding(uint32_t e) {
+    check(omadm_account_set_encoding(raw_, e));
+    return *this;
+  }
+  account &protocol(uint32_t p) {
+    check(omadm_account_set_protocol(raw_, p));
+    return *this;
+  }
+  account &retry(uint32_t conn_retry_freq, uint64_t initial_backoff_ms, uint64_t max_backoff_ms,
+                 bool back_compat_retry_disabled = false) {
+    check(omadm_account_set_retry(raw_, conn_retry_freq, initial_backoff_ms, max_backoff_ms,
+                                  back_compat_retry_disabled));
+    return *this;
+  }
+  account &roles(uint32_t r) {
+    check(omadm_account_set_roles(raw_, r));
+    return *this;
+  }
+  account &client_certificate_files(std::string_view cert, std::string_view key) {
+    check(omadm_account_set_client_certificate_files(raw_, cert.data(), cert.size(), key.data(), key.size()));
+    return *this;
+  }
+  account &plain_http(uint32_t policy) {
+    check(omadm_account_set_plain_http(raw_, policy));
+    return *this;
+  }
+
+  /// The C handle (still owned by this object).
+  const omadm_account *raw() const noexcept { return raw_; }
+
+ private:
+  omadm_account *raw_;
 };
 
 /// A leaf value.
@@ -347,7 +485,7 @@ class csp {
 
   /// The C callbacks that dispatch to a csp passed as userdata.
   static omadm_csp_callbacks c_callbacks() noexcept {
-    omadm_csp_callbacks cb{};
+    omadm_csp_callbacks cb = OMADM_CSP_CALLBACKS_INIT;
     cb.get = &get_cb;
     cb.child_names = &children_cb;
     cb.add = &add_cb;
@@ -424,18 +562,16 @@ class csp {
   }
 };
 
-/// An agent (omadm_agent). Move-only; freed by the destructor.
+/// An agent (omadm_agent). Move-only; freed by the destructor (which must not run inside one
+/// of the agent's own callbacks).
 class agent {
  public:
   /// Opens the agent with `c`'s settings (the callbacks set on `c` stay alive with it).
-  explicit agent(const config &c) : cb_(c.shared_callbacks()) {
-    check(omadm_agent_open(c.raw(), &raw_));
-  }
-  ~agent() { omadm_agent_free(raw_); }
-  agent(agent &&other) noexcept : raw_(std::exchange(other.raw_, nullptr)), cb_(std::move(other.cb_)) {}
+  explicit agent(const config &c) { check(omadm_agent_open(c.raw(), &raw_)); }
+  ~agent() { (void)omadm_agent_free(raw_); }
+  agent(agent &&other) noexcept : raw_(std::exchange(other.raw_, nullptr)) {}
   agent &operator=(agent &&other) noexcept {
     std::swap(raw_, other.raw_);
-    std::swap(cb_, other.cb_);
     return *this;
   }
   agent(const agent &) = delete;
@@ -457,13 +593,46 @@ class agent {
     check(omadm_agent_request_session(raw_, server_id.data(), server_id.size()));
   }
 
+  /// How a session ran: OMADM_RESULT_OK when it completed, else the OMADM_RESULT_* of its
+  /// end or failure, with the HTTP status when that was the reason.
+  struct session_outcome {
+    omadm_result result = OMADM_RESULT_OK;
+    uint32_t http_status = 0;
+    bool ok() const noexcept { return result == OMADM_RESULT_OK; }
+  };
+  /// Runs a client-initiated session with `server_id` now (blocks for it). Does not throw
+  /// for how the session ended; throws for misuse (a call from a callback, say).
+  session_outcome run_session(std::string_view server_id) {
+    session_outcome o;
+    o.result = omadm_agent_run_session(raw_, server_id.data(), server_id.size(), &o.http_status);
+    if (o.result == OMADM_RESULT_NULL_PARAMETER || o.result == OMADM_RESULT_INVALID_ARGUMENT ||
+        o.result == OMADM_RESULT_REENTRANT || o.result == OMADM_RESULT_BUSY || o.result == OMADM_RESULT_PANIC ||
+        o.result == OMADM_RESULT_POISONED) {
+      throw error(o.result);
+    }
+    return o;
+  }
+  /// Calls needing the agent's lock give up with OMADM_RESULT_BUSY after `ms` (0: wait).
+  void lock_timeout_ms(uint32_t ms) { check(omadm_agent_set_lock_timeout_ms(raw_, ms)); }
+
+  void add_account(const account &a) { check(omadm_agent_add_account(raw_, a.raw())); }
+  void update_account(std::string_view server_id, const account &changes) {
+    check(omadm_agent_update_account(raw_, server_id.data(), server_id.size(), changes.raw()));
+  }
+  void remove_account(std::string_view server_id) {
+    check(omadm_agent_remove_account(raw_, server_id.data(), server_id.size()));
+  }
+
   /// A generic alert for `server_id` (durable until acknowledged); returns its id.
   uint64_t add_generic_alert(std::string_view server_id, std::string_view type, std::string_view format,
                              std::string_view data, std::string_view source = {},
                              std::string_view correlator = {}) {
-    omadm_generic_alert g{detail::view(type), detail::view(format), omadm_str{nullptr, 0},
-                          detail::view(source), omadm_str{nullptr, 0}, detail::view(correlator),
-                          detail::view(data)};
+    omadm_generic_alert g = OMADM_GENERIC_ALERT_INIT;
+    g.alert_type = detail::view(type);
+    g.format = detail::view(format);
+    g.source = detail::view(source);
+    g.correlator = detail::view(correlator);
+    g.data = detail::view(data);
     uint64_t id = 0;
     check(omadm_agent_add_generic_alert(raw_, server_id.data(), server_id.size(), &g, &id));
     return id;
@@ -492,16 +661,32 @@ class agent {
     return out;
   }
   void tree_add(std::string_view uri, const value &v, uint32_t roles) {
-    omadm_value cv{v.data.data(), v.data.size(), detail::view(v.format), detail::view(v.type)};
+    omadm_value cv = c_value(v);
     check(omadm_agent_tree_add(raw_, uri.data(), uri.size(), roles, &cv));
   }
   void tree_add_interior(std::string_view uri, uint32_t roles) {
-    omadm_value cv{nullptr, 0, detail::view("node"), omadm_str{nullptr, 0}};
+    omadm_value cv = OMADM_VALUE_INIT;
+    cv.format = detail::view("node");
     check(omadm_agent_tree_add(raw_, uri.data(), uri.size(), roles, &cv));
   }
   void tree_replace(std::string_view uri, const value &v, uint32_t roles) {
-    omadm_value cv{v.data.data(), v.data.size(), detail::view(v.format), detail::view(v.type)};
+    omadm_value cv = c_value(v);
     check(omadm_agent_tree_replace(raw_, uri.data(), uri.size(), roles, &cv));
+  }
+  /// A node's ACL ("Get=*&Replace=srv").
+  std::string tree_get_acl(std::string_view uri) {
+    size_t len = 0;
+    omadm_result r = omadm_agent_tree_get_acl(raw_, uri.data(), uri.size(), nullptr, 0, &len);
+    if (r == OMADM_RESULT_OK) return std::string();
+    if (r != OMADM_RESULT_BUFFER_TOO_SMALL) throw error(r);
+    std::string out(len, '\0');
+    check(omadm_agent_tree_get_acl(raw_, uri.data(), uri.size(), reinterpret_cast<uint8_t *>(&out[0]), out.size(),
+                                   &len));
+    out.resize(len);
+    return out;
+  }
+  void tree_set_acl(std::string_view uri, std::string_view acl) {
+    check(omadm_agent_tree_set_acl(raw_, uri.data(), uri.size(), acl.data(), acl.size()));
   }
   void tree_delete(std::string_view uri, uint32_t roles) {
     check(omadm_agent_tree_delete(raw_, uri.data(), uri.size(), roles));
@@ -510,7 +695,12 @@ class agent {
   /// Answers a user-interaction request (any thread).
   void ui_answer(uint64_t request_id, uint32_t kind, std::string_view text = {},
                  const std::vector<uint32_t> &selected = {}) {
-    omadm_ui_answer a{kind, text.data(), text.size(), selected.data(), selected.size()};
+    omadm_ui_answer a = OMADM_UI_ANSWER_INIT;
+    a.kind = kind;
+    a.text = text.data();
+    a.text_len = text.size();
+    a.selected = selected.data();
+    a.selected_len = selected.size();
     check(omadm_agent_ui_answer(raw_, request_id, &a));
   }
 
@@ -518,8 +708,16 @@ class agent {
   omadm_agent *raw() const noexcept { return raw_; }
 
  private:
+  static omadm_value c_value(const value &v) noexcept {
+    omadm_value cv = OMADM_VALUE_INIT;
+    cv.data = v.data.data();
+    cv.data_len = v.data.size();
+    cv.format = detail::view(v.format);
+    cv.type_ = detail::view(v.type);
+    return cv;
+  }
+
   omadm_agent *raw_ = nullptr;
-  std::shared_ptr<callbacks> cb_;
 };
 
 }  // namespace omadm

@@ -25,9 +25,11 @@ int main(void) {
   size_t len = 0;
   if (mkdtemp(dir) == NULL || cfg == NULL) return 1;
   memset(&dev, 0, sizeof dev);
+  dev.struct_size = sizeof dev;
   dev.dev_id.data = "IMEI:000000000000001";
   dev.dev_id.len = strlen(dev.dev_id.data);
   memset(&cb, 0, sizeof cb);
+  cb.struct_size = sizeof cb;
   cb.get = get;
   if (omadm_agent_config_set_state_dir(cfg, dir, strlen(dir)) != OMADM_RESULT_OK ||
       omadm_agent_config_set_device(cfg, &dev) != OMADM_RESULT_OK ||

@@ -37,11 +37,7 @@ pub fn read_client_certificate(
     }
     let cert_pem = std::fs::read(cert).map_err(|e| fail(cert, &e))?;
     let key_pem = std::fs::read(key).map_err(|e| fail(key, &e))?;
-    openssl::x509::X509::stack_from_pem(&cert_pem)
-        .ok()
-        .filter(|s| !s.is_empty())
-        .ok_or_else(|| fail(cert, &"not a PEM certificate"))?;
-    openssl::pkey::PKey::private_key_from_pem(&key_pem)
-        .map_err(|_| fail(key, &"not a PEM private key"))?;
+    omadm_transport::tls::check_client_certificate(&cert_pem, &key_pem)
+        .map_err(|e| fail(cert, &e))?;
     Ok((cert_pem, key_pem))
 }

@@ -28,7 +28,10 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand, ValueEnum};
 use omadm_cm::roles;
-use omadm_csp::{AccountStore, AuthCreds, DmAccount};
+use omadm_csp::{
+    check_roles, AccountChange, AccountStore, AuthCreds, AuthScheme, CredsChange, DmAccount,
+    Encoding, ProtocolVersion,
+};
 
 /// What `omadm account` does.
 #[derive(Subcommand)]
@@ -246,11 +249,14 @@ fn store(state: &Path) -> Result<(omadm_agent::StateLock, AccountStore), String>
 /// Parses `--roles`.
 pub fn parse_roles(text: &str) -> Result<u32, String> {
     let t = text.trim();
+    let check = |mask: u32| check_roles(mask).map_err(|e| format!("--roles {t}: {e}"));
     if let Some(hex) = t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
-        return u32::from_str_radix(hex, 16).map_err(|_| format!("--roles {t}: not a mask"));
+        return check(
+            u32::from_str_radix(hex, 16).map_err(|_| format!("--roles {t}: not a mask"))?,
+        );
     }
     if let Ok(n) = t.parse::<u32>() {
-        return Ok(n);
+        return check(n);
     }
     let mut mask = 0;
     for name in t.split(',').map(str::trim).filter(|n| !n.is_empty()) {
@@ -265,10 +271,7 @@ pub fn parse_roles(text: &str) -> Result<u32, String> {
             other => return Err(format!("--roles: unknown role {other:?}")),
         };
     }
-    if mask & !roles::AUTHENTICATION_ROLES != 0 || mask == 0 {
-        return Err(format!("--roles {t}: not an account's roles"));
-    }
-    Ok(mask)
+    check(mask)
 }
 
 fn role_names(mask: u32) -> String {
@@ -300,116 +303,70 @@ fn secret(inline: &Option<String>, file: &Option<PathBuf>) -> Result<Option<Stri
     }
 }
 
-fn scheme_name(s: ClientAuth) -> &'static str {
-    match s {
-        ClientAuth::Basic => "BASIC",
-        ClientAuth::Md5 => "DIGEST",
-        ClientAuth::Hmac => "HMAC",
-    }
-}
-
 impl Fields {
-    /// Applies the fields given to `a` (for `add`, a fresh account); the roles given, if any.
-    fn apply(&self, a: &mut DmAccount) -> Result<Option<u32>, String> {
-        if let Some(n) = &self.name {
-            a.name = n.clone();
-        }
+    /// The change these fields ask for (files read, URL and certificate checked).
+    fn change(&self) -> Result<AccountChange, String> {
         if let Some(url) = &self.url {
             omadm_transport::Url::parse(url).map_err(|e| e.to_string())?;
-            a.addr = url.clone();
         }
-        if let Some(p) = self.port {
-            a.port = Some(p);
-        }
-        let client_secret = secret(&self.client_secret, &self.client_secret_file)?;
-        if self.client_auth.is_some() || self.client_name.is_some() || client_secret.is_some() {
-            let c = a.client.get_or_insert_with(|| AuthCreds {
-                auth_type: "DIGEST".into(),
-                ..AuthCreds::default()
-            });
-            if let Some(s) = self.client_auth {
-                c.auth_type = scheme_name(s).into();
+        let client_certificate = match (&self.client_cert, &self.client_key) {
+            (Some(c), Some(k)) => {
+                omadm_agent::read_client_certificate(c, k).map_err(|e| e.to_string())?;
+                let absolute = |p: &PathBuf| {
+                    std::fs::canonicalize(p)
+                        .unwrap_or_else(|_| p.clone())
+                        .display()
+                        .to_string()
+                };
+                Some((absolute(c), absolute(k)))
             }
-            if let Some(n) = &self.client_name {
-                c.name = n.clone();
-            }
-            if let Some(s) = client_secret {
-                c.secret = s;
-            }
-        }
-        let server_secret = secret(&self.server_secret, &self.server_secret_file)?;
-        match self.server_auth {
-            Some(ServerAuthArg::None) => a.server = None,
-            scheme => {
-                if scheme.is_some() || self.server_name.is_some() || server_secret.is_some() {
-                    let c = a.server.get_or_insert_with(|| AuthCreds {
-                        auth_type: "DIGEST".into(),
-                        name: a.server_id.clone(),
-                        ..AuthCreds::default()
-                    });
-                    match scheme {
-                        Some(ServerAuthArg::Basic) => c.auth_type = "BASIC".into(),
-                        Some(ServerAuthArg::Md5) => c.auth_type = "DIGEST".into(),
-                        Some(ServerAuthArg::Hmac) => c.auth_type = "HMAC".into(),
-                        _ => {}
-                    }
-                    if let Some(n) = &self.server_name {
-                        c.name = n.clone();
-                    }
-                    if let Some(s) = server_secret {
-                        c.secret = s;
-                    }
-                }
-            }
-        }
-        if let Some(e) = self.encoding {
-            a.ext.default_encoding = match e {
-                EncodingArg::Xml => "application/vnd.syncml.dm+xml",
-                EncodingArg::Wbxml => "application/vnd.syncml.dm+wbxml",
-            }
-            .into();
-        }
-        if let Some(p) = self.protocol {
-            a.ext.proto_ver = match p {
-                ProtocolArg::V12 => "1.2",
-                ProtocolArg::V112 => "1.1",
-            }
-            .into();
-        }
-        if let Some(n) = self.conn_retry_freq {
-            a.ext.conn_retry_freq = n;
-        }
-        if let Some(n) = self.initial_backoff {
-            a.ext.initial_backoff_ms = n;
-        }
-        if let Some(n) = self.max_backoff {
-            a.ext.max_backoff_ms = n;
-        }
-        if let Some(b) = self.back_compat_retry_disabled {
-            a.ext.back_compat_retry_disabled = b;
-        }
-        if let (Some(c), Some(k)) = (&self.client_cert, &self.client_key) {
-            omadm_agent::read_client_certificate(c, k).map_err(|e| e.to_string())?;
-            let absolute = |p: &PathBuf| {
-                std::fs::canonicalize(p)
-                    .unwrap_or_else(|_| p.clone())
-                    .display()
-                    .to_string()
-            };
-            a.local.client_cert = Some(absolute(c));
-            a.local.client_key = Some(absolute(k));
-        }
-        if let Some(p) = self.plain_http {
-            a.local.plain_http = match p {
+            _ => None,
+        };
+        let server_scheme = match self.server_auth {
+            Some(ServerAuthArg::Basic) => Some(AuthScheme::Basic),
+            Some(ServerAuthArg::Md5) => Some(AuthScheme::Digest),
+            Some(ServerAuthArg::Hmac) => Some(AuthScheme::Hmac),
+            Some(ServerAuthArg::None) | None => None,
+        };
+        Ok(AccountChange {
+            server_id: None,
+            name: self.name.clone(),
+            url: self.url.clone(),
+            port: self.port,
+            client: CredsChange {
+                scheme: self.client_auth.map(|s| match s {
+                    ClientAuth::Basic => AuthScheme::Basic,
+                    ClientAuth::Md5 => AuthScheme::Digest,
+                    ClientAuth::Hmac => AuthScheme::Hmac,
+                }),
+                name: self.client_name.clone(),
+                secret: secret(&self.client_secret, &self.client_secret_file)?,
+            },
+            server: CredsChange {
+                scheme: server_scheme,
+                name: self.server_name.clone(),
+                secret: secret(&self.server_secret, &self.server_secret_file)?,
+            },
+            remove_server_creds: matches!(self.server_auth, Some(ServerAuthArg::None)),
+            encoding: self.encoding.map(|e| match e {
+                EncodingArg::Xml => Encoding::Xml,
+                EncodingArg::Wbxml => Encoding::Wbxml,
+            }),
+            protocol: self.protocol.map(|p| match p {
+                ProtocolArg::V12 => ProtocolVersion::V12,
+                ProtocolArg::V112 => ProtocolVersion::V112,
+            }),
+            conn_retry_freq: self.conn_retry_freq,
+            initial_backoff_ms: self.initial_backoff,
+            max_backoff_ms: self.max_backoff,
+            back_compat_retry_disabled: self.back_compat_retry_disabled,
+            roles: self.roles.as_deref().map(parse_roles).transpose()?,
+            client_certificate,
+            plain_http: self.plain_http.map(|p| match p {
                 PlainHttpArg::Agent => None,
                 PlainHttpArg::Refuse => Some(false),
-            };
-        }
-        let roles = self.roles.as_deref().map(parse_roles).transpose()?;
-        if let Some(r) = roles {
-            a.ext.role = Some(r);
-        }
-        Ok(roles)
+            }),
+        })
     }
 }
 
@@ -440,15 +397,7 @@ fn add(a: AddArgs) -> Result<(), String> {
     if a.fields.url.is_none() {
         return Err("--url is needed for a new account".into());
     }
-    let mut account = DmAccount {
-        app_id: "w7".into(),
-        server_id: a.server_id.clone(),
-        name: a.server_id.clone(),
-        addr_type: "URI".into(),
-        ..DmAccount::default()
-    };
-    let roles = a.fields.apply(&mut account)?.unwrap_or(roles::MANAGER);
-    account.ext.role = None;
+    let (account, roles) = a.fields.change()?.new_account(&a.server_id);
     let (_lock, store) = store(&a.state)?;
     let node = store
         .create(&account, roles)
@@ -461,22 +410,15 @@ fn add(a: AddArgs) -> Result<(), String> {
 }
 
 fn set(a: SetArgs) -> Result<(), String> {
+    let mut change = a
+        .fields
+        .change()
+        .map_err(|e| format!("{e}; nothing changed"))?;
+    change.server_id = a.new_server_id.clone();
     let (_lock, store) = store(&a.state)?;
-    let mut failure = None;
     let updated = store
-        .update(&a.server_id, |acc| {
-            if let Some(id) = &a.new_server_id {
-                acc.server_id = id.clone();
-            }
-            if let Err(e) = a.fields.apply(acc) {
-                failure = Some(e);
-            }
-        })
-        .map_err(|e| refused(e, a.new_server_id.as_deref().unwrap_or(&a.server_id)));
-    if let Some(e) = failure {
-        return Err(format!("{e}; nothing changed"));
-    }
-    let updated = updated?;
+        .update(&a.server_id, |acc| change.apply(acc))
+        .map_err(|e| refused(e, a.new_server_id.as_deref().unwrap_or(&a.server_id)))?;
     outln!(
         "account {} updated",
         omadm_syncml::printable(&updated.server_id)

@@ -28,7 +28,8 @@ use omadm_syncml::printable;
 pub use devdetail::{DevDetailCsp, DeviceDetail};
 pub use devinfo::{DevInfoCsp, DeviceInfo};
 pub use dmacc::{
-    AccountLocal, AccountStore, AuthCreds, DmAccCsp, DmAccount, MsExt, SyncMlDmAccCsp,
+    check_roles, AccountChange, AccountLocal, AccountStore, AuthCreds, AuthScheme, CredsChange,
+    DmAccCsp, DmAccount, Encoding, MsExt, ProtocolVersion, SyncMlDmAccCsp,
 };
 pub use memory::MemoryCsp;
 pub use sync_account::{SyncAccount, SyncAccountCsp, SyncAccounts, CONTENT_TYPES};

@@ -7,12 +7,11 @@
 use std::cell::Cell;
 use std::collections::HashMap;
 use std::ffi::{c_char, c_void};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use ::omadm_agent::{Agent, AgentConfig, AgentEvent};
-use omadm_cm::Config as CmConfig;
 use omadm_dpu::GenericAlert;
 use omadm_push::Input as PushInput;
 
@@ -20,11 +19,12 @@ use crate::boundary::{guard, not_null, with_agent, write_out};
 use crate::config::omadm_agent_config;
 use crate::event::{deliver, EventSink};
 use crate::inbox::{Inbox, Input, MAX_INPUT_BYTES};
-use crate::log_sink::{LogSink, Scope};
+use crate::log_sink::{LogRegistration, Scope};
 use crate::push::PushHandler;
 use crate::result::omadm_result;
 use crate::strings::{bytes, omadm_str, text, view};
 use crate::ui::{NativeUi, UiDesk};
+use crate::userdata::{omadm_finalizer, ForeignData};
 
 /// What the agent's lock guards.
 pub(crate) struct Core {
@@ -37,8 +37,10 @@ pub struct omadm_agent {
     core: Mutex<Core>,
     inbox: Arc<Inbox>,
     ui: Arc<UiDesk>,
-    log: Option<LogSink>,
-    events: Option<(EventSink, *mut c_void)>,
+    log: Mutex<Option<LogRegistration>>,
+    events: Option<(EventSink, Arc<ForeignData>)>,
+    /// How long calls wait for the agent's lock (ms; 0: as long as it takes).
+    lock_timeout_ms: AtomicU64,
     /// Native CSPs by prefix, with their "retired" flags.
     csps: Mutex<HashMap<String, Arc<AtomicBool>>>,
     /// Prefixes retired from inside a callback, unmounted when the operation ends.
@@ -100,7 +102,12 @@ impl omadm_agent {
     }
 
     pub(crate) fn log_scope(&self) -> Scope {
-        Scope::enter(self.log)
+        Scope::enter(
+            self.log
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .clone(),
+        )
     }
 
     pub(crate) fn ui_desk(&self) -> &UiDesk {
@@ -126,10 +133,32 @@ impl omadm_agent {
         }
         let _holding =
             Holding::enter(self as *const omadm_agent as usize).ok_or(omadm_result::Reentrant)?;
-        let mut core = self.core.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut core = self.lock_core()?;
         let result = f(&mut core);
         self.unmount_retired(&mut core);
         result
+    }
+
+    /// The agent's lock: waited for as long as it takes, or up to the lock time-out
+    /// (`Busy` after it).
+    fn lock_core(&self) -> Result<std::sync::MutexGuard<'_, Core>, omadm_result> {
+        let timeout = self.lock_timeout_ms.load(Ordering::SeqCst);
+        if timeout == 0 {
+            return Ok(self.core.lock().unwrap_or_else(PoisonError::into_inner));
+        }
+        let deadline = Instant::now() + Duration::from_millis(timeout);
+        loop {
+            match self.core.try_lock() {
+                Ok(g) => return Ok(g),
+                Err(std::sync::TryLockError::Poisoned(p)) => return Ok(p.into_inner()),
+                Err(std::sync::TryLockError::WouldBlock) => {
+                    if Instant::now() >= deadline {
+                        return Err(omadm_result::Busy);
+                    }
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+            }
+        }
     }
 
     pub(crate) fn csp_registered(&self, prefix: &str, retired: Arc<AtomicBool>) {
@@ -201,8 +230,8 @@ impl omadm_agent {
                 None => log::warn!("push for handler {} that has no callback", r.handler),
             },
             other => {
-                if let Some((sink, userdata)) = self.events {
-                    deliver(sink, userdata, other);
+                if let Some((sink, owner)) = &self.events {
+                    deliver(*sink, owner.data, other);
                 }
             }
         }
@@ -241,10 +270,13 @@ impl omadm_agent {
 }
 
 /// Opens (or creates) an agent with `config`'s settings; the configuration can be freed
-/// afterwards. Generic alerts still pending from an earlier run are queued for delivery at
-/// the next `omadm_agent_process` or `omadm_agent_run`. Errors: `OMADM_RESULT_INVALID_ARGUMENT`
-/// without a state directory or DevId, `OMADM_RESULT_IO` or `OMADM_RESULT_STATE_UNREADABLE`
-/// when the state directory cannot be used.
+/// afterwards. The agent holds its state directory alone until it is freed. Generic alerts
+/// still pending from an earlier run are queued for delivery at the next
+/// `omadm_agent_process` or `omadm_agent_run`. Errors: `OMADM_RESULT_INVALID_ARGUMENT` without
+/// a state directory or DevId; `OMADM_RESULT_STATE_LOCKED` when another agent (in this process
+/// or another) holds the state directory; `OMADM_RESULT_IO` when a file of it cannot be
+/// created, read or written; `OMADM_RESULT_STATE_UNREADABLE` when it holds a tree that cannot
+/// be loaded (damaged, or not omadm's).
 ///
 /// # Safety
 /// `config` from `omadm_agent_config_new`; `out` writable.
@@ -258,7 +290,7 @@ pub unsafe extern "C" fn omadm_agent_open(
         not_null(out)?;
         // SAFETY: non-NULL and live by the caller's contract.
         let c = unsafe { &*config };
-        let _log = Scope::enter(c.log);
+        let _log = Scope::enter(c.log.clone());
         let state_dir = c.state_dir.clone().ok_or(omadm_result::InvalidArgument)?;
         if c.device.dev_id.is_empty() {
             return Err(omadm_result::InvalidArgument);
@@ -270,25 +302,21 @@ pub unsafe extern "C" fn omadm_agent_open(
                 detail: c.detail.clone(),
                 router: c.router.clone(),
                 transport: c.transport.clone(),
-                tree: CmConfig::default(),
+                tree: c.tree.clone(),
                 max_msg_size: c.max_msg_size,
                 fallback: c.fallback,
             },
         )
         .map_err(|e| {
             log::error!("opening the agent in {}: {e}", state_dir.display());
-            if state_dir.is_dir() {
-                omadm_result::StateUnreadable
-            } else {
-                omadm_result::Io
-            }
+            omadm_result::from(&e)
         })?;
         let desk = Arc::new(UiDesk::default());
-        if let Some((callback, userdata)) = c.ui {
+        if let Some((callback, owner)) = &c.ui {
             agent.set_ui(Box::new(NativeUi {
                 desk: desk.clone(),
-                callback,
-                userdata,
+                callback: *callback,
+                owner: owner.clone(),
                 timeout: c.ui_timeout,
             }));
         }
@@ -302,7 +330,7 @@ pub unsafe extern "C" fn omadm_agent_open(
                 .enable_fumo(Box::new(updater), settings)
                 .map_err(|e| {
                     log::error!("enabling FUMO: {e}");
-                    omadm_result::StateUnreadable
+                    omadm_result::from(&e)
                 })?;
         }
         // A long firmware download pauses when the radio layer hands over input, so that a
@@ -318,8 +346,9 @@ pub unsafe extern "C" fn omadm_agent_open(
             }),
             inbox,
             ui: desk,
-            log: c.log,
-            events: c.events,
+            log: Mutex::new(c.log.clone()),
+            events: c.events.clone(),
+            lock_timeout_ms: AtomicU64::new(0),
             csps: Mutex::new(HashMap::new()),
             retired: Mutex::new(Vec::new()),
             poisoned: AtomicBool::new(false),
@@ -331,23 +360,31 @@ pub unsafe extern "C" fn omadm_agent_open(
     })
 }
 
-/// Frees an agent; NULL is allowed. Native CSPs' and push handlers' finalizers run here. No
-/// other thread may be using the agent (stop and join the thread in `omadm_agent_run`
-/// first); never call it from a callback.
+/// Frees an agent (NULL is allowed: `OMADM_RESULT_OK`) and releases its state directory.
+/// Native CSPs', push handlers' and callbacks' finalizers run here. No other thread may be
+/// using the agent (stop and join the thread in `omadm_agent_run` first). From inside a
+/// callback of this agent it does nothing and returns `OMADM_RESULT_REENTRANT` (the agent is
+/// running that callback). A finalizer run here must not call this agent.
 ///
 /// # Safety
 /// `agent` NULL or from `omadm_agent_open`, not freed before.
 #[no_mangle]
-pub unsafe extern "C" fn omadm_agent_free(agent: *mut omadm_agent) {
+pub unsafe extern "C" fn omadm_agent_free(agent: *mut omadm_agent) -> omadm_result {
     if agent.is_null() {
-        return;
+        return omadm_result::Ok;
     }
-    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+    guard(|| {
+        // Every callback runs inside a call on its agent: freeing the agent there would pull
+        // it from under that call.
+        if crate::boundary::in_call_on(agent) {
+            return Err(omadm_result::Reentrant);
+        }
         // SAFETY: from Box::into_raw in omadm_agent_open, freed once, not in use.
         let boxed = unsafe { Box::from_raw(agent) };
         let _log = boxed.log_scope();
         drop(boxed);
-    }));
+        Ok(())
+    })
 }
 
 /// Handles everything queued (push input, PINs, session requests), then runs the queued
@@ -534,9 +571,13 @@ pub unsafe extern "C" fn omadm_agent_request_session(
     }
 }
 
-/// A generic alert (Alert 1226) for a server.
+/// A generic alert (Alert 1226) for a server. Initialise with `OMADM_GENERIC_ALERT_INIT` (it
+/// sets `struct_size`).
 #[repr(C)]
+#[derive(Clone, Copy)]
 pub struct omadm_generic_alert {
+    /// `sizeof(omadm_generic_alert)` as the host compiled it.
+    pub struct_size: usize,
     /// Meta Type (`org.openmobilealliance.dm.firmwareupdate.update`). Required.
     pub alert_type: omadm_str,
     /// Meta Format (`int`, `chr`); empty means `chr`.
@@ -553,12 +594,18 @@ pub struct omadm_generic_alert {
     pub data: omadm_str,
 }
 
+// SAFETY: repr(C), starts with struct_size, and all-zero views are empty.
+unsafe impl crate::growable::Growable for omadm_generic_alert {
+    const MIN_SIZE: usize = std::mem::size_of::<omadm_generic_alert>();
+}
+
 /// Stores a generic alert for `server_id` durably (it survives restarts until a server
 /// acknowledges it with a Status) and queues a session to deliver it. Writes the alert's id
 /// to `out_id` (may be NULL).
 ///
 /// # Safety
-/// `agent` from `omadm_agent_open`; `alert` and its views readable; `out_id` NULL or writable.
+/// `agent` from `omadm_agent_open`; `alert` (its first `struct_size` bytes) and its views
+/// readable; `out_id` NULL or writable.
 #[no_mangle]
 pub unsafe extern "C" fn omadm_agent_add_generic_alert(
     agent: *const omadm_agent,
@@ -571,8 +618,7 @@ pub unsafe extern "C" fn omadm_agent_add_generic_alert(
     unsafe {
         with_agent(agent, |a| {
             let server = text(server_id, server_id_len)?;
-            not_null(alert)?;
-            let g = &*alert;
+            let g = &crate::growable::read(alert)?;
             let opt = |s: omadm_str| -> Result<Option<String>, omadm_result> {
                 let t = view(s)?;
                 Ok((!t.is_empty()).then(|| t.to_owned()))
@@ -602,6 +648,105 @@ pub unsafe extern "C" fn omadm_agent_add_generic_alert(
                 write_out(out_id, id);
             }
             Ok(())
+        })
+    }
+}
+
+/// Sets how long calls that need the agent's lock (tree access, registrations, processing)
+/// wait for it while another thread runs a session: `timeout_ms` 0 (the default) waits as
+/// long as it takes; otherwise they give up after that long with `OMADM_RESULT_BUSY`, so that
+/// a UI thread is never held up by a network session. The queueing calls (push input, PINs,
+/// session requests, UI answers, stop) never wait in any case.
+///
+/// # Safety
+/// `agent` from `omadm_agent_open`.
+#[no_mangle]
+pub unsafe extern "C" fn omadm_agent_set_lock_timeout_ms(
+    agent: *const omadm_agent,
+    timeout_ms: u32,
+) -> omadm_result {
+    // SAFETY: contract passed on from ours.
+    unsafe {
+        with_agent(agent, |a| {
+            a.lock_timeout_ms.store(timeout_ms.into(), Ordering::SeqCst);
+            Ok(())
+        })
+    }
+}
+
+/// Sets, replaces or (with NULL) removes the agent's log callback, as
+/// `omadm_agent_config_set_log_callback` does for a configuration. The old callback's
+/// finalizer runs once no call logs through it any more (at once unless another thread is in
+/// a call on this agent). May be called from any thread, also from a callback.
+///
+/// # Safety
+/// `agent` from `omadm_agent_open`.
+#[no_mangle]
+pub unsafe extern "C" fn omadm_agent_set_log_callback(
+    agent: *const omadm_agent,
+    callback: crate::log_sink::omadm_log_callback,
+    userdata: *mut c_void,
+    finalizer: omadm_finalizer,
+    max_level: u32,
+) -> omadm_result {
+    // SAFETY: contract passed on from ours.
+    unsafe {
+        with_agent(agent, |a| {
+            let registration =
+                crate::config::log_registration(callback, userdata, finalizer, max_level)?;
+            let old = std::mem::replace(
+                &mut *a.log.lock().unwrap_or_else(PoisonError::into_inner),
+                registration,
+            );
+            drop(old);
+            Ok(())
+        })
+    }
+}
+
+/// Runs a client-initiated session (Alert 1201) with the server whose DM account has this
+/// ServerID now, carrying the alerts pending for it, and returns how it ended:
+/// `OMADM_RESULT_OK` when it completed, else the outcome (`OMADM_RESULT_SERVER_NOT_AUTHENTICATED`,
+/// `..._CREDENTIALS_REFUSED`, `..._PROTOCOL_ERROR`, `..._SESSION_ABORTED`, `..._NO_ACCOUNT`,
+/// `..._TLS_FAILED`, `..._NETWORK`, `..._HTTP_STATUS` with the status in `out_http_status` (may
+/// be NULL), `..._BAD_URL`, `..._CLIENT_CERTIFICATE`, `..._STORAGE`). Blocks for the session
+/// (network I/O with time-outs and the account's retries); events and callbacks run on this
+/// thread, and the session's `OMADM_EVENT_SESSION_ENDED` or `_FAILED` event is delivered too.
+///
+/// # Safety
+/// `agent` from `omadm_agent_open`; `(server_id, server_id_len)` readable; `out_http_status`
+/// NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn omadm_agent_run_session(
+    agent: *const omadm_agent,
+    server_id: *const c_char,
+    server_id_len: usize,
+    out_http_status: *mut u32,
+) -> omadm_result {
+    // SAFETY: contracts passed on from ours.
+    unsafe {
+        with_agent(agent, |a| {
+            let server = text(server_id, server_id_len)?;
+            if server.is_empty() {
+                return Err(omadm_result::InvalidArgument);
+            }
+            let event = a.with_core(|core| {
+                let e = core.agent.start_session(server);
+                a.emit(core, &e);
+                Ok(e)
+            })?;
+            let (result, http) = match &event {
+                AgentEvent::SessionEnded { reason, .. } => (omadm_result::of_end(reason), 0),
+                AgentEvent::SessionFailed { reason, .. } => omadm_result::of_failure(reason),
+                _ => (omadm_result::ProtocolError, 0),
+            };
+            if !out_http_status.is_null() {
+                write_out(out_http_status, u32::from(http));
+            }
+            match result {
+                omadm_result::Ok => Ok(()),
+                e => Err(e),
+            }
         })
     }
 }

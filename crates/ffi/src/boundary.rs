@@ -4,10 +4,59 @@
 //! caught here, logged, turned into `OMADM_RESULT_PANIC`, and the agent it happened on is
 //! marked poisoned.
 
+use std::cell::Cell;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use crate::agent::omadm_agent;
 use crate::result::omadm_result;
+
+/// How many calls on agents one thread may be inside at once (a callback of one agent calling
+/// another, or a log callback calling a queueing function).
+const MAX_NESTED_CALLS: usize = 16;
+
+thread_local! {
+    /// The agents (addresses) this thread is inside a call on, innermost last. A fixed array,
+    /// so that no thread-local heap allocation outlives the thread.
+    static IN_CALL: Cell<([usize; MAX_NESTED_CALLS], usize)> =
+        const { Cell::new(([0; MAX_NESTED_CALLS], 0)) };
+}
+
+/// Records that this thread is inside a call on an agent, until dropped (also when
+/// unwinding).
+struct InCall;
+
+impl InCall {
+    fn enter(agent: usize) -> Option<InCall> {
+        IN_CALL.with(|c| {
+            let (mut calls, n) = c.get();
+            if n == MAX_NESTED_CALLS {
+                return None;
+            }
+            calls[n] = agent;
+            c.set((calls, n + 1));
+            Some(InCall)
+        })
+    }
+}
+
+impl Drop for InCall {
+    fn drop(&mut self) {
+        IN_CALL.with(|c| {
+            let (calls, n) = c.get();
+            c.set((calls, n.saturating_sub(1)));
+        });
+    }
+}
+
+/// Whether this thread is inside a call on `agent`: every callback runs inside one, so a
+/// destroying call made from a callback is caught here.
+pub(crate) fn in_call_on(agent: *const omadm_agent) -> bool {
+    let me = agent as usize;
+    IN_CALL.with(|c| {
+        let (calls, n) = c.get();
+        calls[..n].contains(&me)
+    })
+}
 
 /// Runs `body`, turning a panic into [`omadm_result::Panic`].
 pub(crate) fn guard(body: impl FnOnce() -> Result<(), omadm_result>) -> omadm_result {
@@ -35,6 +84,9 @@ pub(crate) unsafe fn with_agent(
     if agent.is_poisoned() {
         return omadm_result::Poisoned;
     }
+    let Some(_in_call) = InCall::enter(agent as *const omadm_agent as usize) else {
+        return omadm_result::Reentrant;
+    };
     let _log = agent.log_scope();
     match catch_unwind(AssertUnwindSafe(|| body(agent))) {
         Ok(Ok(())) => omadm_result::Ok,

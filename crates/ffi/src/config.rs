@@ -11,18 +11,28 @@ use omadm_csp::{DeviceDetail, DeviceInfo};
 use omadm_push::router::RouterConfig;
 use omadm_transport::ClientConfig;
 
+use std::sync::Arc;
+
+use omadm_cm::roles::RoleMap;
+use omadm_cm::AccessModel;
+
 use crate::boundary::{guard, not_null};
 use crate::event::omadm_event_callback;
-use crate::log_sink::{level_filter, omadm_log_callback, LogSink};
+use crate::growable::{self, Growable};
+use crate::log_sink::{level_filter, omadm_log_callback, LogRegistration, LogSink};
 use crate::result::omadm_result;
 use crate::strings::{bytes, omadm_str, text, view};
 use crate::ui::omadm_ui_callback;
+use crate::userdata::{omadm_finalizer, ForeignData};
 
 /// The device's identity and versions (DevInfo and DevDetail). Every field is UTF-8 text;
-/// an empty view keeps the default (`dev_id` has none and must be given).
+/// an empty view keeps the default (`dev_id` has none and must be given). Initialise with
+/// `OMADM_DEVICE_INFO_INIT` (it sets `struct_size`).
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct omadm_device_info {
+    /// `sizeof(omadm_device_info)` as the host compiled it (see "Structs that grow").
+    pub struct_size: usize,
     /// DevId, URN syntax (`IMEI:493005100592800`). Required.
     pub dev_id: omadm_str,
     /// Man: manufacturer.
@@ -43,6 +53,19 @@ pub struct omadm_device_info {
     pub hardware_version: omadm_str,
 }
 
+// SAFETY: repr(C), starts with struct_size, and all-zero views are empty.
+unsafe impl Growable for omadm_device_info {
+    const MIN_SIZE: usize = std::mem::offset_of!(omadm_device_info, manufacturer);
+}
+
+/// The OMA DM ACL model (TND §7.7): each node's ACL property, inherited from its nearest
+/// ancestor that has one; the device itself is not restricted. The default.
+pub const OMADM_ACCESS_ACL: u32 = 1;
+/// The Windows role model: each node's role mask (AccessRole, or a rule set with
+/// `omadm_agent_config_add_role_rule`, or the mask a CSP was registered with), checked against
+/// the server's roles (its account's Role) and the device's own calls' roles.
+pub const OMADM_ACCESS_ROLES: u32 = 2;
+
 /// Agent settings under construction. Create with `omadm_agent_config_new`, free with
 /// `omadm_agent_config_free`.
 pub struct omadm_agent_config {
@@ -54,11 +77,12 @@ pub struct omadm_agent_config {
     pub(crate) max_msg_size: u64,
     pub(crate) fallback: FallbackPolicy,
     pub(crate) ui_timeout: Duration,
-    pub(crate) log: Option<LogSink>,
-    pub(crate) events: Option<(crate::event::EventSink, *mut c_void)>,
-    pub(crate) ui: Option<(crate::ui::UiSink, *mut c_void)>,
-    pub(crate) firmware: Option<std::sync::Arc<crate::firmware::FirmwareHost>>,
+    pub(crate) log: Option<LogRegistration>,
+    pub(crate) events: Option<(crate::event::EventSink, Arc<ForeignData>)>,
+    pub(crate) ui: Option<(crate::ui::UiSink, Arc<ForeignData>)>,
+    pub(crate) firmware: Option<Arc<crate::firmware::FirmwareHost>>,
     pub(crate) fumo_root: String,
+    pub(crate) tree: omadm_cm::Config,
 }
 
 /// Default MaxMsgSize an agent announces.
@@ -95,6 +119,7 @@ impl Default for omadm_agent_config {
             ui: None,
             firmware: None,
             fumo_root: omadm_csp::fumo::DEFAULT_FUMO_ROOT.to_owned(),
+            tree: omadm_cm::Config::default(),
         }
     }
 }
@@ -123,16 +148,21 @@ pub extern "C" fn omadm_agent_config_new() -> *mut omadm_agent_config {
     std::panic::catch_unwind(|| Box::into_raw(Box::default())).unwrap_or(std::ptr::null_mut())
 }
 
-/// Frees a configuration; NULL is allowed. Agents opened with it are not affected.
+/// Frees a configuration; NULL is allowed. Agents opened with it are not affected; the
+/// finalizers of callbacks it holds run now unless an agent still uses them.
 ///
 /// # Safety
 /// `config` is NULL or from `omadm_agent_config_new`, not freed before.
 #[no_mangle]
 pub unsafe extern "C" fn omadm_agent_config_free(config: *mut omadm_agent_config) {
-    if !config.is_null() {
+    if config.is_null() {
+        return;
+    }
+    // A panic (in a finalizer's bookkeeping, say) never crosses into C.
+    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         // SAFETY: from Box::into_raw in omadm_agent_config_new, freed once.
         drop(unsafe { Box::from_raw(config) });
-    }
+    }));
 }
 
 /// Sets the directory the agent keeps its durable state in (tree, DM accounts, pending
@@ -162,7 +192,8 @@ pub unsafe extern "C" fn omadm_agent_config_set_state_dir(
 /// Sets the device's identity; `dev_id` must not be empty.
 ///
 /// # Safety
-/// `config` from `omadm_agent_config_new`; `info` and every view in it readable.
+/// `config` from `omadm_agent_config_new`; `info` (its first `struct_size` bytes) and every
+/// view in it readable.
 #[no_mangle]
 pub unsafe extern "C" fn omadm_agent_config_set_device(
     config: *mut omadm_agent_config,
@@ -171,8 +202,7 @@ pub unsafe extern "C" fn omadm_agent_config_set_device(
     // SAFETY: contracts passed on from ours.
     unsafe {
         with_config(config, |c| {
-            not_null(info)?;
-            let i = &*info;
+            let i = &growable::read(info)?;
             let dev_id = view(i.dev_id)?;
             if dev_id.is_empty() {
                 return Err(omadm_result::InvalidArgument);
@@ -394,10 +424,12 @@ pub unsafe extern "C" fn omadm_agent_config_set_ui_timeout_ms(
 }
 
 /// Routes the agent's log records at `max_level` (an `OMADM_LOG_*` value) and above to
-/// `callback`. The first call in a process installs omadm's logger for the Rust `log` crate;
-/// if the process already has another one, `OMADM_RESULT_LOGGER_UNAVAILABLE`. The callback
-/// runs on whichever thread called the agent; `userdata` must stay valid until the agent is
-/// freed.
+/// `callback`; NULL removes the callback (no logs). The first callback in a process installs
+/// omadm's logger for the Rust `log` crate; if the process already has another one,
+/// `OMADM_RESULT_LOGGER_UNAVAILABLE`. The callback runs on whichever thread called the agent;
+/// `finalizer` (may be NULL) frees `userdata` once the configuration and every agent opened
+/// with it have dropped the callback. `omadm_agent_set_log_callback` changes it on an open
+/// agent.
 ///
 /// # Safety
 /// `config` from `omadm_agent_config_new`.
@@ -406,29 +438,52 @@ pub unsafe extern "C" fn omadm_agent_config_set_log_callback(
     config: *mut omadm_agent_config,
     callback: omadm_log_callback,
     userdata: *mut c_void,
+    finalizer: omadm_finalizer,
     max_level: u32,
 ) -> omadm_result {
     // SAFETY: contract passed on from ours.
     unsafe {
         with_config(config, |c| {
-            let callback = callback.ok_or(omadm_result::NullParameter)?;
-            let max = level_filter(max_level).ok_or(omadm_result::InvalidArgument)?;
-            if !crate::log_sink::install() {
-                return Err(omadm_result::LoggerUnavailable);
-            }
-            c.log = Some(LogSink {
-                callback,
-                userdata,
-                max,
-            });
+            c.log = log_registration(callback, userdata, finalizer, max_level)?;
             Ok(())
         })
     }
 }
 
+/// A log registration for `callback` (None for NULL); on an error the host keeps `userdata`.
+pub(crate) fn log_registration(
+    callback: omadm_log_callback,
+    userdata: *mut c_void,
+    finalizer: omadm_finalizer,
+    max_level: u32,
+) -> Result<Option<LogRegistration>, omadm_result> {
+    let owner = ForeignData::new(userdata, finalizer);
+    let Some(callback) = callback else {
+        // Removing: the host keeps no callback, so omadm keeps no userdata either.
+        drop(owner);
+        return Ok(None);
+    };
+    let Some(max) = level_filter(max_level) else {
+        owner.forget();
+        return Err(omadm_result::InvalidArgument);
+    };
+    if !crate::log_sink::install() {
+        owner.forget();
+        return Err(omadm_result::LoggerUnavailable);
+    }
+    Ok(Some(LogRegistration {
+        sink: LogSink {
+            callback,
+            userdata,
+            max,
+        },
+        owner: Arc::new(owner),
+    }))
+}
+
 /// Sets the callback told what the agent did (sessions queued, started and ended, accounts
-/// bootstrapped, PINs needed). It runs on the agent thread; `userdata` must stay valid until
-/// the agent is freed.
+/// bootstrapped, PINs needed); NULL removes it. It runs on the agent thread; `finalizer` (may
+/// be NULL) frees `userdata` once the configuration and every agent opened with it are freed.
 ///
 /// # Safety
 /// `config` from `omadm_agent_config_new`.
@@ -437,11 +492,13 @@ pub unsafe extern "C" fn omadm_agent_config_set_event_callback(
     config: *mut omadm_agent_config,
     callback: omadm_event_callback,
     userdata: *mut c_void,
+    finalizer: omadm_finalizer,
 ) -> omadm_result {
     // SAFETY: contract passed on from ours.
     unsafe {
         with_config(config, |c| {
-            c.events = Some((callback.ok_or(omadm_result::NullParameter)?, userdata));
+            let owner = Arc::new(ForeignData::new(userdata, finalizer));
+            c.events = callback.map(|cb| (cb, owner));
             Ok(())
         })
     }
@@ -451,7 +508,8 @@ pub unsafe extern "C" fn omadm_agent_config_set_event_callback(
 /// text input, single and multiple choice). It runs on the agent thread; it answers with
 /// `omadm_agent_ui_answer`, before returning or later from any thread, while the session
 /// waits (up to MAXDT, else the UI time-out). Without it such alerts are answered as by a
-/// device that cannot show them (406). `userdata` must stay valid until the agent is freed.
+/// device that cannot show them (406). NULL removes it; `finalizer` (may be NULL) frees
+/// `userdata` once the configuration and every agent opened with it are freed.
 ///
 /// # Safety
 /// `config` from `omadm_agent_config_new`.
@@ -460,43 +518,45 @@ pub unsafe extern "C" fn omadm_agent_config_set_ui_callback(
     config: *mut omadm_agent_config,
     callback: omadm_ui_callback,
     userdata: *mut c_void,
+    finalizer: omadm_finalizer,
 ) -> omadm_result {
     // SAFETY: contract passed on from ours.
     unsafe {
         with_config(config, |c| {
-            c.ui = Some((callback.ok_or(omadm_result::NullParameter)?, userdata));
+            let owner = Arc::new(ForeignData::new(userdata, finalizer));
+            c.ui = callback.map(|cb| (cb, owner));
             Ok(())
         })
     }
 }
 
 /// Enables firmware updates (FUMO, mounted at `./FwUpdate` unless
-/// `omadm_agent_config_set_fumo_root` says otherwise) with the platform's installer. The
-/// configuration and every agent opened with it share `userdata`; `finalizer` (may be NULL)
-/// runs once, when the last of them is freed. Setting it again replaces the callbacks for
-/// agents opened afterwards.
+/// `omadm_agent_config_set_fumo_root` says otherwise) with the platform's installer
+/// (initialise `callbacks` with `OMADM_FIRMWARE_CALLBACKS_INIT`). The configuration and every
+/// agent opened with it share `userdata`; `finalizer` (may be NULL) runs once, when the last
+/// of them is freed (on an error it does not run: the host keeps `userdata`). Setting it again
+/// replaces the callbacks for agents opened afterwards.
 ///
 /// # Safety
-/// `config` from `omadm_agent_config_new`; `callbacks` readable.
+/// `config` from `omadm_agent_config_new`; `callbacks` (its first `struct_size` bytes)
+/// readable.
 #[no_mangle]
 pub unsafe extern "C" fn omadm_agent_config_set_firmware(
     config: *mut omadm_agent_config,
     callbacks: *const crate::firmware::omadm_firmware_callbacks,
     userdata: *mut c_void,
-    finalizer: crate::csp::omadm_finalizer,
+    finalizer: omadm_finalizer,
 ) -> omadm_result {
     // SAFETY: contracts passed on from ours.
     unsafe {
         with_config(config, |c| {
-            not_null(callbacks)?;
-            let cb = *callbacks;
+            let cb = growable::read(callbacks)?;
             if cb.install.is_none() {
                 return Err(omadm_result::NullParameter);
             }
-            c.firmware = Some(std::sync::Arc::new(crate::firmware::FirmwareHost {
+            c.firmware = Some(Arc::new(crate::firmware::FirmwareHost {
                 callbacks: cb,
-                userdata,
-                finalizer,
+                owner: ForeignData::new(userdata, finalizer),
             }));
             Ok(())
         })
@@ -521,6 +581,138 @@ pub unsafe extern "C" fn omadm_agent_config_set_fumo_root(
                 return Err(omadm_result::InvalidArgument);
             }
             c.fumo_root = r.to_owned();
+            Ok(())
+        })
+    }
+}
+
+/// Sets a TLS client certificate (a PEM certificate chain, and its PEM private key) the agent
+/// presents to servers that authenticate devices that way. An account's own certificate
+/// (`omadm_account_set_client_certificate_files`) takes precedence for its server.
+/// `OMADM_RESULT_TLS` when either is not PEM or they do not match.
+///
+/// # Safety
+/// `config` from `omadm_agent_config_new`; the views readable.
+#[no_mangle]
+pub unsafe extern "C" fn omadm_agent_config_set_client_certificate(
+    config: *mut omadm_agent_config,
+    cert_pem: *const u8,
+    cert_pem_len: usize,
+    key_pem: *const u8,
+    key_pem_len: usize,
+) -> omadm_result {
+    // SAFETY: contracts passed on from ours.
+    unsafe {
+        with_config(config, |c| {
+            let cert = bytes(cert_pem, cert_pem_len)?;
+            let key = bytes(key_pem, key_pem_len)?;
+            omadm_transport::tls::check_client_certificate(cert, key).map_err(|e| {
+                log::warn!("client certificate refused: {e}");
+                omadm_result::Tls
+            })?;
+            c.transport.client_cert = Some((cert.to_vec(), key.to_vec()));
+            Ok(())
+        })
+    }
+}
+
+/// Allows plain `http://` server URLs (default: refused, and sessions to them fail with
+/// `OMADM_RESULT_BAD_URL`). An account may still refuse plain HTTP for its server.
+///
+/// # Safety
+/// `config` from `omadm_agent_config_new`.
+#[no_mangle]
+pub unsafe extern "C" fn omadm_agent_config_set_allow_plain_http(
+    config: *mut omadm_agent_config,
+    allowed: bool,
+) -> omadm_result {
+    // SAFETY: contract passed on from ours.
+    unsafe {
+        with_config(config, |c| {
+            c.transport.allow_plain_http = allowed;
+            Ok(())
+        })
+    }
+}
+
+/// Chooses the access model: `OMADM_ACCESS_ACL` (default) or `OMADM_ACCESS_ROLES`.
+///
+/// # Safety
+/// `config` from `omadm_agent_config_new`.
+#[no_mangle]
+pub unsafe extern "C" fn omadm_agent_config_set_access_model(
+    config: *mut omadm_agent_config,
+    model: u32,
+) -> omadm_result {
+    // SAFETY: contract passed on from ours.
+    unsafe {
+        with_config(config, |c| {
+            c.tree.access = match (model, &c.tree.access) {
+                (OMADM_ACCESS_ACL, _) => AccessModel::OmaAcl,
+                (OMADM_ACCESS_ROLES, AccessModel::Roles(map)) => AccessModel::Roles(map.clone()),
+                (OMADM_ACCESS_ROLES, _) => AccessModel::Roles(RoleMap::default()),
+                _ => return Err(omadm_result::InvalidArgument),
+            };
+            Ok(())
+        })
+    }
+}
+
+/// Sets the root's ACL for a new tree (default `Add=*&Get=*`: any server may read and add,
+/// nothing more, unless a node's own ACL says so). A tree already in the state directory keeps
+/// its root ACL (change it with `omadm_agent_tree_set_acl`). `OMADM_RESULT_INVALID_ARGUMENT`
+/// for text that is not an ACL.
+///
+/// # Safety
+/// `config` from `omadm_agent_config_new`; `(acl, acl_len)` readable.
+#[no_mangle]
+pub unsafe extern "C" fn omadm_agent_config_set_root_acl(
+    config: *mut omadm_agent_config,
+    acl: *const std::ffi::c_char,
+    acl_len: usize,
+) -> omadm_result {
+    // SAFETY: contracts passed on from ours.
+    unsafe {
+        with_config(config, |c| {
+            let a = text(acl, acl_len)?;
+            omadm_cm::Acl::parse(a).map_err(|_| omadm_result::InvalidArgument)?;
+            if a.is_empty() {
+                return Err(omadm_result::InvalidArgument);
+            }
+            c.tree.root_acl = a.to_owned();
+            Ok(())
+        })
+    }
+}
+
+/// Under the role model, assigns the role mask `roles` to every node matching `pattern` (a
+/// URI below the root in which a segment that is a lone asterisk matches any one name), also
+/// before such a node exists (an Add is checked at the new node). Selects the role model.
+///
+/// # Safety
+/// `config` from `omadm_agent_config_new`; `(pattern, pattern_len)` readable.
+#[no_mangle]
+pub unsafe extern "C" fn omadm_agent_config_add_role_rule(
+    config: *mut omadm_agent_config,
+    pattern: *const std::ffi::c_char,
+    pattern_len: usize,
+    roles: u32,
+) -> omadm_result {
+    // SAFETY: contracts passed on from ours.
+    unsafe {
+        with_config(config, |c| {
+            let p = text(pattern, pattern_len)?;
+            let rest = p.strip_prefix("./").unwrap_or(p);
+            let segments: Vec<&str> = rest.split('/').collect();
+            if rest.is_empty() || segments.iter().any(|s| s.is_empty()) {
+                return Err(omadm_result::InvalidArgument);
+            }
+            let mut map = match &c.tree.access {
+                AccessModel::Roles(m) => m.clone(),
+                AccessModel::OmaAcl => RoleMap::default(),
+            };
+            map.assign(&segments, roles);
+            c.tree.access = AccessModel::Roles(map);
             Ok(())
         })
     }

@@ -11,21 +11,28 @@ use std::sync::Arc;
 use omadm_cm::{Caller, Csp, CspError, CspNode, ExecOutcome, LeafValue, TxMode};
 
 use crate::boundary::{not_null, with_agent};
+use crate::growable::{self, Growable};
 use crate::result::omadm_result;
 use crate::strings::{bytes, c_string, omadm_bytes, omadm_str, text};
+pub use crate::userdata::omadm_finalizer;
+use crate::userdata::ForeignData;
 
 /// Largest value a CSP callback may hand back (bytes).
 pub const OMADM_CSP_MAX_VALUE: usize = 16 * 1024 * 1024;
 /// Most child names a CSP callback may hand back for one node.
 pub const OMADM_CSP_MAX_CHILDREN: usize = 65_536;
 
-/// Frees a registration's `userdata`; called exactly once, after its last callback.
-pub type omadm_finalizer = Option<unsafe extern "C" fn(userdata: *mut c_void)>;
-
 /// What a CSP callback is asked about; valid during the callback only. Fields that do not
 /// apply to the callback are empty. Views are NUL-terminated.
+///
+/// Data conventions: an empty value is `(NULL, 0)` data (a leaf may hold an empty value; it
+/// is not a missing one). An Add without Meta arrives with `format` `chr` and `type_`
+/// `text/plain`; a Replace without Meta arrives with both empty (keep the node's own).
+/// Values have been checked against their format before the callback (415 otherwise).
 #[repr(C)]
 pub struct omadm_csp_params {
+    /// omadm's `sizeof` of this struct (fields may be added at the end).
+    pub struct_size: usize,
     /// The node's canonical URI (`./Vendor/MSFT/ActiveSync/Accounts/x`).
     pub path: omadm_str,
     /// The server the command comes from; empty for the device itself.
@@ -74,10 +81,12 @@ impl omadm_csp_out {
     }
 }
 
-/// A CSP callback. Returns an OMA DM status: 200 (202 from exec: accepted, the result comes
-/// later by generic alert), or 400, 403, 404, 405, 406, 415, 418, 420, 425, 500..506. Any
-/// other value fails the command with 500. `out` is NULL except for get, child_names and
-/// get_property.
+/// A CSP callback. Returns an OMA DM status (not an `omadm_result`): 200 (202 from exec:
+/// accepted, the result comes later by generic alert), or 400, 403, 404, 405, 406, 415, 418,
+/// 420, 425, 500..506. An `omadm_result` returned by mistake is taken as the status it stands
+/// for (`OMADM_RESULT_OK` as 200, `3000 + s` as `s`) and logged as a warning; any other value
+/// fails the command with 500. `out` is NULL except for get, child_names and get_property.
+/// A callback must not unwind (no C++ exception or `longjmp` may leave it).
 pub type omadm_csp_callback = Option<
     unsafe extern "C" fn(
         userdata: *mut c_void,
@@ -90,10 +99,13 @@ pub type omadm_csp_callback = Option<
 /// (add, replace, delete_node, exec) or lets omadm do the work (copy: node by node;
 /// properties: omadm's defaults). With `begin`, `commit` and `rollback` all set, the CSP
 /// keeps its own transactions (each begin is followed by exactly one commit or rollback);
-/// otherwise omadm undoes its changes inside an Atomic with the opposite commands.
+/// otherwise omadm undoes its changes inside an Atomic with the opposite commands. Initialise
+/// with `OMADM_CSP_CALLBACKS_INIT` (it sets `struct_size`).
 #[repr(C)]
 #[derive(Clone, Copy)]
 pub struct omadm_csp_callbacks {
+    /// `sizeof(omadm_csp_callbacks)` as the host compiled it (see "Structs that grow").
+    pub struct_size: usize,
     /// The node at `path`: `omadm_csp_out_set_value` for a leaf, `omadm_csp_out_set_interior`
     /// for an interior node; 404 when absent.
     pub get: omadm_csp_callback,
@@ -122,6 +134,11 @@ pub struct omadm_csp_callbacks {
     pub commit: omadm_csp_callback,
     /// Undoes the transaction's changes.
     pub rollback: omadm_csp_callback,
+}
+
+// SAFETY: repr(C), starts with struct_size, and all-zero means NULL callbacks.
+unsafe impl Growable for omadm_csp_callbacks {
+    const MIN_SIZE: usize = std::mem::offset_of!(omadm_csp_callbacks, child_names);
 }
 
 /// Checks `out` and runs `f` on it.
@@ -267,9 +284,10 @@ pub unsafe extern "C" fn omadm_csp_out_set_text(
 pub(crate) struct NativeCsp {
     prefix: String,
     callbacks: omadm_csp_callbacks,
-    userdata: *mut c_void,
-    finalizer: omadm_finalizer,
-    /// Set once mounted: the finalizer runs only for a registration that succeeded.
+    /// The host's userdata; its finalizer runs when the CSP is dropped, if it was mounted (a
+    /// registration that failed leaves the userdata with the host).
+    owner: Option<ForeignData>,
+    /// Set once mounted.
     pub(crate) armed: Arc<AtomicBool>,
     /// Set by an unregister from inside a callback: every later call answers 404.
     pub(crate) retired: Arc<AtomicBool>,
@@ -283,9 +301,10 @@ unsafe impl Send for NativeCsp {}
 
 impl Drop for NativeCsp {
     fn drop(&mut self) {
-        if let (true, Some(f)) = (self.armed.load(Ordering::SeqCst), self.finalizer) {
-            // SAFETY: the host's finalizer for its own userdata, called once (this drop).
-            unsafe { f(self.userdata) };
+        if !self.armed.load(Ordering::SeqCst) {
+            if let Some(o) = self.owner.take() {
+                o.forget();
+            }
         }
     }
 }
@@ -306,19 +325,21 @@ impl NativeCsp {
     pub(crate) fn new(
         prefix: &str,
         callbacks: omadm_csp_callbacks,
-        userdata: *mut c_void,
-        finalizer: omadm_finalizer,
+        owner: ForeignData,
     ) -> NativeCsp {
         NativeCsp {
             prefix: prefix.to_owned(),
             callbacks,
-            userdata,
-            finalizer,
+            owner: Some(owner),
             armed: Arc::new(AtomicBool::new(false)),
             retired: Arc::new(AtomicBool::new(false)),
             server_id: None,
             roles: 0,
         }
+    }
+
+    fn userdata(&self) -> *mut c_void {
+        self.owner.as_ref().map_or(std::ptr::null_mut(), |o| o.data)
     }
 
     /// Calls `cb` (None: the callback is not set) and maps its status.
@@ -349,6 +370,7 @@ impl NativeCsp {
         let empty = CString::default();
         let server = self.server_id.as_ref().unwrap_or(&empty);
         let params = omadm_csp_params {
+            struct_size: std::mem::size_of::<omadm_csp_params>(),
             path: omadm_str::of(&owned[0]),
             server_id: omadm_str::of(server),
             roles: self.roles,
@@ -364,11 +386,32 @@ impl NativeCsp {
         let out_ptr = out.map_or(std::ptr::null_mut(), |o| o as *mut omadm_csp_out);
         // SAFETY: the host's callback with its userdata; params and the strings it views live
         // for the call; out_ptr is NULL or a live exclusive out.
-        let code = unsafe { cb(self.userdata, &params, out_ptr) };
+        let code = unsafe { cb(self.userdata(), &params, out_ptr) };
         Some(self.status(name, code))
     }
 
     fn status(&self, name: &str, code: u32) -> Result<u32, CspError> {
+        // An omadm_result returned by mistake: the status it stands for, loudly.
+        let code = match code {
+            0 => {
+                log::warn!(
+                    "CSP at {}: {name} returned OMADM_RESULT_OK (0), an API result, not an OMA DM \
+                     status; taken as 200",
+                    self.prefix
+                );
+                200
+            }
+            3100..=3599 => {
+                log::warn!(
+                    "CSP at {}: {name} returned the API result {code}, not an OMA DM status; \
+                     taken as {}",
+                    self.prefix,
+                    code - 3000
+                );
+                code - 3000
+            }
+            other => other,
+        };
         match code {
             200 | 202 => Ok(code),
             404 => Err(CspError::NotFound),
@@ -635,14 +678,29 @@ impl Csp for NativeCsp {
 }
 
 /// Registers a native CSP at `prefix` (a canonical URI such as `./Vendor/MSFT/ActiveSync`):
-/// every command on that node and below goes to `callbacks`. `default_role` is the role mask
-/// allowed on it under the role model. On success omadm owns `userdata` and calls
-/// `finalizer` (may be NULL) once, after the last callback, when the CSP is unregistered or
-/// the agent freed; on failure nothing is kept and the finalizer is not called.
-/// `OMADM_RESULT_ALREADY_EXISTS` when something is mounted there.
+/// every command on that node and below goes to `callbacks` (initialised with
+/// `OMADM_CSP_CALLBACKS_INIT`). On success omadm owns `userdata` and calls `finalizer` (may be
+/// NULL) once, after the last callback, when the CSP is unregistered or the agent freed; on
+/// failure nothing is kept and the finalizer is not called. `OMADM_RESULT_ALREADY_REGISTERED`
+/// when something is mounted there.
+///
+/// What a server may do in the CSP's subtree:
+/// - Under the OMA ACL model (the default), what the ACL in force allows: the CSP's own ACL
+///   property (its `get_property` answers `ACL`), else the one set for the mount point with
+///   `omadm_agent_tree_set_acl` (held in memory: set it after each registration), else the
+///   nearest ancestor's, up to the root's (`Add=*&Get=*` unless
+///   `omadm_agent_config_set_root_acl` says otherwise). So by default a server may Get and
+///   Add, and its Replace, Delete and Exec are refused with 425 until the host grants them,
+///   e.g. `omadm_agent_tree_set_acl(agent, "./Vendor/acme", "Get=*&Replace=dm1&Exec=dm1")`.
+/// - Under the role model, what `default_role` (the mask of the mount point), a role rule
+///   (`omadm_agent_config_add_role_rule`) or the CSP's `msft:AccessRole` property allows,
+///   checked against the server account's roles.
+///
+/// The device's own calls (`omadm_agent_tree_*`) are not restricted by ACLs.
 ///
 /// # Safety
-/// `agent` from `omadm_agent_open`; `(prefix, prefix_len)` and `callbacks` readable.
+/// `agent` from `omadm_agent_open`; `(prefix, prefix_len)` and `callbacks` (its first
+/// `struct_size` bytes) readable.
 #[no_mangle]
 pub unsafe extern "C" fn omadm_agent_register_csp(
     agent: *const crate::agent::omadm_agent,
@@ -656,18 +714,22 @@ pub unsafe extern "C" fn omadm_agent_register_csp(
     // SAFETY: contracts passed on from ours.
     unsafe {
         with_agent(agent, |a| {
-            not_null(callbacks)?;
-            let callbacks = *callbacks;
+            let callbacks = growable::read(callbacks)?;
             if callbacks.get.is_none() {
                 return Err(omadm_result::NullParameter);
             }
             let prefix = text(prefix, prefix_len)?.trim_end_matches('/');
-            let csp = NativeCsp::new(prefix, callbacks, userdata, finalizer);
+            let csp = NativeCsp::new(prefix, callbacks, ForeignData::new(userdata, finalizer));
             let (armed, retired) = (csp.armed.clone(), csp.retired.clone());
             a.with_core(|core| {
+                // A refused CSP is dropped unarmed: the host keeps its userdata.
                 core.agent
                     .tree()
-                    .mount(prefix, Box::new(csp), default_role)?;
+                    .mount(prefix, Box::new(csp), default_role)
+                    .map_err(|e| match e.status {
+                        418 => omadm_result::AlreadyRegistered,
+                        _ => e.into(),
+                    })?;
                 armed.store(true, Ordering::SeqCst);
                 a.csp_registered(prefix, retired);
                 Ok(())

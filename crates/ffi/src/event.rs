@@ -9,10 +9,10 @@ use crate::strings::{c_string, omadm_str};
 
 /// A notification was authenticated and a session with `server_id` is queued.
 pub const OMADM_EVENT_SESSION_QUEUED: u32 = 1;
-/// A session ended (`end_reason`, `messages`, `fell_back`).
+/// A session ended (`end_reason`, `outcome`, `messages`, `fell_back`).
 pub const OMADM_EVENT_SESSION_ENDED: u32 = 2;
-/// A session could not be carried out (`reason`): transport failure after the retries, no
-/// account for the server.
+/// A session could not be carried out (`outcome`, `http_status`, `reason`): transport failure
+/// after the retries, no account for the server, ...
 pub const OMADM_EVENT_SESSION_FAILED: u32 = 3;
 /// A provisioning document created DM accounts (`reason` lists their node names, `,`-separated).
 pub const OMADM_EVENT_BOOTSTRAPPED: u32 = 4;
@@ -40,6 +40,8 @@ pub const OMADM_END_CREDENTIALS_REFUSED: u32 = 4;
 /// or empty.
 #[repr(C)]
 pub struct omadm_event {
+    /// omadm's `sizeof` of this struct (fields may be added at the end).
+    pub struct_size: usize,
     /// An `OMADM_EVENT_*` value.
     pub kind: u32,
     /// The server concerned.
@@ -62,6 +64,15 @@ pub struct omadm_event {
     pub fumo_state: u32,
     /// The FUMO result code once reported, else 0 (`OMADM_EVENT_FIRMWARE`).
     pub fumo_result: u32,
+    /// How the session went, as the `omadm_result` a host can act on (`OMADM_EVENT_SESSION_ENDED`:
+    /// `OMADM_RESULT_OK` when it completed, else `OMADM_RESULT_SESSION_ABORTED`,
+    /// `..._SERVER_NOT_AUTHENTICATED`, `..._CREDENTIALS_REFUSED`, `..._PROTOCOL_ERROR`;
+    /// `OMADM_EVENT_SESSION_FAILED`: `OMADM_RESULT_NO_ACCOUNT`, `..._TLS_FAILED`,
+    /// `..._NETWORK`, `..._HTTP_STATUS`, `..._BAD_URL`, `..._CLIENT_CERTIFICATE`,
+    /// `..._STORAGE`, `..._PROTOCOL_ERROR`).
+    pub outcome: u32,
+    /// The HTTP status that refused the session (`OMADM_RESULT_HTTP_STATUS`), else 0.
+    pub http_status: u32,
 }
 
 /// Receives events on the agent thread.
@@ -74,6 +85,7 @@ pub(crate) type EventSink = unsafe extern "C" fn(*mut c_void, *const omadm_event
 /// Calls `sink` with `event` (not for `Routed`, which goes to its push handler).
 pub(crate) fn deliver(sink: EventSink, userdata: *mut c_void, event: &AgentEvent) {
     let mut e = omadm_event {
+        struct_size: std::mem::size_of::<omadm_event>(),
         kind: 0,
         server_id: omadm_str::EMPTY,
         session_id: 0,
@@ -85,6 +97,8 @@ pub(crate) fn deliver(sink: EventSink, userdata: *mut c_void, event: &AgentEvent
         package: omadm_str::EMPTY,
         fumo_state: 0,
         fumo_result: 0,
+        outcome: 0,
+        http_status: 0,
     };
     let mut package = String::new();
     let (server, reason) = match event {
@@ -115,10 +129,14 @@ pub(crate) fn deliver(sink: EventSink, userdata: *mut c_void, event: &AgentEvent
                 EndReason::ProtocolError(t) => (OMADM_END_PROTOCOL_ERROR, t.clone()),
             };
             e.end_reason = code;
+            e.outcome = crate::result::omadm_result::of_end(reason) as u32;
             (server_id.as_str(), text)
         }
         AgentEvent::SessionFailed { server_id, reason } => {
             e.kind = OMADM_EVENT_SESSION_FAILED;
+            let (outcome, http) = crate::result::omadm_result::of_failure(reason);
+            e.outcome = outcome as u32;
+            e.http_status = http.into();
             (server_id.as_str(), reason.to_string())
         }
         AgentEvent::Bootstrapped(names) => {

@@ -7,9 +7,9 @@ use std::path::Path;
 
 use omadm_csp::fumo::{FirmwareUpdater, InstallOutcome, PackageInfo};
 
-use crate::csp::omadm_finalizer;
-
+use crate::growable::Growable;
 use crate::strings::{c_string, omadm_str};
+use crate::userdata::ForeignData;
 
 /// What `install` and `install_result` return while the result is not known yet (installing,
 /// or the device reboots to install).
@@ -18,6 +18,8 @@ pub const OMADM_FIRMWARE_PENDING: u32 = 0;
 /// The package concerned; valid during the callback only.
 #[repr(C)]
 pub struct omadm_firmware_package {
+    /// omadm's `sizeof` of this struct (fields may be added at the end).
+    pub struct_size: usize,
     /// `<x>`, the FUMO package node's name.
     pub id: omadm_str,
     /// PkgName.
@@ -28,10 +30,14 @@ pub struct omadm_firmware_package {
     pub url: omadm_str,
 }
 
-/// The platform's installer. `install` is required; the others may be NULL.
+/// The platform's installer. `install` is required; the others may be NULL. Initialise with
+/// `OMADM_FIRMWARE_CALLBACKS_INIT` (it sets `struct_size`). The callbacks must not unwind
+/// (no C++ exception or `longjmp` may leave them).
 #[repr(C)]
 #[derive(Clone, Copy)]
 pub struct omadm_firmware_callbacks {
+    /// `sizeof(omadm_firmware_callbacks)` as the host compiled it.
+    pub struct_size: usize,
     /// Installs the image at `image_path` (a file omadm keeps until the result is known).
     /// Returns a FUMO result code (200 success, 250–299 vendor success, 400–599 failure; see
     /// the FUMO result codes), or `OMADM_FIRMWARE_PENDING` when the result comes later (the
@@ -64,27 +70,28 @@ pub struct omadm_firmware_callbacks {
     >,
 }
 
+// SAFETY: repr(C), starts with struct_size, and all-zero means NULL callbacks.
+unsafe impl Growable for omadm_firmware_callbacks {
+    const MIN_SIZE: usize = std::mem::offset_of!(omadm_firmware_callbacks, install_result);
+}
+
 /// The host's callbacks and userdata, shared by the configuration and the agents opened with
 /// it; the finalizer runs when the last of them is freed.
 pub(crate) struct FirmwareHost {
     pub(crate) callbacks: omadm_firmware_callbacks,
-    pub(crate) userdata: *mut c_void,
-    pub(crate) finalizer: omadm_finalizer,
+    pub(crate) owner: ForeignData,
 }
 
-// SAFETY: the header states the firmware callbacks and their userdata are used from the agent
-// thread; they are only called through an agent, which the host drives from one thread at a
-// time.
+// SAFETY: the header states the firmware callbacks are used from the agent thread; they are
+// only called through an agent, which the host drives from one thread at a time. The callback
+// pointers are never mutated after creation.
 unsafe impl Send for FirmwareHost {}
-// SAFETY: as above; the struct itself is never mutated after creation.
+// SAFETY: as above.
 unsafe impl Sync for FirmwareHost {}
 
-impl Drop for FirmwareHost {
-    fn drop(&mut self) {
-        if let Some(f) = self.finalizer {
-            // SAFETY: the host's finalizer for its userdata, called once (the last owner).
-            unsafe { f(self.userdata) };
-        }
+impl FirmwareHost {
+    fn userdata(&self) -> *mut c_void {
+        self.owner.data
     }
 }
 
@@ -96,6 +103,7 @@ fn with_package<T>(p: &PackageInfo, f: impl FnOnce(&omadm_firmware_package) -> T
     let (id, name, version) = (c_string(&p.id), c_string(&p.name), c_string(&p.version));
     let url = c_string(p.url.as_deref().unwrap_or(""));
     let view = omadm_firmware_package {
+        struct_size: std::mem::size_of::<omadm_firmware_package>(),
         id: omadm_str::of(&id),
         name: omadm_str::of(&name),
         version: omadm_str::of(&version),
@@ -123,7 +131,7 @@ impl FirmwareUpdater for NativeFirmware {
         let path = c_string(&image.to_string_lossy());
         let code = with_package(package, |p| {
             // SAFETY: the host's callback and userdata; `p` and `path` live for the call.
-            unsafe { install(host.userdata, p, omadm_str::of(&path)) }
+            unsafe { install(host.userdata(), p, omadm_str::of(&path)) }
         });
         if code == OMADM_FIRMWARE_PENDING {
             InstallOutcome::Pending
@@ -138,7 +146,7 @@ impl FirmwareUpdater for NativeFirmware {
             return Some(omadm_csp::fumo::result::UPDATE_FAILED);
         };
         // SAFETY: the host's callback and userdata; `p` lives for the call.
-        let code = with_package(package, |p| unsafe { result(host.userdata, p) });
+        let code = with_package(package, |p| unsafe { result(host.userdata(), p) });
         (code != OMADM_FIRMWARE_PENDING).then(|| checked(code, "install_result"))
     }
 
@@ -148,7 +156,7 @@ impl FirmwareUpdater for NativeFirmware {
         let d = c_string(&dir.to_string_lossy());
         let mut bytes = 0u64;
         // SAFETY: the host's callback and userdata; `d` and `bytes` live for the call.
-        unsafe { f(host.userdata, omadm_str::of(&d), &mut bytes) }.then_some(bytes)
+        unsafe { f(host.userdata(), omadm_str::of(&d), &mut bytes) }.then_some(bytes)
     }
 
     fn progress(&mut self, package: &PackageInfo, done: u64, total: Option<u64>) {
@@ -156,7 +164,7 @@ impl FirmwareUpdater for NativeFirmware {
         if let Some(f) = host.callbacks.progress {
             // SAFETY: the host's callback and userdata; `p` lives for the call.
             with_package(package, |p| unsafe {
-                f(host.userdata, p, done, total.unwrap_or(0))
+                f(host.userdata(), p, done, total.unwrap_or(0))
             });
         }
     }

@@ -28,12 +28,14 @@
 #![allow(non_camel_case_types)]
 #![warn(clippy::undocumented_unsafe_blocks)]
 
+mod account;
 mod agent;
 mod boundary;
 mod config;
 mod csp;
 mod event;
 mod firmware;
+mod growable;
 mod inbox;
 mod log_sink;
 mod push;
@@ -42,7 +44,9 @@ mod roles;
 mod strings;
 mod tree;
 mod ui;
+mod userdata;
 
+pub use account::*;
 pub use agent::*;
 pub use config::*;
 pub use csp::*;
@@ -55,21 +59,36 @@ pub use roles::*;
 pub use strings::*;
 pub use tree::*;
 pub use ui::*;
+pub use userdata::omadm_finalizer;
 
 use std::ffi::c_char;
 
 /// Major version of the library this header belongs to (also in `Cargo.toml` and
 /// `omadm_version()`; a test keeps the three equal).
-pub const OMADM_VERSION_MAJOR: u32 = 0;
+pub const OMADM_VERSION_MAJOR: u32 = 1;
 /// Minor version.
-pub const OMADM_VERSION_MINOR: u32 = 1;
+pub const OMADM_VERSION_MINOR: u32 = 0;
 /// Patch version.
 pub const OMADM_VERSION_PATCH: u32 = 0;
+
+/// The version as one number, `MAJOR << 16 | MINOR << 8 | PATCH`: what
+/// `omadm_version_number()` returns, for comparing the header a program was built with to the
+/// library it runs with.
+pub const OMADM_VERSION_NUMBER: u32 =
+    (OMADM_VERSION_MAJOR << 16) | (OMADM_VERSION_MINOR << 8) | OMADM_VERSION_PATCH;
 
 /// The library's version, `"MAJOR.MINOR.PATCH"`: a static NUL-terminated string.
 #[no_mangle]
 pub extern "C" fn omadm_version() -> *const c_char {
     concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast()
+}
+
+/// The library's version as `MAJOR << 16 | MINOR << 8 | PATCH` (see "Versions and
+/// compatibility"): a program built with header version H runs with this library when the
+/// majors are equal and this number is at least `OMADM_VERSION_NUMBER` of H.
+#[no_mangle]
+pub extern "C" fn omadm_version_number() -> u32 {
+    OMADM_VERSION_NUMBER
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ use std::ffi::c_void;
 use std::sync::OnceLock;
 
 use crate::strings::{c_string, omadm_str};
+use crate::userdata::ForeignData;
 
 /// Log level: nothing is logged.
 pub const OMADM_LOG_OFF: u32 = 0;
@@ -25,6 +26,8 @@ pub const OMADM_LOG_TRACE: u32 = 5;
 /// One log record, valid during the callback only.
 #[repr(C)]
 pub struct omadm_log_params {
+    /// omadm's `sizeof` of this struct (fields may be added at the end).
+    pub struct_size: usize,
     /// Severity (an `OMADM_LOG_*` value).
     pub level: u32,
     /// The module that logged it (`omadm_dpu::session`, ...).
@@ -50,6 +53,16 @@ pub(crate) struct LogSink {
 unsafe impl Send for LogSink {}
 // SAFETY: as above.
 unsafe impl Sync for LogSink {}
+
+/// A registered log callback: the sink, and the userdata's owner (its finalizer runs when the
+/// registration is replaced or dropped and no call still logs through it).
+#[derive(Clone)]
+pub(crate) struct LogRegistration {
+    pub(crate) sink: LogSink,
+    /// Held, never read: dropping the last clone runs the finalizer.
+    #[allow(dead_code)]
+    pub(crate) owner: std::sync::Arc<ForeignData>,
+}
 
 thread_local! {
     static CURRENT: Cell<Option<LogSink>> = const { Cell::new(None) };
@@ -79,6 +92,7 @@ impl log::Log for Dispatch {
         );
         let target = c_string(record.target());
         let params = omadm_log_params {
+            struct_size: std::mem::size_of::<omadm_log_params>(),
             level: match record.level() {
                 log::Level::Error => 1,
                 log::Level::Warn => 2,
@@ -114,12 +128,14 @@ pub(crate) fn install() -> bool {
     })
 }
 
-/// Makes `sink` the thread's current sink until dropped (then the previous one again).
-pub(crate) struct Scope(Option<LogSink>);
+/// Makes a registration's sink the thread's current sink until dropped (then the previous
+/// one again); it keeps the registration's userdata alive meanwhile.
+pub(crate) struct Scope(Option<LogSink>, #[allow(dead_code)] Option<LogRegistration>);
 
 impl Scope {
-    pub(crate) fn enter(sink: Option<LogSink>) -> Scope {
-        Scope(CURRENT.with(|c| c.replace(sink)))
+    pub(crate) fn enter(registration: Option<LogRegistration>) -> Scope {
+        let sink = registration.as_ref().map(|r| r.sink);
+        Scope(CURRENT.with(|c| c.replace(sink)), registration)
     }
 }
 

@@ -9,9 +9,9 @@ use omadm_push::wdp::Bearer;
 use omadm_push::AppId;
 
 use crate::boundary::{with_agent, write_out};
-use crate::csp::omadm_finalizer;
 use crate::result::omadm_result;
 use crate::strings::{c_string, omadm_bytes, omadm_str, text};
+use crate::userdata::{omadm_finalizer, ForeignData};
 
 /// The message came over GSM SMS.
 pub const OMADM_BEARER_GSM: u32 = 1;
@@ -23,6 +23,8 @@ pub const OMADM_BEARER_UDP: u32 = 3;
 /// A routed push message, valid during the callback only.
 #[repr(C)]
 pub struct omadm_push_message {
+    /// omadm's `sizeof` of this struct (fields may be added at the end).
+    pub struct_size: usize,
     /// The handler it was routed to.
     pub handler_id: u32,
     /// The WSP content type (media type).
@@ -43,23 +45,10 @@ pub struct omadm_push_message {
 pub type omadm_push_callback =
     Option<unsafe extern "C" fn(userdata: *mut c_void, message: *const omadm_push_message)>;
 
-/// A registered push handler.
+/// A registered push handler; its userdata's finalizer runs when it is dropped.
 pub(crate) struct PushHandler {
     callback: unsafe extern "C" fn(*mut c_void, *const omadm_push_message),
-    userdata: *mut c_void,
-    finalizer: omadm_finalizer,
-}
-
-// SAFETY: the header states a handler's callback and userdata are used from the agent thread.
-unsafe impl Send for PushHandler {}
-
-impl Drop for PushHandler {
-    fn drop(&mut self) {
-        if let Some(f) = self.finalizer {
-            // SAFETY: the host's finalizer for its userdata, called once (this drop).
-            unsafe { f(self.userdata) };
-        }
-    }
+    owner: ForeignData,
 }
 
 impl PushHandler {
@@ -68,6 +57,7 @@ impl PushHandler {
         let app = c_string(&r.push.app_id.as_ref().map(AppId::urn).unwrap_or_default());
         let sender = c_string(&r.sender);
         let m = omadm_push_message {
+            struct_size: std::mem::size_of::<omadm_push_message>(),
             handler_id: r.handler,
             content_type: omadm_str::of(&ct),
             app_id: omadm_str::of(&app),
@@ -81,7 +71,7 @@ impl PushHandler {
             sender: omadm_str::of(&sender),
         };
         // SAFETY: the host's callback and userdata; `m` and its views live for the call.
-        unsafe { (self.callback)(self.userdata, &m) };
+        unsafe { (self.callback)(self.owner.data, &m) };
     }
 }
 
@@ -135,8 +125,7 @@ pub unsafe extern "C" fn omadm_agent_register_push_handler(
                     .map_err(|_| omadm_result::AlreadyRegistered)?;
                 let handler = PushHandler {
                     callback,
-                    userdata,
-                    finalizer,
+                    owner: ForeignData::new(userdata, finalizer),
                 };
                 core.push_handlers.insert(id, handler);
                 Ok(id)

@@ -1,12 +1,16 @@
 //! `omadm_result`: the one error convention of the C ABI, and `omadm_result_str`.
 //!
 //! Values are explicit and never renumbered; they are grouped by family: 0 success, 100s
-//! misuse of the API, 200s the environment, 3000 + status for an OMA DM status a tree command
-//! ended with (3404 is "404 Not Found").
+//! misuse of the API, 200s the environment, 600s how a session ended or why it could not run,
+//! and 3000 + status for an OMA DM status a tree command ended with (3404 is "404 Not
+//! Found"). The two code spaces never mix: callbacks the host implements answer plain OMA DM
+//! statuses (200, 404, ...), calls into omadm answer `omadm_result` values.
 
 use std::ffi::c_char;
 
+use ::omadm_agent::{AgentError, SessionFailure};
 use omadm_cm::CmError;
+use omadm_dpu::EndReason;
 
 /// The result of a fallible call.
 #[repr(u32)]
@@ -16,21 +20,25 @@ pub enum omadm_result {
     Ok = 0,
     /// A pointer that must not be NULL was NULL.
     NullParameter = 100,
-    /// An argument is out of range or not valid UTF-8 where text is needed.
+    /// An argument is out of range, not valid UTF-8 where text is needed, or a struct's
+    /// `struct_size` is not one omadm can read.
     InvalidArgument = 101,
     /// The caller's buffer is too small; the length needed was written.
     BufferTooSmall = 102,
-    /// Called from a callback on the agent that is running it; see "Threads and re-entrance".
+    /// Called from a callback on the agent that is running it (see "Re-entrance"), or a call
+    /// that would destroy what the callback runs on.
     Reentrant = 103,
     /// omadm panicked (a bug); the handle is now poisoned.
     Panic = 104,
     /// The handle panicked earlier and can only be freed.
     Poisoned = 105,
-    /// The agent's input queue is full; try again after `omadm_agent_process`.
+    /// The agent's input queue is full, or its lock was not free within the lock time-out
+    /// (`omadm_agent_set_lock_timeout_ms`); try again later.
     Busy = 106,
-    /// No such id (CSP prefix, push handler, UI request, PIN request).
+    /// No such id (CSP prefix, push handler, UI request, PIN request, account).
     UnknownId = 107,
-    /// Something is already registered there.
+    /// Something is already registered there (a CSP prefix, a push handler's route, an
+    /// account's ServerID).
     AlreadyRegistered = 108,
     /// The process already has a Rust logger that is not omadm's; logs cannot be routed.
     LoggerUnavailable = 109,
@@ -38,8 +46,39 @@ pub enum omadm_result {
     Io = 200,
     /// The state directory holds something omadm cannot load (corrupt or foreign).
     StateUnreadable = 201,
-    /// The TLS configuration was refused (a trust anchor that is not PEM, ...).
+    /// The TLS configuration was refused (a trust anchor or client certificate that is not
+    /// PEM, a key that does not match).
     Tls = 202,
+    /// Another agent (in this process or another) holds the state directory.
+    StateLocked = 203,
+    /// The session ended: the server aborted it (Alert 1223).
+    SessionAborted = 600,
+    /// The session ended: the server did not authenticate itself (wrong or missing server
+    /// credentials); nothing it sent was executed.
+    ServerNotAuthenticated = 601,
+    /// The session ended: the server refused the device's credentials.
+    CredentialsRefused = 602,
+    /// The session ended: the server broke the protocol (an answer that is not HTTP or not
+    /// SyncML, a message larger than announced, a message of another session).
+    ProtocolError = 603,
+    /// No session: no DM account has that ServerID.
+    NoAccount = 604,
+    /// No session: TLS failed (the server's certificate is not trusted, the host name does
+    /// not match, the handshake or a client certificate was refused).
+    TlsFailed = 605,
+    /// No session: the server could not be reached, or stopped answering (after the retries
+    /// the account allows).
+    Network = 606,
+    /// No session: the server answered an HTTP error status (in the event's `http_status`).
+    HttpStatus = 607,
+    /// No session: the server's URL is not usable, or is plain HTTP and plain HTTP is not
+    /// allowed.
+    BadUrl = 608,
+    /// No session: the client certificate cannot be used (unreadable, or a key others can
+    /// read).
+    ClientCertificate = 609,
+    /// No session: the device could not store what the session needs to keep.
+    Storage = 610,
     /// Bad request (400).
     BadRequest = 3400,
     /// Forbidden (403).
@@ -82,24 +121,69 @@ impl omadm_result {
         }
     }
 
+    /// How a session ended (`Ok` when it completed).
+    pub(crate) fn of_end(reason: &EndReason) -> omadm_result {
+        match reason {
+            EndReason::Completed => omadm_result::Ok,
+            EndReason::AbortedByServer => omadm_result::SessionAborted,
+            EndReason::ServerNotAuthenticated => omadm_result::ServerNotAuthenticated,
+            EndReason::CredentialsRefused => omadm_result::CredentialsRefused,
+            EndReason::ProtocolError(_) => omadm_result::ProtocolError,
+        }
+    }
+
+    /// Why a session could not run, and the HTTP status when that is the reason.
+    pub(crate) fn of_failure(f: &SessionFailure) -> (omadm_result, u16) {
+        let code = match f {
+            SessionFailure::NoAccount => omadm_result::NoAccount,
+            SessionFailure::Tls(_) => omadm_result::TlsFailed,
+            SessionFailure::Network(_) => omadm_result::Network,
+            SessionFailure::HttpStatus(s) => return (omadm_result::HttpStatus, *s),
+            SessionFailure::BadUrl(_) | SessionFailure::PlainHttpRefused(_) => omadm_result::BadUrl,
+            SessionFailure::ClientCertificate(_) => omadm_result::ClientCertificate,
+            SessionFailure::Storage(_) => omadm_result::Storage,
+            SessionFailure::Protocol(_) => omadm_result::ProtocolError,
+            _ => omadm_result::ProtocolError,
+        };
+        (code, 0)
+    }
+
     fn text(self) -> &'static str {
         match self {
             omadm_result::Ok => "success\0",
             omadm_result::NullParameter => "a required pointer was NULL\0",
-            omadm_result::InvalidArgument => "an argument is out of range or not valid UTF-8\0",
+            omadm_result::InvalidArgument => {
+                "an argument is out of range, not valid UTF-8, or a struct_size omadm cannot read\0"
+            }
             omadm_result::BufferTooSmall => "the buffer is too small\0",
             omadm_result::Reentrant => {
                 "called from a callback of the same agent (not allowed there)\0"
             }
             omadm_result::Panic => "internal error (panic); the handle is poisoned\0",
             omadm_result::Poisoned => "the handle is poisoned by an earlier panic\0",
-            omadm_result::Busy => "the agent's input queue is full\0",
+            omadm_result::Busy => {
+                "the agent is busy (input queue full, or its lock not free in time)\0"
+            }
             omadm_result::UnknownId => "no such id\0",
             omadm_result::AlreadyRegistered => "already registered\0",
             omadm_result::LoggerUnavailable => "another Rust logger owns this process\0",
             omadm_result::Io => "I/O error\0",
             omadm_result::StateUnreadable => "the state directory cannot be loaded\0",
             omadm_result::Tls => "TLS configuration refused\0",
+            omadm_result::StateLocked => "another agent holds the state directory\0",
+            omadm_result::SessionAborted => "the server aborted the session\0",
+            omadm_result::ServerNotAuthenticated => "the server did not authenticate itself\0",
+            omadm_result::CredentialsRefused => "the server refused the device's credentials\0",
+            omadm_result::ProtocolError => "the server broke the protocol\0",
+            omadm_result::NoAccount => "no DM account has this ServerID\0",
+            omadm_result::TlsFailed => {
+                "TLS failed (certificate not trusted, host name, handshake)\0"
+            }
+            omadm_result::Network => "the server could not be reached or stopped answering\0",
+            omadm_result::HttpStatus => "the server answered an HTTP error status\0",
+            omadm_result::BadUrl => "the server URL is not usable (or plain HTTP is not allowed)\0",
+            omadm_result::ClientCertificate => "the client certificate cannot be used\0",
+            omadm_result::Storage => "the device could not store the session's changes\0",
             omadm_result::BadRequest => "400 bad request\0",
             omadm_result::Forbidden => "403 forbidden\0",
             omadm_result::NotFound => "404 node not found\0",
@@ -121,6 +205,19 @@ impl From<CmError> for omadm_result {
     }
 }
 
+impl From<&AgentError> for omadm_result {
+    fn from(e: &AgentError) -> Self {
+        match e {
+            AgentError::StateLocked { .. } => omadm_result::StateLocked,
+            AgentError::Io { .. } | AgentError::Random(_) => omadm_result::Io,
+            AgentError::Corrupt { .. } => omadm_result::StateUnreadable,
+            AgentError::Tree(c) => omadm_result::from_status(c.status),
+            AgentError::Transport(_) => omadm_result::Tls,
+            _ => omadm_result::Io,
+        }
+    }
+}
+
 /// Describes `result`: a static NUL-terminated English string (never NULL; unknown values
 /// get "unknown result").
 #[no_mangle]
@@ -133,7 +230,7 @@ pub extern "C" fn omadm_result_str(result: u32) -> *const c_char {
     text.as_ptr().cast()
 }
 
-const ALL: [omadm_result; 25] = [
+const ALL: [omadm_result; 37] = [
     omadm_result::Ok,
     omadm_result::NullParameter,
     omadm_result::InvalidArgument,
@@ -148,6 +245,18 @@ const ALL: [omadm_result; 25] = [
     omadm_result::Io,
     omadm_result::StateUnreadable,
     omadm_result::Tls,
+    omadm_result::StateLocked,
+    omadm_result::SessionAborted,
+    omadm_result::ServerNotAuthenticated,
+    omadm_result::CredentialsRefused,
+    omadm_result::ProtocolError,
+    omadm_result::NoAccount,
+    omadm_result::TlsFailed,
+    omadm_result::Network,
+    omadm_result::HttpStatus,
+    omadm_result::BadUrl,
+    omadm_result::ClientCertificate,
+    omadm_result::Storage,
     omadm_result::BadRequest,
     omadm_result::Forbidden,
     omadm_result::NotFound,
@@ -188,5 +297,27 @@ mod tests {
         assert_eq!(omadm_result::from_status(404) as u32, 3404);
         assert_eq!(omadm_result::from_status(516) as u32, 3516);
         assert_eq!(omadm_result::from_status(503), omadm_result::CommandFailed);
+    }
+
+    /// The values are the ABI: they never change.
+    #[test]
+    fn values_are_never_renumbered() {
+        let pinned = [
+            (omadm_result::StateLocked, 203),
+            (omadm_result::SessionAborted, 600),
+            (omadm_result::ServerNotAuthenticated, 601),
+            (omadm_result::CredentialsRefused, 602),
+            (omadm_result::ProtocolError, 603),
+            (omadm_result::NoAccount, 604),
+            (omadm_result::TlsFailed, 605),
+            (omadm_result::Network, 606),
+            (omadm_result::HttpStatus, 607),
+            (omadm_result::BadUrl, 608),
+            (omadm_result::ClientCertificate, 609),
+            (omadm_result::Storage, 610),
+        ];
+        for (r, v) in pinned {
+            assert_eq!(r as u32, v, "{r:?}");
+        }
     }
 }

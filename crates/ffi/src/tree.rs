@@ -10,9 +10,14 @@ use crate::boundary::{not_null, with_agent, write_out};
 use crate::result::omadm_result;
 use crate::strings::{bytes, omadm_str, text, view};
 
-/// A leaf value (or, with Format `node`, an interior node) to write.
+/// A leaf value (or, with Format `node`, an interior node) to write. Initialise with
+/// `OMADM_VALUE_INIT` (it sets `struct_size`). An empty value is `(NULL, 0)` data: a leaf
+/// with no bytes, not a missing one.
 #[repr(C)]
+#[derive(Clone, Copy)]
 pub struct omadm_value {
+    /// `sizeof(omadm_value)` as the host compiled it.
+    pub struct_size: usize,
     /// The value's bytes.
     pub data: *const u8,
     /// Their length.
@@ -21,6 +26,11 @@ pub struct omadm_value {
     pub format: omadm_str,
     /// Meta Type: `text/plain` when empty (the MO identifier for an interior node).
     pub type_: omadm_str,
+}
+
+// SAFETY: repr(C), starts with struct_size; all-zero is an empty chr value.
+unsafe impl crate::growable::Growable for omadm_value {
+    const MIN_SIZE: usize = std::mem::offset_of!(omadm_value, format);
 }
 
 /// Runs `f` with the tree of the agent and the uri text.
@@ -98,9 +108,8 @@ pub unsafe extern "C" fn omadm_agent_tree_get(
 /// # Safety
 /// `value` and its views readable.
 unsafe fn new_node(value: *const omadm_value) -> Result<NewNode, omadm_result> {
-    not_null(value)?;
-    // SAFETY: non-NULL and readable by the caller's contract.
-    let v = unsafe { &*value };
+    // SAFETY: readable by the caller's contract.
+    let v = &unsafe { crate::growable::read(value) }?;
     // SAFETY: as above for the views.
     let (data, format, type_) =
         unsafe { (bytes(v.data, v.data_len)?, view(v.format)?, view(v.type_)?) };
@@ -207,6 +216,86 @@ pub unsafe extern "C" fn omadm_agent_tree_exec(
             let d = bytes(data, data_len)?;
             tree.exec(&Principal::Local { roles }, uri, d, None)?;
             persisted(tree)
+        })
+    }
+}
+
+/// Reads the ACL property of the node `uri` (empty when it inherits its parent's) into
+/// `(buffer, buffer_len)` as `omadm_agent_tree_get` does. For the mount point of a native CSP
+/// that keeps no ACL of its own, the one set with `omadm_agent_tree_set_acl`.
+///
+/// # Safety
+/// As `omadm_agent_tree_get`.
+#[no_mangle]
+pub unsafe extern "C" fn omadm_agent_tree_get_acl(
+    agent: *const crate::agent::omadm_agent,
+    uri: *const c_char,
+    uri_len: usize,
+    buffer: *mut u8,
+    buffer_len: usize,
+    out_len: *mut usize,
+) -> omadm_result {
+    // SAFETY: contracts passed on from ours.
+    unsafe {
+        on_tree(agent, uri, uri_len, |tree, uri| {
+            not_null(out_len)?;
+            if buffer.is_null() && buffer_len > 0 {
+                return Err(omadm_result::NullParameter);
+            }
+            let local = Principal::Local {
+                roles: omadm_cm::roles::MANAGER,
+            };
+            let items = tree.get(&local, &format!("{uri}?prop=ACL"))?;
+            let acl = items
+                .into_iter()
+                .next()
+                .and_then(|i| i.data)
+                .unwrap_or_default();
+            write_out(out_len, acl.len());
+            if acl.len() > buffer_len {
+                return Err(omadm_result::BufferTooSmall);
+            }
+            if !acl.is_empty() {
+                std::ptr::copy_nonoverlapping(acl.as_ptr(), buffer, acl.len());
+            }
+            Ok(())
+        })
+    }
+}
+
+/// Sets the ACL property of the node `uri` (`Get=*&Replace=dm1&Exec=dm1`; empty: inherit the
+/// parent's; the root's may not be empty), as the device. Durable for the tree's own nodes.
+/// For a native CSP's node the CSP keeps it (its `set_property`); at the mount point of a CSP
+/// that keeps no properties, omadm holds it in memory for the CSP's subtree (set it again
+/// after registering at each start). `OMADM_RESULT_INVALID_ARGUMENT` for text that is not an
+/// ACL; `OMADM_RESULT_NOT_SUPPORTED` for a node inside such a CSP below its mount point.
+///
+/// # Safety
+/// `agent` from `omadm_agent_open`; the views readable.
+#[no_mangle]
+pub unsafe extern "C" fn omadm_agent_tree_set_acl(
+    agent: *const crate::agent::omadm_agent,
+    uri: *const c_char,
+    uri_len: usize,
+    acl: *const c_char,
+    acl_len: usize,
+) -> omadm_result {
+    // SAFETY: contracts passed on from ours.
+    unsafe {
+        on_tree(agent, uri, uri_len, |tree, uri| {
+            let acl = text(acl, acl_len)?;
+            omadm_cm::Acl::parse(acl).map_err(|_| omadm_result::InvalidArgument)?;
+            let local = Principal::Local {
+                roles: omadm_cm::roles::MANAGER,
+            };
+            match tree.replace(&local, &format!("{uri}?prop=ACL"), LeafValue::text(acl)) {
+                Ok(()) => persisted(tree),
+                // A CSP that keeps no properties: its mount point's ACL, held by omadm.
+                Err(e) if e.status == 406 && tree.is_mount_point(uri) => {
+                    Ok(tree.set_mount_acl(uri, acl)?)
+                }
+                Err(e) => Err(e.into()),
+            }
         })
     }
 }

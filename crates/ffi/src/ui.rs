@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use omadm_dpu::ui::{InputType, UiKind, UiRequest, UiResponse, UserInterface};
 
-use crate::boundary::{not_null, with_agent};
+use crate::boundary::with_agent;
 use crate::result::omadm_result;
 use crate::strings::{bytes, c_string, omadm_str};
 
@@ -42,6 +42,8 @@ pub const OMADM_UI_ANSWER_NOT_SUPPORTED: u32 = 6;
 /// What the UI is asked to show; valid during the callback only (copy what is kept).
 #[repr(C)]
 pub struct omadm_ui_request {
+    /// omadm's `sizeof` of this struct (fields may be added at the end).
+    pub struct_size: usize,
     /// Give this to `omadm_agent_ui_answer`.
     pub id: u64,
     /// An `OMADM_UI_*` kind.
@@ -68,9 +70,13 @@ pub struct omadm_ui_request {
     pub default_response: omadm_str,
 }
 
-/// The user's answer, read during `omadm_agent_ui_answer` only.
+/// The user's answer, read during `omadm_agent_ui_answer` only. Initialise with
+/// `OMADM_UI_ANSWER_INIT` (it sets `struct_size`).
 #[repr(C)]
+#[derive(Clone, Copy)]
 pub struct omadm_ui_answer {
+    /// `sizeof(omadm_ui_answer)` as the host compiled it.
+    pub struct_size: usize,
     /// An `OMADM_UI_ANSWER_*` value.
     pub kind: u32,
     /// The text typed (`OMADM_UI_ANSWER_TEXT`), UTF-8.
@@ -83,7 +89,13 @@ pub struct omadm_ui_answer {
     pub selected_len: usize,
 }
 
-/// Shows a request. Runs on the agent thread.
+// SAFETY: repr(C), starts with struct_size; all-zero is an answer of kind 0 with no text and
+// no choices.
+unsafe impl crate::growable::Growable for omadm_ui_answer {
+    const MIN_SIZE: usize = std::mem::offset_of!(omadm_ui_answer, text);
+}
+
+/// Shows a request. Runs on the agent thread; must not unwind.
 pub type omadm_ui_callback =
     Option<unsafe extern "C" fn(userdata: *mut c_void, request: *const omadm_ui_request)>;
 
@@ -125,13 +137,9 @@ impl UiDesk {
 pub(crate) struct NativeUi {
     pub(crate) desk: Arc<UiDesk>,
     pub(crate) callback: UiSink,
-    pub(crate) userdata: *mut c_void,
+    pub(crate) owner: Arc<crate::userdata::ForeignData>,
     pub(crate) timeout: Duration,
 }
-
-// SAFETY: the header states the UI callback and its userdata are used from the agent thread;
-// the agent moves between threads only as the host's calls do.
-unsafe impl Send for NativeUi {}
 
 impl UserInterface for NativeUi {
     fn ask(&mut self, request: &UiRequest) -> UiResponse {
@@ -154,6 +162,7 @@ impl UserInterface for NativeUi {
         let views: Vec<omadm_str> = choices.iter().map(omadm_str::of).collect();
         let o = &request.options;
         let r = omadm_ui_request {
+            struct_size: std::mem::size_of::<omadm_ui_request>(),
             id,
             kind: match request.kind {
                 UiKind::Display => OMADM_UI_DISPLAY,
@@ -186,7 +195,7 @@ impl UserInterface for NativeUi {
         };
         // SAFETY: the host registered the callback with this userdata; `r` and everything it
         // views live until the callback returns.
-        unsafe { (self.callback)(self.userdata, &r) };
+        unsafe { (self.callback)(self.owner.data, &r) };
         let wait = match o.max_display_secs {
             Some(s) if s > 0 => Duration::from_secs(s.into()),
             _ => self.timeout,
@@ -221,7 +230,8 @@ impl UserInterface for NativeUi {
 /// choice number outside 1..choices_len.
 ///
 /// # Safety
-/// `agent` from `omadm_agent_open`; `answer` and the arrays it points to readable.
+/// `agent` from `omadm_agent_open`; `answer` (its first `struct_size` bytes) and the arrays
+/// it points to readable.
 #[no_mangle]
 pub unsafe extern "C" fn omadm_agent_ui_answer(
     agent: *const crate::agent::omadm_agent,
@@ -231,8 +241,7 @@ pub unsafe extern "C" fn omadm_agent_ui_answer(
     // SAFETY: contracts passed on from ours.
     unsafe {
         with_agent(agent, |a| {
-            not_null(answer)?;
-            let ans = &*answer;
+            let ans = &crate::growable::read(answer)?;
             let response = match ans.kind {
                 OMADM_UI_ANSWER_ACCEPTED => UiResponse::Accepted,
                 OMADM_UI_ANSWER_REJECTED => UiResponse::Rejected,

@@ -54,6 +54,25 @@ pub fn connector(
     Ok(b.build())
 }
 
+/// Checks a client certificate before it is used: `cert_pem` holds at least one PEM
+/// certificate, `key_pem` a PEM private key, and the key belongs to the first certificate.
+pub fn check_client_certificate(cert_pem: &[u8], key_pem: &[u8]) -> Result<(), TransportError> {
+    let certs = X509::stack_from_pem(cert_pem)
+        .map_err(|_| TransportError::Tls("the certificate is not PEM".into()))?;
+    let first = certs
+        .first()
+        .ok_or_else(|| TransportError::Tls("no certificate in the PEM text".into()))?;
+    let key = PKey::private_key_from_pem(key_pem)
+        .map_err(|_| TransportError::Tls("the private key is not PEM".into()))?;
+    let public = first.public_key().map_err(tls_err)?;
+    if !public.public_eq(&key) {
+        return Err(TransportError::Tls(
+            "the private key does not belong to the certificate".into(),
+        ));
+    }
+    Ok(())
+}
+
 /// A self-signed certificate (PEM) and its P-256 key (PEM) for `names` (DNS names or IP
 /// addresses, all in the subjectAltName), valid for `days`.
 ///

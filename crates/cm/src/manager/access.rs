@@ -28,9 +28,14 @@ impl Manager {
     /// The node's own ACL property (empty when it inherits), or `None` if unknown.
     pub(super) fn own_acl(&mut self, path: &str) -> Option<String> {
         if let Some(i) = self.owner(path) {
-            return self
+            let own = self
                 .call_csp(i, false, |csp| csp.get_property(path, "ACL"))
                 .ok();
+            // A CSP that keeps no ACL: its mount point's, as the device set it.
+            return own.or_else(|| {
+                (self.mounts[i].prefix.as_str() == path && !self.mounts[i].acl.is_empty())
+                    .then(|| self.mounts[i].acl.clone())
+            });
         }
         self.store.get(path).map(|n| n.props.acl.clone())
     }

@@ -265,7 +265,10 @@ impl Manager {
             .map(|u| u.name().to_owned())
             .unwrap_or_default();
         match name {
-            "ACL" => Ok(store_node.map(|n| n.props.acl.clone()).unwrap_or_default()),
+            "ACL" => Ok(match store_node {
+                Some(n) => n.props.acl.clone(),
+                None => self.own_acl(path).unwrap_or_default(),
+            }),
             "Format" => Ok(format),
             "Type" => Ok(type_),
             "Name" => Ok(name_of),

@@ -101,6 +101,9 @@ struct Mount {
     prefix: NodeUri,
     csp: Box<dyn Csp>,
     default_role: u32,
+    /// The ACL of the mount point when the CSP keeps no ACL property of its own (set by the
+    /// device with [`Manager::set_mount_acl`]; empty: inherited from the parent).
+    acl: String,
     /// An internal transaction was begun on this CSP and awaits its end.
     begun: bool,
 }
@@ -236,11 +239,34 @@ impl Manager {
             prefix,
             csp,
             default_role,
+            acl: String::new(),
             begun: false,
         });
         // Longest prefix first, so that ownership lookups find the deepest mount.
         self.mounts
             .sort_by_key(|m| std::cmp::Reverse(m.prefix.depth()));
+        Ok(())
+    }
+
+    /// Whether a CSP is mounted exactly at `uri`.
+    pub fn is_mount_point(&self, uri: &str) -> bool {
+        NodeUri::parse(uri, &self.config.uri_limits)
+            .is_ok_and(|u| self.mounts.iter().any(|m| m.prefix == u))
+    }
+
+    /// Sets the ACL of the CSP mounted at `prefix`, in force for its whole subtree (under the
+    /// OMA ACL model) wherever the CSP keeps no ACL property of its own (its `get_property`
+    /// answers `NotSupported`); empty inherits the parent's again. Held in memory with the
+    /// mount: the device sets it again after mounting at each start.
+    pub fn set_mount_acl(&mut self, prefix: &str, acl: &str) -> Result<(), CmError> {
+        let prefix = NodeUri::parse(prefix, &self.config.uri_limits)?;
+        crate::acl::Acl::parse(acl).map_err(|e| CmError::bad_request(format!("ACL: {e}")))?;
+        let mount = self
+            .mounts
+            .iter_mut()
+            .find(|m| m.prefix == prefix)
+            .ok_or_else(|| CmError::not_found(format!("nothing is mounted at {prefix}")))?;
+        mount.acl = acl.to_owned();
         Ok(())
     }
 

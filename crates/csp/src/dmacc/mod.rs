@@ -18,6 +18,7 @@
 //! server's own roles; a server can never set a role it does not hold.
 
 mod account;
+mod change;
 mod v11;
 mod v12;
 
@@ -29,6 +30,7 @@ use omadm_cm::{
 };
 
 pub use account::{AccountLocal, AuthCreds, DmAccount, MsExt};
+pub use change::{check_roles, AccountChange, AuthScheme, CredsChange, Encoding, ProtocolVersion};
 pub use v11::SyncMlDmAccCsp;
 pub use v12::DmAccCsp;
 
