@@ -315,7 +315,14 @@ static void sessions_and_access_control(void) {
   cb.replace = acme_replace;
   CHECK_OK(omadm_agent_register_csp(agent, ACME, strlen(ACME), LOCAL, &cb, &acme, NULL));
 
-  add_account(agent, &server, "dev-secret");
+  /* Wrong device credentials: the server refuses them, a code of its own. The right ones
+   * then work at once, although the server never heard the nonce the device issued in the
+   * refused session (both sides refuse each other once, and each still hears the other's
+   * challenge). */
+  add_account(agent, &server, "not-the-secret");
+  CHECK_RESULT(omadm_agent_run_session(agent, FLOW_SERVER_ID, strlen(FLOW_SERVER_ID), &http),
+               OMADM_RESULT_CREDENTIALS_REFUSED);
+  set_client_secret(agent, "dev-secret");
 
   /* By default a server may Get and Add in the CSP's subtree, not Replace: 425. */
   CHECK_OK(omadm_agent_run_session(agent, FLOW_SERVER_ID, strlen(FLOW_SERVER_ID), &http));
@@ -333,11 +340,6 @@ static void sessions_and_access_control(void) {
   CHECK_OK(omadm_agent_run_session(agent, FLOW_SERVER_ID, strlen(FLOW_SERVER_ID), &http));
   CHECK(server_records_contain(&server, ACME "/Level\t200", 10));
   CHECK(strcmp(acme.level, "7") == 0);
-
-  /* Wrong device credentials: the server refuses them, a code of its own. */
-  set_client_secret(agent, "not-the-secret");
-  CHECK_RESULT(omadm_agent_run_session(agent, FLOW_SERVER_ID, strlen(FLOW_SERVER_ID), &http),
-               OMADM_RESULT_CREDENTIALS_REFUSED);
 
   CHECK_OK(omadm_agent_free(agent));
   server_stop(&server);

@@ -512,6 +512,15 @@ impl Session {
             if self.ended {
                 return Ok(None);
             }
+        } else {
+            // A server that failed is still heard on the challenge to our credentials: else
+            // two sides that each refuse the other at once would deadlock, each ignoring the
+            // other's new nonce (see `take_challenge`).
+            for command in &msg.body.commands {
+                if let Command::Status(s) = command {
+                    self.take_challenge(s);
+                }
+            }
         }
 
         // 3. Run its commands (only for an authenticated server and a client it accepted).
@@ -702,6 +711,35 @@ impl Session {
             }
             _ => false,
         }
+    }
+
+    /// Takes the challenge in a Status for our SyncHdr from a server that has not
+    /// authenticated: its scheme and nonce go into our next credentials in this session, and
+    /// nowhere else (the nonce is never stored: whoever sent it is not trusted, and a wrong
+    /// nonce costs only a refused attempt, which the attempt limits bound). Nothing else of
+    /// the Status is believed.
+    fn take_challenge(&mut self, s: &Status) {
+        if s.cmd_ref != "0" || s.cmd != "SyncHdr" || !matches!(s.code(), Some(401 | 407)) {
+            return;
+        }
+        let Some(chal) = &s.chal else {
+            return;
+        };
+        let Some(creds) = &mut self.client_creds else {
+            return;
+        };
+        if let Some(scheme) = chal
+            .meta
+            .type_
+            .as_deref()
+            .and_then(AuthScheme::from_meta_type)
+        {
+            creds.scheme = scheme;
+        }
+        if let Some(nonce) = chal.meta.next_nonce.as_deref().and_then(decode_nonce) {
+            creds.nonce = nonce;
+        }
+        self.client_authenticated = false;
     }
 
     /// The Status for the server's SyncHdr: 212 once the server proved itself (with a new

@@ -506,6 +506,63 @@ fn a_challenge_makes_the_client_resend_package1_with_md5_and_the_new_nonce() {
     ));
 }
 
+/// Both sides refuse each other at once (found from outside: after a session in which the
+/// server refused the device's password, the device had rotated the server's nonce and the
+/// server had not heard it; the next session deadlocked, each side ignoring the challenge of
+/// a peer that had not authenticated). A server that fails authentication is still heard on
+/// one thing: the nonce its challenge asks the device's next credentials to use. It is used
+/// for this session only (never stored: the server is not trusted), and nothing else of its
+/// message is believed.
+#[test]
+fn a_servers_challenge_is_heard_even_when_the_server_failed_authentication() {
+    let mut m = device();
+    let mut c = config();
+    c.client_credentials = Some(Credentials {
+        scheme: AuthScheme::Md5,
+        name: "dev".into(),
+        secret: "pw".into(),
+        nonce: b"stale".to_vec(),
+    });
+    c.server_credentials = Some(Credentials {
+        scheme: AuthScheme::Md5,
+        name: "funambol".into(),
+        secret: "srvpwd".into(),
+        nonce: b"the-device-issued-this".to_vec(),
+    });
+    let mut s = session(c, 1);
+    s.start();
+    // The server's Cred is computed with a nonce the device no longer expects, and it
+    // challenges the device's credentials with a fresh nonce.
+    let bad_cred = format!(
+        r#"<Cred><Meta><Type xmlns="syncml:metinf">syncml:auth-md5</Type><Format xmlns="syncml:metinf">b64</Format></Meta><Data>{}</Data></Cred>"#,
+        omadm_syncml::auth::md5_value("funambol", "srvpwd", b"an-old-nonce")
+    );
+    let chal = r#"<Status><CmdID>1</CmdID><MsgRef>1</MsgRef><CmdRef>0</CmdRef><Cmd>SyncHdr</Cmd><Chal><Meta><Type xmlns="syncml:metinf">syncml:auth-md5</Type><Format xmlns="syncml:metinf">b64</Format><NextNonce xmlns="syncml:metinf">RnJlc2g=</NextNonce></Meta></Chal><Data>401</Data></Status>"#;
+    let msg = format!(
+        r#"<SyncML xmlns="SYNCML:SYNCML1.2"><SyncHdr><VerDTD>1.2</VerDTD><VerProto>DM/1.2</VerProto><SessionID>1</SessionID><MsgID>1</MsgID><Target><LocURI>IMEI:1</LocURI></Target><Source><LocURI>{SERVER}</LocURI></Source>{}</SyncHdr><SyncBody>{chal}<Replace><CmdID>2</CmdID><Item><Target><LocURI>./Vendor/memory/x</LocURI></Target><Data>1</Data></Item></Replace><Final/></SyncBody></SyncML>"#,
+        bad_cred
+    );
+    let reply = parse(&s.handle(&mut m, msg.as_bytes()).unwrap().unwrap().body);
+    // The server is challenged, its command refused...
+    let hdr = statuses(&reply)
+        .into_iter()
+        .find(|s| s.cmd == "SyncHdr")
+        .unwrap();
+    assert_eq!(hdr.code(), Some(401));
+    assert_eq!(code_for(&reply, "2"), [401]);
+    assert!(!m.exists("./Vendor/memory/x"));
+    // ...and the device's credentials answer the server's challenge.
+    let cred = reply
+        .header
+        .cred
+        .as_ref()
+        .expect("the device's credentials");
+    assert!(cred.verify("dev", "pw", b"Fresh"));
+    // The nonce came from a server that did not authenticate: not to be stored.
+    assert!(!std::iter::from_fn(|| s.poll_event())
+        .any(|e| matches!(e, Event::ClientNonce { trusted: true, .. })));
+}
+
 #[test]
 fn a_reply_larger_than_the_server_max_msg_size_is_split_with_1222() {
     let (mut m, mut s) = started();
