@@ -19,8 +19,16 @@ set(CMAKE_FIND_ROOT_PATH_MODE_PROGRAM NEVER)
 set(CMAKE_FIND_ROOT_PATH_MODE_LIBRARY BOTH)
 set(CMAKE_FIND_ROOT_PATH_MODE_INCLUDE BOTH)
 set(CMAKE_FIND_ROOT_PATH_MODE_PACKAGE BOTH)
-# Test programs run under user-mode emulation (Debian's qemu-user).
+# pkg-config (which FindOpenSSL asks first) sees the target's .pc files only.
+set(ENV{PKG_CONFIG_LIBDIR} "/usr/lib/aarch64-linux-gnu/pkgconfig:/usr/share/pkgconfig")
+set(ENV{PKG_CONFIG_PATH} "")
+# Test programs run under user-mode emulation (Debian's qemu-user), with the target's dynamic
+# loader and libc from multiarch (libc6:<arch>, which libssl-dev:<arch> brings). Not with
+# `-L /usr/aarch64-linux-gnu`: mixing that cross libc with multiarch libraries hangs threaded programs.
+# With a vendor sysroot, the sysroot is the loader's prefix.
 find_program(OMADM_QEMU qemu-aarch64)
-if(OMADM_QEMU)
-  set(CMAKE_CROSSCOMPILING_EMULATOR "${OMADM_QEMU};-L;/usr/aarch64-linux-gnu")
+if(OMADM_QEMU AND CMAKE_SYSROOT)
+  set(CMAKE_CROSSCOMPILING_EMULATOR "${OMADM_QEMU};-L;${CMAKE_SYSROOT}")
+elseif(OMADM_QEMU)
+  set(CMAKE_CROSSCOMPILING_EMULATOR "${OMADM_QEMU}")
 endif()
