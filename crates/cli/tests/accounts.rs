@@ -181,64 +181,41 @@ fn bad_account_input_is_refused_clearly_and_changes_nothing() {
     let d = dir("acc-bad");
     add_lax(&d, "https://127.0.0.1:1/dm", "xml");
     let before = ok(omadm(&["account", "list", "--state", state(&d), "--json"]));
-    let unknown = omadm(&[
-        "account",
-        "add",
-        "--state",
-        state(&d),
-        "--server-id",
-        "x",
-        "--colour",
-        "red",
-    ]);
-    assert_eq!(unknown.status.code(), Some(2), "{}", text(&unknown));
-    let bad_url = omadm(&[
-        "account",
-        "add",
-        "--state",
-        state(&d),
-        "--server-id",
-        "x",
-        "--url",
-        "ftp://x/dm",
-    ]);
-    assert_eq!(bad_url.status.code(), Some(1));
-    assert!(text(&bad_url).contains("bad URL"), "{}", text(&bad_url));
-    let dup = omadm(&[
-        "account",
-        "add",
-        "--state",
-        state(&d),
-        "--server-id",
-        "lax",
-        "--url",
-        "https://other/dm",
-    ]);
-    assert_eq!(dup.status.code(), Some(1));
-    assert!(text(&dup).contains("exists already"), "{}", text(&dup));
-    let roles = omadm(&[
-        "account",
-        "set",
-        "--state",
-        state(&d),
-        "--server-id",
-        "lax",
-        "--roles",
-        "wizard",
-    ]);
-    assert_eq!(roles.status.code(), Some(1));
-    assert!(text(&roles).contains("wizard"), "{}", text(&roles));
-    let missing = omadm(&[
-        "account",
-        "set",
-        "--state",
-        state(&d),
-        "--server-id",
-        "nobody",
-        "--name",
-        "x",
-    ]);
-    assert!(text(&missing).contains("no account"), "{}", text(&missing));
+    // (command, its arguments after --state DIR, exit status, what the message names)
+    let refusals: [(&str, &[&str], i32, &str); 5] = [
+        ("add", &["--server-id", "x", "--colour", "red"], 2, ""),
+        (
+            "add",
+            &["--server-id", "x", "--url", "ftp://x/dm"],
+            1,
+            "bad URL",
+        ),
+        (
+            "add",
+            &["--server-id", "lax", "--url", "https://other/dm"],
+            1,
+            "exists already",
+        ),
+        (
+            "set",
+            &["--server-id", "lax", "--roles", "wizard"],
+            1,
+            "wizard",
+        ),
+        (
+            "set",
+            &["--server-id", "nobody", "--name", "x"],
+            1,
+            "no account",
+        ),
+    ];
+    for (command, rest, status, names) in refusals {
+        let mut args = vec!["account", command, "--state", state(&d)];
+        args.extend_from_slice(rest);
+        let out = omadm(&args);
+        assert_eq!(out.status.code(), Some(status), "{args:?}: {}", text(&out));
+        assert!(text(&out).contains(names), "{args:?}: {}", text(&out));
+    }
     assert_eq!(
         ok(omadm(&["account", "list", "--state", state(&d), "--json"])),
         before

@@ -52,6 +52,31 @@ unsafe fn on_tree(
     }
 }
 
+/// Writes `data`'s length to `out_len`, then `data` to `(buffer, buffer_len)`:
+/// `BufferTooSmall` (length written, nothing else) when it does not fit.
+///
+/// # Safety
+/// `out_len` writable; a non-NULL `buffer` writable for `buffer_len` bytes (the callers
+/// refuse a NULL buffer with a length).
+unsafe fn copy_out(
+    data: &[u8],
+    buffer: *mut u8,
+    buffer_len: usize,
+    out_len: *mut usize,
+) -> Result<(), omadm_result> {
+    // SAFETY: contracts passed on from ours.
+    unsafe {
+        write_out(out_len, data.len());
+        if data.len() > buffer_len {
+            return Err(omadm_result::BufferTooSmall);
+        }
+        if !data.is_empty() {
+            std::ptr::copy_nonoverlapping(data.as_ptr(), buffer, data.len());
+        }
+    }
+    Ok(())
+}
+
 fn persisted(tree: &mut omadm_cm::Manager) -> Result<(), omadm_result> {
     tree.persist().map_err(|e| {
         log::error!("persisting the tree: {e}");
@@ -91,14 +116,7 @@ pub unsafe extern "C" fn omadm_agent_tree_get(
                 .next()
                 .and_then(|i| i.data)
                 .unwrap_or_default();
-            write_out(out_len, data.len());
-            if data.len() > buffer_len {
-                return Err(omadm_result::BufferTooSmall);
-            }
-            if !data.is_empty() {
-                std::ptr::copy_nonoverlapping(data.as_ptr(), buffer, data.len());
-            }
-            Ok(())
+            copy_out(&data, buffer, buffer_len, out_len)
         })
     }
 }
@@ -251,14 +269,7 @@ pub unsafe extern "C" fn omadm_agent_tree_get_acl(
                 .next()
                 .and_then(|i| i.data)
                 .unwrap_or_default();
-            write_out(out_len, acl.len());
-            if acl.len() > buffer_len {
-                return Err(omadm_result::BufferTooSmall);
-            }
-            if !acl.is_empty() {
-                std::ptr::copy_nonoverlapping(acl.as_ptr(), buffer, acl.len());
-            }
-            Ok(())
+            copy_out(&acl, buffer, buffer_len, out_len)
         })
     }
 }
