@@ -17,6 +17,7 @@
 
 mod alerts;
 mod client_cert;
+pub mod driver;
 mod error;
 mod firmware;
 mod free_space;
@@ -28,18 +29,20 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use omadm_cm::{Config as CmConfig, Csp, FileStorage, Manager};
-use omadm_csp::{AccountStore, DevDetailCsp, DevInfoCsp, DeviceDetail, DeviceInfo, DmAccount};
-use omadm_dpu::ui::{UiRequest, UiResponse, UserInterface};
-use omadm_dpu::{Credentials, EndReason, Event, GenericAlert, Session, SessionConfig, Trigger};
+use omadm_csp::{AccountStore, DevDetailCsp, DevInfoCsp, DeviceDetail, DeviceInfo};
+use omadm_dpu::ui::UserInterface;
+use omadm_dpu::{EndReason, GenericAlert, Trigger};
 use omadm_push::router::{Output, RouterConfig};
 use omadm_push::{AccountLookup, Input, Router, ServerCredentials};
-use omadm_syncml::auth::AuthScheme;
-use omadm_syncml::{DmVersion, Encoding};
-use omadm_transport::retry::{retryable_status, RetryPolicy};
+use omadm_transport::retry::RetryPolicy;
 use omadm_transport::{Client, ClientConfig, Request};
 
 pub use alerts::PendingAlerts;
 pub use client_cert::read_client_certificate;
+pub use driver::{
+    ConnectionRules, Driver, DriverEvent, DriverMisuse, DriverSettings, FailureKind,
+    FallbackPolicy, HttpRequest, HttpResponse, SharedUi,
+};
 pub use error::{AgentError, SessionFailure};
 pub use firmware::FumoSettings;
 pub use lock::StateLock;
@@ -64,28 +67,6 @@ pub struct AgentConfig {
     pub max_msg_size: u64,
     /// How the DM 1.1.2 fallback is retried.
     pub fallback: FallbackPolicy,
-}
-
-/// The DM 1.1.2 fallback: after a server refuses a DM 1.2 package, the session is tried as
-/// DM 1.1.2 up to `attempts` times, waiting `interval` before each (unless the account sets
-/// BackCompatRetryDisabled). A 1.1.2 attempt that fails (the transport's own retries
-/// exhausted, or a refusal) counts as one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct FallbackPolicy {
-    /// DM 1.1.2 attempts after a refusal (0 disables fallback for every account).
-    pub attempts: u32,
-    /// Wait before each attempt.
-    pub interval: Duration,
-}
-
-impl Default for FallbackPolicy {
-    /// One attempt, at once.
-    fn default() -> Self {
-        FallbackPolicy {
-            attempts: 1,
-            interval: Duration::ZERO,
-        }
-    }
 }
 
 /// What the agent did with an input or a session.
@@ -133,18 +114,6 @@ pub enum AgentEvent {
         /// The result code, once reported.
         result: Option<u16>,
     },
-}
-
-/// The agent's one user interface, lent to each session.
-struct SharedUi(std::sync::Arc<std::sync::Mutex<Box<dyn UserInterface>>>);
-
-impl UserInterface for SharedUi {
-    fn ask(&mut self, request: &UiRequest) -> UiResponse {
-        self.0
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .ask(request)
-    }
 }
 
 struct Lookup(AccountStore);
@@ -205,14 +174,6 @@ pub const MAX_SESSIONS_PER_RUN: usize = 32;
 
 /// A callback told of every [`SessionStep`].
 pub type Observer = Box<dyn FnMut(&SessionStep<'_>) + Send>;
-
-fn scheme_of(auth_type: &str) -> AuthScheme {
-    match auth_type.to_ascii_uppercase().as_str() {
-        "BASIC" => AuthScheme::Basic,
-        "HMAC" => AuthScheme::Hmac,
-        _ => AuthScheme::Md5,
-    }
-}
 
 impl Agent {
     /// Opens (or creates) the agent's state in `state_dir`, which it holds alone until it is
@@ -516,49 +477,135 @@ impl Agent {
         self.paused
     }
 
-    fn session_config(
-        &self,
-        account: &DmAccount,
-        version: DmVersion,
-        resync: bool,
-    ) -> SessionConfig {
-        let mut c = SessionConfig::new(
-            self.config.device.dev_id.clone(),
-            account.addr.clone(),
-            account.server_id.clone(),
-        );
-        c.version = version;
-        c.encoding = if account
-            .ext
-            .default_encoding
-            .to_ascii_lowercase()
-            .contains("wbxml")
-        {
-            Encoding::Wbxml
-        } else {
-            Encoding::Xml
+    /// The driver of a session with `server_id` (see [`driver`]), carrying the alerts
+    /// pending for it, with this agent's user interface; `None` when no DM account has this
+    /// ServerID. Run it with this agent's transport ([`Agent::run_session`]) or the host's
+    /// ([`Agent::feed_response`], [`Agent::feed_failure`], [`Agent::take_driver_event`]).
+    pub fn driver(&self, server_id: &str, trigger: Trigger, resync: bool) -> Option<Driver> {
+        let account = self.accounts.find_by_server_id(server_id)?;
+        let settings = DriverSettings {
+            device: self.config.device.clone(),
+            max_msg_size: self.config.max_msg_size,
+            fallback: self.config.fallback,
+            once: self.once,
+            plain_http_allowed: self.config.transport.allow_plain_http,
         };
-        c.server_roles = account.roles();
-        c.max_msg_size = self.config.max_msg_size;
-        c.dev_info = self.config.device.package1_items();
-        c.client_credentials = account.client.as_ref().map(|a| Credentials {
-            scheme: scheme_of(&a.auth_type),
-            name: a.name.clone(),
-            secret: a.secret.clone(),
-            nonce: if resync { vec![0; 4] } else { a.data.clone() },
+        let alerts = self.alerts.for_server(server_id);
+        // Predictable nonces would let a replayed server message through: if the generator
+        // fails, stop rather than go on.
+        let entropy = Box::new(|b: &mut [u8]| {
+            if let Err(e) = openssl::rand::rand_bytes(b) {
+                log::error!("the random generator failed ({e}); stopping");
+                std::process::abort();
+            }
         });
-        c.server_credentials = account.server.as_ref().map(|a| Credentials {
-            scheme: scheme_of(&a.auth_type),
-            name: a.name.clone(),
-            secret: a.secret.clone(),
-            nonce: a.data.clone(),
-        });
-        c
+        let mut driver = Driver::new(account, trigger, resync, settings, alerts, entropy);
+        if let Some(ui) = &self.ui {
+            driver.set_ui(ui.clone());
+        }
+        Some(driver)
     }
 
-    /// Runs one session with `server_id`.
+    /// The driver of a client-initiated session (Alert 1201) with `server_id`, with a new
+    /// session id; `None` when no DM account has this ServerID.
+    pub fn client_driver(&mut self, server_id: &str) -> Option<Driver> {
+        self.next_session_id = self.next_session_id.wrapping_add(1);
+        let trigger = Trigger::Client {
+            session_id: self.next_session_id,
+        };
+        self.driver(server_id, trigger, false)
+    }
+
+    /// Hands `response` to `driver` at `now` with this agent's tree and pending alerts (the
+    /// observer is told of it). Then poll the driver's events through
+    /// [`Agent::take_driver_event`].
+    pub fn feed_response(
+        &mut self,
+        driver: &mut Driver,
+        now: u64,
+        response: HttpResponse<'_>,
+    ) -> Result<(), DriverMisuse> {
+        if response.status == 200 {
+            self.observe(SessionStep::Received {
+                server_id: driver.server_id(),
+                status: response.status,
+                content_type: response.content_type.unwrap_or(""),
+                body: response.body,
+            });
+        }
+        driver.handle_response(now, response, &mut self.tree, &mut self.alerts)
+    }
+
+    /// Tells `driver` at `now` that its request got no response (see
+    /// [`Driver::handle_failure`]).
+    pub fn feed_failure(
+        &mut self,
+        driver: &mut Driver,
+        now: u64,
+        kind: FailureKind,
+        detail: &str,
+    ) -> Result<(), DriverMisuse> {
+        driver.handle_failure(now, kind, detail)
+    }
+
+    /// The next event of `driver`, after the agent did its part: nonces stored in the
+    /// account, the observer told of processed messages. A final event
+    /// ([`DriverEvent::is_final`]) comes with the [`AgentEvent`] that reports the session.
+    pub fn take_driver_event(
+        &mut self,
+        driver: &mut Driver,
+    ) -> Option<(DriverEvent, Option<AgentEvent>)> {
+        let event = driver.poll_event()?;
+        let server_id = driver.server_id();
+        let report = match &event {
+            DriverEvent::StoreClientNonce(nonce) => {
+                if let Err(e) = self.accounts.set_nonce(server_id, "CLCRED", nonce) {
+                    log::warn!("cannot store the client nonce: {e}");
+                }
+                None
+            }
+            DriverEvent::StoreServerNonce(nonce) => {
+                if let Err(e) = self.accounts.set_nonce(server_id, "SRVCRED", nonce) {
+                    log::warn!("cannot store the server nonce: {e}");
+                }
+                None
+            }
+            DriverEvent::MessageProcessed { more } => {
+                let step = SessionStep::Processed {
+                    server_id,
+                    more: *more,
+                };
+                if let Some(o) = self.observer.as_mut() {
+                    o(&step);
+                }
+                None
+            }
+            DriverEvent::AlertAcknowledged { .. }
+            | DriverEvent::Retrying { .. }
+            | DriverEvent::FellBack { .. } => None,
+            DriverEvent::Ended {
+                reason,
+                messages,
+                fell_back,
+            } => Some(AgentEvent::SessionEnded {
+                server_id: server_id.into(),
+                reason: reason.clone(),
+                messages: *messages,
+                fell_back: *fell_back,
+            }),
+            DriverEvent::Failed(reason) => Some(AgentEvent::SessionFailed {
+                server_id: server_id.into(),
+                reason: reason.clone(),
+            }),
+        };
+        Some((event, report))
+    }
+
+    /// Runs one session with `server_id` over this agent's HTTPS transport: the blocking loop
+    /// around a [`Driver`]. Waits go through the sleeper, and the driver's clock is the sum
+    /// of them (what the driver decides depends on nothing else).
     pub fn run_session(&mut self, server_id: &str, trigger: Trigger, resync: bool) -> AgentEvent {
-        let Some(account) = self.accounts.find_by_server_id(server_id) else {
+        let Some(mut driver) = self.driver(server_id, trigger, resync) else {
             log::warn!(
                 "no session with {}: no DM account has this ServerID",
                 omadm_syncml::printable(server_id).limit(64)
@@ -568,129 +615,98 @@ impl Agent {
                 reason: SessionFailure::NoAccount,
             };
         };
-        let first_version = if account.ext.proto_ver.trim() == "1.1" {
-            DmVersion::V1_1
-        } else {
-            DmVersion::V1_2
-        };
-        let mut fell_back = false;
-        let mut version = first_version;
-        let mut fallback_attempts = 0u32;
+        let mut client: Option<(TransportKey, Client)> = None;
+        let mut now = 0u64;
         loop {
-            let attempt = self.one_session(&account, trigger, version, resync);
-            let attempt = match attempt {
-                Attempt::OldServer(_) | Attempt::Failed(_)
-                    if fell_back
-                        && !self.once
-                        && fallback_attempts < self.config.fallback.attempts =>
-                {
-                    fallback_attempts += 1;
-                    log::info!("{server_id}: DM 1.1.2 attempt {fallback_attempts} did not go through; trying again");
-                    (self.sleeper)(self.config.fallback.interval);
-                    continue;
+            while let Some((_, report)) = self.take_driver_event(&mut driver) {
+                if let Some(report) = report {
+                    if let Some((key, mut c)) = client {
+                        c.disconnect();
+                        self.client = Some((key, c));
+                    }
+                    return report;
                 }
-                other => other,
+            }
+            if let Some(until) = driver.poll_timeout() {
+                (self.sleeper)(Duration::from_millis(until.saturating_sub(now)));
+                now = now.max(until);
+                driver.handle_timeout(now);
+                continue;
+            }
+            if client.is_none() {
+                match self.transport_for(driver.connection_rules()) {
+                    Ok(c) => client = Some(c),
+                    Err(reason) => {
+                        return AgentEvent::SessionFailed {
+                            server_id: server_id.into(),
+                            reason,
+                        }
+                    }
+                }
+            }
+            let Some((_, c)) = client.as_mut() else {
+                continue;
             };
-            match attempt {
-                Attempt::Done(reason, messages) => {
-                    return AgentEvent::SessionEnded {
-                        server_id: server_id.into(),
-                        reason,
-                        messages,
-                        fell_back,
-                    };
+            let Some(request) = driver.poll_request() else {
+                // Neither a request nor a wait, and no final event: cannot happen; end
+                // rather than spin.
+                return AgentEvent::SessionFailed {
+                    server_id: server_id.into(),
+                    reason: SessionFailure::Protocol("the session stalled".into()),
+                };
+            };
+            if request.retry == 0 {
+                if let Some(o) = self.observer.as_mut() {
+                    o(&SessionStep::Sending {
+                        server_id,
+                        url: request.url,
+                        content_type: request.content_type,
+                        body: request.body,
+                        number: request.number,
+                    });
                 }
-                Attempt::OldServer(status)
-                    if version == DmVersion::V1_2
-                        && !account.ext.back_compat_retry_disabled
-                        && self.config.fallback.attempts > 0 =>
-                {
-                    log::warn!("{server_id} refused a DM 1.2 package (HTTP {status}): falling back to DM 1.1.2");
-                    version = DmVersion::V1_1;
-                    fell_back = true;
-                    fallback_attempts = 1;
-                    (self.sleeper)(self.config.fallback.interval);
-                }
-                Attempt::OldServer(status) => {
-                    return AgentEvent::SessionFailed {
-                        server_id: server_id.into(),
-                        reason: SessionFailure::HttpStatus(status),
-                    };
-                }
-                Attempt::Failed(reason) => {
-                    log::warn!("session with {server_id} failed: {reason}");
-                    return AgentEvent::SessionFailed {
-                        server_id: server_id.into(),
-                        reason,
-                    };
-                }
+            }
+            let result = c.post(&Request {
+                url: request.url,
+                content_type: request.content_type,
+                body: request.body,
+                hmac: request.hmac,
+            });
+            let fed = match &result {
+                Ok(r) => self.feed_response(
+                    &mut driver,
+                    now,
+                    HttpResponse {
+                        status: r.status,
+                        content_type: r.content_type.as_deref(),
+                        hmac: r.hmac.as_deref(),
+                        body: &r.body,
+                    },
+                ),
+                Err(e) => driver.handle_failure(now, FailureKind::from(e), &e.to_string()),
+            };
+            if let Err(e) = fed {
+                log::error!("{server_id}: {e}");
             }
         }
     }
 
-    fn one_session(
+    /// This agent's transport for a session under `rules`: the one kept from the last
+    /// session when its settings are the same (building an OpenSSL context and loading the
+    /// trust anchors costs milliseconds), else a new one.
+    fn transport_for(
         &mut self,
-        account: &DmAccount,
-        trigger: Trigger,
-        version: DmVersion,
-        resync: bool,
-    ) -> Attempt {
-        let config = self.session_config(account, version, resync);
-        let alerts = if version == DmVersion::V1_2 {
-            self.alerts.for_server(&account.server_id)
-        } else {
-            Vec::new()
-        };
-        // Predictable nonces would let a replayed server message through: if the generator
-        // fails, stop rather than go on.
-        let entropy = Box::new(|b: &mut [u8]| {
-            if let Err(e) = openssl::rand::rand_bytes(b) {
-                log::error!("the random generator failed ({e}); stopping");
-                std::process::abort();
-            }
-        });
-        let mut session = Session::new(config, trigger, alerts, entropy);
-        if let Some(ui) = &self.ui {
-            session.set_ui(Box::new(SharedUi(ui.clone())));
-        }
-        let key = match self.transport_key(account) {
-            Ok(k) => k,
-            Err(f) => return Attempt::Failed(f),
-        };
-        let mut client = match self.client.take() {
-            Some((k, c)) if k == key => c,
-            _ => match self
-                .account_transport(&key)
-                .and_then(|c| Client::new(c).map_err(|e| SessionFailure::Tls(e.to_string())))
-            {
-                Ok(c) => c,
-                Err(f) => return Attempt::Failed(f),
-            },
-        };
-        let attempt = self.exchange_all(account, &mut session, &mut client);
-        client.disconnect();
-        self.client = Some((key, client));
-        attempt
-    }
-
-    /// The transport settings `account` needs beside the agent's: its client certificate,
-    /// and whether it may use plain HTTP — only when the agent allows plain HTTP, and the
-    /// account does not refuse it.
-    fn transport_key(&self, account: &DmAccount) -> Result<TransportKey, SessionFailure> {
-        let cert = match (&account.local.client_cert, &account.local.client_key) {
-            (Some(c), Some(k)) => Some((c.clone(), k.clone())),
-            (None, None) => None,
+        rules: &ConnectionRules,
+    ) -> Result<(TransportKey, Client), SessionFailure> {
+        let key = (rules.client_certificate.clone(), rules.plain_http_allowed);
+        match self.client.take() {
+            Some((k, c)) if k == key => Ok((key, c)),
             _ => {
-                return Err(SessionFailure::ClientCertificate(
-                    "the account has a client certificate without its key, or a key without \
-                     its certificate"
-                        .into(),
-                ))
+                let config = self.account_transport(&key)?;
+                let client = Client::new(config).map_err(|e| SessionFailure::Tls(e.to_string()))?;
+                Ok((key, client))
             }
-        };
-        let plain =
-            self.config.transport.allow_plain_http && account.local.plain_http != Some(false);
-        Ok((cert, plain))
+        }
     }
 
     /// The transport configuration for a session with these account settings.
@@ -718,142 +734,6 @@ impl Agent {
         c
     }
 
-    /// Carries a session's messages until it ends.
-    fn exchange_all(
-        &mut self,
-        account: &DmAccount,
-        session: &mut Session,
-        client: &mut Client,
-    ) -> Attempt {
-        let policy = RetryPolicy {
-            retries: if self.once {
-                0
-            } else {
-                account.ext.conn_retry_freq
-            },
-            initial: Duration::from_millis(account.ext.initial_backoff_ms),
-            max: Duration::from_millis(account.ext.max_backoff_ms),
-        };
-        let mut out = session.start();
-        let mut messages = 0u32;
-        // A server nonce issued in `out`: stored once the server has answered that message
-        // (HTTP 200), never before: a nonce the server did not receive would make its next
-        // notification fail as "bad digest".
-        let mut nonce_in_flight: Option<Vec<u8>> = None;
-        loop {
-            self.observe(SessionStep::Sending {
-                server_id: &account.server_id,
-                url: &out.url,
-                content_type: out.content_type,
-                body: &out.body,
-                number: messages + 1,
-            });
-            let mut retry = 0;
-            let response = loop {
-                let request = Request {
-                    url: &out.url,
-                    content_type: out.content_type,
-                    body: &out.body,
-                    hmac: out.hmac.as_deref(),
-                };
-                let result = client.post(&request);
-                let retryable = match &result {
-                    Ok(r) => retryable_status(r.status),
-                    Err(e) => e.is_retryable(),
-                };
-                if !retryable {
-                    break result;
-                }
-                retry += 1;
-                match policy.backoff(retry) {
-                    Some(wait) => {
-                        log::info!(
-                            "{}: retry {retry} in {wait:?} ({})",
-                            account.server_id,
-                            match &result {
-                                Ok(r) => format!("HTTP {}", r.status),
-                                Err(e) => e.to_string(),
-                            }
-                        );
-                        (self.sleeper)(wait);
-                    }
-                    None => break result,
-                }
-            };
-            messages += 1;
-            let response = match response {
-                Ok(r) => r,
-                Err(e) => return Attempt::Failed(e.into()),
-            };
-            if response.status != 200 {
-                if messages == 1 && matches!(response.status, 400 | 415 | 501 | 505) {
-                    return Attempt::OldServer(response.status);
-                }
-                return Attempt::Failed(SessionFailure::HttpStatus(response.status));
-            }
-            if let Some(nonce) = nonce_in_flight.take() {
-                if let Err(e) = self
-                    .accounts
-                    .set_nonce(&account.server_id, "SRVCRED", &nonce)
-                {
-                    log::warn!("cannot store the server nonce: {e}");
-                }
-            }
-            self.observe(SessionStep::Received {
-                server_id: &account.server_id,
-                status: response.status,
-                content_type: response.content_type.as_deref().unwrap_or(""),
-                body: &response.body,
-            });
-            let next = session.handle_with_alerts(
-                &mut self.tree,
-                &mut self.alerts,
-                &response.body,
-                response.hmac.as_deref(),
-            );
-            let mut ended = None;
-            while let Some(event) = session.poll_event() {
-                match event {
-                    Event::ClientNonce {
-                        nonce,
-                        trusted: true,
-                    } => {
-                        if let Err(e) =
-                            self.accounts
-                                .set_nonce(&account.server_id, "CLCRED", &nonce)
-                        {
-                            log::warn!("cannot store the client nonce: {e}");
-                        }
-                    }
-                    Event::ClientNonce { trusted: false, .. } => {}
-                    Event::ServerNonce { nonce } => nonce_in_flight = Some(nonce),
-                    // Already dropped from the pending alerts, durably, by the session.
-                    Event::GenericAlertAcknowledged { .. } => {}
-                    Event::Ended(reason) => ended = Some(reason),
-                }
-            }
-            if next.is_ok() {
-                self.observe(SessionStep::Processed {
-                    server_id: &account.server_id,
-                    more: matches!(next, Ok(Some(_))),
-                });
-            }
-            match next {
-                Ok(Some(o)) => out = o,
-                Ok(None) => return Attempt::Done(ended.unwrap_or(EndReason::Completed), messages),
-                Err(omadm_dpu::SessionError::Storage(e)) => {
-                    return Attempt::Failed(SessionFailure::Storage(e.to_string()))
-                }
-                Err(omadm_dpu::SessionError::AlertStore { id, reason }) => {
-                    return Attempt::Failed(SessionFailure::Storage(format!(
-                        "alert {id}: {reason}"
-                    )))
-                }
-                Err(e) => return Attempt::Failed(SessionFailure::Protocol(e.to_string())),
-            }
-        }
-    }
-
     /// The state directory's tree files (for diagnostics).
     pub fn state_files(state_dir: &Path) -> Vec<PathBuf> {
         [
@@ -869,10 +749,4 @@ impl Agent {
         .map(|p| state_dir.join(p))
         .collect()
     }
-}
-
-enum Attempt {
-    Done(EndReason, u32),
-    OldServer(u16),
-    Failed(SessionFailure),
 }
