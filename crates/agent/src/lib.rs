@@ -581,6 +581,7 @@ impl Agent {
                 None
             }
             DriverEvent::AlertAcknowledged { .. }
+            | DriverEvent::AttemptStarted { .. }
             | DriverEvent::Retrying { .. }
             | DriverEvent::FellBack { .. } => None,
             DriverEvent::Ended {

@@ -42,6 +42,14 @@ pub enum DriverEvent {
         /// The refusing HTTP status.
         status: u16,
     },
+    /// An attempt of the session starts (the first, or a new one after the fallback):
+    /// nothing of an earlier attempt carries over.
+    AttemptStarted {
+        /// Which attempt (from 1).
+        attempt: u32,
+        /// Its DM version.
+        version: omadm_syncml::DmVersion,
+    },
     /// A server message was executed (its effects persisted); `more` when a reply follows.
     MessageProcessed {
         /// Whether the session goes on.

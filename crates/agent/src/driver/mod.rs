@@ -155,6 +155,8 @@ pub struct Driver {
     version: DmVersion,
     fell_back: bool,
     fallback_attempts: u32,
+    /// Attempts started so far.
+    attempts: u32,
     session: Session,
     /// The message being delivered (kept for retries).
     out: Option<Outgoing>,
@@ -223,6 +225,7 @@ impl Driver {
             version,
             fell_back: false,
             fallback_attempts: 0,
+            attempts: 1,
             session,
             out: None,
             state: State::Ready,
@@ -234,6 +237,10 @@ impl Driver {
         match client_certificate(&driver.account) {
             Ok(cert) => {
                 driver.rules.client_certificate = cert;
+                driver.events.push_back(DriverEvent::AttemptStarted {
+                    attempt: 1,
+                    version,
+                });
                 driver.out = Some(driver.session.start());
                 driver.take_session_events();
             }
@@ -519,6 +526,11 @@ impl Driver {
         if let Some(ui) = &self.ui {
             self.session.set_ui(Box::new(UiHandle(ui.clone())));
         }
+        self.attempts += 1;
+        self.events.push_back(DriverEvent::AttemptStarted {
+            attempt: self.attempts,
+            version: self.version,
+        });
         self.out = Some(self.session.start());
         self.take_session_events();
         self.messages = 0;

@@ -69,7 +69,8 @@ impl Engine {
         };
         // Room for Final, an Alert 1222 and a WBXML code-page switch.
         let reserve = command_len(&Command::Alert(Alert::new("99999", 1222)), encoding) + 8;
-        let mut used = encode(&empty, encoding).len() + reserve;
+        let bare = encode(&empty, encoding).len() + reserve;
+        let mut used = bare;
         let mut commands = Vec::new();
         let mut next_id = 0u32;
         // The answers: all of them when the session is refused or ends (a refusal carries a
@@ -95,6 +96,8 @@ impl Engine {
             .cloned()
             .collect();
         let mut open_chunk = false;
+        // A job left for the next message because the answers took its room.
+        let mut deferred = false;
         let mut failed = Vec::new();
         if mode == Build::Jobs && !answers_left {
             let mut jobs_here = 0;
@@ -132,6 +135,12 @@ impl Engine {
                 if jobs_here > 0 {
                     break;
                 }
+                if !commands.is_empty() && bare + len <= limit {
+                    // It fits a message of its own: the next one (this one is not Final,
+                    // so the device asks for it).
+                    deferred = true;
+                    break;
+                }
                 // Alone it does not fit: its value goes as a large object, one chunk per
                 // message (the device must get an object's chunks in a row).
                 let entry = s.jobs.pop_front().expect("front");
@@ -163,7 +172,7 @@ impl Engine {
                 }
             }
         }
-        let more_to_send = answers_left || open_chunk;
+        let more_to_send = answers_left || open_chunk || deferred;
         if mode == Build::Continue {
             next_id += 1;
             commands.push(Command::Alert(Alert::new(next_id.to_string(), 1222)));

@@ -5,7 +5,9 @@
 //! - **Sessions** are keyed by the device's LocURI and the SessionID. A package 1 (MsgID 1
 //!   carrying Alert 1200 or 1201) always starts a new session, authenticated afresh; an open
 //!   session with the same key is dropped (nothing of it — MsgIDs, jobs, large objects —
-//!   carries over). Any other message must continue an open session: the next MsgID, or the
+//!   carries over), unless it is the very package 1 that opened that session, nothing after
+//!   it received: a repeat after a lost reply, answered with the same reply (so that its
+//!   alerts and DevInfo are not recorded twice). Any other message must continue an open session: the next MsgID, or the
 //!   same MsgID with the same bytes (a repeat after a lost reply, answered with the same
 //!   reply). A message of no open session gets a SyncHdr Status 404, one whose MsgID does
 //!   not follow 400; neither is executed or recorded. Sessions idle longer than the
@@ -23,8 +25,9 @@
 //!   acknowledged again). An unsupported scheme, or a third refusal, ends the session with a
 //!   `Failed` record. [`ServerAuth::None`] sends no credentials at all (a lax server).
 //! - **Jobs** go out in order, as many per message as fit the smaller of the server's and the
-//!   device's MaxMsgSize (measured on the encoded message); a value that cannot fit goes as a
-//!   large object, one chunk per message, in messages without Final; a value over the
+//!   device's MaxMsgSize (measured on the encoded message); a job that does not fit beside
+//!   the answers waits for the next message (this one is not Final); a value that cannot fit
+//!   goes as a large object, one chunk per message, in messages without Final; a value over the
 //!   device's MaxObjSize is not sent (`Failed`). A chunk answered with anything but 213
 //!   ends its object (`Failed`, with the device's code). A job answered 401/407 is sent
 //!   again. Once-jobs (firmware) count as delivered when the device's Status for them
@@ -38,7 +41,6 @@ mod message;
 mod session;
 
 use std::collections::{HashMap, HashSet};
-use std::hash::{DefaultHasher, Hash, Hasher};
 
 use omadm_syncml::auth::{decode_nonce, AuthScheme};
 use omadm_syncml::{decode_lenient, Command, DmVersion, Encoding, Limits, Status, SyncMl};
@@ -219,10 +221,10 @@ fn is_package1(msg: &SyncMl) -> bool {
             .any(|c| matches!(c, Command::Alert(a) if matches!(a.code(), Some(1200 | 1201))))
 }
 
-fn digest(bytes: &[u8]) -> u64 {
-    let mut h = DefaultHasher::new();
-    bytes.hash(&mut h);
-    h.finish()
+/// What identifies a repeated message: SHA-256 of its bytes (a repeat gets the stored reply,
+/// so a forged collision must be out of reach).
+fn digest(bytes: &[u8]) -> [u8; 32] {
+    openssl::sha::sha256(bytes)
 }
 
 /// A DM status code (1xx–5xx), or None for what is no status.
@@ -395,6 +397,14 @@ impl Engine {
         let msg_id: Option<u64> = msg.header.msg_id.trim().parse().ok();
         let body_digest = digest(body);
         if is_package1(&msg) {
+            if let Some(reply) = self
+                .sessions
+                .get(&key)
+                .and_then(|s| s.repeat_of_first(&body_digest))
+            {
+                log::info!("{shown}: package 1 again (its reply was lost): the same reply again");
+                return reply;
+            }
             if self.sessions.remove(&key).is_some() {
                 log::info!("{shown}: package 1 starts the session again; the open one is dropped");
             }
@@ -429,15 +439,9 @@ impl Engine {
             };
             match msg_id {
                 Some(id) if id == s.device_msg_id => {
-                    if let Some((d, reply)) = &s.last {
-                        if *d == body_digest {
-                            log::info!("{shown}: MsgID {id} again: the same reply again");
-                            return Reply {
-                                records: Vec::new(),
-                                nonces_changed: false,
-                                ..reply.clone()
-                            };
-                        }
+                    if let Some(reply) = s.repeat(&body_digest) {
+                        log::info!("{shown}: MsgID {id} again: the same reply again");
+                        return reply;
                     }
                     log::warn!("{shown}: another message with MsgID {id}: refused (400)");
                     return self.refusal(&msg, encoding, 400);

@@ -48,7 +48,7 @@ pub(super) struct DeviceSession {
     pub device_msg_id: u64,
     /// The last reply, with a digest of the message it answered: a device that repeats a
     /// message (its reply was lost) gets the same reply again.
-    pub last: Option<(u64, Reply)>,
+    pub last: Option<([u8; 32], Reply)>,
     /// Our last MsgID.
     pub msg_id: u32,
     pub device_authenticated: bool,
@@ -75,6 +75,27 @@ pub(super) struct DeviceSession {
 }
 
 impl DeviceSession {
+    /// The reply again, when `digest` is the message it answered (without what that message
+    /// recorded: nothing is recorded twice).
+    pub(super) fn repeat(&self, digest: &[u8; 32]) -> Option<Reply> {
+        let (d, reply) = self.last.as_ref()?;
+        (d == digest).then(|| Reply {
+            records: Vec::new(),
+            nonces_changed: false,
+            ..reply.clone()
+        })
+    }
+
+    /// As [`DeviceSession::repeat`], for a package 1 that is the very message that opened
+    /// this session, nothing after it received (its reply was lost and the device sent it
+    /// again): the session goes on rather than start over and record everything twice.
+    pub(super) fn repeat_of_first(&self, digest: &[u8; 32]) -> Option<Reply> {
+        if self.device_msg_id != 1 {
+            return None;
+        }
+        self.repeat(digest)
+    }
+
     pub(super) fn new(
         now: u64,
         version: DmVersion,
