@@ -342,6 +342,30 @@ fn alerts_are_dropped_only_once_the_server_acknowledged_them() {
 }
 
 #[test]
+fn alerts_refused_before_either_side_was_believed_go_again_in_the_same_session() {
+    // Found by the pair's property test: both stored nonces stale, so the server's first
+    // reply (401 to everything) is not believed; after the challenges the server says its
+    // 401s again, and the device must send the refused alerts again rather than keep them
+    // for another session.
+    for max_msg_size in [1024, 16 * 1024] {
+        let mut p = Pair::new(JOBS);
+        p.settings.max_msg_size = max_msg_size;
+        assert!(p.session().completed());
+        p.account.client.as_mut().unwrap().data = b"stale-client".to_vec();
+        p.account.server.as_mut().unwrap().data = b"stale-server".to_vec();
+        p.add_alert("result-1");
+        let run = p.session();
+        assert!(run.completed(), "{:?}", run.last());
+        assert!(
+            p.alerts.pending.is_empty(),
+            "MaxMsgSize {max_msg_size}: {:?}",
+            run.events
+        );
+        assert_eq!(p.alerts_received(), ["result-1"]);
+    }
+}
+
+#[test]
 fn nonces_are_stored_as_the_server_answers_and_the_next_session_needs_no_extra_round_trip() {
     let mut p = Pair::new(JOBS);
     let first = p.session();
@@ -424,4 +448,55 @@ fn misuse_is_refused_without_changing_anything() {
     assert!(d
         .handle_failure(p.now, omadm_agent::FailureKind::Io, "x")
         .is_err());
+}
+
+fn any_fault() -> impl proptest::strategy::Strategy<Value = Fault> {
+    use proptest::prelude::*;
+    prop_oneof![
+        3 => Just(Fault::None),
+        1 => proptest::sample::select(vec![400u16, 403, 408, 415, 429, 500, 501, 503, 505])
+            .prop_map(Fault::Status),
+        1 => Just(Fault::Refused),
+        1 => Just(Fault::DropResponse),
+        1 => Just(Fault::Duplicate),
+        1 => Just(Fault::CutShort),
+        1 => Just(Fault::Truncated),
+        1 => Just(Fault::Slow),
+        1 => Just(Fault::Tls),
+    ]
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(48))]
+
+    /// Whatever the transport does: every session ends, nothing runs twice in an attempt,
+    /// no alert is lost, and once the faults stop a session delivers the alerts.
+    #[test]
+    fn random_fault_scripts_keep_the_invariants(
+        scripts in proptest::collection::vec(proptest::collection::vec(any_fault(), 0..12), 1..4),
+        max_msg_size in proptest::sample::select(vec![1024u64, 2048, 8192, 65536]),
+        wbxml: bool,
+    ) {
+        let mut p = Pair::new(JOBS);
+        p.settings.max_msg_size = max_msg_size;
+        p.account.ext.conn_retry_freq = 2;
+        if wbxml {
+            p.account.ext.default_encoding = "application/vnd.syncml.dm+wbxml".into();
+        }
+        let added = ["result-1".to_owned(), "result-2".to_owned()];
+        for a in &added {
+            p.add_alert(a);
+        }
+        for script in scripts {
+            p.script(&script);
+            let run = p.session();
+            proptest::prop_assert!(run.last().is_final());
+            p.assert_nothing_ran_twice();
+            p.assert_no_alert_lost(&added);
+        }
+        p.script(&[]);
+        let run = p.session();
+        proptest::prop_assert!(run.completed(), "{:?}", run.last());
+        proptest::prop_assert!(p.alerts.pending.is_empty());
+    }
 }

@@ -171,6 +171,9 @@ pub struct Session {
     /// (MsgID, CmdID).
     alerts: Vec<GenericAlert>,
     alerts_in_flight: HashMap<(String, String), u64>,
+    /// Generic alerts an authenticated server refused with 401/407 (it had not believed our
+    /// credentials yet): sent again in the next reply, once the client is authenticated.
+    alerts_to_resend: Vec<u64>,
     /// Responses that did not fit the previous message.
     outbox: VecDeque<Command>,
     large_object: Assembler,
@@ -218,6 +221,7 @@ impl Session {
             idle_exchanges: 0,
             alerts,
             alerts_in_flight: HashMap::new(),
+            alerts_to_resend: Vec::new(),
             outbox: VecDeque::new(),
             large_object: Assembler::new(max_obj),
             ui: None,
@@ -336,6 +340,7 @@ impl Session {
             commands.push(Command::Alert(alert));
         }
         self.alerts_in_flight.clear();
+        self.alerts_to_resend.clear();
         // Generic alerts are a DM 1.2 feature: a 1.1.2 session leaves them pending.
         if self.config.version == omadm_syncml::DmVersion::V1_2 {
             for alert in &self.alerts {
@@ -586,6 +591,7 @@ impl Session {
         if msg.body.is_final
             && !has_commands
             && self.outbox.is_empty()
+            && !self.has_alerts_to_resend()
             && server_ok
             && !self.large_object.is_pending()
         {
@@ -637,6 +643,11 @@ impl Session {
         )))
     }
 
+    /// Whether refused alerts wait to go again (and can: the client is authenticated).
+    fn has_alerts_to_resend(&self) -> bool {
+        self.client_authenticated && !self.alerts_to_resend.is_empty()
+    }
+
     /// Handles a Status from the server; true when package 1 must be sent again.
     fn on_status(&mut self, s: &Status) -> bool {
         let code = s.code().unwrap_or(500);
@@ -648,6 +659,10 @@ impl Session {
                 self.events
                     .push_back(Event::GenericAlertAcknowledged { id, status: code });
                 self.alerts.retain(|a| a.id != id);
+            } else if code == 401 || code == 407 {
+                // Refused for our credentials, not for what it says: it goes again once they
+                // are accepted (a header 401 restarts package 1 with every alert anyway).
+                self.alerts_to_resend.push(id);
             }
             return false;
         }
@@ -911,7 +926,31 @@ impl Session {
                 }
             }
         }
-        let more_to_send = !self.outbox.is_empty();
+        // Alerts refused for our credentials, now that the server is heard: after the
+        // responses, as many as fit.
+        while self.client_authenticated && self.outbox.is_empty() {
+            let Some(&id) = self.alerts_to_resend.first() else {
+                break;
+            };
+            let Some(alert) = self.alerts.iter().find(|a| a.id == id) else {
+                self.alerts_to_resend.remove(0);
+                continue;
+            };
+            let mut probe = Command::Alert(alert.to_alert("99999".into()));
+            let len = command_len(&probe, encoding);
+            if used + len > limit && commands.len() > 1 {
+                break;
+            }
+            assign(&mut probe);
+            if let Command::Alert(a) = &probe {
+                self.alerts_in_flight
+                    .insert((header.msg_id.clone(), a.cmd_id.clone()), id);
+            }
+            used += len;
+            commands.push(probe);
+            self.alerts_to_resend.remove(0);
+        }
+        let more_to_send = !self.outbox.is_empty() || self.has_alerts_to_resend();
         if more_from_server && !more_to_send {
             let mut alert = Command::Alert(Alert::new("", 1222));
             assign(&mut alert);

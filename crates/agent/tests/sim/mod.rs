@@ -431,7 +431,11 @@ impl Pair {
         driver.handle_response(self.now, r, &mut self.tree, &mut self.alerts)
     }
 
-    fn post_to_server(&mut self, body: &[u8], hmac: Option<&str>) -> (u16, Vec<u8>, Option<String>) {
+    fn post_to_server(
+        &mut self,
+        body: &[u8],
+        hmac: Option<&str>,
+    ) -> (u16, Vec<u8>, Option<String>) {
         self.server_requests += 1;
         self.device_message_sizes.push(body.len());
         let reply = self.server.handle(self.now, body, hmac);
