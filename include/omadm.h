@@ -12,7 +12,9 @@
  * callback only.
  *
  * VERSIONS AND COMPATIBILITY
- * libomadm.so.MAJOR is the SONAME; every symbol carries the version node OMADM_1.0. Within
+ * libomadm.so.MAJOR is the SONAME; every symbol carries the version node of the minor release
+ * that added it (OMADM_1.0, OMADM_1.1: the omadm_session_* calls), each inheriting the one
+ * before. Within
  * one MAJOR, a program built with header MAJOR.MINOR runs with any library MAJOR.M >= MINOR:
  * functions, constants, result codes and struct fields are only ever added, never removed,
  * renumbered or reordered. Compare OMADM_VERSION_NUMBER (the header's) with
@@ -21,7 +23,8 @@
  *
  * STRUCTS THAT GROW
  * Every struct the host fills in and omadm reads (omadm_device_info, omadm_csp_callbacks,
- * omadm_firmware_callbacks, omadm_generic_alert, omadm_value, omadm_ui_answer) starts with
+ * omadm_firmware_callbacks, omadm_generic_alert, omadm_value, omadm_ui_answer,
+ * omadm_http_response) starts with
  * size_t struct_size: initialise it with its OMADM_<NAME>_INIT macro (or OMADM_STRUCT_INIT),
  * which sets struct_size to the sizeof the program was compiled with and zeroes the rest.
  * omadm reads only the first struct_size bytes and takes any later field as zero (NULL
@@ -30,7 +33,9 @@
  * OMADM_RESULT_INVALID_ARGUMENT. Structs omadm hands to callbacks (omadm_csp_params,
  * omadm_event, omadm_ui_request, omadm_push_message, omadm_firmware_package,
  * omadm_log_params) start with omadm's own struct_size: read a field added in a later minor
- * version only when struct_size covers it. Accounts are built with the opaque omadm_account
+ * version only when struct_size covers it. A struct omadm fills in for the caller
+ * (omadm_session_step) is initialised by the caller the same way; omadm writes no more than
+ * its struct_size and sets struct_size to what it wrote. Accounts are built with the opaque omadm_account
  * and its setters instead.
  *
  * THREADS
@@ -91,7 +96,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#define OMADM_VERSION_STRING "1.0.0"
+#define OMADM_VERSION_STRING "1.1.0"
 
 /* A struct that grows, initialised: struct_size set to this program's sizeof, all else zero
  * (C: a designated initializer; C++11: the value of an immediately called lambda). */
@@ -106,6 +111,8 @@
 #define OMADM_GENERIC_ALERT_INIT OMADM_STRUCT_INIT(omadm_generic_alert)
 #define OMADM_VALUE_INIT OMADM_STRUCT_INIT(omadm_value)
 #define OMADM_UI_ANSWER_INIT OMADM_STRUCT_INIT(omadm_ui_answer)
+#define OMADM_SESSION_STEP_INIT OMADM_STRUCT_INIT(omadm_session_step)
+#define OMADM_HTTP_RESPONSE_INIT OMADM_STRUCT_INIT(omadm_http_response)
 
 
 /**
@@ -117,7 +124,7 @@
 /**
  * Minor version.
  */
-#define OMADM_VERSION_MINOR 0
+#define OMADM_VERSION_MINOR 1
 
 /**
  * Patch version.
@@ -391,6 +398,60 @@
 #define OMADM_ROLE_ANY_PUSH_SOURCE 4096
 
 /**
+ * `omadm_session_step.action`: post `body` to `url`, then feed the response or the failure.
+ */
+#define OMADM_SESSION_SEND 1
+
+/**
+ * `omadm_session_step.action`: nothing to send before `wake_at_ms` (a backoff, or the
+ * fallback's interval); call `omadm_session_next` again then.
+ */
+#define OMADM_SESSION_WAIT 2
+
+/**
+ * `omadm_session_step.action`: the session is over; `outcome` and `http_status` say how.
+ */
+#define OMADM_SESSION_DONE 3
+
+/**
+ * Failure kind: the server could not be reached (DNS, refused, unreachable, connect
+ * time-out). Retried with backoff.
+ */
+#define OMADM_TRANSPORT_CONNECT 1
+
+/**
+ * Failure kind: no complete response within the host's time-out. Retried with backoff.
+ */
+#define OMADM_TRANSPORT_TIMEOUT 2
+
+/**
+ * Failure kind: the connection broke while sending or reading (a response cut short).
+ * Retried with backoff.
+ */
+#define OMADM_TRANSPORT_IO 3
+
+/**
+ * Failure kind: TLS failed (handshake, untrusted certificate, host name). Not retried.
+ */
+#define OMADM_TRANSPORT_TLS 4
+
+/**
+ * Failure kind: the URL cannot be used by the host's transport. Not retried.
+ */
+#define OMADM_TRANSPORT_BAD_URL 5
+
+/**
+ * Failure kind: the URL is `http://` and `plain_http_allowed` was false. Not retried.
+ */
+#define OMADM_TRANSPORT_PLAIN_HTTP_REFUSED 6
+
+/**
+ * Failure kind: the response is not HTTP, or is longer than `max_response_bytes`. Not
+ * retried.
+ */
+#define OMADM_TRANSPORT_PROTOCOL 7
+
+/**
  * Show a text (1100).
  */
 #define OMADM_UI_DISPLAY 1100
@@ -506,6 +567,12 @@ enum omadm_result
    * The process already has a Rust logger that is not omadm's; logs cannot be routed.
    */
   OMADM_RESULT_LOGGER_UNAVAILABLE = 109,
+  /**
+   * A call out of its order (since 1.1): a host-transport session was given a response
+   * or failure with no request outstanding, or asked for its next step while a request
+   * awaits its response.
+   */
+  OMADM_RESULT_OUT_OF_ORDER = 110,
   /**
    * A file or directory could not be read or written.
    */
@@ -647,6 +714,12 @@ typedef struct omadm_agent_config omadm_agent_config;
  * the `omadm_csp_out_*` functions, during the callback only.
  */
 typedef struct omadm_csp_out omadm_csp_out;
+
+/**
+ * A session over the host's transport. Open with `omadm_session_open`, free with
+ * `omadm_session_free` (before the agent).
+ */
+typedef struct omadm_session omadm_session;
 
 /**
  * A text view: UTF-8, not necessarily NUL-terminated when the caller gives it. Views the
@@ -1180,6 +1253,105 @@ typedef struct omadm_push_message {
 typedef void (*omadm_push_callback)(void *userdata, const struct omadm_push_message *message);
 
 /**
+ * What to do next, filled in by `omadm_session_next` up to the caller's `struct_size`
+ * (initialise with `OMADM_SESSION_STEP_INIT`; on return `struct_size` is what was filled).
+ * Views stay valid until the next call on the session.
+ */
+typedef struct omadm_session_step {
+  /**
+   * The caller's `sizeof`; on return, the bytes omadm filled in.
+   */
+  size_t struct_size;
+  /**
+   * `OMADM_SESSION_SEND`, `_WAIT` or `_DONE`.
+   */
+  uint32_t action;
+  /**
+   * WAIT: when to call again (the caller's clock).
+   */
+  uint64_t wake_at_ms;
+  /**
+   * SEND: where to POST.
+   */
+  struct omadm_str url;
+  /**
+   * SEND: the `Content-Type` header.
+   */
+  struct omadm_str content_type;
+  /**
+   * SEND: the body.
+   */
+  struct omadm_bytes body;
+  /**
+   * SEND: the `x-syncml-hmac` header's value; empty when the header is not sent.
+   */
+  struct omadm_str hmac;
+  /**
+   * SEND: the message's number in the session attempt (from 1).
+   */
+  uint32_t message_number;
+  /**
+   * SEND: 0 for the message's first try, then its retry number.
+   */
+  uint32_t retry;
+  /**
+   * SEND: whether an `http://` URL may be used; when false the connection must be TLS
+   * (else feed `OMADM_TRANSPORT_PLAIN_HTTP_REFUSED`).
+   */
+  bool plain_http_allowed;
+  /**
+   * SEND: the longest response body the session accepts; refuse a longer one while
+   * reading it (`OMADM_TRANSPORT_PROTOCOL`).
+   */
+  size_t max_response_bytes;
+  /**
+   * SEND: the account's client certificate (PEM file) to present in the TLS handshake;
+   * empty when it has none.
+   */
+  struct omadm_str client_cert_path;
+  /**
+   * SEND: its private key (PEM file); empty when none.
+   */
+  struct omadm_str client_key_path;
+  /**
+   * DONE: `OMADM_RESULT_OK` when the session completed, else its outcome (600–610, as in
+   * `omadm_agent_run_session`).
+   */
+  uint32_t outcome;
+  /**
+   * DONE: the HTTP status that ended it (`OMADM_RESULT_HTTP_STATUS`), else 0.
+   */
+  uint32_t http_status;
+} omadm_session_step;
+
+/**
+ * A response the host's transport received (initialise with
+ * `OMADM_HTTP_RESPONSE_INIT`).
+ */
+typedef struct omadm_http_response {
+  /**
+   * The caller's `sizeof`.
+   */
+  size_t struct_size;
+  /**
+   * The HTTP status.
+   */
+  uint32_t status;
+  /**
+   * The `Content-Type` header; empty when absent.
+   */
+  struct omadm_str content_type;
+  /**
+   * The `x-syncml-hmac` header; empty when absent.
+   */
+  struct omadm_str hmac;
+  /**
+   * The body.
+   */
+  struct omadm_bytes body;
+} omadm_http_response;
+
+/**
  * A leaf value (or, with Format `node`, an interior node) to write. Initialise with
  * `OMADM_VALUE_INIT` (it sets `struct_size`). An empty value is `(NULL, 0)` data: a leaf
  * with no bytes, not a missing one.
@@ -1463,7 +1635,9 @@ omadm_result omadm_agent_open(const struct omadm_agent_config *config, struct om
  * Native CSPs', push handlers' and callbacks' finalizers run here. No other thread may be
  * using the agent (stop and join the thread in `omadm_agent_run` first). From inside a
  * callback of this agent it does nothing and returns `OMADM_RESULT_REENTRANT` (the agent is
- * running that callback). A finalizer run here must not call this agent.
+ * running that callback). With host-transport sessions open (`omadm_session_open`) it does
+ * nothing and returns `OMADM_RESULT_BUSY`: free them first. A finalizer run here must not
+ * call this agent.
  *
  * # Safety
  * `agent` NULL or from `omadm_agent_open`, not freed before.
@@ -2003,6 +2177,74 @@ omadm_result omadm_agent_unregister_push_handler(const struct omadm_agent *agent
  * get "unknown result").
  */
 const char *omadm_result_str(uint32_t result);
+
+/**
+ * Opens a client-initiated session (Alert 1201) with the server whose DM account has this
+ * ServerID, carrying the generic alerts pending for it, to be run over the host's
+ * transport: see `omadm_session_next`. `OMADM_RESULT_NO_ACCOUNT` when no account has it.
+ * Several sessions may be open at once (with different servers); free each with
+ * `omadm_session_free` before freeing the agent.
+ *
+ * # Safety
+ * `agent` from `omadm_agent_open`; `(server_id, server_id_len)` readable; `out_session`
+ * writable.
+ */
+omadm_result omadm_session_open(const struct omadm_agent *agent,
+                                const char *server_id,
+                                size_t server_id_len,
+                                struct omadm_session **out_session);
+
+/**
+ * What to do next at `now_ms`: SEND a request, WAIT until `wake_at_ms`, or DONE (see
+ * `omadm_session_step`). `OMADM_RESULT_OUT_OF_ORDER` while a request handed out awaits its
+ * response or failure. After DONE, every call answers DONE again.
+ *
+ * # Safety
+ * `session` from `omadm_session_open`; `step` writable for its `struct_size`, which must be
+ * at least this header's `sizeof(omadm_session_step)`.
+ */
+omadm_result omadm_session_next(struct omadm_session *session,
+                                uint64_t now_ms,
+                                struct omadm_session_step *step);
+
+/**
+ * Hands in the response to the request of the last SEND, received at `now_ms`. A 200's body
+ * is executed on the agent's tree (callbacks of native CSPs and the UI run on this thread,
+ * inside this call); any status is taken (retryable ones are retried per the account).
+ * `OMADM_RESULT_OUT_OF_ORDER` with no request outstanding.
+ *
+ * # Safety
+ * `session` from `omadm_session_open`; `response` readable for its `struct_size`, its views
+ * readable.
+ */
+omadm_result omadm_session_feed_response(struct omadm_session *session,
+                                         uint64_t now_ms,
+                                         const struct omadm_http_response *response);
+
+/**
+ * Tells the session that the request of the last SEND got no response at `now_ms`:
+ * `kind` is an `OMADM_TRANSPORT_*` value, `(detail, detail_len)` the transport's words
+ * (for logs and the failure's text; may be empty). `OMADM_RESULT_INVALID_ARGUMENT` for an
+ * unknown kind, `OMADM_RESULT_OUT_OF_ORDER` with no request outstanding.
+ *
+ * # Safety
+ * `session` from `omadm_session_open`; `(detail, detail_len)` readable.
+ */
+omadm_result omadm_session_feed_failure(struct omadm_session *session,
+                                        uint64_t now_ms,
+                                        uint32_t kind,
+                                        const char *detail,
+                                        size_t detail_len);
+
+/**
+ * Frees a session (NULL is ignored). A session freed before DONE ends there: nothing more is
+ * sent, what it executed stays (persisted), its alerts stay pending unless acknowledged.
+ * Not from a callback running inside a call on this session (`OMADM_RESULT_REENTRANT`).
+ *
+ * # Safety
+ * `session` NULL or from `omadm_session_open`, not freed before.
+ */
+omadm_result omadm_session_free(struct omadm_session *session);
 
 /**
  * Reads the node `uri` as a device caller with `roles`: a leaf's value, or an interior

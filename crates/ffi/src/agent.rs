@@ -7,7 +7,7 @@
 use std::cell::Cell;
 use std::collections::HashMap;
 use std::ffi::{c_char, c_void};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -47,6 +47,8 @@ pub struct omadm_agent {
     retired: Mutex<Vec<String>>,
     poisoned: AtomicBool,
     started: Instant,
+    /// Host-transport sessions open on this agent (`omadm_session_open`).
+    pub(crate) open_sessions: AtomicUsize,
 }
 
 // SAFETY: the agent's Rust state is behind mutexes; the raw pointers it holds are the
@@ -223,7 +225,7 @@ impl omadm_agent {
         u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX)
     }
 
-    fn emit(&self, core: &Core, event: &AgentEvent) {
+    pub(crate) fn emit(&self, core: &Core, event: &AgentEvent) {
         match event {
             AgentEvent::Routed(r) => match core.push_handlers.get(&r.handler) {
                 Some(h) => h.deliver(r),
@@ -353,6 +355,7 @@ pub unsafe extern "C" fn omadm_agent_open(
             retired: Mutex::new(Vec::new()),
             poisoned: AtomicBool::new(false),
             started: Instant::now(),
+            open_sessions: AtomicUsize::new(0),
         });
         // SAFETY: checked non-NULL, writable by the caller's contract.
         unsafe { write_out(out, Box::into_raw(handle)) };
@@ -364,7 +367,9 @@ pub unsafe extern "C" fn omadm_agent_open(
 /// Native CSPs', push handlers' and callbacks' finalizers run here. No other thread may be
 /// using the agent (stop and join the thread in `omadm_agent_run` first). From inside a
 /// callback of this agent it does nothing and returns `OMADM_RESULT_REENTRANT` (the agent is
-/// running that callback). A finalizer run here must not call this agent.
+/// running that callback). With host-transport sessions open (`omadm_session_open`) it does
+/// nothing and returns `OMADM_RESULT_BUSY`: free them first. A finalizer run here must not
+/// call this agent.
 ///
 /// # Safety
 /// `agent` NULL or from `omadm_agent_open`, not freed before.
@@ -378,6 +383,11 @@ pub unsafe extern "C" fn omadm_agent_free(agent: *mut omadm_agent) -> omadm_resu
         // it from under that call.
         if crate::boundary::in_call_on(agent) {
             return Err(omadm_result::Reentrant);
+        }
+        // SAFETY: non-NULL, from omadm_agent_open, not freed (contract).
+        if unsafe { &*agent }.open_sessions.load(Ordering::SeqCst) > 0 {
+            log::error!("omadm_agent_free with host-transport sessions open: free them first");
+            return Err(omadm_result::Busy);
         }
         // SAFETY: from Box::into_raw in omadm_agent_open, freed once, not in use.
         let boxed = unsafe { Box::from_raw(agent) };

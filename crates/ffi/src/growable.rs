@@ -49,3 +49,29 @@ pub(crate) unsafe fn read<T: Growable>(ptr: *const T) -> Result<T, omadm_result>
         Ok(value.assume_init())
     }
 }
+
+/// Writes `value` into the host's `*ptr`, whose `struct_size` says how much of it the host
+/// has (checked as [`read`] does): at most that many bytes are written, and `struct_size`
+/// becomes the number written.
+///
+/// # Safety
+/// A non-NULL `ptr` must point to at least `struct_size` writable bytes starting with the
+/// `struct_size` field.
+pub(crate) unsafe fn write<T: Growable>(ptr: *mut T, value: T) -> Result<(), omadm_result> {
+    if ptr.is_null() {
+        return Err(omadm_result::NullParameter);
+    }
+    // SAFETY: non-NULL; by the contract the first field (a usize) is readable.
+    let size = unsafe { ptr.cast::<usize>().read_unaligned() };
+    if !(T::MIN_SIZE..=MAX_STRUCT_SIZE).contains(&size) {
+        return Err(omadm_result::InvalidArgument);
+    }
+    let n = size.min(std::mem::size_of::<T>());
+    // SAFETY: the host's `size` bytes are writable (contract) and we write at most `n` of
+    // them from a value of our own size; `n` fits the usize written last.
+    unsafe {
+        std::ptr::copy_nonoverlapping((&value as *const T).cast::<u8>(), ptr.cast::<u8>(), n);
+        ptr.cast::<usize>().write_unaligned(n);
+    }
+    Ok(())
+}

@@ -41,6 +41,7 @@ mod log_sink;
 mod push;
 mod result;
 mod roles;
+mod session;
 mod strings;
 mod tree;
 mod ui;
@@ -56,6 +57,7 @@ pub use log_sink::*;
 pub use push::*;
 pub use result::*;
 pub use roles::*;
+pub use session::*;
 pub use strings::*;
 pub use tree::*;
 pub use ui::*;
@@ -67,7 +69,7 @@ use std::ffi::c_char;
 /// `omadm_version()`; a test keeps the three equal).
 pub const OMADM_VERSION_MAJOR: u32 = 1;
 /// Minor version.
-pub const OMADM_VERSION_MINOR: u32 = 0;
+pub const OMADM_VERSION_MINOR: u32 = 1;
 /// Patch version.
 pub const OMADM_VERSION_PATCH: u32 = 0;
 

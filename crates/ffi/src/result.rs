@@ -42,6 +42,10 @@ pub enum omadm_result {
     AlreadyRegistered = 108,
     /// The process already has a Rust logger that is not omadm's; logs cannot be routed.
     LoggerUnavailable = 109,
+    /// A call out of its order (since 1.1): a host-transport session was given a response
+    /// or failure with no request outstanding, or asked for its next step while a request
+    /// awaits its response.
+    OutOfOrder = 110,
     /// A file or directory could not be read or written.
     Io = 200,
     /// The state directory holds something omadm cannot load (corrupt or foreign).
@@ -167,6 +171,9 @@ impl omadm_result {
             omadm_result::UnknownId => "no such id\0",
             omadm_result::AlreadyRegistered => "already registered\0",
             omadm_result::LoggerUnavailable => "another Rust logger owns this process\0",
+            omadm_result::OutOfOrder => {
+                "a call out of its order (no request outstanding, or one awaiting its response)\0"
+            }
             omadm_result::Io => "I/O error\0",
             omadm_result::StateUnreadable => "the state directory cannot be loaded\0",
             omadm_result::Tls => "TLS configuration refused\0",
@@ -230,7 +237,7 @@ pub extern "C" fn omadm_result_str(result: u32) -> *const c_char {
     text.as_ptr().cast()
 }
 
-const ALL: [omadm_result; 37] = [
+const ALL: [omadm_result; 38] = [
     omadm_result::Ok,
     omadm_result::NullParameter,
     omadm_result::InvalidArgument,
@@ -242,6 +249,7 @@ const ALL: [omadm_result; 37] = [
     omadm_result::UnknownId,
     omadm_result::AlreadyRegistered,
     omadm_result::LoggerUnavailable,
+    omadm_result::OutOfOrder,
     omadm_result::Io,
     omadm_result::StateUnreadable,
     omadm_result::Tls,
@@ -303,6 +311,7 @@ mod tests {
     #[test]
     fn values_are_never_renumbered() {
         let pinned = [
+            (omadm_result::OutOfOrder, 110),
             (omadm_result::StateLocked, 203),
             (omadm_result::SessionAborted, 600),
             (omadm_result::ServerNotAuthenticated, 601),
