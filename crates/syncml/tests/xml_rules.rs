@@ -406,3 +406,28 @@ fn status_alert_and_final_round_trip() {
     let again = decode(std::str::from_utf8(&xml::encode(&msg)).unwrap()).unwrap();
     assert_eq!(again, msg);
 }
+
+#[test]
+fn namespace_declarations_are_scoped_to_their_element() {
+    // A default namespace declared on one element ends with it: its sibling is SyncML again.
+    let body = r#"<Get><CmdID>2</CmdID><Meta><Format xmlns="syncml:metinf">chr</Format><Type>text/plain</Type></Meta><Item><Target><LocURI>./a</LocURI></Target></Item></Get>"#;
+    assert!(decode(&wrap_body(body)).is_ok());
+    // A foreign default namespace makes its element and its descendants unknown...
+    let body = r#"<Get><CmdID>2</CmdID><Item><Target><LocURI>./a</LocURI></Target><Data xmlns="urn:other">x</Data></Item></Get>"#;
+    let err = decode(&wrap_body(body)).unwrap_err();
+    assert!(
+        matches!(err.kind, ErrorKind::UnknownNamespace { ref element, ref namespace } if element == "Data" && namespace == "urn:other"),
+        "{err:?}"
+    );
+    // ...and `xmlns=""` puts an element in no namespace, identified by its name.
+    let body = r#"<Get><CmdID>2</CmdID><Item xmlns="urn:other"><Target xmlns=""><LocURI>./a</LocURI></Target></Item></Get>"#;
+    let err = decode(&wrap_body(body)).unwrap_err();
+    assert!(matches!(err.kind, ErrorKind::UnknownNamespace { ref element, .. } if element == "Item"));
+    // A prefix bound on an element is unbound after it.
+    let body = r#"<Get><CmdID>2</CmdID><Meta><m:Format xmlns:m="syncml:metinf">chr</m:Format><m:Type>text/plain</m:Type></Meta><Item><Target><LocURI>./a</LocURI></Target></Item></Get>"#;
+    let err = decode(&wrap_body(body)).unwrap_err();
+    assert!(
+        matches!(err.kind, ErrorKind::UnknownNamespace { ref element, ref namespace } if element == "Type" && namespace.contains("undeclared")),
+        "{err:?}"
+    );
+}
