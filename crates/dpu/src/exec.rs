@@ -406,7 +406,7 @@ impl Executor<'_> {
             // An answer that does not fit the question.
             _ => 500,
         };
-        s.data = code.to_string();
+        s.data = omadm_syncml::code_text(code);
     }
 
     fn atomic(&mut self, c: &Container) -> (Vec<Response>, bool) {
@@ -461,7 +461,7 @@ impl Executor<'_> {
                     if *i < failed {
                         for r in responses.iter_mut() {
                             if let Command::Status(s) = r {
-                                s.data = undone_code.to_string();
+                                s.data = omadm_syncml::code_text(undone_code);
                             }
                         }
                         responses.retain(|r| !matches!(r, Command::Results(_)));

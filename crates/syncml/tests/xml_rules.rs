@@ -422,7 +422,9 @@ fn namespace_declarations_are_scoped_to_their_element() {
     // ...and `xmlns=""` puts an element in no namespace, identified by its name.
     let body = r#"<Get><CmdID>2</CmdID><Item xmlns="urn:other"><Target xmlns=""><LocURI>./a</LocURI></Target></Item></Get>"#;
     let err = decode(&wrap_body(body)).unwrap_err();
-    assert!(matches!(err.kind, ErrorKind::UnknownNamespace { ref element, .. } if element == "Item"));
+    assert!(
+        matches!(err.kind, ErrorKind::UnknownNamespace { ref element, .. } if element == "Item")
+    );
     // A prefix bound on an element is unbound after it.
     let body = r#"<Get><CmdID>2</CmdID><Meta><m:Format xmlns:m="syncml:metinf">chr</m:Format><m:Type>text/plain</m:Type></Meta><Item><Target><LocURI>./a</LocURI></Target></Item></Get>"#;
     let err = decode(&wrap_body(body)).unwrap_err();

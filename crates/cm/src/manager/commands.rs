@@ -343,7 +343,7 @@ impl Manager {
                 },
             )
             .map_err(|mut e| {
-                e.message = format!("implicit Add of {ancestor} failed: {}", e.message);
+                e.message = format!("implicit Add of {ancestor} failed: {}", e.message).into();
                 e
             })?;
         }

@@ -86,7 +86,7 @@ fn csp_error(e: CmError) -> CspError {
         406 => CspError::NotSupported,
         code => CspError::Failed {
             code,
-            reason: e.message,
+            reason: e.message.into_owned(),
         },
     }
 }

@@ -150,7 +150,7 @@ impl Alert {
             cmd_id: cmd_id.into(),
             no_resp: false,
             cred: None,
-            data: Some(code.to_string()),
+            data: Some(code_text(code)),
             correlator: None,
             items: Vec::new(),
         }
@@ -235,7 +235,7 @@ impl Status {
             source_refs: Vec::new(),
             cred: None,
             chal: None,
-            data: code.to_string(),
+            data: code_text(code),
             items: Vec::new(),
         }
     }
@@ -296,4 +296,51 @@ pub struct Malformed {
     pub cmd_id: Option<String>,
     /// What was wrong.
     pub error: DecodeError,
+}
+
+/// A status or alert code as text, without the formatting machinery (a Status is built for
+/// every command).
+pub fn code_text(code: u16) -> String {
+    if (1000..=9999).contains(&code) {
+        let digits = [
+            b'0' + (code / 1000) as u8,
+            b'0' + (code / 100 % 10) as u8,
+            b'0' + (code / 10 % 10) as u8,
+            b'0' + (code % 10) as u8,
+        ];
+        return digits.iter().map(|&d| d as char).collect();
+    }
+    if (100..=999).contains(&code) {
+        let digits = [
+            b'0' + (code / 100) as u8,
+            b'0' + (code / 10 % 10) as u8,
+            b'0' + (code % 10) as u8,
+        ];
+        return digits.iter().map(|&d| d as char).collect();
+    }
+    code.to_string()
+}
+
+#[cfg(test)]
+mod code_text_tests {
+    #[test]
+    fn code_text_is_the_decimal_number() {
+        for code in [
+            0u16,
+            7,
+            42,
+            99,
+            100,
+            200,
+            212,
+            999,
+            1000,
+            1226,
+            9999,
+            10000,
+            u16::MAX,
+        ] {
+            assert_eq!(super::code_text(code), code.to_string());
+        }
+    }
 }

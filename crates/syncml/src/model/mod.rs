@@ -11,7 +11,8 @@ mod message;
 mod meta;
 
 pub use command::{
-    Alert, Command, Container, Exec, ItemCommand, Malformed, Results, Status, STATUS_FOR_HEADER,
+    code_text, Alert, Command, Container, Exec, ItemCommand, Malformed, Results, Status,
+    STATUS_FOR_HEADER,
 };
 pub use item::{Data, Item, Location};
 pub use message::{Cred, DmVersion, SyncBody, SyncHdr, SyncMl};
