@@ -36,6 +36,10 @@ pub struct DpuArgs {
     /// Executable nodes (default: ./test/execute).
     #[arg(long = "exec-node")]
     exec_node: Vec<String>,
+    /// The MaxMsgSize the device announces (default: the session engine's, 64 KiB); a
+    /// larger server message is refused unread, as on a device.
+    #[arg(long = "max-msg-size")]
+    max_msg_size: Option<u64>,
 }
 
 /// Runs `bench`.
@@ -68,7 +72,7 @@ fn dpu(args: DpuArgs) -> Result<(), String> {
     let mut reply_len = 0;
     for i in 0..warmup + args.iterations.max(1) {
         let mut cm = device::build(&csps, &execs)?;
-        let mut session = respond::build_session(&message, encoding, None, None, None)?;
+        let mut session = respond::build_session(&message, encoding, None, None, None, args.max_msg_size)?;
         session.start();
         let start = Instant::now();
         let reply = session

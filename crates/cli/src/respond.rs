@@ -102,6 +102,7 @@ pub fn build_session(
     server_id: Option<&str>,
     server: Option<Credentials>,
     client: Option<Credentials>,
+    max_msg_size: Option<u64>,
 ) -> Result<Session, String> {
     let (msg, _) =
         decode_lenient(first, &Limits::default()).map_err(|e| format!("first message: {e}"))?;
@@ -118,6 +119,9 @@ pub fn build_session(
         c
     });
     config.client_credentials = client;
+    if let Some(size) = max_msg_size {
+        config.max_msg_size = size;
+    }
     let mut counter = 0u64;
     let entropy = Box::new(move |buf: &mut [u8]| {
         // Deterministic nonces: a test tool's output should be reproducible.
@@ -162,6 +166,7 @@ pub fn run(args: RespondArgs) -> Result<(), String> {
         args.server_id.as_deref(),
         server,
         client_creds(&args),
+        None,
     )?;
     let mut n = 0;
     let mut emit = |bytes: &[u8], hmac: Option<&str>| -> Result<(), String> {

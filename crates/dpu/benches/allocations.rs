@@ -1,0 +1,168 @@
+//! Allocations and peak heap per command executed: a counting global allocator around one
+//! server message in → reply out (decode, execute every command, encode), with a fresh device
+//! each time (its setup not counted). Messages: the samples, and a generated message of N
+//! Gets of one leaf (the large-message case: every Get answered with a Status and a Results).
+//! Run: `cargo bench -p omadm-dpu --bench allocations`; prints a table.
+#![allow(unsafe_code)]
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use omadm_cm::{roles, Config, Manager, MemoryStorage};
+use omadm_csp::MemoryCsp;
+use omadm_dpu::{Session, SessionConfig, Trigger};
+use omadm_syncml::{
+    Command, DmVersion, Encoding, Item, ItemCommand, Limits, Location, SyncBody, SyncHdr, SyncMl,
+};
+
+/// Counts calls and live bytes; keeps the peak of live bytes.
+struct Counting;
+
+static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+static PEAK: AtomicUsize = AtomicUsize::new(0);
+
+// SAFETY: forwards to the system allocator unchanged; only counts.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        let live = LIVE.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
+        PEAK.fetch_max(live, Ordering::Relaxed);
+        // SAFETY: same contract as ours.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+        // SAFETY: same contract as ours.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        if new_size >= layout.size() {
+            let grow = new_size - layout.size();
+            let live = LIVE.fetch_add(grow, Ordering::Relaxed) + grow;
+            PEAK.fetch_max(live, Ordering::Relaxed);
+        } else {
+            LIVE.fetch_sub(layout.size() - new_size, Ordering::Relaxed);
+        }
+        // SAFETY: same contract as ours.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn device(encoding: Encoding, max_msg_size: u64) -> (Manager, Session) {
+    let config = Config {
+        root_acl: "Add=*&Get=*&Replace=*&Delete=*&Exec=*".into(),
+        ..Config::default()
+    };
+    let mut cm = Manager::open(Box::new(MemoryStorage::new()), config).unwrap();
+    cm.mount(
+        "./Vendor/memory",
+        Box::new(MemoryCsp::new("./Vendor/memory")),
+        roles::MANAGER,
+    )
+    .unwrap();
+    let mut sc = SessionConfig::new("IMEI:1", "http://127.0.0.1:8080/funambol/dm", "funambol");
+    sc.encoding = encoding;
+    sc.max_msg_size = max_msg_size;
+    let mut s = Session::new(
+        sc,
+        Trigger::Server { session_id: 1 },
+        vec![],
+        Box::new(|b: &mut [u8]| b.fill(3)),
+    );
+    s.start();
+    (cm, s)
+}
+
+fn count_commands(commands: &[Command]) -> usize {
+    commands
+        .iter()
+        .map(|c| match c {
+            Command::Atomic(k) | Command::Sequence(k) => 1 + count_commands(&k.commands),
+            Command::Status(_) | Command::Results(_) => 0,
+            _ => 1,
+        })
+        .sum()
+}
+
+/// `n` Gets of `./Vendor/memory/leaf` (created by an Add first), as the server would send.
+fn gets(n: usize, encoding: Encoding) -> Vec<u8> {
+    let mut commands = vec![Command::Add(ItemCommand::new(
+        "1",
+        vec![Item::target("./Vendor/memory/leaf").with_data("value")],
+    ))];
+    for i in 0..n {
+        commands.push(Command::Get(ItemCommand::new(
+            (i + 2).to_string(),
+            vec![Item::target("./Vendor/memory/leaf")],
+        )));
+    }
+    let msg = SyncMl {
+        header: SyncHdr::new(
+            DmVersion::V1_2,
+            "1",
+            "1",
+            Location::new("IMEI:1"),
+            Location::new("http://127.0.0.1:8080/funambol/dm"),
+        ),
+        body: SyncBody {
+            commands,
+            is_final: true,
+        },
+    };
+    omadm_syncml::encode(&msg, encoding)
+}
+
+fn measure(name: &str, message: &[u8], encoding: Encoding) {
+    let (decoded, _) = omadm_syncml::decode_lenient(message, &Limits::default()).unwrap();
+    let commands = count_commands(&decoded.body.commands).max(1);
+    drop(decoded);
+    let (mut cm, mut session) = device(encoding, message.len() as u64 * 4 + 65_536);
+    let before_live = LIVE.load(Ordering::SeqCst);
+    PEAK.store(before_live, Ordering::SeqCst);
+    let before = ALLOCATIONS.load(Ordering::SeqCst);
+    let reply = session.handle(&mut cm, message).unwrap();
+    let allocations = ALLOCATIONS.load(Ordering::SeqCst) - before;
+    let peak = PEAK.load(Ordering::SeqCst) - before_live;
+    drop(reply);
+    println!(
+        "| {name} | {} B | {commands} | {allocations} | {:.1} | {:.1} KB | {:.0} B | {:.1} |",
+        message.len(),
+        allocations as f64 / commands as f64,
+        peak as f64 / 1024.0,
+        peak as f64 / commands as f64,
+        peak as f64 / message.len() as f64,
+    );
+}
+
+fn main() {
+    println!("| message | size | commands | allocations | per command | peak heap | per command | per input byte |");
+    println!("|---|---|---|---|---|---|---|---|");
+    for file in [
+        "pkg2_mixed.xml",
+        "pkg2_mixed.wbxml",
+        "pkg2_80cmds.xml",
+        "pkg2_80cmds.wbxml",
+    ] {
+        let path = format!(
+            "{}/../../../shared/samples/{file}",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let message = std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+        let encoding = if file.ends_with("wbxml") {
+            Encoding::Wbxml
+        } else {
+            Encoding::Xml
+        };
+        measure(file, &message, encoding);
+    }
+    for encoding in [Encoding::Xml, Encoding::Wbxml] {
+        let message = gets(10_000, encoding);
+        let name = format!("10,000 Gets ({encoding:?})");
+        measure(&name, &message, encoding);
+    }
+}
