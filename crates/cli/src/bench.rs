@@ -72,7 +72,8 @@ fn dpu(args: DpuArgs) -> Result<(), String> {
     let mut reply_len = 0;
     for i in 0..warmup + args.iterations.max(1) {
         let mut cm = device::build(&csps, &execs)?;
-        let mut session = respond::build_session(&message, encoding, None, None, None, args.max_msg_size)?;
+        let mut session =
+            respond::build_session(&message, encoding, None, None, None, args.max_msg_size)?;
         session.start();
         let start = Instant::now();
         let reply = session

@@ -119,19 +119,34 @@ pub fn encode(message: &SyncMl, encoding: Encoding) -> Vec<u8> {
 /// commands into a peer's MaxMsgSize; a WBXML command inside a message may need up to two more
 /// octets for a code-page switch).
 pub fn command_len(command: &Command, encoding: Encoding) -> usize {
-    match encoding {
+    thread_local! {
+        /// The buffer commands are measured in, reused: the session engine measures every
+        /// command it sends.
+        static SCRATCH: std::cell::Cell<Vec<u8>> = const { std::cell::Cell::new(Vec::new()) };
+    }
+    let mut scratch = SCRATCH.take();
+    scratch.clear();
+    let len = match encoding {
         Encoding::Xml => {
             let mut sink = xml::sink();
+            sink.out = scratch;
             emit::emit_command(command, &mut sink);
-            sink.out.len()
+            scratch = sink.out;
+            scratch.len()
         }
         Encoding::Wbxml => {
-            let mut sink = wbxml::sink();
+            let mut sink = wbxml::writer::WbxmlSink::with_buffer(DmVersion::V1_2, scratch);
             let header = sink.out.len();
             emit::emit_command(command, &mut sink);
-            sink.out.len() - header + 2
+            scratch = sink.out;
+            scratch.len() - header + 2
         }
+    };
+    // A huge command's buffer is not kept.
+    if scratch.capacity() <= 64 * 1024 {
+        SCRATCH.set(scratch);
     }
+    len
 }
 
 /// Turns a lenient decode into a strict one: the first malformed command becomes the error.

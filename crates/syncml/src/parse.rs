@@ -243,10 +243,14 @@ fn parse_item_command<S: EventSource>(
         }
     }
     let at = src.offset();
-    let cmd_id = cmd_id.clone().ok_or_else(|| missing("CmdID", name, at))?;
+    if cmd_id.is_none() {
+        return Err(missing("CmdID", name, at));
+    }
     if items.is_empty() {
         return Err(missing("Item", name, at));
     }
+    // Taken only once nothing can fail: the caller names a malformed command by its CmdID.
+    let cmd_id = cmd_id.take().unwrap_or_default();
     Ok(ItemCommand {
         cmd_id,
         no_resp,
@@ -322,10 +326,13 @@ fn parse_exec<S: EventSource>(src: &mut S, cmd_id: &mut Option<String>) -> Resul
         }
     }
     let at = src.offset();
-    let cmd_id = cmd_id.clone().ok_or_else(|| missing("CmdID", "Exec", at))?;
+    if cmd_id.is_none() {
+        return Err(missing("CmdID", "Exec", at));
+    }
     if items.is_empty() {
         return Err(missing("Item", "Exec", at));
     }
+    let cmd_id = cmd_id.take().unwrap_or_default();
     Ok(Exec {
         cmd_id,
         no_resp,
@@ -360,7 +367,7 @@ fn parse_container<S: EventSource>(
         }
     }
     let at = src.offset();
-    let cmd_id = cmd_id.clone().ok_or_else(|| missing("CmdID", name, at))?;
+    let cmd_id = cmd_id.take().ok_or_else(|| missing("CmdID", name, at))?;
     Ok(Container {
         cmd_id,
         no_resp,

@@ -9,18 +9,28 @@ use crate::uri::{decode_canonical_segment, parent_str};
 const DEFAULT_ROOT_ACL: &str = "Add=*&Get=*";
 
 impl Manager {
-    /// The ACL in force at the existing node `path`: its own, else its nearest ancestor's.
-    pub(super) fn effective_acl(&mut self, path: &str) -> String {
-        let mut p = path.to_owned();
+    /// Whether the ACL in force at the existing node `path` (its own, else its nearest
+    /// ancestor's, else the TND's default for the root) permits `cmd` to `server_id`; the ACLs
+    /// of stored nodes are read in place (this runs for every command).
+    fn acl_permits(&mut self, path: &str, cmd: AclCommand, server_id: &str) -> bool {
+        let mut p = path;
         loop {
-            if let Some(acl) = self.own_acl(&p) {
-                if !acl.is_empty() {
-                    return acl;
-                }
+            let verdict = if self.owner(p).is_some() {
+                self.own_acl(p)
+                    .filter(|acl| !acl.is_empty())
+                    .map(|acl| acl::permits(&acl, cmd, server_id))
+            } else {
+                self.store
+                    .get(p)
+                    .filter(|n| !n.props.acl.is_empty())
+                    .map(|n| acl::permits(&n.props.acl, cmd, server_id))
+            };
+            if let Some(verdict) = verdict {
+                return verdict;
             }
-            match parent_str(&p) {
-                Some(parent) => p = parent.to_owned(),
-                None => return DEFAULT_ROOT_ACL.to_owned(),
+            match parent_str(p) {
+                Some(parent) => p = parent,
+                None => return acl::permits(DEFAULT_ROOT_ACL, cmd, server_id),
             }
         }
     }
@@ -83,13 +93,13 @@ impl Manager {
         path: &str,
         cmd: AclCommand,
     ) -> Result<(), CmError> {
-        let allowed = match (&self.config.access, who) {
-            (AccessModel::OmaAcl, Principal::Local { .. }) => true,
-            (AccessModel::OmaAcl, Principal::Server { server_id, .. }) => {
-                let server_id = server_id.clone();
-                acl::permits(&self.effective_acl(path), cmd, &server_id)
+        let oma_acl = matches!(self.config.access, AccessModel::OmaAcl);
+        let allowed = match who {
+            Principal::Local { .. } if oma_acl => true,
+            Principal::Server { server_id, .. } if oma_acl => {
+                self.acl_permits(path, cmd, server_id)
             }
-            (AccessModel::Roles(_), who) => self.effective_role(path) & who.roles() != 0,
+            who => self.effective_role(path) & who.roles() != 0,
         };
         if allowed {
             Ok(())

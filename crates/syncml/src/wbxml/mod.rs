@@ -3,7 +3,7 @@
 
 mod header;
 mod reader;
-mod writer;
+pub(crate) mod writer;
 
 use crate::error::DecodeError;
 use crate::limits::Limits;

@@ -19,7 +19,12 @@ pub(crate) struct WbxmlSink {
 
 impl WbxmlSink {
     pub(crate) fn new(version: DmVersion, capacity: usize) -> Self {
-        let mut out = Vec::with_capacity(capacity);
+        Self::with_buffer(version, Vec::with_capacity(capacity))
+    }
+
+    /// A sink writing into `out` (cleared first), to reuse its allocation.
+    pub(crate) fn with_buffer(version: DmVersion, mut out: Vec<u8>) -> Self {
+        out.clear();
         out.push(0x02);
         write_mb_u32(&mut out, version.wbxml_public_id());
         out.push(0x6A);
