@@ -31,7 +31,3 @@ pub fn encode(message: &SyncMl) -> Vec<u8> {
     sink.out
 }
 
-/// A writer for measuring fragments (its header is included in its output).
-pub(crate) fn sink() -> writer::WbxmlSink {
-    writer::WbxmlSink::new(DmVersion::V1_2, 256)
-}
