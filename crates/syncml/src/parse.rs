@@ -25,7 +25,7 @@ const fn slot<T>() -> usize {
 }
 
 /// Parses a whole message.
-pub(crate) fn parse_message<S: EventSource>(src: &mut S) -> Result<SyncMl> {
+pub(crate) fn parse_message(src: &mut dyn EventSource) -> Result<SyncMl> {
     let (start, offset) = src
         .next_child()?
         .ok_or_else(|| DecodeError::new(ErrorKind::UnexpectedEof, src.offset()))?;
@@ -51,7 +51,7 @@ pub(crate) fn parse_message<S: EventSource>(src: &mut S) -> Result<SyncMl> {
     })
 }
 
-fn parse_header<S: EventSource>(src: &mut S) -> Result<SyncHdr> {
+fn parse_header(src: &mut dyn EventSource) -> Result<SyncHdr> {
     let mut ver_dtd = None;
     let mut ver_proto = None;
     let mut session_id = None;
@@ -93,7 +93,7 @@ fn parse_header<S: EventSource>(src: &mut S) -> Result<SyncHdr> {
     })
 }
 
-fn parse_body<S: EventSource>(src: &mut S) -> Result<SyncBody> {
+fn parse_body(src: &mut dyn EventSource) -> Result<SyncBody> {
     let mut body = SyncBody::default();
     while let Some((start, offset)) = src.next_child()? {
         src.charge(slot::<Command>())?;
@@ -122,8 +122,8 @@ fn parse_body<S: EventSource>(src: &mut S) -> Result<SyncBody> {
 
 /// Parses one command whose start has just been read; recoverable errors inside it give
 /// [`Command::Malformed`].
-fn parse_command<S: EventSource>(
-    src: &mut S,
+fn parse_command(
+    src: &mut dyn EventSource,
     start: Start,
     offset: usize,
     parent: &'static str,
@@ -177,8 +177,8 @@ fn parse_command<S: EventSource>(
 }
 
 /// Skips to the end of a malformed command (back to `depth`) and records it.
-fn malformed_skip<S: EventSource>(
-    src: &mut S,
+fn malformed_skip(
+    src: &mut dyn EventSource,
     depth: usize,
     element: String,
     cmd_id: Option<String>,
@@ -212,8 +212,8 @@ fn is_recoverable(kind: &ErrorKind) -> bool {
     )
 }
 
-fn parse_item_command<S: EventSource>(
-    src: &mut S,
+fn parse_item_command(
+    src: &mut dyn EventSource,
     cmd_id: &mut Option<String>,
     tag: Tag,
 ) -> Result<ItemCommand> {
@@ -260,7 +260,7 @@ fn parse_item_command<S: EventSource>(
     })
 }
 
-fn parse_alert<S: EventSource>(src: &mut S, cmd_id: &mut Option<String>) -> Result<Alert> {
+fn parse_alert(src: &mut dyn EventSource, cmd_id: &mut Option<String>) -> Result<Alert> {
     let mut no_resp = false;
     let mut cred = None;
     let mut data = None;
@@ -298,7 +298,7 @@ fn parse_alert<S: EventSource>(src: &mut S, cmd_id: &mut Option<String>) -> Resu
     })
 }
 
-fn parse_exec<S: EventSource>(src: &mut S, cmd_id: &mut Option<String>) -> Result<Exec> {
+fn parse_exec(src: &mut dyn EventSource, cmd_id: &mut Option<String>) -> Result<Exec> {
     let mut no_resp = false;
     let mut cred = None;
     let mut meta: Option<Box<Meta>> = None;
@@ -343,8 +343,8 @@ fn parse_exec<S: EventSource>(src: &mut S, cmd_id: &mut Option<String>) -> Resul
     })
 }
 
-fn parse_container<S: EventSource>(
-    src: &mut S,
+fn parse_container(
+    src: &mut dyn EventSource,
     cmd_id: &mut Option<String>,
     tag: Tag,
 ) -> Result<Container> {
@@ -376,7 +376,7 @@ fn parse_container<S: EventSource>(
     })
 }
 
-fn parse_status<S: EventSource>(src: &mut S, cmd_id: &mut Option<String>) -> Result<Status> {
+fn parse_status(src: &mut dyn EventSource, cmd_id: &mut Option<String>) -> Result<Status> {
     let mut msg_ref = None;
     let mut cmd_ref = None;
     let mut cmd = None;
@@ -435,7 +435,7 @@ fn parse_status<S: EventSource>(src: &mut S, cmd_id: &mut Option<String>) -> Res
     })
 }
 
-fn parse_results<S: EventSource>(src: &mut S, cmd_id: &mut Option<String>) -> Result<Results> {
+fn parse_results(src: &mut dyn EventSource, cmd_id: &mut Option<String>) -> Result<Results> {
     let mut msg_ref = None;
     let mut cmd_ref = None;
     let mut meta: Option<Box<Meta>> = None;
@@ -478,7 +478,7 @@ fn parse_results<S: EventSource>(src: &mut S, cmd_id: &mut Option<String>) -> Re
 
 /// Parses an Item; `command_meta` supplies the effective Format for its Data when the item
 /// has no Format of its own.
-fn parse_item<S: EventSource>(src: &mut S, command_meta: Option<&Meta>) -> Result<Item> {
+fn parse_item(src: &mut dyn EventSource, command_meta: Option<&Meta>) -> Result<Item> {
     let mut item = Item::default();
     while let Some((start, offset)) = src.next_child()? {
         let child = known(start, offset, "Item")?;
@@ -543,7 +543,7 @@ fn parse_item<S: EventSource>(src: &mut S, command_meta: Option<&Meta>) -> Resul
     Ok(item)
 }
 
-fn parse_location<S: EventSource>(src: &mut S, name: &'static str) -> Result<Location> {
+fn parse_location(src: &mut dyn EventSource, name: &'static str) -> Result<Location> {
     let mut loc_uri = None;
     let mut loc_name = None;
     while let Some((start, offset)) = src.next_child()? {
@@ -561,7 +561,7 @@ fn parse_location<S: EventSource>(src: &mut S, name: &'static str) -> Result<Loc
     })
 }
 
-fn parse_cred<S: EventSource>(src: &mut S) -> Result<Cred> {
+fn parse_cred(src: &mut dyn EventSource) -> Result<Cred> {
     let mut meta = None;
     let mut data = None;
     while let Some((start, offset)) = src.next_child()? {
@@ -579,7 +579,7 @@ fn parse_cred<S: EventSource>(src: &mut S) -> Result<Cred> {
     })
 }
 
-fn parse_chal<S: EventSource>(src: &mut S) -> Result<Chal> {
+fn parse_chal(src: &mut dyn EventSource) -> Result<Chal> {
     let mut meta = None;
     while let Some((start, offset)) = src.next_child()? {
         let child = known(start, offset, "Chal")?;
@@ -596,13 +596,13 @@ fn parse_chal<S: EventSource>(src: &mut S) -> Result<Chal> {
 
 /// Parses Meta; a `MetInf` wrapper (allowed by MetaInfo 1.2, used by a few peers) is
 /// flattened into the same Meta.
-fn parse_meta<S: EventSource>(src: &mut S) -> Result<Meta> {
+fn parse_meta(src: &mut dyn EventSource) -> Result<Meta> {
     let mut meta = Meta::default();
     parse_meta_into(src, &mut meta, "Meta")?;
     Ok(meta)
 }
 
-fn parse_meta_into<S: EventSource>(src: &mut S, meta: &mut Meta, parent: &str) -> Result<()> {
+fn parse_meta_into(src: &mut dyn EventSource, meta: &mut Meta, parent: &str) -> Result<()> {
     while let Some((start, offset)) = src.next_child()? {
         let child = known(start, offset, parent)?;
         match child {
@@ -626,7 +626,7 @@ fn parse_meta_into<S: EventSource>(src: &mut S, meta: &mut Meta, parent: &str) -
 }
 
 /// Reads a decimal element value (surrounding white space allowed).
-fn number<S: EventSource>(src: &mut S, tag: Tag) -> Result<u64> {
+fn number(src: &mut dyn EventSource, tag: Tag) -> Result<u64> {
     let offset = src.offset();
     let text = src.read_text()?;
     text.trim().parse().map_err(|_| {
@@ -642,7 +642,7 @@ fn number<S: EventSource>(src: &mut S, tag: Tag) -> Result<u64> {
 
 /// Reads an empty flag element (`<Final/>`, `<NoResp/>`, `<MoreData/>`); white space inside is
 /// tolerated, anything else is an error.
-fn flag<S: EventSource>(src: &mut S) -> Result<bool> {
+fn flag(src: &mut dyn EventSource) -> Result<bool> {
     let offset = src.offset();
     let text = src.read_text()?;
     if text.trim().is_empty() {
