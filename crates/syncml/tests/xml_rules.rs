@@ -433,3 +433,18 @@ fn namespace_declarations_are_scoped_to_their_element() {
         "{err:?}"
     );
 }
+
+#[test]
+fn text_is_escaped_where_it_must_be_and_only_there() {
+    let mut m = minimal();
+    m.body.commands.push(Command::Replace(ItemCommand::new(
+        "2",
+        vec![Item::target("./a").with_data("plain\ta\r\u{1}b<&>\nc é")],
+    )));
+    let out = String::from_utf8(xml::encode(&m)).unwrap();
+    assert!(
+        out.contains("<Data>plain\ta&#13;&#1;b&lt;&amp;&gt;\nc é</Data>"),
+        "{out}"
+    );
+    assert_eq!(decode(&out).unwrap(), m);
+}

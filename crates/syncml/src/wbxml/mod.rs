@@ -30,4 +30,3 @@ pub fn encode(message: &SyncMl) -> Vec<u8> {
     crate::emit::emit_message(message, &mut sink);
     sink.out
 }
-

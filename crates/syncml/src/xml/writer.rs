@@ -37,8 +37,13 @@ impl XmlSink {
 
     fn escaped(&mut self, text: &str) {
         let bytes = text.as_bytes();
+        // Most text needs no escape: find the first octet that does with a table lookup.
+        let Some(first) = bytes.iter().position(|&b| NEEDS_ESCAPE[usize::from(b)]) else {
+            self.out.extend_from_slice(bytes);
+            return;
+        };
         let mut last = 0;
-        for (i, &b) in bytes.iter().enumerate() {
+        for (i, &b) in bytes.iter().enumerate().skip(first) {
             let replacement: &[u8] = match b {
                 b'&' => b"&amp;",
                 b'<' => b"&lt;",
@@ -59,6 +64,21 @@ impl XmlSink {
         self.out.extend_from_slice(&bytes[last..]);
     }
 }
+
+/// The octets [`XmlSink::escaped`] replaces: `&`, `<`, `>`, CR and the C0 controls but TAB
+/// and LF.
+const NEEDS_ESCAPE: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 0x20 {
+        table[b] = b != 0x09 && b != 0x0A;
+        b += 1;
+    }
+    table[b'&' as usize] = true;
+    table[b'<' as usize] = true;
+    table[b'>' as usize] = true;
+    table
+};
 
 /// Whether `text` consists only of characters XML 1.0 can carry as text.
 pub(crate) fn is_xml_text(text: &str) -> bool {
