@@ -283,8 +283,12 @@ pub fn check_name(name: &str) -> Result<(), UriError> {
     if name == "*" {
         return Err(UriError::Malformed("`*` is not a node name".into()));
     }
-    if name.contains('/') {
+    if name.as_bytes().contains(&b'/') {
         return Err(UriError::Malformed("`/` inside a node name".into()));
+    }
+    // Printable ASCII (nearly every name) needs no further look.
+    if name.bytes().all(|b| (0x20..0x7F).contains(&b)) {
+        return Ok(());
     }
     // A name must travel in XML 1.0 (LocURI, TargetRef) as text: no control characters
     // (C0, DEL, C1) and no U+FFFE/U+FFFF, which XML 1.0 cannot carry at all.
@@ -323,6 +327,8 @@ pub fn parse_target(text: &str, limits: &UriLimits) -> Result<(NodeUri, Option<Q
     } else {
         path
     };
+    // Without `%` and `&`, decoding changes nothing and the canonical form is `./` + rest.
+    let plain = !rest.bytes().any(|b| b == b'%' || b == b'&');
     let mut segments = Vec::new();
     if !rest.is_empty() {
         for raw in rest.split('/') {
@@ -331,12 +337,23 @@ pub fn parse_target(text: &str, limits: &UriLimits) -> Result<(NodeUri, Option<Q
                     "`.` is allowed only as the first segment".into(),
                 ));
             }
-            let name = percent_decode(raw)?;
+            let name = if plain {
+                raw.to_owned()
+            } else {
+                percent_decode(raw)?
+            };
             check_name(&name)?;
             segments.push(name);
         }
     }
-    let text = canonical(&segments);
+    let text = if plain && !rest.is_empty() {
+        let mut text = String::with_capacity(rest.len() + 2);
+        text.push_str("./");
+        text.push_str(rest);
+        text
+    } else {
+        canonical(&segments)
+    };
     let uri = NodeUri { segments, text };
     uri.check_limits(limits)?;
     let query = match query {
@@ -393,6 +410,29 @@ pub fn parent_str(path: &str) -> Option<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_plain_fast_path_gives_the_canonical_form() {
+        let limits = UriLimits::default();
+        for text in [
+            ".",
+            "./a",
+            "a",
+            "a/b c/d-e_f.g",
+            "./Vendor/MSFT/x",
+            "./a%3Fb/c",
+            "a&b/c",
+            "./a%25/b",
+            "./caf%C3%A9",
+            "./café/x",
+        ] {
+            let (uri, _) = parse_target(text, &limits).unwrap();
+            assert_eq!(uri.text, canonical(&uri.segments), "{text}");
+        }
+        assert!(parse_target("./a\u{1}b", &limits).is_err());
+        assert!(parse_target("./a%2Fb", &limits).is_err());
+        assert!(parse_target("./a\u{7f}", &limits).is_err());
+    }
 
     fn p(s: &str) -> Result<NodeUri, UriError> {
         NodeUri::parse(s, &UriLimits::default())
