@@ -176,6 +176,30 @@ int main() {
       CHECK(e.code() == OMADM_RESULT_COMMAND_FAILED);
     }
     CHECK(server_records_contain(&server, "Results\t./DevInfo/Man\t\tContoso", 10));
+
+    // A session over the host's transport: the first request, then a TLS failure the host
+    // reports, which ends it at once.
+    try {
+      omadm::host_session nobody(agent, "nobody");
+      CHECK(!"a session with no account must throw");
+    } catch (const omadm::error &e) {
+      CHECK(e.code() == OMADM_RESULT_NO_ACCOUNT);
+    }
+    {
+      omadm::host_session s(agent, FLOW_SERVER_ID);
+      omadm_session_step step = s.next(1000);
+      CHECK(step.action == OMADM_SESSION_SEND && step.body.len > 0);
+      CHECK(std::string_view(step.url.data, step.url.len).rfind("https://", 0) == 0);
+      s.feed_failure(1001, OMADM_TRANSPORT_TLS, "handshake failed");
+      step = s.next(1002);
+      CHECK(step.action == OMADM_SESSION_DONE && step.outcome == OMADM_RESULT_TLS_FAILED);
+      try {
+        s.feed_failure(1003, OMADM_TRANSPORT_IO);
+        CHECK(!"a failure with no request outstanding must throw");
+      } catch (const omadm::error &e) {
+        CHECK(e.code() == OMADM_RESULT_OUT_OF_ORDER);
+      }
+    }
   }
   CHECK(deleted == 2);  // the registered CSP is deleted with the agent
   CHECK(installers_deleted == 1);  // and the installer with the last of config and agent

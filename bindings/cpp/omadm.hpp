@@ -1,7 +1,7 @@
 // omadm.hpp: a header-only C++17 wrapper over the C ABI of libomadm (omadm.h).
 //
-// - Move-only RAII classes own the C handles: omadm::config (omadm_agent_config) and
-//   omadm::agent (omadm_agent).
+// - Move-only RAII classes own the C handles: omadm::config (omadm_agent_config),
+//   omadm::agent (omadm_agent) and omadm::host_session (omadm_session).
 // - Errors are exceptions: every failing C call throws omadm::error carrying the
 //   omadm_result (code()) and its text (what()). Nothing throws across the C boundary: the
 //   callbacks below catch every exception and report failure to omadm instead (a CSP method
@@ -718,6 +718,51 @@ class agent {
   }
 
   omadm_agent *raw_ = nullptr;
+};
+
+/// A session over the host's own transport (omadm_session, since 1.1): the library decides,
+/// the host moves the bytes. Move-only; the destructor frees it, and must run before the
+/// agent's (declare it after the agent). See "Your own transport" in the README.
+class host_session {
+ public:
+  /// Opens a client-initiated session with `server_id` (throws OMADM_RESULT_NO_ACCOUNT).
+  host_session(const agent &a, std::string_view server_id) {
+    check(omadm_session_open(a.raw(), server_id.data(), server_id.size(), &raw_));
+  }
+  ~host_session() { (void)omadm_session_free(raw_); }
+  host_session(host_session &&other) noexcept : raw_(std::exchange(other.raw_, nullptr)) {}
+  host_session &operator=(host_session &&other) noexcept {
+    std::swap(raw_, other.raw_);
+    return *this;
+  }
+  host_session(const host_session &) = delete;
+  host_session &operator=(const host_session &) = delete;
+
+  /// What to do next at `now_ms` (the step's views live until the next call on the session).
+  omadm_session_step next(uint64_t now_ms) {
+    omadm_session_step step = OMADM_SESSION_STEP_INIT;
+    check(omadm_session_next(raw_, now_ms, &step));
+    return step;
+  }
+  /// The response to the last SEND.
+  void feed_response(uint64_t now_ms, uint32_t status, std::string_view content_type,
+                     std::string_view hmac, const std::vector<uint8_t> &body) {
+    omadm_http_response r = OMADM_HTTP_RESPONSE_INIT;
+    r.status = status;
+    r.content_type = detail::view(content_type);
+    r.hmac = detail::view(hmac);
+    r.body.data = body.empty() ? nullptr : body.data();
+    r.body.len = body.size();
+    check(omadm_session_feed_response(raw_, now_ms, &r));
+  }
+  /// No response to the last SEND: `kind` is an OMADM_TRANSPORT_* value.
+  void feed_failure(uint64_t now_ms, uint32_t kind, std::string_view detail = {}) {
+    check(omadm_session_feed_failure(raw_, now_ms, kind, detail.data(), detail.size()));
+  }
+  omadm_session *raw() const noexcept { return raw_; }
+
+ private:
+  omadm_session *raw_ = nullptr;
 };
 
 }  // namespace omadm
