@@ -349,25 +349,24 @@ impl Agent {
 
     /// Queues a client-initiated session with `server_id` (Alert 1201).
     pub fn request_session(&mut self, server_id: &str) {
-        self.next_session_id = self.next_session_id.wrapping_add(1);
-        self.queue.push_back((
-            server_id.to_owned(),
-            Trigger::Client {
-                session_id: self.next_session_id,
-            },
-            false,
-        ));
+        let trigger = self.client_trigger();
+        self.queue.push_back((server_id.to_owned(), trigger, false));
     }
 
     /// Runs a client-initiated session (Alert 1201) with `server_id` now, carrying the
     /// alerts pending for it, and returns how it ended (`omadm session`). Other queued
     /// sessions stay queued.
     pub fn start_session(&mut self, server_id: &str) -> AgentEvent {
-        self.next_session_id = self.next_session_id.wrapping_add(1);
-        let trigger = Trigger::Client {
-            session_id: self.next_session_id,
-        };
+        let trigger = self.client_trigger();
         self.run_session(server_id, trigger, false)
+    }
+
+    /// The trigger of a new client-initiated session: Alert 1201 with the next session id.
+    fn client_trigger(&mut self) -> Trigger {
+        self.next_session_id = self.next_session_id.wrapping_add(1);
+        Trigger::Client {
+            session_id: self.next_session_id,
+        }
     }
 
     /// Stores a generic alert for `server_id` (durable) and queues a session to deliver it.
@@ -509,10 +508,7 @@ impl Agent {
     /// The driver of a client-initiated session (Alert 1201) with `server_id`, with a new
     /// session id; `None` when no DM account has this ServerID.
     pub fn client_driver(&mut self, server_id: &str) -> Option<Driver> {
-        self.next_session_id = self.next_session_id.wrapping_add(1);
-        let trigger = Trigger::Client {
-            session_id: self.next_session_id,
-        };
+        let trigger = self.client_trigger();
         self.driver(server_id, trigger, false)
     }
 

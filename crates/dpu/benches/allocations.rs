@@ -8,9 +8,8 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use omadm_cm::{roles, Config, Manager, MemoryStorage};
-use omadm_csp::MemoryCsp;
-use omadm_dpu::{Session, SessionConfig, Trigger};
+mod device;
+
 use omadm_syncml::{
     Command, DmVersion, Encoding, Item, ItemCommand, Limits, Location, SyncBody, SyncHdr, SyncMl,
 };
@@ -52,31 +51,6 @@ unsafe impl GlobalAlloc for Counting {
 
 #[global_allocator]
 static GLOBAL: Counting = Counting;
-
-fn device(encoding: Encoding, max_msg_size: u64) -> (Manager, Session) {
-    let config = Config {
-        root_acl: "Add=*&Get=*&Replace=*&Delete=*&Exec=*".into(),
-        ..Config::default()
-    };
-    let mut cm = Manager::open(Box::new(MemoryStorage::new()), config).unwrap();
-    cm.mount(
-        "./Vendor/memory",
-        Box::new(MemoryCsp::new("./Vendor/memory")),
-        roles::MANAGER,
-    )
-    .unwrap();
-    let mut sc = SessionConfig::new("IMEI:1", "http://127.0.0.1:8080/funambol/dm", "funambol");
-    sc.encoding = encoding;
-    sc.max_msg_size = max_msg_size;
-    let mut s = Session::new(
-        sc,
-        Trigger::Server { session_id: 1 },
-        vec![],
-        Box::new(|b: &mut [u8]| b.fill(3)),
-    );
-    s.start();
-    (cm, s)
-}
 
 fn count_commands(commands: &[Command]) -> usize {
     commands
@@ -121,7 +95,7 @@ fn measure(name: &str, message: &[u8], encoding: Encoding) {
     let (decoded, _) = omadm_syncml::decode_lenient(message, &Limits::default()).unwrap();
     let commands = count_commands(&decoded.body.commands).max(1);
     drop(decoded);
-    let (mut cm, mut session) = device(encoding, message.len() as u64 * 4 + 65_536);
+    let (mut cm, mut session) = device::device(encoding, message.len() as u64 * 4 + 65_536);
     let before_live = LIVE.load(Ordering::SeqCst);
     PEAK.store(before_live, Ordering::SeqCst);
     let before = ALLOCATIONS.load(Ordering::SeqCst);
@@ -148,11 +122,7 @@ fn main() {
         "pkg2_80cmds.xml",
         "pkg2_80cmds.wbxml",
     ] {
-        let path = format!(
-            "{}/../../../shared/samples/{file}",
-            env!("CARGO_MANIFEST_DIR")
-        );
-        let message = std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+        let message = device::sample(file);
         let encoding = if file.ends_with("wbxml") {
             Encoding::Wbxml
         } else {
