@@ -52,20 +52,31 @@ impl fmt::Display for UriError {
 
 impl std::error::Error for UriError {}
 
-/// A normalised node address: the segments below the root.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+/// A normalised node address: the segments below the root, kept as the canonical text
+/// alone (`.`, `./A/B`; names percent-escaped as [`encode_segment`] does), so that parsing a
+/// target costs one allocation. Two URIs are equal when their texts are; they order by their
+/// decoded segments.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct NodeUri {
-    segments: Vec<String>,
-    /// The canonical text (`.`, `./A/B`), kept so lookups need no formatting.
+    /// The canonical text.
     text: String,
 }
 
 impl Default for NodeUri {
     fn default() -> Self {
-        NodeUri {
-            segments: Vec::new(),
-            text: ".".to_owned(),
-        }
+        NodeUri { text: ".".into() }
+    }
+}
+
+impl PartialOrd for NodeUri {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for NodeUri {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.segments().cmp(other.segments())
     }
 }
 
@@ -170,53 +181,65 @@ impl NodeUri {
         &self.text
     }
 
+    /// The segments below the root, as they appear in the canonical text (escaped).
+    fn raw_segments(&self) -> std::str::Split<'_, char> {
+        let rest = if self.is_root() { "" } else { &self.text[2..] };
+        let mut split = rest.split('/');
+        if rest.is_empty() {
+            // `"".split('/')` yields one empty piece: the root has none.
+            split.next();
+        }
+        split
+    }
+
     /// The segments below the root, decoded.
-    pub fn segments(&self) -> &[String] {
-        &self.segments
+    pub fn segments(&self) -> impl Iterator<Item = std::borrow::Cow<'_, str>> + '_ {
+        self.raw_segments().map(decode_segment)
     }
 
     /// Whether this is the root.
     pub fn is_root(&self) -> bool {
-        self.segments.is_empty()
+        self.text == "."
     }
 
     /// Number of segments below the root.
     pub fn depth(&self) -> usize {
-        self.segments.len()
+        if self.is_root() {
+            0
+        } else {
+            self.text.bytes().filter(|&b| b == b'/').count()
+        }
     }
 
-    /// The last segment's name (`.` for the root).
-    pub fn name(&self) -> &str {
-        self.segments.last().map(String::as_str).unwrap_or(".")
+    /// The last segment's name, decoded (`.` for the root).
+    pub fn name(&self) -> std::borrow::Cow<'_, str> {
+        match self.raw_segments().next_back() {
+            Some(raw) => decode_segment(raw),
+            None => ".".into(),
+        }
     }
 
     /// The parent (`None` for the root).
     pub fn parent(&self) -> Option<NodeUri> {
-        if self.is_root() {
-            return None;
-        }
-        let segments = self.segments[..self.segments.len() - 1].to_vec();
-        let cut = self.text.rfind('/').unwrap_or(1);
-        Some(NodeUri {
-            segments,
-            text: self.text[..cut].to_owned(),
-        })
+        parent_str(&self.text).map(|p| NodeUri { text: p.to_owned() })
     }
 
     /// The child named `name` (refused when `name` is not a valid node name).
     pub fn child(&self, name: &str) -> Result<NodeUri, UriError> {
         check_name(name)?;
-        let mut segments = self.segments.clone();
-        segments.push(name.to_owned());
-        let mut text = self.text.clone();
+        let mut text = String::with_capacity(self.text.len() + name.len() + 1);
+        text.push_str(&self.text);
         text.push('/');
         percent_encode_into(&mut text, name);
-        Ok(NodeUri { segments, text })
+        Ok(NodeUri { text })
     }
 
     /// Whether `self` is `other` or lies below it.
     pub fn starts_with(&self, other: &NodeUri) -> bool {
-        self.segments.starts_with(&other.segments)
+        other.is_root()
+            || self.text == other.text
+            || (self.text.starts_with(&other.text)
+                && self.text.as_bytes().get(other.text.len()) == Some(&b'/'))
     }
 
     /// `self` with the prefix `from` replaced by `to` (for moves and copies of subtrees).
@@ -224,19 +247,27 @@ impl NodeUri {
         if !self.starts_with(from) {
             return None;
         }
-        let mut segments = to.segments.clone();
-        segments.extend_from_slice(&self.segments[from.segments.len()..]);
-        let text = canonical(&segments);
-        Some(NodeUri { segments, text })
+        // What follows `from`: empty, or `/...` (the root's text is `.`, one octet).
+        let rest = if from.is_root() {
+            &self.text[1..]
+        } else {
+            &self.text[from.text.len()..]
+        };
+        let mut text = String::with_capacity(to.text.len() + rest.len());
+        text.push_str(&to.text);
+        text.push_str(rest);
+        Some(NodeUri { text })
     }
 
     /// The ancestors from the root down to the parent.
     pub fn ancestors(&self) -> impl Iterator<Item = NodeUri> + '_ {
-        (0..self.segments.len()).map(|n| {
-            let segments = self.segments[..n].to_vec();
-            let text = canonical(&segments);
-            NodeUri { segments, text }
-        })
+        let depth = self.depth();
+        self.text
+            .match_indices('/')
+            .take(depth)
+            .map(|(i, _)| NodeUri {
+                text: self.text[..i].to_owned(),
+            })
     }
 
     /// Checks the URI against the limits.
@@ -250,8 +281,7 @@ impl NodeUri {
         }
         if limits.max_seg_len != 0 {
             if let Some(s) = self
-                .segments
-                .iter()
+                .segments()
                 .find(|s| s.chars().count() > usize::from(limits.max_seg_len))
             {
                 return Err(UriError::TooLong(format!(
@@ -329,6 +359,7 @@ pub fn parse_target(text: &str, limits: &UriLimits) -> Result<(NodeUri, Option<Q
     };
     // Without `%` and `&`, decoding changes nothing and the canonical form is `./` + rest.
     let plain = !rest.bytes().any(|b| b == b'%' || b == b'&');
+    // Decoded names are kept only when the canonical text must be built from them.
     let mut segments = Vec::new();
     if !rest.is_empty() {
         for raw in rest.split('/') {
@@ -337,13 +368,13 @@ pub fn parse_target(text: &str, limits: &UriLimits) -> Result<(NodeUri, Option<Q
                     "`.` is allowed only as the first segment".into(),
                 ));
             }
-            let name = if plain {
-                raw.to_owned()
+            if plain {
+                check_name(raw)?;
             } else {
-                percent_decode(raw)?
-            };
-            check_name(&name)?;
-            segments.push(name);
+                let name = percent_decode(raw)?;
+                check_name(&name)?;
+                segments.push(name);
+            }
         }
     }
     let text = if plain && !rest.is_empty() {
@@ -354,7 +385,7 @@ pub fn parse_target(text: &str, limits: &UriLimits) -> Result<(NodeUri, Option<Q
     } else {
         canonical(&segments)
     };
-    let uri = NodeUri { segments, text };
+    let uri = NodeUri { text };
     uri.check_limits(limits)?;
     let query = match query {
         None => None,
@@ -394,6 +425,15 @@ pub fn encode_segment(name: &str) -> String {
     out
 }
 
+/// One segment of a canonical text, decoded (borrowed when it has no escape).
+fn decode_segment(raw: &str) -> std::borrow::Cow<'_, str> {
+    if raw.contains('%') {
+        decode_canonical_segment(raw).into()
+    } else {
+        raw.into()
+    }
+}
+
 /// Decodes one segment of a canonical path (produced by [`encode_segment`]).
 pub fn decode_canonical_segment(segment: &str) -> String {
     percent_decode(segment).unwrap_or_else(|_| segment.to_owned())
@@ -412,6 +452,37 @@ mod tests {
     use super::*;
 
     #[test]
+    fn operations_on_the_canonical_text() {
+        let a = p("./a%25/b").unwrap();
+        assert_eq!(a.depth(), 2);
+        assert_eq!(a.name(), "b");
+        assert_eq!(a.parent().unwrap().name(), "a%");
+        assert_eq!(a.parent().unwrap().parent().unwrap(), NodeUri::root());
+        assert_eq!(NodeUri::root().parent(), None);
+        assert_eq!(NodeUri::root().depth(), 0);
+        assert_eq!(NodeUri::root().segments().count(), 0);
+        let anc: Vec<String> = a.ancestors().map(|u| u.to_string()).collect();
+        assert_eq!(anc, [".", "./a%25"]);
+        assert!(a.starts_with(&p("./a%25").unwrap()));
+        assert!(a.starts_with(&NodeUri::root()));
+        assert!(!p("./ab").unwrap().starts_with(&p("./a").unwrap()));
+        let moved = a
+            .rebase(&p("./a%25").unwrap(), &p("./x/y").unwrap())
+            .unwrap();
+        assert_eq!(moved.as_str(), "./x/y/b");
+        let from_root = a.rebase(&NodeUri::root(), &p("./r").unwrap()).unwrap();
+        assert_eq!(from_root.as_str(), "./r/a%25/b");
+        assert_eq!(a.rebase(&a, &NodeUri::root()).unwrap(), NodeUri::root());
+        // Ordered by decoded segments, not by text: `a` < `a-b` although `/` > `-`.
+        assert!(p("./a/b").unwrap() < p("./a-b").unwrap());
+        assert_eq!(
+            a.child("c/d").unwrap_err(),
+            UriError::Malformed("`/` inside a node name".into())
+        );
+        assert_eq!(a.child("c?").unwrap().as_str(), "./a%25/b/c%3F");
+    }
+
+    #[test]
     fn the_plain_fast_path_gives_the_canonical_form() {
         let limits = UriLimits::default();
         for text in [
@@ -427,7 +498,8 @@ mod tests {
             "./café/x",
         ] {
             let (uri, _) = parse_target(text, &limits).unwrap();
-            assert_eq!(uri.text, canonical(&uri.segments), "{text}");
+            let segments: Vec<String> = uri.segments().map(|s| s.into_owned()).collect();
+            assert_eq!(uri.text, canonical(&segments), "{text}");
         }
         assert!(parse_target("./a\u{1}b", &limits).is_err());
         assert!(parse_target("./a%2Fb", &limits).is_err());
@@ -469,7 +541,7 @@ mod tests {
     #[test]
     fn percent_escapes_decode_and_reencode() {
         let u = p("./A/b%20c/%C3%A9").unwrap();
-        assert_eq!(u.segments(), ["A", "b c", "é"]);
+        assert_eq!(u.segments().collect::<Vec<_>>(), ["A", "b c", "é"]);
         assert_eq!(
             p("./A/x%2Fy").unwrap_err(),
             UriError::Malformed("`/` inside a node name".into())

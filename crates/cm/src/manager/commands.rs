@@ -262,7 +262,7 @@ impl Manager {
             Found::Csp(..) => None,
         };
         let name_of = NodeUri::parse(path, &self.config.uri_limits)
-            .map(|u| u.name().to_owned())
+            .map(|u| u.name().into_owned())
             .unwrap_or_default();
         match name {
             "ACL" => Ok(match store_node {

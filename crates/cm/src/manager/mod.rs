@@ -298,7 +298,7 @@ impl Manager {
         let path = path.to_owned();
         self.mounts.iter().filter_map(move |m| {
             let parent = m.prefix.parent()?;
-            (parent.as_str() == path).then(|| m.prefix.name().to_owned())
+            (parent.as_str() == path).then(|| m.prefix.name().into_owned())
         })
     }
 
