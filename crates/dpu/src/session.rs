@@ -876,19 +876,32 @@ impl Session {
         let mut first = Command::Status(header_status);
         assign(&mut first);
         let mut commands = vec![first];
-        let base = SyncMl {
-            header: header.clone(),
-            body: SyncBody {
-                commands: commands.clone(),
-                is_final: true,
-            },
+        // A server that announced no MaxMsgSize takes any size: nothing is measured.
+        let unlimited = limit == usize::MAX;
+        let measure = |c: &Command| {
+            if unlimited {
+                0
+            } else {
+                command_len(c, encoding)
+            }
         };
-        // Room for Final and, when needed, an Alert 1222.
-        let reserve = command_len(&Command::Alert(Alert::new("99999", 1222)), encoding) + 16;
-        let mut used = encode(&base, encoding).len() + reserve;
+        let mut used = if unlimited {
+            0
+        } else {
+            let base = SyncMl {
+                header: header.clone(),
+                body: SyncBody {
+                    commands: commands.clone(),
+                    is_final: true,
+                },
+            };
+            // Room for Final and, when needed, an Alert 1222.
+            let reserve = command_len(&Command::Alert(Alert::new("99999", 1222)), encoding) + 16;
+            encode(&base, encoding).len() + reserve
+        };
         while let Some(mut c) = self.outbox.pop_front() {
             assign(&mut c);
-            let len = command_len(&c, encoding);
+            let len = measure(&c);
             if used + len <= limit {
                 used += len;
                 commands.push(c);
@@ -937,7 +950,7 @@ impl Session {
                 continue;
             };
             let mut probe = Command::Alert(alert.to_alert("99999".into()));
-            let len = command_len(&probe, encoding);
+            let len = measure(&probe);
             if used + len > limit && commands.len() > 1 {
                 break;
             }
