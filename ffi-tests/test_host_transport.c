@@ -25,7 +25,7 @@
 #include "sync_csp.h"
 
 typedef struct seen {
-  unsigned ended, failed;
+  unsigned ended, failed, queued;
   uint32_t outcome;
 } seen;
 
@@ -37,6 +37,8 @@ static void on_event(void *userdata, const omadm_event *e) {
   } else if (e->kind == OMADM_EVENT_SESSION_FAILED) {
     s->failed++;
     s->outcome = e->outcome;
+  } else if (e->kind == OMADM_EVENT_SESSION_QUEUED) {
+    s->queued++;
   }
 }
 
@@ -305,6 +307,8 @@ int main(void) {
 
   cfg = flow_agent_config(&server, state);
   CHECK_OK(omadm_agent_config_set_event_callback(cfg, on_event, &s, NULL));
+  /* Every queued session is this program's to run. */
+  CHECK_OK(omadm_agent_config_set_host_transport(cfg, true));
   CHECK_OK(omadm_agent_open(cfg, &agent));
   omadm_agent_config_free(cfg);
   sync_csp_init(&csp, FLOW_SYNC_PREFIX);
@@ -320,6 +324,21 @@ int main(void) {
 
   CHECK_RESULT(omadm_session_open(agent, "nobody", 6, &session), OMADM_RESULT_NO_ACCOUNT);
   CHECK(session == NULL);
+
+  /* A DM notification queues a session; with the host's transport, processing does not run
+   * it (part 4 does). */
+  {
+    flow_pdus pdus;
+    size_t i;
+    flow_notification_pdus("0x45", &pdus);
+    for (i = 0; i < pdus.count; i++) {
+      CHECK_OK(omadm_agent_push_gsm_sms(agent, pdus.pdu[i], pdus.len[i]));
+    }
+    flow_pdus_free(&pdus);
+    CHECK_OK(omadm_agent_process(agent));
+    CHECK(s.queued == 1);
+    CHECK(s.ended == 0 && s.failed == 0);
+  }
 
   alert.alert_type = str_of("org.example.host.transport");
   alert.format = str_of("int");
@@ -377,6 +396,27 @@ int main(void) {
                OMADM_RESULT_OUT_OF_ORDER);
   CHECK_OK(omadm_session_free(session));
   CHECK_OK(omadm_session_free(NULL));
+
+  /* 4. Queued sessions are the host's: the DM notification and the generic alert queued one
+   * each at the start, and processing ran neither; omadm_session_open_queued hands them out
+   * oldest first, then NULL. */
+  {
+    unsigned taken = 0;
+    uint32_t ended_before = s.ended;
+    for (;;) {
+      session = NULL;
+      CHECK_OK(omadm_session_open_queued(agent, &session));
+      if (session == NULL) {
+        break;
+      }
+      waits = 0;
+      CHECK(run(session, ca, 0, &waits, &first_len) == OMADM_RESULT_OK);
+      CHECK_OK(omadm_session_free(session));
+      taken++;
+    }
+    CHECK(taken == 2);
+    CHECK(s.ended == ended_before + 2);
+  }
 
   CHECK_OK(omadm_agent_free(agent));
   X509_free(ca);

@@ -13,8 +13,8 @@
  *
  * VERSIONS AND COMPATIBILITY
  * libomadm.so.MAJOR is the SONAME; every symbol carries the version node of the minor release
- * that added it (OMADM_1.0, OMADM_1.1: the omadm_session_* calls), each inheriting the one
- * before. Within
+ * that added it (OMADM_1.0; OMADM_1.1: the omadm_session_* calls and
+ * omadm_agent_config_set_host_transport), each inheriting the one before. Within
  * one MAJOR, a program built with header MAJOR.MINOR runs with any library MAJOR.M >= MINOR:
  * functions, constants, result codes and struct fields are only ever added, never removed,
  * renumbered or reordered. Compare OMADM_VERSION_NUMBER (the header's) with
@@ -1832,6 +1832,19 @@ omadm_result omadm_agent_config_set_device(struct omadm_agent_config *config,
                                            const struct omadm_device_info *info);
 
 /**
+ * Makes the host run every queued session over its own transport (since 1.1): sessions a
+ * notification starts, or `omadm_agent_request_session` and `omadm_agent_add_generic_alert`
+ * queue, stay queued (`OMADM_EVENT_SESSION_QUEUED` tells of a notification's) until the host
+ * takes them with `omadm_session_open_queued`; `omadm_agent_process` and `omadm_agent_run`
+ * then only handle input and FUMO work. Firmware downloads and `omadm_agent_run_session`
+ * still use omadm's HTTPS client. Default: off (omadm runs queued sessions itself).
+ *
+ * # Safety
+ * `config` from `omadm_agent_config_new`.
+ */
+omadm_result omadm_agent_config_set_host_transport(struct omadm_agent_config *config, bool on);
+
+/**
  * Sets the MaxMsgSize the agent announces (at least 1024 bytes).
  *
  * # Safety
@@ -2193,6 +2206,19 @@ omadm_result omadm_session_open(const struct omadm_agent *agent,
                                 const char *server_id,
                                 size_t server_id_len,
                                 struct omadm_session **out_session);
+
+/**
+ * Takes the next queued session (a server's notification, a session request, alerts to
+ * deliver; oldest first) to run over the host's transport, as `omadm_session_open` does for
+ * one the host starts; writes NULL to `out_session` when none is queued. See
+ * `omadm_agent_config_set_host_transport`. A queued session whose server has no DM account
+ * is skipped with its `OMADM_EVENT_SESSION_FAILED` event.
+ *
+ * # Safety
+ * `agent` from `omadm_agent_open`; `out_session` writable.
+ */
+omadm_result omadm_session_open_queued(const struct omadm_agent *agent,
+                                       struct omadm_session **out_session);
 
 /**
  * What to do next at `now_ms`: SEND a request, WAIT until `wake_at_ms`, or DONE (see

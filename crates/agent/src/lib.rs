@@ -163,6 +163,9 @@ pub struct Agent {
     yield_check: Box<dyn FnMut() -> bool + Send>,
     /// A firmware download paused for other work; `run_pending` should be called again.
     paused: bool,
+    /// Queued sessions are the host's to run over its own transport
+    /// ([`Agent::take_queued_driver`]); `run_pending` leaves them queued.
+    host_transport: bool,
 }
 
 /// What makes one session's transport differ from another's: the account's client
@@ -234,6 +237,7 @@ impl Agent {
             },
             yield_check: Box::new(|| false),
             paused: false,
+            host_transport: false,
         })
     }
 
@@ -416,9 +420,9 @@ impl Agent {
         loop {
             // Sessions first (a server may be polling a running operation), then the FUMO
             // work; the work may queue sessions (results to report).
-            if self.queue.is_empty() {
+            if self.queue.is_empty() || self.host_transport {
                 out.extend(self.run_firmware_jobs());
-                if self.paused || self.queue.is_empty() {
+                if self.paused || self.queue.is_empty() || self.host_transport {
                     break;
                 }
             }
@@ -431,11 +435,7 @@ impl Agent {
             };
             sessions += 1;
             let event = self.run_session(&server_id, trigger, resync);
-            if let Trigger::Server { session_id } = trigger {
-                self.router
-                    .notifications()
-                    .session_finished(&server_id, session_id);
-            }
+            self.session_finished(&server_id, trigger);
             // A failure that retrying can mend, of a session carrying alerts: try again later.
             let retry = !self.once
                 && matches!(&event, AgentEvent::SessionFailed { reason, .. } if !reason.is_permanent());
@@ -503,6 +503,49 @@ impl Agent {
             driver.set_ui(ui.clone());
         }
         Some(driver)
+    }
+
+    /// Leaves queued sessions (notifications, requests, alerts to deliver) to the host, which
+    /// runs them over its own transport: [`Agent::run_pending`] then runs only the FUMO work,
+    /// and the host takes each session with [`Agent::take_queued_driver`]. Off by default.
+    pub fn set_host_transport(&mut self, on: bool) {
+        self.host_transport = on;
+    }
+
+    /// The driver of the next queued session (server- or client-initiated), taken out of the
+    /// queue; `None` when none is queued. A queued session for a server without an account
+    /// comes back as its `SessionFailed` report instead. Tell the agent when a driver is done
+    /// with [`Agent::driver_finished`].
+    pub fn take_queued_driver(&mut self) -> Option<Result<Driver, AgentEvent>> {
+        let (server_id, trigger, resync) = self.queue.pop_front()?;
+        match self.driver(&server_id, trigger, resync) {
+            Some(driver) => Some(Ok(driver)),
+            None => {
+                log::warn!(
+                    "no session with {}: no DM account has this ServerID",
+                    omadm_syncml::printable(&server_id).limit(64)
+                );
+                self.session_finished(&server_id, trigger);
+                Some(Err(AgentEvent::SessionFailed {
+                    server_id,
+                    reason: SessionFailure::NoAccount,
+                }))
+            }
+        }
+    }
+
+    /// Records that `driver`'s session is over (a server's notification for it may start a
+    /// new one).
+    pub fn driver_finished(&mut self, driver: &Driver) {
+        self.session_finished(driver.server_id(), driver.trigger());
+    }
+
+    fn session_finished(&mut self, server_id: &str, trigger: Trigger) {
+        if let Trigger::Server { session_id } = trigger {
+            self.router
+                .notifications()
+                .session_finished(server_id, session_id);
+        }
     }
 
     /// The driver of a client-initiated session (Alert 1201) with `server_id`, with a new

@@ -313,6 +313,7 @@ pub unsafe extern "C" fn omadm_agent_open(
             log::error!("opening the agent in {}: {e}", state_dir.display());
             omadm_result::from(&e)
         })?;
+        agent.set_host_transport(c.host_transport);
         let desk = Arc::new(UiDesk::default());
         if let Some((callback, owner)) = &c.ui {
             agent.set_ui(Box::new(NativeUi {

@@ -83,6 +83,7 @@ pub struct omadm_agent_config {
     pub(crate) firmware: Option<Arc<crate::firmware::FirmwareHost>>,
     pub(crate) fumo_root: String,
     pub(crate) tree: omadm_cm::Config,
+    pub(crate) host_transport: bool,
 }
 
 /// Default MaxMsgSize an agent announces.
@@ -120,6 +121,7 @@ impl Default for omadm_agent_config {
             firmware: None,
             fumo_root: omadm_csp::fumo::DEFAULT_FUMO_ROOT.to_owned(),
             tree: omadm_cm::Config::default(),
+            host_transport: false,
         }
     }
 }
@@ -227,6 +229,29 @@ pub unsafe extern "C" fn omadm_agent_config_set_device(
             set(&mut t.hw_v, i.hardware_version)?;
             c.device = d;
             c.detail = t;
+            Ok(())
+        })
+    }
+}
+
+/// Makes the host run every queued session over its own transport (since 1.1): sessions a
+/// notification starts, or `omadm_agent_request_session` and `omadm_agent_add_generic_alert`
+/// queue, stay queued (`OMADM_EVENT_SESSION_QUEUED` tells of a notification's) until the host
+/// takes them with `omadm_session_open_queued`; `omadm_agent_process` and `omadm_agent_run`
+/// then only handle input and FUMO work. Firmware downloads and `omadm_agent_run_session`
+/// still use omadm's HTTPS client. Default: off (omadm runs queued sessions itself).
+///
+/// # Safety
+/// `config` from `omadm_agent_config_new`.
+#[no_mangle]
+pub unsafe extern "C" fn omadm_agent_config_set_host_transport(
+    config: *mut omadm_agent_config,
+    on: bool,
+) -> omadm_result {
+    // SAFETY: contract passed on from ours.
+    unsafe {
+        with_config(config, |c| {
+            c.host_transport = on;
             Ok(())
         })
     }

@@ -174,6 +174,7 @@ impl omadm_session {
         agent.with_core(|core| {
             while let Some((_, report)) = core.agent.take_driver_event(&mut state.driver) {
                 if let Some(report) = report {
+                    core.agent.driver_finished(&state.driver);
                     state.outcome = Some(match &report {
                         AgentEvent::SessionEnded { reason, .. } => {
                             (omadm_result::of_end(reason), 0)
@@ -218,6 +219,19 @@ unsafe fn with_session(
     }
 }
 
+/// A new session handle on `agent` (counted, so that the agent is not freed under it).
+fn new_session(agent: *const omadm_agent, a: &omadm_agent, driver: Driver) -> *mut omadm_session {
+    a.open_sessions.fetch_add(1, Ordering::SeqCst);
+    Box::into_raw(Box::new(omadm_session {
+        agent,
+        state: Mutex::new(State {
+            driver,
+            outcome: None,
+            views: Views::default(),
+        }),
+    }))
+}
+
 /// Opens a client-initiated session (Alert 1201) with the server whose DM account has this
 /// ServerID, carrying the generic alerts pending for it, to be run over the host's
 /// transport: see `omadm_session_next`. `OMADM_RESULT_NO_ACCOUNT` when no account has it.
@@ -245,16 +259,38 @@ pub unsafe extern "C" fn omadm_session_open(
             let driver = a
                 .with_core(|core| Ok(core.agent.client_driver(server)))?
                 .ok_or(omadm_result::NoAccount)?;
-            let session = Box::new(omadm_session {
-                agent,
-                state: Mutex::new(State {
-                    driver,
-                    outcome: None,
-                    views: Views::default(),
-                }),
-            });
-            a.open_sessions.fetch_add(1, Ordering::SeqCst);
-            write_out(out_session, Box::into_raw(session));
+            write_out(out_session, new_session(agent, a, driver));
+            Ok(())
+        })
+    }
+}
+
+/// Takes the next queued session (a server's notification, a session request, alerts to
+/// deliver; oldest first) to run over the host's transport, as `omadm_session_open` does for
+/// one the host starts; writes NULL to `out_session` when none is queued. See
+/// `omadm_agent_config_set_host_transport`. A queued session whose server has no DM account
+/// is skipped with its `OMADM_EVENT_SESSION_FAILED` event.
+///
+/// # Safety
+/// `agent` from `omadm_agent_open`; `out_session` writable.
+#[no_mangle]
+pub unsafe extern "C" fn omadm_session_open_queued(
+    agent: *const omadm_agent,
+    out_session: *mut *mut omadm_session,
+) -> omadm_result {
+    // SAFETY: contracts passed on from ours.
+    unsafe {
+        with_agent(agent, |a| {
+            not_null(out_session)?;
+            let driver = a.with_core(|core| loop {
+                match core.agent.take_queued_driver() {
+                    None => return Ok(None),
+                    Some(Ok(driver)) => return Ok(Some(driver)),
+                    Some(Err(report)) => a.emit(core, &report),
+                }
+            })?;
+            let session = driver.map(|driver| new_session(agent, a, driver));
+            write_out(out_session, session.unwrap_or(std::ptr::null_mut()));
             Ok(())
         })
     }
@@ -444,13 +480,22 @@ pub unsafe extern "C" fn omadm_session_free(session: *mut omadm_session) -> omad
         if crate::boundary::in_call_on(agent) {
             return Err(omadm_result::Reentrant);
         }
-        // SAFETY: from Box::into_raw in omadm_session_open, freed once, not in use.
+        // SAFETY: from Box::into_raw in new_session, freed once, not in use.
         let boxed = unsafe { Box::from_raw(session) };
         // SAFETY: the agent outlives its sessions (omadm_agent_free refuses while any is open).
-        unsafe { &*agent }
-            .open_sessions
-            .fetch_sub(1, Ordering::SeqCst);
-        drop(boxed);
+        let a = unsafe { &*agent };
+        let state = boxed
+            .state
+            .into_inner()
+            .unwrap_or_else(PoisonError::into_inner);
+        if state.outcome.is_none() {
+            // Ended here: a server's notification for it may start a new one.
+            let _ = a.with_core(|core| {
+                core.agent.driver_finished(&state.driver);
+                Ok(())
+            });
+        }
+        a.open_sessions.fetch_sub(1, Ordering::SeqCst);
         Ok(())
     })
 }

@@ -254,6 +254,11 @@ impl Driver {
         &self.account.server_id
     }
 
+    /// What started the session (a server's notification, or the client).
+    pub fn trigger(&self) -> Trigger {
+        self.trigger
+    }
+
     /// Sets the user interface for the server's user-interaction alerts (1100–1104), for
     /// this attempt and any later one.
     pub fn set_ui(&mut self, ui: SharedUi) {
