@@ -712,3 +712,70 @@ fn a_reply_larger_than_the_announced_max_msg_size_is_refused_unread() {
         "{reason}"
     );
 }
+
+#[test]
+fn with_the_hosts_transport_queued_sessions_wait_to_be_taken_and_run_over_it() {
+    let (srv, cert) = server_with(JOBS, |_| {});
+    let mut a = agent(&state_dir("host-transport"), &cert);
+    a.accounts()
+        .create(
+            &account(&format!("https://127.0.0.1:{}/dm", srv.addr.port())),
+            roles::MANAGER,
+        )
+        .unwrap();
+    a.set_host_transport(true);
+    a.request_session("ref");
+    a.request_session("nobody");
+    // Processing leaves both queued.
+    assert!(a.run_pending().is_empty());
+    assert_eq!(a.queued(), 2);
+    let mut driver = match a.take_queued_driver() {
+        Some(Ok(d)) => d,
+        other => panic!("{:?}", other.map(|r| r.err())),
+    };
+    assert_eq!(driver.server_id(), "ref");
+    assert!(matches!(
+        a.take_queued_driver(),
+        Some(Err(AgentEvent::SessionFailed { .. }))
+    ));
+    assert!(a.take_queued_driver().is_none());
+    // The host's transport: here the agent's own HTTPS client, driven by hand.
+    let mut client = omadm_transport::Client::new(omadm_transport::ClientConfig {
+        trust_anchors: vec![cert.clone()],
+        system_store: false,
+        ..omadm_transport::ClientConfig::default()
+    })
+    .unwrap();
+    let mut report = None;
+    for _ in 0..20 {
+        while let Some((_, r)) = a.take_driver_event(&mut driver) {
+            report = r.or(report);
+        }
+        if report.is_some() {
+            break;
+        }
+        let request = driver.poll_request().expect("a request");
+        let r = client
+            .post(&omadm_transport::Request {
+                url: request.url,
+                content_type: request.content_type,
+                body: request.body,
+                hmac: request.hmac,
+            })
+            .unwrap();
+        a.feed_response(
+            &mut driver,
+            0,
+            omadm_agent::HttpResponse {
+                status: r.status,
+                content_type: r.content_type.as_deref(),
+                hmac: r.hmac.as_deref(),
+                body: &r.body,
+            },
+        )
+        .unwrap();
+    }
+    a.driver_finished(&driver);
+    assert!(completed(&report.expect("the session ended"), None));
+    assert!(configured(&mut a));
+}
