@@ -7,13 +7,15 @@
 //! install through the platform, the result after the reboot, the final alert; a long
 //! download pauses when the host has input waiting ([`Agent::set_yield_check`]).
 //!
-//! Retries and fallback (decided here, from the account's `Ext/Microsoft` settings): a message
-//! that cannot be delivered (connection or I/O failure, or HTTP 408, 429, 500, 502, 503, 504)
-//! is sent again after InitialBackOffTime, doubling up to MaxBackOffTime, at most
-//! ConnRetryFreq times. When the first message of a DM 1.2 session is refused by the server
-//! with HTTP 400, 415, 501 or 505 (a server that does not speak 1.2), the session starts over
-//! as DM 1.1.2, unless BackCompatRetryDisabled is set. Bad server behaviour ends that session
-//! with a log line; nothing is lost (alerts stay pending, the tree keeps what was persisted).
+//! Retries and fallback (from the account's `Ext/Microsoft` settings) are decided by the
+//! sans-I/O [`Driver`] (the [`driver`] module has the rules): a message that cannot be
+//! delivered is sent again with backoff, a first DM 1.2 message refused as by an old server
+//! starts the session over as DM 1.1.2. [`Agent::run_session`] is the blocking loop around a
+//! driver with our HTTPS client; a host with its own transport drives one itself
+//! ([`Agent::client_driver`], [`Agent::take_queued_driver`] with
+//! [`Agent::set_host_transport`], [`Agent::feed_response`], [`Agent::take_driver_event`]).
+//! Bad server behaviour ends that session with a log line; nothing is lost (alerts stay
+//! pending, the tree keeps what was persisted).
 
 mod alerts;
 mod client_cert;
