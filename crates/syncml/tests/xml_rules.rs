@@ -448,3 +448,29 @@ fn text_is_escaped_where_it_must_be_and_only_there() {
     );
     assert_eq!(decode(&out).unwrap(), m);
 }
+
+#[test]
+fn namespace_declarations_in_scope_are_bounded() {
+    // Thousands of prefixes declared on the root would make every name lookup scan them all.
+    let mut decls = String::new();
+    for i in 0..5000 {
+        decls.push_str(&format!(" xmlns:p{i}=\"urn:x:{i}\""));
+    }
+    let text = wrap_body("").replacen(
+        "<SyncML xmlns=\"SYNCML:SYNCML1.2\"",
+        &format!("<SyncML xmlns=\"SYNCML:SYNCML1.2\"{decls}"),
+        1,
+    );
+    let err = decode(&text).unwrap_err();
+    assert!(
+        matches!(err.kind, ErrorKind::Xml(ref m) if m.contains("namespace declarations")),
+        "{err:?}"
+    );
+    // A handful, as real documents have, is fine.
+    let few = wrap_body("").replacen(
+        "<SyncML xmlns=\"SYNCML:SYNCML1.2\"",
+        "<SyncML xmlns=\"SYNCML:SYNCML1.2\" xmlns:m=\"syncml:metinf\" xmlns:x=\"urn:x\"",
+        1,
+    );
+    assert!(decode(&few).is_ok());
+}

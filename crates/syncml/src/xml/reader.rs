@@ -43,6 +43,10 @@ impl Ns {
     }
 }
 
+/// Most namespace declarations in scope at once. SyncML uses two or three; a bound keeps every
+/// name lookup (a scan of the declarations in scope) cheap whatever the input.
+const MAX_BINDINGS: usize = 32;
+
 /// A namespace declaration in scope: made on the element open at `depth`; `prefix` `None`
 /// for the default namespace.
 #[derive(Debug)]
@@ -190,11 +194,23 @@ impl<'a> XmlSource<'a> {
             let attr = attr.map_err(|err| {
                 DecodeError::new(ErrorKind::Xml(err.to_string()), self.event_start)
             })?;
-            let prefix = match attr.key.as_namespace_binding() {
+            let prefix: Option<Box<str>> = match attr.key.as_namespace_binding() {
                 Some(PrefixDeclaration::Default) => None,
                 Some(PrefixDeclaration::Named(p)) => Some(p.into()),
                 None => continue,
             };
+            if self.bindings.len() == MAX_BINDINGS {
+                return Err(DecodeError::new(
+                    ErrorKind::Xml(format!(
+                        "more than {MAX_BINDINGS} namespace declarations in scope"
+                    )),
+                    self.event_start,
+                ));
+            }
+            self.budget.charge(
+                size_of::<Binding>() + prefix.as_ref().map_or(0, |p| p.len()) + attr.value.len(),
+                self.event_start,
+            )?;
             self.bindings.push(Binding {
                 depth: self.depth,
                 prefix,
