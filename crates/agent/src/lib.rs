@@ -725,7 +725,7 @@ impl Agent {
                         body: &r.body,
                     },
                 ),
-                Err(e) => driver.handle_failure(now, FailureKind::from(e), &e.to_string()),
+                Err(e) => self.feed_failure(&mut driver, now, FailureKind::from(e), &e.to_string()),
             };
             if let Err(e) = fed {
                 log::error!("{server_id}: {e}");

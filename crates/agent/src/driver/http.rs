@@ -83,6 +83,22 @@ impl FailureKind {
     }
 }
 
+impl FailureKind {
+    /// How a session that ends on this failure reports it, with the transport's words.
+    pub fn failure(self, detail: String) -> crate::SessionFailure {
+        use crate::SessionFailure;
+        match self {
+            FailureKind::Connect | FailureKind::Timeout | FailureKind::Io => {
+                SessionFailure::Network(detail)
+            }
+            FailureKind::Tls => SessionFailure::Tls(detail),
+            FailureKind::BadUrl => SessionFailure::BadUrl(detail),
+            FailureKind::PlainHttpRefused => SessionFailure::PlainHttpRefused(detail),
+            FailureKind::Protocol => SessionFailure::Protocol(detail),
+        }
+    }
+}
+
 impl From<&TransportError> for FailureKind {
     fn from(e: &TransportError) -> Self {
         match e {

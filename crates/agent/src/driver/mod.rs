@@ -404,15 +404,7 @@ impl Driver {
     ) -> Result<(), DriverMisuse> {
         self.expect_in_flight()?;
         let detail = omadm_syncml::printable(detail).limit(512).to_string();
-        let failure = match kind {
-            FailureKind::Connect | FailureKind::Timeout | FailureKind::Io => {
-                SessionFailure::Network(detail.clone())
-            }
-            FailureKind::Tls => SessionFailure::Tls(detail.clone()),
-            FailureKind::BadUrl => SessionFailure::BadUrl(detail.clone()),
-            FailureKind::PlainHttpRefused => SessionFailure::PlainHttpRefused(detail.clone()),
-            FailureKind::Protocol => SessionFailure::Protocol(detail.clone()),
-        };
+        let failure = kind.failure(detail.clone());
         if kind.is_retryable() {
             self.retry_or_fail(now, detail, failure);
         } else {
