@@ -182,7 +182,7 @@ fn summary(body: &[u8]) -> (Vec<String>, BTreeMap<String, usize>, bool) {
         is_final = msg.body.is_final;
         for c in &msg.body.commands {
             match c {
-                Command::Status(s) => *statuses.entry(s.data.clone()).or_insert(0) += 1,
+                Command::Status(s) => *statuses.entry(s.data.to_string()).or_insert(0) += 1,
                 other => commands.push(other.name().to_owned()),
             }
         }

@@ -16,6 +16,8 @@
 //! - A command that could not be decoded gets 400 (406 for SyncML commands DM does not use:
 //!   Sync, Map, Put, Search, Move), with its CmdID when it had one.
 
+use std::borrow::Cow;
+
 use omadm_cm::{CmError, ExecOutcome, LeafValue, Manager, NewNode, Principal};
 
 use crate::ui::{parse_options, UiKind, UiRequest, UiResponse, UserInterface};
@@ -30,26 +32,28 @@ pub(crate) fn is_success(code: u16) -> bool {
 }
 
 /// Runs commands against the Manager for one server message.
-pub(crate) struct Executor<'a> {
+pub(crate) struct Executor<'a, 'm> {
     pub cm: &'a mut Manager,
     pub who: Principal,
-    pub msg_ref: String,
+    /// The MsgID of the server's message, repeated in every Status (borrowed from it).
+    pub msg_ref: &'m str,
     pub ui: Option<&'a mut (dyn UserInterface + 'static)>,
     pub server_name: &'a str,
     /// The user cancelled an alert: the rest of the message is not executed (215).
     pub cancelled: bool,
 }
 
-/// A response waiting for its CmdID (assigned when the message is built).
-pub(crate) type Response = Command;
+/// A response waiting for its CmdID (assigned when the message is built). It borrows what
+/// it repeats (MsgRef, CmdRef, TargetRefs) from the command it answers.
+pub(crate) type Response<'c> = Command<'c>;
 
-fn status(msg_ref: &str, cmd_ref: &str, cmd: &str, code: u16) -> Status {
+fn status<'c>(msg_ref: &'c str, cmd_ref: &'c str, cmd: &'c str, code: u16) -> Status<'c> {
     Status::new("", msg_ref, cmd_ref, cmd, code)
 }
 
 fn effective_meta<'m>(
-    item: &'m Item,
-    command: Option<&'m Meta>,
+    item: &'m Item<'_>,
+    command: Option<&'m Meta<'_>>,
 ) -> (Option<&'m str>, Option<&'m str>) {
     let format = item
         .meta
@@ -64,19 +68,22 @@ fn effective_meta<'m>(
     (format, type_)
 }
 
-fn data_bytes(item: &Item) -> Vec<u8> {
+fn data_bytes(item: &Item<'_>) -> Vec<u8> {
     item.data
         .as_ref()
         .map(|d| d.as_bytes().to_vec())
         .unwrap_or_default()
 }
 
-impl Executor<'_> {
+impl<'m> Executor<'_, 'm> {
     /// Runs one top-level command; returns its Status(es) and Results, and whether it
     /// succeeded. A command marked NoResp gets no Status (its Results still go).
-    pub fn run(&mut self, command: &Command) -> (Vec<Response>, bool) {
+    pub fn run<'c>(&mut self, command: &'c Command<'_>) -> (Vec<Response<'c>>, bool)
+    where
+        'm: 'c,
+    {
         if self.cancelled {
-            return (not_executed(&self.msg_ref, command), false);
+            return (not_executed(self.msg_ref, command), false);
         }
         let (mut out, ok) = self.dispatch(command);
         if no_resp(command) {
@@ -86,7 +93,10 @@ impl Executor<'_> {
         (out, ok)
     }
 
-    fn dispatch(&mut self, command: &Command) -> (Vec<Response>, bool) {
+    fn dispatch<'c>(&mut self, command: &'c Command<'_>) -> (Vec<Response<'c>>, bool)
+    where
+        'm: 'c,
+    {
         match command {
             Command::Add(c) => self.items(c, "Add", |cm, who, item, meta| {
                 let target = item
@@ -151,7 +161,10 @@ impl Executor<'_> {
         }
     }
 
-    fn malformed(&self, m: &Malformed) -> Status {
+    fn malformed<'c>(&self, m: &'c Malformed<'_>) -> Status<'c>
+    where
+        'm: 'c,
+    {
         let code = match m.element.as_str() {
             "Sync" | "Map" | "Put" | "Search" | "Move" => 406,
             _ => 400,
@@ -163,7 +176,7 @@ impl Executor<'_> {
             m.error
         );
         status(
-            &self.msg_ref,
+            self.msg_ref,
             m.cmd_id.as_deref().unwrap_or(""),
             &m.element,
             code,
@@ -171,12 +184,20 @@ impl Executor<'_> {
     }
 
     /// Runs a per-item operation and folds the outcomes into statuses.
-    fn items(
+    fn items<'c>(
         &mut self,
-        c: &ItemCommand,
-        name: &str,
-        mut op: impl FnMut(&mut Manager, &Principal, &Item, Option<&Meta>) -> Result<(), CmError>,
-    ) -> (Vec<Response>, bool) {
+        c: &'c ItemCommand<'_>,
+        name: &'static str,
+        mut op: impl FnMut(
+            &mut Manager,
+            &Principal,
+            &Item<'_>,
+            Option<&Meta<'_>>,
+        ) -> Result<(), CmError>,
+    ) -> (Vec<Response<'c>>, bool)
+    where
+        'm: 'c,
+    {
         let mut outcomes = Vec::with_capacity(c.items.len());
         for item in &c.items {
             let code = match op(self.cm, &self.who, item, c.meta.as_deref()) {
@@ -207,19 +228,27 @@ impl Executor<'_> {
     }
 
     /// One Status when every item has the same code, else one per item.
-    fn fold(&self, cmd_id: &str, name: &str, outcomes: Vec<(&Item, u16)>) -> Vec<Status> {
+    fn fold<'c>(
+        &self,
+        cmd_id: &'c str,
+        name: &'c str,
+        outcomes: Vec<(&'c Item<'_>, u16)>,
+    ) -> Vec<Status<'c>>
+    where
+        'm: 'c,
+    {
         let same = outcomes.windows(2).all(|w| w[0].1 == w[1].1);
-        let refs = |s: &mut Status, item: &Item| {
+        let refs = |s: &mut Status<'c>, item: &'c Item<'_>| {
             if let Some(t) = item.target_uri() {
-                s.target_refs.push(t.to_owned());
+                s.target_refs.push(Cow::Borrowed(t));
             }
             if let Some(src) = item.source_uri() {
-                s.source_refs.push(src.to_owned());
+                s.source_refs.push(Cow::Borrowed(src));
             }
         };
         if same {
             let code = outcomes.first().map(|(_, c)| *c).unwrap_or(200);
-            let mut s = status(&self.msg_ref, cmd_id, name, code);
+            let mut s = status(self.msg_ref, cmd_id, name, code);
             for (item, _) in &outcomes {
                 refs(&mut s, item);
             }
@@ -228,7 +257,7 @@ impl Executor<'_> {
             outcomes
                 .into_iter()
                 .map(|(item, code)| {
-                    let mut s = status(&self.msg_ref, cmd_id, name, code);
+                    let mut s = status(self.msg_ref, cmd_id, name, code);
                     refs(&mut s, item);
                     s
                 })
@@ -236,7 +265,10 @@ impl Executor<'_> {
         }
     }
 
-    fn get(&mut self, c: &ItemCommand) -> (Vec<Response>, bool) {
+    fn get<'c>(&mut self, c: &'c ItemCommand<'_>) -> (Vec<Response<'c>>, bool)
+    where
+        'm: 'c,
+    {
         let mut outcomes = Vec::new();
         let mut result_items = Vec::new();
         for item in &c.items {
@@ -247,14 +279,14 @@ impl Executor<'_> {
                         for r in found {
                             let mut meta = Meta::default();
                             if r.format != "chr" {
-                                meta.format = Some(r.format);
+                                meta.format = Some(r.format.into());
                             }
                             if r.type_ != "text/plain" && !r.type_.is_empty() {
-                                meta.type_ = Some(r.type_);
+                                meta.type_ = Some(r.type_.into());
                             }
                             let data = r.data.map(|d| match String::from_utf8(d) {
-                                Ok(text) => Data::Text(text),
-                                Err(e) => Data::Opaque(e.into_bytes()),
+                                Ok(text) => Data::Text(text.into()),
+                                Err(e) => Data::Opaque(e.into_bytes().into()),
                             });
                             result_items.push(Item {
                                 source: Some(Location::new(r.uri)),
@@ -271,16 +303,16 @@ impl Executor<'_> {
             outcomes.push((item, code));
         }
         let ok = outcomes.iter().all(|(_, code)| is_success(*code));
-        let mut out: Vec<Response> = self
+        let mut out: Vec<Response<'c>> = self
             .fold(&c.cmd_id, "Get", outcomes)
             .into_iter()
             .map(Command::Status)
             .collect();
         if !result_items.is_empty() {
             out.push(Command::Results(Results {
-                cmd_id: String::new(),
-                msg_ref: Some(self.msg_ref.clone()),
-                cmd_ref: c.cmd_id.clone(),
+                cmd_id: Cow::Borrowed(""),
+                msg_ref: Some(Cow::Borrowed(self.msg_ref)),
+                cmd_ref: Cow::Borrowed(&c.cmd_id),
                 meta: None,
                 target_ref: None,
                 source_ref: None,
@@ -290,7 +322,10 @@ impl Executor<'_> {
         (out, ok)
     }
 
-    fn exec(&mut self, c: &ExecCmd) -> (Vec<Response>, bool) {
+    fn exec<'c>(&mut self, c: &'c ExecCmd<'_>) -> (Vec<Response<'c>>, bool)
+    where
+        'm: 'c,
+    {
         let mut outcomes = Vec::new();
         for item in &c.items {
             let code = match item.target_uri() {
@@ -318,7 +353,10 @@ impl Executor<'_> {
         )
     }
 
-    fn alert(&mut self, a: &Alert) -> (Vec<Response>, bool) {
+    fn alert<'c>(&mut self, a: &'c Alert<'_>) -> (Vec<Response<'c>>, bool)
+    where
+        'm: 'c,
+    {
         let kind = match a.code() {
             Some(1100) => Some(UiKind::Display),
             Some(1101) => Some(UiKind::Confirm),
@@ -327,7 +365,7 @@ impl Executor<'_> {
             Some(1104) => Some(UiKind::MultipleChoice),
             _ => None,
         };
-        let mut s = status(&self.msg_ref, &a.cmd_id, "Alert", 200);
+        let mut s = status(self.msg_ref, &a.cmd_id, "Alert", 200);
         match (a.code(), kind) {
             // Next message: the session's continuation logic sends what is due.
             (Some(1222), _) => {}
@@ -339,7 +377,7 @@ impl Executor<'_> {
         (vec![Command::Status(s)], ok)
     }
 
-    fn user_alert(&mut self, a: &Alert, kind: UiKind, s: &mut Status) {
+    fn user_alert(&mut self, a: &Alert<'_>, kind: UiKind, s: &mut Status<'_>) {
         let text_of = |i: usize| {
             a.items
                 .get(i)
@@ -378,7 +416,7 @@ impl Executor<'_> {
             (UiKind::Display | UiKind::Confirm, UiResponse::Accepted) => 200,
             (UiKind::TextInput, UiResponse::Text(t)) => {
                 s.items.push(Item {
-                    data: Some(Data::Text(t)),
+                    data: Some(Data::Text(t.into())),
                     ..Item::default()
                 });
                 200
@@ -387,7 +425,7 @@ impl Executor<'_> {
                 if sel.len() == 1 && (1..=choices.len()).contains(&sel[0]) =>
             {
                 s.items.push(Item {
-                    data: Some(Data::Text(sel[0].to_string())),
+                    data: Some(Data::Text(sel[0].to_string().into())),
                     ..Item::default()
                 });
                 200
@@ -397,7 +435,7 @@ impl Executor<'_> {
             {
                 for n in sel {
                     s.items.push(Item {
-                        data: Some(Data::Text(n.to_string())),
+                        data: Some(Data::Text(n.to_string().into())),
                         ..Item::default()
                     });
                 }
@@ -409,28 +447,31 @@ impl Executor<'_> {
         s.data = omadm_syncml::code_text(code);
     }
 
-    fn atomic(&mut self, c: &Container) -> (Vec<Response>, bool) {
+    fn atomic<'c>(&mut self, c: &'c Container<'_>) -> (Vec<Response<'c>>, bool)
+    where
+        'm: 'c,
+    {
         let mut out = vec![Command::Status(status(
-            &self.msg_ref,
+            self.msg_ref,
             &c.cmd_id,
             "Atomic",
             200,
         ))];
         if let Err(e) = self.cm.begin_atomic() {
-            out[0] = Command::Status(status(&self.msg_ref, &c.cmd_id, "Atomic", e.status));
+            out[0] = Command::Status(status(self.msg_ref, &c.cmd_id, "Atomic", e.status));
             return (out, false);
         }
         let mut failed_at = None;
-        let mut child_out: Vec<(usize, Vec<Response>)> = Vec::new();
+        let mut child_out: Vec<(usize, Vec<Response<'c>>)> = Vec::new();
         for (i, child) in c.commands.iter().enumerate() {
             if failed_at.is_some() {
-                child_out.push((i, not_executed(&self.msg_ref, child)));
+                child_out.push((i, not_executed(self.msg_ref, child)));
                 continue;
             }
             let (responses, ok) = match child {
                 Command::Get(_) | Command::Exec(_) | Command::Sequence(_) | Command::Atomic(_) => (
                     vec![Command::Status(Status::for_command(
-                        &self.msg_ref,
+                        self.msg_ref,
                         child,
                         500,
                     ))],
@@ -447,7 +488,7 @@ impl Executor<'_> {
             None => match self.cm.commit_atomic() {
                 Ok(()) => {}
                 Err(e) => {
-                    out[0] = Command::Status(status(&self.msg_ref, &c.cmd_id, "Atomic", e.status));
+                    out[0] = Command::Status(status(self.msg_ref, &c.cmd_id, "Atomic", e.status));
                 }
             },
             Some(failed) => {
@@ -456,7 +497,7 @@ impl Executor<'_> {
                     Ok(()) => (507, 216),
                     Err(_) => (516, 516),
                 };
-                out[0] = Command::Status(status(&self.msg_ref, &c.cmd_id, "Atomic", atomic_code));
+                out[0] = Command::Status(status(self.msg_ref, &c.cmd_id, "Atomic", atomic_code));
                 for (i, responses) in &mut child_out {
                     if *i < failed {
                         for r in responses.iter_mut() {
@@ -473,9 +514,12 @@ impl Executor<'_> {
         (out, failed_at.is_none())
     }
 
-    fn sequence(&mut self, c: &Container) -> (Vec<Response>, bool) {
+    fn sequence<'c>(&mut self, c: &'c Container<'_>) -> (Vec<Response<'c>>, bool)
+    where
+        'm: 'c,
+    {
         let mut out = vec![Command::Status(status(
-            &self.msg_ref,
+            self.msg_ref,
             &c.cmd_id,
             "Sequence",
             200,
@@ -483,13 +527,13 @@ impl Executor<'_> {
         let mut stopped = false;
         for child in &c.commands {
             if stopped {
-                out.extend(not_executed(&self.msg_ref, child));
+                out.extend(not_executed(self.msg_ref, child));
                 continue;
             }
             let (responses, ok) = match child {
                 Command::Sequence(_) => (
                     vec![Command::Status(Status::for_command(
-                        &self.msg_ref,
+                        self.msg_ref,
                         child,
                         500,
                     ))],
@@ -505,7 +549,7 @@ impl Executor<'_> {
 }
 
 /// Whether the command asked for no Status.
-fn no_resp(command: &Command) -> bool {
+fn no_resp(command: &Command<'_>) -> bool {
     match command {
         Command::Add(c)
         | Command::Copy(c)
@@ -520,13 +564,17 @@ fn no_resp(command: &Command) -> bool {
 }
 
 /// 215 for a command (and, for a container, each command inside it) that was not executed.
-pub(crate) fn not_executed(msg_ref: &str, command: &Command) -> Vec<Response> {
+pub(crate) fn not_executed<'c>(msg_ref: &'c str, command: &'c Command<'_>) -> Vec<Response<'c>> {
     refused(msg_ref, command, 215)
 }
 
 /// `code` for a command that was not executed and, for a container, for each command inside
 /// it; every Status with its command's TargetRefs and SourceRefs.
-pub(crate) fn refused(msg_ref: &str, command: &Command, code: u16) -> Vec<Response> {
+pub(crate) fn refused<'c>(
+    msg_ref: &'c str,
+    command: &'c Command<'_>,
+    code: u16,
+) -> Vec<Response<'c>> {
     let mut out = vec![Command::Status(Status::for_command(msg_ref, command, code))];
     if let Command::Atomic(c) | Command::Sequence(c) = command {
         for child in &c.commands {

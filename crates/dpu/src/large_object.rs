@@ -8,25 +8,28 @@
 //! arriving before the last chunk abandons the object with Alert 1225. Only single-Item Add and
 //! Replace can carry a large object; MoreData elsewhere is answered 400.
 
+use std::borrow::Cow;
+
 use omadm_syncml::{Alert, Command, Data, Item, ItemCommand, Status};
 
-/// What to do with a command.
-pub(crate) enum Offer {
+/// What to do with a command; responses borrow from the command offered (`'c`).
+pub(crate) enum Offer<'c> {
     /// Not part of a large object: execute it.
     Pass,
     /// A chunk was taken (or refused): only these responses.
-    Respond(Vec<Command>),
-    /// The object is complete: execute `command` (with the whole value) after `extra`.
+    Respond(Vec<Command<'c>>),
+    /// The object is complete: execute `command` (with the whole value, owned: it was
+    /// assembled from several messages) after `extra`.
     Complete {
-        command: Box<Command>,
-        extra: Vec<Command>,
+        command: Box<Command<'static>>,
+        extra: Vec<Command<'c>>,
     },
 }
 
 struct Pending {
     name: &'static str,
     target: String,
-    template: ItemCommand,
+    template: ItemCommand<'static>,
     data: Vec<u8>,
     declared: Option<u64>,
 }
@@ -37,7 +40,7 @@ pub(crate) struct Assembler {
     pending: Option<Pending>,
 }
 
-fn chunk_of(command: &Command) -> Option<(&'static str, &ItemCommand)> {
+fn chunk_of<'c, 'm>(command: &'c Command<'m>) -> Option<(&'static str, &'c ItemCommand<'m>)> {
     match command {
         Command::Add(c) => Some(("Add", c)),
         Command::Replace(c) => Some(("Replace", c)),
@@ -46,23 +49,23 @@ fn chunk_of(command: &Command) -> Option<(&'static str, &ItemCommand)> {
 }
 
 /// Execute `command` as it is, after `extra` responses if there are any.
-fn pass_after(command: &Command, extra: Vec<Command>) -> Offer {
+fn pass_after<'c>(command: &Command<'_>, extra: Vec<Command<'c>>) -> Offer<'c> {
     if extra.is_empty() {
         Offer::Pass
     } else {
         Offer::Complete {
-            command: Box::new(command.clone()),
+            command: Box::new(command.clone().into_owned()),
             extra,
         }
     }
 }
 
-fn status(msg_ref: &str, c: &ItemCommand, name: &str, code: u16) -> Command {
-    let mut s = Status::new("", msg_ref, &c.cmd_id, name, code);
+fn status<'c>(msg_ref: &'c str, c: &'c ItemCommand<'_>, name: &'c str, code: u16) -> Command<'c> {
+    let mut s = Status::new("", msg_ref, &*c.cmd_id, name, code);
     s.target_refs.extend(
         c.items
             .iter()
-            .filter_map(|i| i.target_uri().map(str::to_owned)),
+            .filter_map(|i| i.target_uri().map(Cow::Borrowed)),
     );
     Command::Status(s)
 }
@@ -79,7 +82,7 @@ impl Assembler {
         self.pending.is_some()
     }
 
-    fn abandon(&mut self) -> Vec<Command> {
+    fn abandon(&mut self) -> Vec<Command<'static>> {
         match self.pending.take() {
             None => Vec::new(),
             Some(p) => {
@@ -94,7 +97,7 @@ impl Assembler {
         }
     }
 
-    pub(crate) fn offer(&mut self, command: &Command, msg_ref: &str) -> Offer {
+    pub(crate) fn offer<'c>(&mut self, command: &'c Command<'_>, msg_ref: &'c str) -> Offer<'c> {
         let Some((name, c)) = chunk_of(command) else {
             let mut extra = self.abandon();
             if let Command::Copy(c) | Command::Delete(c) | Command::Get(c) = command {
@@ -137,7 +140,7 @@ impl Assembler {
             self.pending = Some(Pending {
                 name,
                 target: item.target_uri().unwrap_or_default().to_owned(),
-                template: c.clone(),
+                template: c.clone().into_owned(),
                 data: item
                     .data
                     .as_ref()
@@ -172,11 +175,11 @@ impl Assembler {
             }
         }
         let mut whole = p.template;
-        whole.cmd_id = c.cmd_id.clone();
+        whole.cmd_id = Cow::Owned(c.cmd_id.to_string());
         whole.items[0].more_data = false;
         whole.items[0].data = Some(match String::from_utf8(p.data) {
-            Ok(text) => Data::Text(text),
-            Err(e) => Data::Opaque(e.into_bytes()),
+            Ok(text) => Data::Text(text.into()),
+            Err(e) => Data::Opaque(e.into_bytes().into()),
         });
         let command = if name == "Add" {
             Command::Add(whole)

@@ -2,6 +2,7 @@
 //! message and building the reply within the server's MaxMsgSize, continuation with Alert
 //! 1222, and the end of the session.
 
+use std::borrow::Cow;
 use std::collections::{HashMap, VecDeque};
 
 use omadm_cm::{Manager, Principal};
@@ -175,11 +176,11 @@ pub struct Session {
     /// credentials yet): sent again in the next reply, once the client is authenticated.
     alerts_to_resend: Vec<u64>,
     /// Responses that did not fit the previous message.
-    outbox: VecDeque<Command>,
+    outbox: VecDeque<Command<'static>>,
     large_object: Assembler,
     ui: Option<Box<dyn UserInterface>>,
     /// Items of an Alert 1224 (client event) for package 1.
-    client_events: Vec<Item>,
+    client_events: Vec<Item<'static>>,
 }
 
 fn random_nonce(entropy: &mut Entropy) -> Vec<u8> {
@@ -233,8 +234,8 @@ impl Session {
     pub fn add_client_event(&mut self, type_: &str, format: &str, data: &str) {
         self.client_events.push(
             Item::default()
-                .with_meta(Meta::format_type(format, type_))
-                .with_data(data),
+                .with_meta(Meta::format_type(format.to_owned(), type_.to_owned()))
+                .with_data(data.to_owned()),
         );
     }
 
@@ -278,7 +279,7 @@ impl Session {
             .unwrap_or_else(|| self.config.server_uri.clone())
     }
 
-    fn header(&mut self) -> SyncHdr {
+    fn header(&mut self) -> SyncHdr<'static> {
         self.msg_id += 1;
         let mut source = Location::new(self.config.device_id.clone());
         let mut header = SyncHdr::new(
@@ -290,7 +291,7 @@ impl Session {
         );
         if let Some(creds) = &self.client_creds {
             if !self.client_authenticated {
-                source.loc_name = Some(creds.name.clone());
+                source.loc_name = Some(creds.name.clone().into());
                 header.source = source;
                 header.cred = match creds.scheme {
                     AuthScheme::Basic => Some(Cred::basic(&creds.name, &creds.secret)),
@@ -321,14 +322,14 @@ impl Session {
             Trigger::Client { .. } => 1201,
         };
         commands.push(Command::Alert(Alert::new(id(), code)));
-        let items: Vec<Item> = self
+        let items: Vec<Item<'static>> = self
             .config
             .dev_info
             .iter()
             .map(|(uri, value)| {
                 Item::source(uri.clone())
                     .with_meta(Meta::format_type("chr", "text/plain"))
-                    .with_data(value.as_str())
+                    .with_data(value.clone())
             })
             .collect();
         if !items.is_empty() {
@@ -346,7 +347,7 @@ impl Session {
             for alert in &self.alerts {
                 let cmd_id = id();
                 self.alerts_in_flight
-                    .insert((header.msg_id.clone(), cmd_id.clone()), alert.id);
+                    .insert((header.msg_id.to_string(), cmd_id.clone()), alert.id);
                 commands.push(Command::Alert(alert.to_alert(cmd_id)));
             }
         }
@@ -360,7 +361,7 @@ impl Session {
         self.outgoing(&msg)
     }
 
-    fn outgoing(&self, msg: &SyncMl) -> Outgoing {
+    fn outgoing(&self, msg: &SyncMl<'_>) -> Outgoing {
         let body = encode(msg, self.config.encoding);
         let hmac = match &self.client_creds {
             Some(c) if c.scheme == AuthScheme::Hmac => Some(
@@ -466,7 +467,7 @@ impl Session {
                 expected: self.session_id.clone(),
             });
         }
-        let server_msg_id = msg.header.msg_id.clone();
+        let server_msg_id: &str = &msg.header.msg_id;
 
         // 1. Is the server who it says? Judged before anything the message says is believed.
         let mac_valid = match (&self.config.server_credentials, hmac) {
@@ -485,7 +486,7 @@ impl Session {
         let mut resend_package1 = false;
         if server_ok {
             if let Some(uri) = &msg.header.resp_uri {
-                self.resp_uri = Some(uri.clone());
+                self.resp_uri = Some(uri.to_string());
             }
             if let Some(size) = msg.header.meta.as_ref().and_then(|m| m.max_msg_size) {
                 self.server_max_msg_size = Some(size);
@@ -529,14 +530,14 @@ impl Session {
         }
 
         // 3. Run its commands (only for an authenticated server and a client it accepted).
-        let mut responses: Vec<Command> = Vec::new();
+        let mut responses: Vec<Command<'_>> = Vec::new();
         let mut has_commands = false;
         let mut aborted = false;
         let server_name = self.config.server_id.clone();
         let mut exec = Executor {
             cm,
             who: Principal::server(self.config.server_id.clone(), self.config.server_roles),
-            msg_ref: server_msg_id.clone(),
+            msg_ref: server_msg_id,
             ui: self.ui.as_deref_mut(),
             server_name: &server_name,
             cancelled: false,
@@ -559,10 +560,10 @@ impl Session {
                 } else {
                     header_status.code().unwrap_or(401)
                 };
-                responses.extend(crate::exec::refused(&server_msg_id, command, code));
+                responses.extend(crate::exec::refused(server_msg_id, command, code));
                 continue;
             }
-            match self.large_object.offer(command, &server_msg_id) {
+            match self.large_object.offer(command, server_msg_id) {
                 crate::large_object::Offer::Pass => responses.extend(exec.run(command).0),
                 crate::large_object::Offer::Respond(mut extra) => responses.append(&mut extra),
                 crate::large_object::Offer::Complete {
@@ -570,7 +571,10 @@ impl Session {
                     extra,
                 } => {
                     responses.extend(extra);
-                    responses.extend(exec.run(&whole).0);
+                    // The assembled command lives here only: its responses own their text.
+                    for response in exec.run(&whole).0 {
+                        responses.push(response.into_owned());
+                    }
                 }
             }
         }
@@ -634,13 +638,10 @@ impl Session {
         }
 
         // 5. The reply, within the server's MaxMsgSize.
-        self.outbox.extend(responses);
         let mut header_status = header_status;
-        header_status.msg_ref = server_msg_id.clone();
-        Ok(Some(self.reply(
-            header_status,
-            more_from_server || self.large_object.is_pending(),
-        )))
+        header_status.msg_ref = Cow::Borrowed(server_msg_id);
+        let more = more_from_server || self.large_object.is_pending();
+        Ok(Some(self.reply(header_status, responses, more)))
     }
 
     /// Whether refused alerts wait to go again (and can: the client is authenticated).
@@ -649,11 +650,11 @@ impl Session {
     }
 
     /// Handles a Status from the server; true when package 1 must be sent again.
-    fn on_status(&mut self, s: &Status) -> bool {
+    fn on_status(&mut self, s: &Status<'_>) -> bool {
         let code = s.code().unwrap_or(500);
         if let Some(id) = self
             .alerts_in_flight
-            .remove(&(s.msg_ref.clone(), s.cmd_ref.clone()))
+            .remove(&(s.msg_ref.to_string(), s.cmd_ref.to_string()))
         {
             if code == 200 || code == 202 {
                 self.events
@@ -733,7 +734,7 @@ impl Session {
     /// nowhere else (the nonce is never stored: whoever sent it is not trusted, and a wrong
     /// nonce costs only a refused attempt, which the attempt limits bound). Nothing else of
     /// the Status is believed.
-    fn take_challenge(&mut self, s: &Status) {
+    fn take_challenge(&mut self, s: &Status<'_>) {
         if s.cmd_ref != "0" || s.cmd != "SyncHdr" || !matches!(s.code(), Some(401 | 407)) {
             return;
         }
@@ -760,11 +761,11 @@ impl Session {
     /// The Status for the server's SyncHdr: 212 once the server proved itself (with a new
     /// nonce for its next session when MD5 is used), 200 when it need not, 401/407 with a
     /// challenge when it failed.
-    fn check_server(&mut self, msg: &SyncMl, mac_valid: Option<bool>) -> Status {
+    fn check_server<'m>(&mut self, msg: &'m SyncMl<'_>, mac_valid: Option<bool>) -> Status<'m> {
         let h = &msg.header;
-        let mut s = Status::new("", &h.msg_id, "0", "SyncHdr", 200);
-        s.target_refs.push(h.target.loc_uri.clone());
-        s.source_refs.push(h.source.loc_uri.clone());
+        let mut s = Status::new("", &*h.msg_id, "0", "SyncHdr", 200);
+        s.target_refs.push(Cow::Borrowed(&h.target.loc_uri));
+        s.source_refs.push(Cow::Borrowed(&h.source.loc_uri));
         let Some(expected) = self.config.server_credentials.clone() else {
             return s;
         };
@@ -794,7 +795,7 @@ impl Session {
                 }
             }
         };
-        s.data = verdict.to_string();
+        s.data = omadm_syncml::code_text(verdict);
         if verdict == 212 || verdict == 200 {
             self.server_authenticated = true;
         } else {
@@ -815,9 +816,9 @@ impl Session {
             self.pending_server_nonce = Some(nonce.clone());
             s.chal = Some(Box::new(Chal {
                 meta: Meta {
-                    type_: Some(expected.scheme.meta_type().to_owned()),
+                    type_: Some(expected.scheme.meta_type().into()),
                     format: Some("b64".into()),
-                    next_nonce: Some(b64::encode(&nonce)),
+                    next_nonce: Some(b64::encode(&nonce).into()),
                     ..Meta::default()
                 },
             }));
@@ -826,24 +827,25 @@ impl Session {
     }
 
     /// Package 1 again, with the credentials the challenge asked for.
-    fn restart_package1(
+    fn restart_package1<'m>(
         &mut self,
-        mut header_status: Status,
-        msg: &SyncMl,
-        responses: Vec<Command>,
+        mut header_status: Status<'m>,
+        msg: &'m SyncMl<'_>,
+        responses: Vec<Command<'m>>,
     ) -> Outgoing {
         let mut out = self.start();
         // Also answer the server's header and commands (not executed) in the same message.
+        let body = std::mem::take(&mut out.body);
         let (mut decoded, _) =
-            decode_lenient(&out.body, &self.config.limits).expect("our own message decodes");
-        header_status.msg_ref = msg.header.msg_id.clone();
+            decode_lenient(&body, &self.config.limits).expect("our own message decodes");
+        header_status.msg_ref = Cow::Borrowed(&msg.header.msg_id);
         let mut prefix = vec![Command::Status(header_status)];
         prefix.extend(responses);
         let mut n = decoded.body.commands.len() as u32;
         for c in &mut prefix {
             n += 1;
             if let Command::Status(s) = c {
-                s.cmd_id = n.to_string();
+                s.cmd_id = n.to_string().into();
             }
         }
         prefix.append(&mut decoded.body.commands);
@@ -852,11 +854,17 @@ impl Session {
         out
     }
 
-    /// Builds the next reply from the header status and the outbox, as much as fits in the
-    /// server's MaxMsgSize. A Results too large for any message is split: one Results per
-    /// Item, and an Item's Data over several messages as a large object (MoreData, Size on
-    /// the first chunk).
-    fn reply(&mut self, header_status: Status, more_from_server: bool) -> Outgoing {
+    /// Builds the next reply from the header status, the outbox and this message's
+    /// `responses` (in that order), as much as fits in the server's MaxMsgSize; what does not
+    /// fit goes to the outbox, owning its text (the responses borrow from the server's
+    /// message). A Results too large for any message is split: one Results per Item, and an
+    /// Item's Data over several messages as a large object (MoreData, Size on the first chunk).
+    fn reply(
+        &mut self,
+        header_status: Status<'_>,
+        responses: Vec<Command<'_>>,
+        more_from_server: bool,
+    ) -> Outgoing {
         let header = self.header();
         let limit = self
             .server_max_msg_size
@@ -864,12 +872,13 @@ impl Session {
             .min(usize::MAX as u64) as usize;
         let encoding = self.config.encoding;
         let mut next_id = 0u32;
-        let mut assign = |c: &mut Command| {
+        let mut assign = |c: &mut Command<'_>| {
             next_id += 1;
+            let id = Cow::Owned(next_id.to_string());
             match c {
-                Command::Status(s) => s.cmd_id = next_id.to_string(),
-                Command::Results(r) => r.cmd_id = next_id.to_string(),
-                Command::Alert(a) => a.cmd_id = next_id.to_string(),
+                Command::Status(s) => s.cmd_id = id,
+                Command::Results(r) => r.cmd_id = id,
+                Command::Alert(a) => a.cmd_id = id,
                 _ => {}
             }
         };
@@ -878,7 +887,7 @@ impl Session {
         let mut commands = vec![first];
         // A server that announced no MaxMsgSize takes any size: nothing is measured.
         let unlimited = limit == usize::MAX;
-        let measure = |c: &Command| {
+        let measure = |c: &Command<'_>| {
             if unlimited {
                 0
             } else {
@@ -899,7 +908,12 @@ impl Session {
             let reserve = command_len(&Command::Alert(Alert::new("99999", 1222)), encoding) + 16;
             encode(&base, encoding).len() + reserve
         };
-        while let Some(mut c) = self.outbox.pop_front() {
+        let mut queue: VecDeque<Command<'_>> = if self.outbox.is_empty() {
+            responses.into()
+        } else {
+            self.outbox.drain(..).chain(responses).collect()
+        };
+        while let Some(mut c) = queue.pop_front() {
             assign(&mut c);
             let len = measure(&c);
             if used + len <= limit {
@@ -912,7 +926,7 @@ impl Session {
                 Split::Whole(c) => {
                     // Does not fit here: it goes in the next message (its CmdID is reassigned).
                     if commands.len() > 1 {
-                        self.outbox.push_front(c);
+                        queue.push_front(c);
                         break;
                     }
                     log::warn!(
@@ -923,7 +937,7 @@ impl Session {
                 }
                 Split::Parts(head, rest) => {
                     for part in rest.into_iter().rev() {
-                        self.outbox.push_front(part);
+                        queue.push_front(part);
                     }
                     match head {
                         Some(h) => commands.push(h),
@@ -939,6 +953,9 @@ impl Session {
                 }
             }
         }
+        // What did not fit waits for the next message.
+        self.outbox
+            .extend(queue.into_iter().map(Command::into_owned));
         // Alerts refused for our credentials, now that the server is heard: after the
         // responses, as many as fit.
         while self.client_authenticated && self.outbox.is_empty() {
@@ -957,7 +974,7 @@ impl Session {
             assign(&mut probe);
             if let Command::Alert(a) = &probe {
                 self.alerts_in_flight
-                    .insert((header.msg_id.clone(), a.cmd_id.clone()), id);
+                    .insert((header.msg_id.to_string(), a.cmd_id.to_string()), id);
             }
             used += len;
             commands.push(probe);
@@ -982,47 +999,47 @@ impl Session {
 
 impl GenericAlert {
     /// The Alert 1226 carrying this generic alert.
-    pub fn to_alert(&self, cmd_id: String) -> Alert {
+    pub fn to_alert(&self, cmd_id: String) -> Alert<'_> {
         let meta = Meta {
-            type_: Some(self.type_.clone()),
-            format: Some(self.format.clone()),
-            mark: self.mark.clone(),
+            type_: Some(Cow::Borrowed(&self.type_)),
+            format: Some(Cow::Borrowed(&self.format)),
+            mark: self.mark.as_deref().map(Cow::Borrowed),
             ..Meta::default()
         };
         let item = Item {
-            source: self.source.clone().map(Location::new),
-            target: self.target.clone().map(Location::new),
+            source: self.source.as_deref().map(Location::new),
+            target: self.target.as_deref().map(Location::new),
             meta: Some(Box::new(meta)),
-            data: Some(Data::Text(self.data.clone())),
+            data: Some(Data::Text(Cow::Borrowed(&self.data))),
             ..Item::default()
         };
         Alert {
-            cmd_id,
+            cmd_id: cmd_id.into(),
             no_resp: false,
             cred: None,
             data: Some("1226".into()),
-            correlator: self.correlator.clone(),
+            correlator: self.correlator.as_deref().map(Cow::Borrowed),
             items: vec![item],
         }
     }
 }
 
 /// How a response too large for the room left was cut.
-enum Split {
+enum Split<'c> {
     /// It cannot be cut.
-    Whole(Command),
+    Whole(Command<'c>),
     /// The part to send now (if one fits) and the parts for later messages, in order.
-    Parts(Option<Command>, Vec<Command>),
+    Parts(Option<Command<'c>>, Vec<Command<'c>>),
 }
 
 /// Cuts a Results into one per Item, or one Item's Data into a chunk that fits `room` and the
 /// rest (DM Protocol §2.2: MoreData on every chunk but the last, Size on the first).
-fn split_results(command: Command, room: usize, encoding: omadm_syncml::Encoding) -> Split {
+fn split_results(command: Command<'_>, room: usize, encoding: omadm_syncml::Encoding) -> Split<'_> {
     let Command::Results(r) = command else {
         return Split::Whole(command);
     };
     if r.items.len() > 1 {
-        let parts: Vec<Command> = r
+        let parts: Vec<Command<'_>> = r
             .items
             .iter()
             .map(|item| {
@@ -1045,7 +1062,7 @@ fn split_results(command: Command, room: usize, encoding: omadm_syncml::Encoding
     let is_text = matches!(item.data, Some(Data::Text(_)) | Some(Data::Xml(_)));
     let overhead = {
         let mut empty = item.clone();
-        empty.data = Some(Data::Text(String::new()));
+        empty.data = Some(Data::Text(Cow::Borrowed("")));
         empty.more_data = true;
         let mut meta = empty.meta.as_deref().cloned().unwrap_or_default();
         meta.size = Some(data.len() as u64);
@@ -1092,19 +1109,19 @@ fn split_results(command: Command, room: usize, encoding: omadm_syncml::Encoding
     }
 }
 
-fn make_chunk(
-    r: &omadm_syncml::Results,
-    item: &Item,
+fn make_chunk<'c>(
+    r: &omadm_syncml::Results<'c>,
+    item: &Item<'c>,
     bytes: &[u8],
     is_text: bool,
     more: bool,
     size: Option<u64>,
-) -> Command {
+) -> Command<'c> {
     let mut piece = item.clone();
     piece.data = Some(if is_text {
-        Data::Text(String::from_utf8_lossy(bytes).into_owned())
+        Data::Text(Cow::Owned(String::from_utf8_lossy(bytes).into_owned()))
     } else {
-        Data::Opaque(bytes.to_vec())
+        Data::Opaque(Cow::Owned(bytes.to_vec()))
     });
     piece.more_data = more;
     let mut meta = piece.meta.as_deref().cloned().unwrap_or_default();

@@ -137,16 +137,16 @@ fn started() -> (Manager, Session) {
 }
 
 /// The device's reply to one server message (which must get one).
-fn reply(s: &mut Session, m: &mut Manager, bytes: &[u8]) -> SyncMl {
+fn reply(s: &mut Session, m: &mut Manager, bytes: &[u8]) -> SyncMl<'static> {
     parse(&s.handle(m, bytes).unwrap().unwrap().body)
 }
 
-fn parse(bytes: &[u8]) -> SyncMl {
-    decode(bytes, &Limits::default()).unwrap().0
+fn parse(bytes: &[u8]) -> SyncMl<'static> {
+    decode(bytes, &Limits::default()).unwrap().0.into_owned()
 }
 
-fn statuses(msg: &SyncMl) -> Vec<&Status> {
-    fn walk<'a>(cs: &'a [Command], out: &mut Vec<&'a Status>) {
+fn statuses<'a>(msg: &'a SyncMl<'_>) -> Vec<&'a Status<'a>> {
+    fn walk<'a>(cs: &'a [Command<'a>], out: &mut Vec<&'a Status<'a>>) {
         for c in cs {
             if let Command::Status(s) = c {
                 out.push(s);
@@ -1072,7 +1072,8 @@ fn every_server_sample_is_answered_command_by_command() {
         .unwrap();
         let mut s = session(config(), 1);
         s.start();
-        let input = decode(&sample(name), &Limits::default()).unwrap().0;
+        let input = sample(name);
+        let input = decode(&input, &Limits::default()).unwrap().0;
         let reply = parse(&s.handle(&mut m, &sample(name)).unwrap().unwrap().body);
         // Every command of the server's message has exactly one Status (none has NoResp).
         fn ids(cs: &[Command], out: &mut Vec<String>) {
@@ -1080,7 +1081,7 @@ fn every_server_sample_is_answered_command_by_command() {
                 match c {
                     Command::Status(_) | Command::Results(_) => {}
                     Command::Atomic(x) | Command::Sequence(x) => {
-                        out.push(x.cmd_id.clone());
+                        out.push(x.cmd_id.to_string());
                         ids(&x.commands, out);
                     }
                     other => out.push(other.cmd_id().unwrap().to_owned()),
@@ -1092,7 +1093,7 @@ fn every_server_sample_is_answered_command_by_command() {
         let mut answered: Vec<String> = statuses(&reply)
             .iter()
             .filter(|s| s.cmd != "SyncHdr")
-            .map(|s| s.cmd_ref.clone())
+            .map(|s| s.cmd_ref.to_string())
             .collect();
         expected.sort();
         answered.sort();
@@ -1187,7 +1188,7 @@ fn alert_session(nonce: &[u8]) -> (Session, String) {
         .commands
         .iter()
         .find_map(|c| match c {
-            Command::Alert(a) if a.code() == Some(1226) => Some(a.cmd_id.clone()),
+            Command::Alert(a) if a.code() == Some(1226) => Some(a.cmd_id.to_string()),
             _ => None,
         })
         .unwrap();

@@ -139,9 +139,8 @@ fn every_case_in_every_dialect_and_encoding() {
                 for m in &case.messages {
                     last = s.handle(&mut cm, &variant(m, version, encoding)).unwrap();
                 }
-                let reply = decode(&last.expect("a reply").body, &Limits::default())
-                    .unwrap()
-                    .0;
+                let last = last.expect("a reply");
+                let reply = decode(&last.body, &Limits::default()).unwrap().0;
                 assert_eq!(reply.version(), Some(version), "{label}");
                 for (cmd_ref, code) in &case.expect {
                     let found: Vec<u16> = reply

@@ -43,7 +43,7 @@ pub enum Job {
         correlator: Option<String>,
     },
     /// A command given as SyncML.
-    Raw(Command),
+    Raw(Command<'static>),
     /// One chunk of a large object (an Add or Replace whose value does not fit the device's
     /// MaxMsgSize); made by the server, not read from job files.
     Chunk {
@@ -88,7 +88,12 @@ pub fn parse(text: &str) -> Result<Vec<Job>, JobError> {
                     what: e.to_string(),
                 }
             })?;
-        return Ok(msg.body.commands.into_iter().map(Job::Raw).collect());
+        return Ok(msg
+            .body
+            .commands
+            .into_iter()
+            .map(|c| Job::Raw(c.into_owned()))
+            .collect());
     }
     let mut jobs = Vec::new();
     for (i, line) in text.lines().enumerate() {
@@ -143,14 +148,14 @@ pub fn parse(text: &str) -> Result<Vec<Job>, JobError> {
 
 impl Job {
     /// The SyncML command, with `cmd_id`.
-    pub fn to_command(&self, cmd_id: String) -> Command {
-        let item = |uri: &str| Item::target(uri);
+    pub fn to_command(&self, cmd_id: String) -> Command<'static> {
+        let item = |uri: &str| Item::target(uri.to_owned());
         match self {
             Job::Add { uri, value } => Command::Add(ItemCommand::new(
                 cmd_id,
                 vec![item(uri)
                     .with_meta(Meta::format_type("chr", "text/plain"))
-                    .with_data(value.as_str())],
+                    .with_data(value.clone())],
             )),
             Job::AddNode { uri } => Command::Add(ItemCommand::new(
                 cmd_id,
@@ -160,7 +165,7 @@ impl Job {
                 cmd_id,
                 vec![item(uri)
                     .with_meta(Meta::format_type("chr", "text/plain"))
-                    .with_data(value.as_str())],
+                    .with_data(value.clone())],
             )),
             Job::Get { uri } => Command::Get(ItemCommand::new(cmd_id, vec![item(uri)])),
             Job::Delete { uri } => Command::Delete(ItemCommand::new(cmd_id, vec![item(uri)])),
@@ -169,15 +174,15 @@ impl Job {
                 data,
                 correlator,
             } => Command::Exec(Exec {
-                cmd_id,
+                cmd_id: cmd_id.into(),
                 no_resp: false,
                 cred: None,
                 meta: None,
-                correlator: correlator.clone(),
+                correlator: correlator.clone().map(Into::into),
                 items: vec![if data.is_empty() {
                     item(uri)
                 } else {
-                    item(uri).with_data(data.as_str())
+                    item(uri).with_data(data.clone())
                 }],
             }),
             Job::Chunk {
@@ -189,7 +194,7 @@ impl Job {
             } => {
                 let mut meta = Meta::format_type("chr", "text/plain");
                 meta.size = *size;
-                let mut it = item(uri).with_meta(meta).with_data(part.as_str());
+                let mut it = item(uri).with_meta(meta).with_data(part.clone());
                 it.more_data = *more;
                 let c = ItemCommand::new(cmd_id, vec![it]);
                 if *replace {
@@ -205,10 +210,10 @@ impl Job {
                     | Command::Replace(x)
                     | Command::Get(x)
                     | Command::Delete(x)
-                    | Command::Copy(x) => x.cmd_id = cmd_id,
-                    Command::Exec(x) => x.cmd_id = cmd_id,
-                    Command::Alert(x) => x.cmd_id = cmd_id,
-                    Command::Atomic(x) | Command::Sequence(x) => x.cmd_id = cmd_id,
+                    | Command::Copy(x) => x.cmd_id = cmd_id.into(),
+                    Command::Exec(x) => x.cmd_id = cmd_id.into(),
+                    Command::Alert(x) => x.cmd_id = cmd_id.into(),
+                    Command::Atomic(x) | Command::Sequence(x) => x.cmd_id = cmd_id.into(),
                     _ => {}
                 }
                 c
@@ -221,7 +226,7 @@ impl Job {
     /// no CmdID repeats within a message. Returns the command and every CmdID assigned with
     /// what it names (the job's description, or `Atomic/Add ./x` for a nested command),
     /// for attributing the device's Statuses.
-    pub fn to_command_numbered(&self, next: &mut u32) -> (Command, Vec<(String, String)>) {
+    pub fn to_command_numbered(&self, next: &mut u32) -> (Command<'static>, Vec<(String, String)>) {
         *next += 1;
         let id = next.to_string();
         let mut command = self.to_command(id.clone());
@@ -313,7 +318,7 @@ impl Job {
 
 /// Gives every command of `commands` (recursively) the next CmdID.
 fn renumber(
-    commands: &mut [Command],
+    commands: &mut [Command<'_>],
     next: &mut u32,
     parent: &str,
     ids: &mut Vec<(String, String)>,
@@ -334,11 +339,11 @@ fn renumber(
             | Command::Replace(x)
             | Command::Get(x)
             | Command::Delete(x)
-            | Command::Copy(x) => x.cmd_id = id.clone(),
-            Command::Exec(x) => x.cmd_id = id.clone(),
-            Command::Alert(x) => x.cmd_id = id.clone(),
+            | Command::Copy(x) => x.cmd_id = id.clone().into(),
+            Command::Exec(x) => x.cmd_id = id.clone().into(),
+            Command::Alert(x) => x.cmd_id = id.clone().into(),
             Command::Atomic(x) | Command::Sequence(x) => {
-                x.cmd_id = id.clone();
+                x.cmd_id = id.clone().into();
                 ids.push((id, what.clone()));
                 renumber(&mut x.commands, next, &what, ids);
                 continue;

@@ -101,7 +101,7 @@ fn step() -> impl Strategy<Value = Step> {
         )
 }
 
-fn message(step: &Step, nonce: &[u8], last_reply_msg: &str) -> SyncMl {
+fn message<'a>(step: &Step, nonce: &[u8], last_reply_msg: &'a str) -> SyncMl<'a> {
     let sid = format!("S{}", step.session);
     let mut header = SyncHdr::new(
         DmVersion::V1_2,
@@ -183,7 +183,7 @@ proptest! {
             let (out, _) = decode(&reply.body, &Limits::default()).expect("the server's reply decodes");
             prop_assert_eq!(&out.header.session_id, &sid);
             if step.package1 {
-                prop_assert_eq!(out.header.msg_id.as_str(), "1", "MsgIDs start again with package 1");
+                prop_assert_eq!(&*out.header.msg_id, "1", "MsgIDs start again with package 1");
             }
             for c in &out.body.commands {
                 if let Command::Status(s) = c {
@@ -205,7 +205,7 @@ proptest! {
                     out
                 );
             }
-            last_msg.insert(sid.clone(), out.header.msg_id.clone());
+            last_msg.insert(sid.clone(), out.header.msg_id.to_string());
         }
     }
 }
@@ -237,8 +237,8 @@ fn device(sid: &str, id: u32, nonce: Option<&[u8]>, acks: &[(String, String)]) -
     )
 }
 
-fn decoded(bytes: &[u8]) -> SyncMl {
-    decode(bytes, &Limits::default()).unwrap().0
+fn decoded(bytes: &[u8]) -> SyncMl<'static> {
+    decode(bytes, &Limits::default()).unwrap().0.into_owned()
 }
 
 fn server_nonce(m: &SyncMl) -> Vec<u8> {
@@ -298,13 +298,13 @@ fn an_expired_session_leaves_its_once_jobs_owed_and_its_state_behind() {
             Command::Exec(x)
                 if x.items[0].target_uri() == Some("./FwUpdate/x/DownloadAndUpdate") =>
             {
-                Some(x.cmd_id.clone())
+                Some(x.cmd_id.to_string())
             }
             _ => None,
         })
         .expect("the once-job again");
     // Answered now: delivered, so session C does not get it.
-    let acks = vec![(r.header.msg_id.clone(), exec)];
+    let acks = vec![(r.header.msg_id.to_string(), exec)];
     e.handle(5030, &device("B", 3, None, &acks), None);
     let r = decoded(&e.handle(5040, &device("C", 1, None, &[]), None).body);
     let r = decoded(

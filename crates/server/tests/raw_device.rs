@@ -105,10 +105,16 @@ fn srv(jobs_text: &str, encoding: Encoding) -> Srv {
 }
 
 /// A device message.
-fn msg(sid: &str, msg_id: u32, cred: Option<Cred>, commands: Vec<Command>, fin: bool) -> SyncMl {
+fn msg<'a>(
+    sid: &str,
+    msg_id: u32,
+    cred: Option<Cred<'a>>,
+    commands: Vec<Command<'a>>,
+    fin: bool,
+) -> SyncMl<'a> {
     let mut header = SyncHdr::new(
         DmVersion::V1_2,
-        sid,
+        sid.to_owned(),
         msg_id.to_string(),
         Location::new("https://127.0.0.1/dm"),
         Location::new(DEVICE),
@@ -126,30 +132,40 @@ fn msg(sid: &str, msg_id: u32, cred: Option<Cred>, commands: Vec<Command>, fin: 
     }
 }
 
-fn alert(id: &str, code: u16) -> Command {
+fn alert(id: &str, code: u16) -> Command<'_> {
     Command::Alert(Alert::new(id, code))
 }
 
-fn devinfo(id: &str) -> Command {
+fn devinfo(id: &str) -> Command<'_> {
     Command::Replace(ItemCommand::new(
         id,
         vec![Item::source("./DevInfo/DevId").with_data(DEVICE)],
     ))
 }
 
-fn status(msg_ref: &str, cmd_ref: &str, cmd: &str, code: &str) -> Status {
-    let mut s = Status::new("9", msg_ref, cmd_ref, cmd, 200);
-    s.data = code.into();
+fn status(msg_ref: &str, cmd_ref: &str, cmd: &str, code: &str) -> Status<'static> {
+    let mut s = Status::new(
+        "9",
+        msg_ref.to_owned(),
+        cmd_ref.to_owned(),
+        cmd.to_owned(),
+        200,
+    );
+    s.data = code.to_owned().into();
     s
 }
 
 impl Srv {
     /// Posts `m` (in this server's test encoding) and decodes the reply.
-    fn post(&mut self, m: &SyncMl) -> (SyncMl, omadm_transport::Response) {
+    fn post(&mut self, m: &SyncMl<'_>) -> (SyncMl<'static>, omadm_transport::Response) {
         self.post_with(m, None)
     }
 
-    fn post_with(&mut self, m: &SyncMl, hmac: Option<&str>) -> (SyncMl, omadm_transport::Response) {
+    fn post_with(
+        &mut self,
+        m: &SyncMl<'_>,
+        hmac: Option<&str>,
+    ) -> (SyncMl<'static>, omadm_transport::Response) {
         let body = encode(m, self.encoding);
         let r = self
             .client
@@ -162,7 +178,7 @@ impl Srv {
             .unwrap();
         assert_eq!(r.status, 200, "HTTP {}", r.status);
         let (reply, _) = decode(&r.body, &Limits::default()).unwrap();
-        (reply, r)
+        (reply.into_owned(), r)
     }
 
     fn records(&self) -> Vec<Record> {
@@ -170,7 +186,7 @@ impl Srv {
     }
 }
 
-fn header_status(reply: &SyncMl) -> &Status {
+fn header_status<'r>(reply: &'r SyncMl<'_>) -> &'r Status<'r> {
     reply
         .body
         .commands
@@ -187,7 +203,7 @@ fn nonce_of(s: &Status) -> Vec<u8> {
 }
 
 /// Commands the server sends besides Status and Alert.
-fn jobs_in(reply: &SyncMl) -> Vec<&Command> {
+fn jobs_in<'r>(reply: &'r SyncMl<'_>) -> Vec<&'r Command<'r>> {
     reply
         .body
         .commands
@@ -198,7 +214,7 @@ fn jobs_in(reply: &SyncMl) -> Vec<&Command> {
 
 /// Package 1 without credentials, then MsgID 2 with MD5 over the nonce the 407 gave:
 /// an authenticated session `sid`; returns the reply to MsgID 2.
-fn authenticated(s: &mut Srv, sid: &str, extra: Vec<Command>) -> SyncMl {
+fn authenticated(s: &mut Srv, sid: &str, extra: Vec<Command<'static>>) -> SyncMl<'static> {
     let (r, _) = s.post(&msg(sid, 1, None, vec![alert("1", 1201)], true));
     assert_eq!(header_status(&r).code(), Some(407));
     let nonce = nonce_of(header_status(&r));
@@ -326,7 +342,7 @@ fn a_refused_message_gets_a_status_for_every_command_and_the_device_can_go_on() 
                     _ => None,
                 })
                 .unwrap_or_else(|| panic!("no Status for {id}: {r:?}"));
-            assert_eq!((st.cmd.as_str(), st.code()), (cmd, Some(401)));
+            assert_eq!((&*st.cmd, st.code()), (cmd, Some(401)));
         }
         assert!(
             s.records().is_empty(),
@@ -365,13 +381,13 @@ fn three_refusals_end_the_session() {
 }
 
 /// The device's verdict on the server's credentials: `code` with a challenge of `type_`.
-fn challenge_status(code: u16, type_: &str) -> Command {
+fn challenge_status(code: u16, type_: &str) -> Command<'_> {
     let mut st = Status::new("9", "1", "0", "SyncHdr", code);
     st.chal = Some(Box::new(Chal {
         meta: Meta {
             type_: Some(type_.into()),
             format: Some("b64".into()),
-            next_nonce: Some(b64::encode(b"device-nonce")),
+            next_nonce: Some(b64::encode(b"device-nonce").into()),
             ..Meta::default()
         },
     }));
@@ -479,7 +495,7 @@ fn server_auth_none_sends_no_credentials() {
 }
 
 /// The device acknowledges every job of `r` with `code` (Get: 200 and its Results).
-fn acknowledge(r: &SyncMl, code: &str) -> Vec<Command> {
+fn acknowledge(r: &SyncMl<'_>, code: &str) -> Vec<Command<'static>> {
     r.body
         .commands
         .iter()
@@ -656,7 +672,9 @@ fn device_data_is_recorded_escaped_and_bad_codes_are_malformed() {
         source_ref: None,
         items: vec![Item {
             source: Some(Location::new("./DevInfo/Man")),
-            data: Some(Data::Opaque(b"a\0b\x1b[31m\nIMEI:2\tforged".to_vec())),
+            data: Some(Data::Opaque(
+                b"a\0b\x1b[31m\nIMEI:2\tforged".to_vec().into(),
+            )),
             ..Item::default()
         }],
     }));
@@ -683,7 +701,7 @@ fn a_value_the_device_sends_in_chunks_is_recorded_once() {
     let r = authenticated(&mut s, "71", vec![]);
     let get = jobs_in(&r)[0].cmd_id().unwrap().to_owned();
     let chunk = |id: u32, part: &str, more: bool| {
-        let mut item = Item::source("./Vendor/big").with_data(part);
+        let mut item = Item::source("./Vendor/big").with_data(part.to_owned());
         item.more_data = more;
         let mut commands = vec![];
         if id == 3 {
@@ -697,7 +715,7 @@ fn a_value_the_device_sends_in_chunks_is_recorded_once() {
         commands.push(Command::Results(Results {
             cmd_id: "2".into(),
             msg_ref: Some(r.header.msg_id.clone()),
-            cmd_ref: get.clone(),
+            cmd_ref: get.clone().into(),
             meta: None,
             target_ref: None,
             source_ref: None,

@@ -15,7 +15,7 @@ fn sample(name: &str) -> Vec<u8> {
 
 /// The 80-command message grown to about `bytes` of XML by repeating its commands with
 /// fresh CmdIDs.
-pub fn grown(base: &SyncMl, bytes: usize) -> SyncMl {
+pub fn grown<'a>(base: &SyncMl<'a>, bytes: usize) -> SyncMl<'a> {
     let mut msg = base.clone();
     let per_copy = xml::encode(base).len();
     let copies = bytes.div_ceil(per_copy);
@@ -27,7 +27,7 @@ pub fn grown(base: &SyncMl, bytes: usize) -> SyncMl {
             if let Command::Add(x) | Command::Replace(x) | Command::Get(x) | Command::Delete(x) =
                 &mut c
             {
-                x.cmd_id = id.to_string();
+                x.cmd_id = id.to_string().into();
             }
             c
         })
@@ -37,8 +37,9 @@ pub fn grown(base: &SyncMl, bytes: usize) -> SyncMl {
 
 fn bench_codec(c: &mut Criterion) {
     let limits = Limits::default();
-    let mixed = xml::decode(&sample("pkg2_mixed.xml"), &limits).unwrap();
-    let cmds80 = xml::decode(&sample("pkg2_80cmds.xml"), &limits).unwrap();
+    let (mixed, cmds80) = (sample("pkg2_mixed.xml"), sample("pkg2_80cmds.xml"));
+    let mixed = xml::decode(&mixed, &limits).unwrap();
+    let cmds80 = xml::decode(&cmds80, &limits).unwrap();
     let big = grown(&cmds80, 1 << 20);
     let cases = [
         ("mixed-1.5KB", mixed),

@@ -88,23 +88,25 @@ pub fn values_equal(a: &str, b: &str) -> bool {
     a.len() == b.len() && openssl::memcmp::eq(a.as_bytes(), b.as_bytes())
 }
 
-impl Cred {
+impl Cred<'static> {
     /// A `syncml:auth-basic` credential.
-    pub fn basic(name: &str, password: &str) -> Cred {
+    pub fn basic(name: &str, password: &str) -> Cred<'static> {
         Cred {
             meta: Some(Meta::format_type("b64", AuthScheme::Basic.meta_type())),
-            data: basic_value(name, password),
+            data: basic_value(name, password).into(),
         }
     }
 
     /// A `syncml:auth-md5` credential for `nonce` (raw octets).
-    pub fn md5(name: &str, password: &str, nonce: &[u8]) -> Cred {
+    pub fn md5(name: &str, password: &str, nonce: &[u8]) -> Cred<'static> {
         Cred {
             meta: Some(Meta::format_type("b64", AuthScheme::Md5.meta_type())),
-            data: md5_value(name, password, nonce),
+            data: md5_value(name, password, nonce).into(),
         }
     }
+}
 
+impl Cred<'_> {
     /// The scheme named by the credential's Meta Type; basic when absent (RepPro default).
     pub fn scheme(&self) -> Option<AuthScheme> {
         match self.meta.as_ref().and_then(|m| m.type_.as_deref()) {
@@ -299,7 +301,7 @@ mod tests {
     fn cred_without_meta_type_is_basic() {
         let cred = Cred {
             meta: None,
-            data: basic_value("a", "b"),
+            data: basic_value("a", "b").into(),
         };
         assert_eq!(cred.scheme(), Some(AuthScheme::Basic));
         assert!(cred.verify("a", "b", b""));

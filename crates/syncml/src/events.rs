@@ -5,6 +5,8 @@
 //! ([`crate::parse`]) and emitter ([`crate::emit`]) are written once against these traits, so
 //! the two encodings cannot disagree about the model.
 
+use std::borrow::Cow;
+
 use crate::error::{DecodeError, ErrorKind};
 use crate::model::{Data, Malformed};
 use crate::tag::Tag;
@@ -20,28 +22,29 @@ pub(crate) enum Start {
 
 /// The content of a `Data` element, before the typed parser applies the effective Format.
 #[derive(Debug)]
-pub(crate) enum RawData {
+pub(crate) enum RawData<'a> {
     /// Character data.
-    Text(String),
+    Text(Cow<'a, str>),
     /// WBXML OPAQUE octets (possibly mixed with strings, concatenated).
-    Opaque(Vec<u8>),
+    Opaque(Cow<'a, [u8]>),
     /// XML child elements, kept verbatim.
-    Markup(String),
+    Markup(Cow<'a, str>),
 }
 
 /// A pull stream of elements. After [`EventSource::next_child`] returns a start, the caller
 /// is inside that element and must consume it with exactly one of `next_child` (until it
-/// returns `None`), `read_text`, `read_data` or `skip_to_depth`.
-pub(crate) trait EventSource {
+/// returns `None`), `read_text`, `read_data` or `skip_to_depth`. Text is borrowed from the
+/// input (`'a`) wherever its wire form is the text itself.
+pub(crate) trait EventSource<'a> {
     /// The next child element of the current element, with its byte offset, or `None` once
     /// the current element's end has been consumed (at depth 0: the end of the document).
     fn next_child(&mut self) -> Result<Option<(Start, usize)>, DecodeError>;
 
     /// The character content of the element just started, up to and including its end.
-    fn read_text(&mut self) -> Result<String, DecodeError>;
+    fn read_text(&mut self) -> Result<Cow<'a, str>, DecodeError>;
 
     /// The content of the `Data` element just started, up to and including its end.
-    fn read_data(&mut self) -> Result<RawData, DecodeError>;
+    fn read_data(&mut self) -> Result<RawData<'a>, DecodeError>;
 
     /// Consumes input until `depth()` equals `depth` (closing every element opened deeper).
     fn skip_to_depth(&mut self, depth: usize) -> Result<(), DecodeError>;
@@ -57,7 +60,7 @@ pub(crate) trait EventSource {
 
     /// Charges `bytes` of memory the parser is about to keep against the decode's budget
     /// ([`crate::Limits::max_bytes_per_input_byte`]); the text `read_text` and `read_data`
-    /// return is charged by the reader itself.
+    /// return is charged by the reader itself, when it is not borrowed from the input.
     fn charge(&mut self, bytes: usize) -> Result<(), DecodeError>;
 }
 
@@ -75,11 +78,11 @@ pub(crate) trait Sink {
     /// Writes character data.
     fn text(&mut self, text: &str);
     /// Writes the content of a `Data` element.
-    fn data(&mut self, data: &Data);
+    fn data(&mut self, data: &Data<'_>);
 
     /// A command that could not be decoded: written by display sinks only (nothing goes on
     /// the wire for it).
-    fn malformed(&mut self, _command: &Malformed) {}
+    fn malformed(&mut self, _command: &Malformed<'_>) {}
 
     /// Writes `<tag>text</tag>`.
     fn leaf(&mut self, tag: Tag, text: &str) {

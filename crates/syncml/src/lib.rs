@@ -85,8 +85,9 @@ impl Encoding {
     }
 }
 
-/// Decodes a message in either encoding (detected with [`Encoding::detect`]), strictly.
-pub fn decode(input: &[u8], limits: &Limits) -> Result<(SyncMl, Encoding), DecodeError> {
+/// Decodes a message in either encoding (detected with [`Encoding::detect`]), strictly. The
+/// message borrows its text from `input` ([`SyncMl::into_owned`] detaches it).
+pub fn decode<'a>(input: &'a [u8], limits: &Limits) -> Result<(SyncMl<'a>, Encoding), DecodeError> {
     let encoding = Encoding::detect(input);
     let message = match encoding {
         Encoding::Xml => xml::decode(input, limits)?,
@@ -95,10 +96,23 @@ pub fn decode(input: &[u8], limits: &Limits) -> Result<(SyncMl, Encoding), Decod
     Ok((message, encoding))
 }
 
+/// Decodes a message in either encoding, strictly, into one that owns its text: for a caller
+/// that keeps the message after the input is gone.
+pub fn decode_owned(
+    input: &[u8],
+    limits: &Limits,
+) -> Result<(SyncMl<'static>, Encoding), DecodeError> {
+    let (message, encoding) = decode(input, limits)?;
+    Ok((message.into_owned(), encoding))
+}
+
 /// Decodes a message in either encoding, keeping undecodable commands as
 /// [`Command::Malformed`] (what a session engine wants: it answers those with an error status
 /// and runs the rest).
-pub fn decode_lenient(input: &[u8], limits: &Limits) -> Result<(SyncMl, Encoding), DecodeError> {
+pub fn decode_lenient<'a>(
+    input: &'a [u8],
+    limits: &Limits,
+) -> Result<(SyncMl<'a>, Encoding), DecodeError> {
     let encoding = Encoding::detect(input);
     let message = match encoding {
         Encoding::Xml => xml::decode_lenient(input, limits)?,
@@ -150,7 +164,7 @@ pub fn command_len(command: &Command, encoding: Encoding) -> usize {
 }
 
 /// Turns a lenient decode into a strict one: the first malformed command becomes the error.
-pub(crate) fn strict(message: SyncMl) -> Result<SyncMl, DecodeError> {
+pub(crate) fn strict(message: SyncMl<'_>) -> Result<SyncMl<'_>, DecodeError> {
     match message
         .body
         .commands
@@ -162,28 +176,28 @@ pub(crate) fn strict(message: SyncMl) -> Result<SyncMl, DecodeError> {
     }
 }
 
-impl SyncMl {
+impl SyncMl<'_> {
     /// Prepares a message decoded from WBXML for XML: every [`Data::Opaque`] that is valid
     /// XML text becomes [`Data::Text`]; any other becomes Base64 text and its item's Format
     /// becomes `b64` (XML cannot carry raw octets; DM RepPro requires `b64` there).
     pub fn to_xml_safe(&mut self) {
-        fn fix_items(items: &mut [Item]) {
+        fn fix_items(items: &mut [Item<'_>]) {
             for item in items {
                 let Some(Data::Opaque(bytes)) = &item.data else {
                     continue;
                 };
                 match std::str::from_utf8(bytes) {
                     Ok(text) if xml::is_xml_text(text) => {
-                        item.data = Some(Data::Text(text.to_owned()));
+                        item.data = Some(Data::Text(text.to_owned().into()));
                     }
                     _ => {
-                        item.data = Some(Data::Text(b64::encode(bytes)));
+                        item.data = Some(Data::Text(b64::encode(bytes).into()));
                         item.meta.get_or_insert_with(Default::default).format = Some("b64".into());
                     }
                 }
             }
         }
-        fn fix(commands: &mut [Command]) {
+        fn fix(commands: &mut [Command<'_>]) {
             for command in commands {
                 match command {
                     Command::Add(c)

@@ -13,6 +13,7 @@ use crate::model::{
     Meta, Results, Status, SyncBody, SyncHdr, SyncMl,
 };
 use crate::tag::Tag;
+use std::borrow::Cow;
 
 type Result<T> = std::result::Result<T, DecodeError>;
 
@@ -25,7 +26,7 @@ const fn slot<T>() -> usize {
 }
 
 /// Parses a whole message.
-pub(crate) fn parse_message(src: &mut dyn EventSource) -> Result<SyncMl> {
+pub(crate) fn parse_message<'a>(src: &mut dyn EventSource<'a>) -> Result<SyncMl<'a>> {
     let (start, offset) = src
         .next_child()?
         .ok_or_else(|| DecodeError::new(ErrorKind::UnexpectedEof, src.offset()))?;
@@ -51,7 +52,7 @@ pub(crate) fn parse_message(src: &mut dyn EventSource) -> Result<SyncMl> {
     })
 }
 
-fn parse_header(src: &mut dyn EventSource) -> Result<SyncHdr> {
+fn parse_header<'a>(src: &mut dyn EventSource<'a>) -> Result<SyncHdr<'a>> {
     let mut ver_dtd = None;
     let mut ver_proto = None;
     let mut session_id = None;
@@ -93,7 +94,7 @@ fn parse_header(src: &mut dyn EventSource) -> Result<SyncHdr> {
     })
 }
 
-fn parse_body(src: &mut dyn EventSource) -> Result<SyncBody> {
+fn parse_body<'a>(src: &mut dyn EventSource<'a>) -> Result<SyncBody<'a>> {
     let mut body = SyncBody::default();
     while let Some((start, offset)) = src.next_child()? {
         src.charge(slot::<Command>())?;
@@ -122,12 +123,12 @@ fn parse_body(src: &mut dyn EventSource) -> Result<SyncBody> {
 
 /// Parses one command whose start has just been read; recoverable errors inside it give
 /// [`Command::Malformed`].
-fn parse_command(
-    src: &mut dyn EventSource,
+fn parse_command<'a>(
+    src: &mut dyn EventSource<'a>,
     start: Start,
     offset: usize,
     parent: &'static str,
-) -> Result<Command> {
+) -> Result<Command<'a>> {
     let depth = src.depth();
     let mut cmd_id = None;
     let tag = match start {
@@ -177,13 +178,13 @@ fn parse_command(
 }
 
 /// Skips to the end of a malformed command (back to `depth`) and records it.
-fn malformed_skip(
-    src: &mut dyn EventSource,
+fn malformed_skip<'a>(
+    src: &mut dyn EventSource<'a>,
     depth: usize,
     element: String,
-    cmd_id: Option<String>,
+    cmd_id: Option<Cow<'a, str>>,
     error: DecodeError,
-) -> Result<Command> {
+) -> Result<Command<'a>> {
     src.skip_to_depth(depth)?;
     src.charge(malformed_cost(&element))?;
     Ok(Command::Malformed(Malformed {
@@ -212,15 +213,15 @@ fn is_recoverable(kind: &ErrorKind) -> bool {
     )
 }
 
-fn parse_item_command(
-    src: &mut dyn EventSource,
-    cmd_id: &mut Option<String>,
+fn parse_item_command<'a>(
+    src: &mut dyn EventSource<'a>,
+    cmd_id: &mut Option<Cow<'a, str>>,
     tag: Tag,
-) -> Result<ItemCommand> {
+) -> Result<ItemCommand<'a>> {
     let name = tag.name();
     let mut no_resp = false;
     let mut cred = None;
-    let mut meta: Option<Box<Meta>> = None;
+    let mut meta: Option<Box<Meta<'a>>> = None;
     let mut items = Vec::new();
     while let Some((start, offset)) = src.next_child()? {
         let child = known(start, offset, name)?;
@@ -260,7 +261,10 @@ fn parse_item_command(
     })
 }
 
-fn parse_alert(src: &mut dyn EventSource, cmd_id: &mut Option<String>) -> Result<Alert> {
+fn parse_alert<'a>(
+    src: &mut dyn EventSource<'a>,
+    cmd_id: &mut Option<Cow<'a, str>>,
+) -> Result<Alert<'a>> {
     let mut no_resp = false;
     let mut cred = None;
     let mut data = None;
@@ -298,10 +302,13 @@ fn parse_alert(src: &mut dyn EventSource, cmd_id: &mut Option<String>) -> Result
     })
 }
 
-fn parse_exec(src: &mut dyn EventSource, cmd_id: &mut Option<String>) -> Result<Exec> {
+fn parse_exec<'a>(
+    src: &mut dyn EventSource<'a>,
+    cmd_id: &mut Option<Cow<'a, str>>,
+) -> Result<Exec<'a>> {
     let mut no_resp = false;
     let mut cred = None;
-    let mut meta: Option<Box<Meta>> = None;
+    let mut meta: Option<Box<Meta<'a>>> = None;
     let mut correlator = None;
     let mut items = Vec::new();
     while let Some((start, offset)) = src.next_child()? {
@@ -343,11 +350,11 @@ fn parse_exec(src: &mut dyn EventSource, cmd_id: &mut Option<String>) -> Result<
     })
 }
 
-fn parse_container(
-    src: &mut dyn EventSource,
-    cmd_id: &mut Option<String>,
+fn parse_container<'a>(
+    src: &mut dyn EventSource<'a>,
+    cmd_id: &mut Option<Cow<'a, str>>,
     tag: Tag,
-) -> Result<Container> {
+) -> Result<Container<'a>> {
     let name = tag.name();
     let mut no_resp = false;
     let mut meta = None;
@@ -376,7 +383,10 @@ fn parse_container(
     })
 }
 
-fn parse_status(src: &mut dyn EventSource, cmd_id: &mut Option<String>) -> Result<Status> {
+fn parse_status<'a>(
+    src: &mut dyn EventSource<'a>,
+    cmd_id: &mut Option<Cow<'a, str>>,
+) -> Result<Status<'a>> {
     let mut msg_ref = None;
     let mut cmd_ref = None;
     let mut cmd = None;
@@ -394,11 +404,11 @@ fn parse_status(src: &mut dyn EventSource, cmd_id: &mut Option<String>) -> Resul
             Tag::CmdRef => set(&mut cmd_ref, src.read_text()?, child, offset)?,
             Tag::Cmd => set(&mut cmd, src.read_text()?, child, offset)?,
             Tag::TargetRef => {
-                src.charge(slot::<String>())?;
+                src.charge(slot::<Cow<'_, str>>())?;
                 target_refs.push(src.read_text()?)
             }
             Tag::SourceRef => {
-                src.charge(slot::<String>())?;
+                src.charge(slot::<Cow<'_, str>>())?;
                 source_refs.push(src.read_text()?)
             }
             Tag::Cred => {
@@ -435,10 +445,13 @@ fn parse_status(src: &mut dyn EventSource, cmd_id: &mut Option<String>) -> Resul
     })
 }
 
-fn parse_results(src: &mut dyn EventSource, cmd_id: &mut Option<String>) -> Result<Results> {
+fn parse_results<'a>(
+    src: &mut dyn EventSource<'a>,
+    cmd_id: &mut Option<Cow<'a, str>>,
+) -> Result<Results<'a>> {
     let mut msg_ref = None;
     let mut cmd_ref = None;
-    let mut meta: Option<Box<Meta>> = None;
+    let mut meta: Option<Box<Meta<'a>>> = None;
     let mut target_ref = None;
     let mut source_ref = None;
     let mut items = Vec::new();
@@ -478,7 +491,10 @@ fn parse_results(src: &mut dyn EventSource, cmd_id: &mut Option<String>) -> Resu
 
 /// Parses an Item; `command_meta` supplies the effective Format for its Data when the item
 /// has no Format of its own.
-fn parse_item(src: &mut dyn EventSource, command_meta: Option<&Meta>) -> Result<Item> {
+fn parse_item<'a>(
+    src: &mut dyn EventSource<'a>,
+    command_meta: Option<&Meta<'_>>,
+) -> Result<Item<'a>> {
     let mut item = Item::default();
     while let Some((start, offset)) = src.next_child()? {
         let child = known(start, offset, "Item")?;
@@ -526,10 +542,16 @@ fn parse_item(src: &mut dyn EventSource, command_meta: Option<&Meta>) -> Result<
                 let data = match src.read_data()? {
                     RawData::Text(text) => Data::Text(text),
                     RawData::Markup(markup) => Data::Xml(markup),
-                    RawData::Opaque(bytes) if format == Some("xml") => {
+                    RawData::Opaque(Cow::Borrowed(bytes)) if format == Some("xml") => {
+                        match std::str::from_utf8(bytes) {
+                            Ok(text) => Data::Xml(Cow::Borrowed(text)),
+                            Err(_) => Data::Opaque(Cow::Borrowed(bytes)),
+                        }
+                    }
+                    RawData::Opaque(Cow::Owned(bytes)) if format == Some("xml") => {
                         match String::from_utf8(bytes) {
-                            Ok(text) => Data::Xml(text),
-                            Err(e) => Data::Opaque(e.into_bytes()),
+                            Ok(text) => Data::Xml(Cow::Owned(text)),
+                            Err(e) => Data::Opaque(Cow::Owned(e.into_bytes())),
                         }
                     }
                     RawData::Opaque(bytes) => Data::Opaque(bytes),
@@ -543,7 +565,7 @@ fn parse_item(src: &mut dyn EventSource, command_meta: Option<&Meta>) -> Result<
     Ok(item)
 }
 
-fn parse_location(src: &mut dyn EventSource, name: &'static str) -> Result<Location> {
+fn parse_location<'a>(src: &mut dyn EventSource<'a>, name: &'static str) -> Result<Location<'a>> {
     let mut loc_uri = None;
     let mut loc_name = None;
     while let Some((start, offset)) = src.next_child()? {
@@ -561,7 +583,7 @@ fn parse_location(src: &mut dyn EventSource, name: &'static str) -> Result<Locat
     })
 }
 
-fn parse_cred(src: &mut dyn EventSource) -> Result<Cred> {
+fn parse_cred<'a>(src: &mut dyn EventSource<'a>) -> Result<Cred<'a>> {
     let mut meta = None;
     let mut data = None;
     while let Some((start, offset)) = src.next_child()? {
@@ -579,7 +601,7 @@ fn parse_cred(src: &mut dyn EventSource) -> Result<Cred> {
     })
 }
 
-fn parse_chal(src: &mut dyn EventSource) -> Result<Chal> {
+fn parse_chal<'a>(src: &mut dyn EventSource<'a>) -> Result<Chal<'a>> {
     let mut meta = None;
     while let Some((start, offset)) = src.next_child()? {
         let child = known(start, offset, "Chal")?;
@@ -596,13 +618,17 @@ fn parse_chal(src: &mut dyn EventSource) -> Result<Chal> {
 
 /// Parses Meta; a `MetInf` wrapper (allowed by MetaInfo 1.2, used by a few peers) is
 /// flattened into the same Meta.
-fn parse_meta(src: &mut dyn EventSource) -> Result<Meta> {
+fn parse_meta<'a>(src: &mut dyn EventSource<'a>) -> Result<Meta<'a>> {
     let mut meta = Meta::default();
     parse_meta_into(src, &mut meta, "Meta")?;
     Ok(meta)
 }
 
-fn parse_meta_into(src: &mut dyn EventSource, meta: &mut Meta, parent: &str) -> Result<()> {
+fn parse_meta_into<'a>(
+    src: &mut dyn EventSource<'a>,
+    meta: &mut Meta<'a>,
+    parent: &str,
+) -> Result<()> {
     while let Some((start, offset)) = src.next_child()? {
         let child = known(start, offset, parent)?;
         match child {
@@ -615,7 +641,7 @@ fn parse_meta_into(src: &mut dyn EventSource, meta: &mut Meta, parent: &str) -> 
             Tag::MaxMsgSize => set(&mut meta.max_msg_size, number(src, child)?, child, offset)?,
             Tag::MaxObjSize => set(&mut meta.max_obj_size, number(src, child)?, child, offset)?,
             Tag::Emi => {
-                src.charge(slot::<String>())?;
+                src.charge(slot::<Cow<'_, str>>())?;
                 meta.emi.push(src.read_text()?)
             }
             Tag::MetInf if parent == "Meta" => parse_meta_into(src, meta, "MetInf")?,
@@ -626,7 +652,7 @@ fn parse_meta_into(src: &mut dyn EventSource, meta: &mut Meta, parent: &str) -> 
 }
 
 /// Reads a decimal element value (surrounding white space allowed).
-fn number(src: &mut dyn EventSource, tag: Tag) -> Result<u64> {
+fn number<'a>(src: &mut dyn EventSource<'a>, tag: Tag) -> Result<u64> {
     let offset = src.offset();
     let text = src.read_text()?;
     text.trim().parse().map_err(|_| {
@@ -642,7 +668,7 @@ fn number(src: &mut dyn EventSource, tag: Tag) -> Result<u64> {
 
 /// Reads an empty flag element (`<Final/>`, `<NoResp/>`, `<MoreData/>`); white space inside is
 /// tolerated, anything else is an error.
-fn flag(src: &mut dyn EventSource) -> Result<bool> {
+fn flag<'a>(src: &mut dyn EventSource<'a>) -> Result<bool> {
     let offset = src.offset();
     let text = src.read_text()?;
     if text.trim().is_empty() {

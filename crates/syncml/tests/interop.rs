@@ -86,8 +86,8 @@ fn libwbxml_decodes_our_wbxml_to_the_same_document() {
     let dir = temp_dir("ours-to-libwbxml");
     for sample in samples() {
         let name = sample.file_stem().unwrap().to_string_lossy().into_owned();
-        let (msg, _) =
-            omadm_syncml::decode(&std::fs::read(&sample).unwrap(), &Limits::default()).unwrap();
+        let input = std::fs::read(&sample).unwrap();
+        let (msg, _) = omadm_syncml::decode(&input, &Limits::default()).unwrap();
         let ours_xml = dir.join(format!("{name}.ours.xml"));
         let ours_wbxml = dir.join(format!("{name}.wbxml"));
         let theirs_xml = dir.join(format!("{name}.libwbxml.xml"));
@@ -99,8 +99,9 @@ fn libwbxml_decodes_our_wbxml_to_the_same_document() {
             .arg(&ours_wbxml));
         same_document(&ours_xml, &theirs_xml);
         // And what libwbxml made of our bytes reads back, with our XML decoder, as the model.
-        let mut back = xml::decode(&std::fs::read(&theirs_xml).unwrap(), &Limits::default())
-            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let theirs = std::fs::read(&theirs_xml).unwrap();
+        let mut back =
+            xml::decode(&theirs, &Limits::default()).unwrap_or_else(|e| panic!("{name}: {e}"));
         back.to_xml_safe();
         assert_eq!(back, msg, "{name}");
     }
@@ -114,19 +115,20 @@ fn we_decode_what_libwbxml_encodes() {
     let dir = temp_dir("libwbxml-to-ours");
     for sample in samples() {
         let name = sample.file_stem().unwrap().to_string_lossy().into_owned();
-        let (msg, _) =
-            omadm_syncml::decode(&std::fs::read(&sample).unwrap(), &Limits::default()).unwrap();
+        let input = std::fs::read(&sample).unwrap();
+        let (msg, _) = omadm_syncml::decode(&input, &Limits::default()).unwrap();
         // Feed libwbxml our canonical XML (Windows' sample has a namespace prefix declaration
         // libwbxml would otherwise carry into its output).
-        let input = dir.join(format!("{name}.xml"));
+        let ours = dir.join(format!("{name}.xml"));
         let theirs = dir.join(format!("{name}.wbxml"));
-        std::fs::write(&input, xml::encode(&msg)).unwrap();
+        std::fs::write(&ours, xml::encode(&msg)).unwrap();
         run(Command::new("xml2wbxml")
             .args(["-n", "-v", "1.2", "-o"])
             .arg(&theirs)
-            .arg(&input));
-        let mut decoded = wbxml::decode(&std::fs::read(&theirs).unwrap(), &Limits::default())
-            .unwrap_or_else(|e| panic!("{name}: {e}"));
+            .arg(&ours));
+        let theirs = std::fs::read(&theirs).unwrap();
+        let mut decoded =
+            wbxml::decode(&theirs, &Limits::default()).unwrap_or_else(|e| panic!("{name}: {e}"));
         decoded.to_xml_safe();
         assert_eq!(decoded, msg, "{name}");
     }

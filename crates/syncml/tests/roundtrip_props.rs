@@ -6,14 +6,16 @@ use omadm_syncml::{
     Limits, Location, Meta, Results, Status, SyncBody, SyncHdr, SyncMl,
 };
 use proptest::prelude::*;
+use std::borrow::Cow;
 
 /// Text XML can carry: printable ASCII with markup characters, some non-ASCII, tabs and
 /// line breaks (CR included: the writer escapes it).
-fn text() -> impl Strategy<Value = String> {
+fn text() -> impl Strategy<Value = Cow<'static, str>> {
     prop::string::string_regex(
         "[a-zA-Z0-9 ./:&<>\"'=?%_-]{0,12}|[\u{e9}\u{4e2d}\u{1F600}\t\r\n ]{1,4}",
     )
     .unwrap()
+    .prop_map(Cow::Owned)
 }
 
 fn opt<T: std::fmt::Debug + Clone + 'static>(
@@ -28,17 +30,17 @@ fn opt_box<T: std::fmt::Debug + Clone + 'static>(
     prop::option::of(s.prop_map(Box::new)).boxed()
 }
 
-fn location() -> impl Strategy<Value = Location> {
+fn location() -> impl Strategy<Value = Location<'static>> {
     (text(), opt(text())).prop_map(|(loc_uri, loc_name)| Location { loc_uri, loc_name })
 }
 
-fn meta() -> impl Strategy<Value = Meta> {
+fn meta() -> impl Strategy<Value = Meta<'static>> {
     (
         (
             opt(prop_oneof![
-                Just("chr".to_string()),
-                Just("int".to_string()),
-                Just("b64".to_string()),
+                Just(Cow::Borrowed("chr")),
+                Just(Cow::Borrowed("int")),
+                Just(Cow::Borrowed("b64")),
                 text()
             ]),
             opt(text()),
@@ -71,7 +73,7 @@ fn meta() -> impl Strategy<Value = Meta> {
 }
 
 /// Data and the Meta it needs: markup only under Format xml; raw octets only in WBXML.
-fn data_item(with_opaque: bool) -> BoxedStrategy<(Option<Data>, Option<Meta>)> {
+fn data_item(with_opaque: bool) -> BoxedStrategy<(Option<Data<'static>>, Option<Meta<'static>>)> {
     let markup = ("[a-z]{1,5}", "([a-z ]|&amp;|<b/>){0,6}")
         .prop_map(|(name, content)| format!("<{name}>{content}</{name}>"));
     let mut choices = vec![
@@ -83,21 +85,21 @@ fn data_item(with_opaque: bool) -> BoxedStrategy<(Option<Data>, Option<Meta>)> {
             .prop_map(|(m, x)| {
                 let mut m = m.unwrap_or_default();
                 m.format = Some("xml".into());
-                (Some(m), Some(Data::Xml(x)))
+                (Some(m), Some(Data::Xml(x.into())))
             })
             .boxed(),
         (opt(meta()), markup)
             .prop_map(|(m, x)| {
                 let mut m = m.unwrap_or_default();
                 m.format = Some("xml".into());
-                (Some(m), Some(Data::Xml(x)))
+                (Some(m), Some(Data::Xml(x.into())))
             })
             .boxed(),
     ];
     if with_opaque {
         choices.push(
             (opt(meta()), prop::collection::vec(any::<u8>(), 0..16))
-                .prop_map(|(m, b)| (m, Some(Data::Opaque(b))))
+                .prop_map(|(m, b)| (m, Some(Data::Opaque(b.into()))))
                 .boxed(),
         );
     }
@@ -106,7 +108,7 @@ fn data_item(with_opaque: bool) -> BoxedStrategy<(Option<Data>, Option<Meta>)> {
         .boxed()
 }
 
-fn item(with_opaque: bool) -> BoxedStrategy<Item> {
+fn item(with_opaque: bool) -> BoxedStrategy<Item<'static>> {
     (
         opt(location()),
         opt(location()),
@@ -129,11 +131,11 @@ fn item(with_opaque: bool) -> BoxedStrategy<Item> {
         .boxed()
 }
 
-fn cred() -> impl Strategy<Value = Cred> {
+fn cred() -> impl Strategy<Value = Cred<'static>> {
     (opt(meta()), text()).prop_map(|(meta, data)| Cred { meta, data })
 }
 
-fn leaf_command(with_opaque: bool) -> BoxedStrategy<Command> {
+fn leaf_command(with_opaque: bool) -> BoxedStrategy<Command<'static>> {
     let items = move |min| prop::collection::vec(item(with_opaque), min..3);
     // Command-level Meta never says xml: items decide their own Format.
     let item_command = (
@@ -253,7 +255,7 @@ fn leaf_command(with_opaque: bool) -> BoxedStrategy<Command> {
     .boxed()
 }
 
-fn command(with_opaque: bool) -> BoxedStrategy<Command> {
+fn command(with_opaque: bool) -> BoxedStrategy<Command<'static>> {
     leaf_command(with_opaque)
         .prop_recursive(2, 8, 3, move |inner| {
             (
@@ -280,7 +282,7 @@ fn command(with_opaque: bool) -> BoxedStrategy<Command> {
         .boxed()
 }
 
-fn message(with_opaque: bool) -> impl Strategy<Value = SyncMl> {
+fn message(with_opaque: bool) -> impl Strategy<Value = SyncMl<'static>> {
     (
         prop_oneof![Just(DmVersion::V1_1), Just(DmVersion::V1_2)],
         (text(), text(), location(), location()),

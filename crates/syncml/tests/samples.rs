@@ -3,16 +3,18 @@
 use omadm_syncml::{decode, encode, xml, Command, Data, Encoding, Limits};
 use std::path::PathBuf;
 
-fn sample(name: &str) -> Vec<u8> {
+/// A sample's bytes, kept for the rest of the test run (decoded messages borrow from them).
+fn sample(name: &str) -> &'static [u8] {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../../../shared/samples")
         .join(name);
-    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    Box::leak(bytes.into_boxed_slice())
 }
 
 #[test]
 fn mixed_package_decodes_with_every_command() {
-    let (msg, enc) = decode(&sample("pkg2_mixed.xml"), &Limits::default()).unwrap();
+    let (msg, enc) = decode(sample("pkg2_mixed.xml"), &Limits::default()).unwrap();
     assert_eq!(enc, Encoding::Xml);
     let names: Vec<&str> = msg.body.commands.iter().map(Command::name).collect();
     assert_eq!(
@@ -38,8 +40,8 @@ fn mixed_package_decodes_with_every_command() {
 
 #[test]
 fn libwbxml_twin_of_the_mixed_package_means_the_same() {
-    let (from_xml, _) = decode(&sample("pkg2_mixed.xml"), &Limits::default()).unwrap();
-    let (mut from_wbxml, enc) = decode(&sample("pkg2_mixed.wbxml"), &Limits::default()).unwrap();
+    let (from_xml, _) = decode(sample("pkg2_mixed.xml"), &Limits::default()).unwrap();
+    let (mut from_wbxml, enc) = decode(sample("pkg2_mixed.wbxml"), &Limits::default()).unwrap();
     assert_eq!(enc, Encoding::Wbxml);
     // libwbxml writes Data as OPAQUE; as XML it is the same text.
     from_wbxml.to_xml_safe();
@@ -48,8 +50,8 @@ fn libwbxml_twin_of_the_mixed_package_means_the_same() {
 
 #[test]
 fn eighty_command_package_in_both_encodings_means_the_same() {
-    let (from_xml, _) = decode(&sample("pkg2_80cmds.xml"), &Limits::default()).unwrap();
-    let (mut from_wbxml, _) = decode(&sample("pkg2_80cmds.wbxml"), &Limits::default()).unwrap();
+    let (from_xml, _) = decode(sample("pkg2_80cmds.xml"), &Limits::default()).unwrap();
+    let (mut from_wbxml, _) = decode(sample("pkg2_80cmds.wbxml"), &Limits::default()).unwrap();
     from_wbxml.to_xml_safe();
     assert_eq!(from_xml.body.commands.len(), 81);
     assert_eq!(from_wbxml, from_xml);
@@ -65,18 +67,19 @@ fn every_xml_sample_survives_both_round_trips() {
         "windows_pkg1.xml",
     ] {
         let (msg, _) =
-            decode(&sample(name), &Limits::default()).unwrap_or_else(|e| panic!("{name}: {e}"));
-        let again = xml::decode(&encode(&msg, Encoding::Xml), &Limits::default()).unwrap();
+            decode(sample(name), &Limits::default()).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let as_xml = encode(&msg, Encoding::Xml);
+        let again = xml::decode(&as_xml, &Limits::default()).unwrap();
         assert_eq!(again, msg, "{name} via XML");
-        let again = omadm_syncml::wbxml::decode(&encode(&msg, Encoding::Wbxml), &Limits::default())
-            .unwrap();
+        let as_wbxml = encode(&msg, Encoding::Wbxml);
+        let again = omadm_syncml::wbxml::decode(&as_wbxml, &Limits::default()).unwrap();
         assert_eq!(again, msg, "{name} via WBXML");
     }
 }
 
 #[test]
 fn windows_package_1_reads_md5_cred_and_client_event_alert() {
-    let (msg, _) = decode(&sample("windows_pkg1.xml"), &Limits::default()).unwrap();
+    let (msg, _) = decode(sample("windows_pkg1.xml"), &Limits::default()).unwrap();
     let cred = msg.header.cred.as_ref().unwrap();
     assert_eq!(
         cred.meta.as_ref().unwrap().type_.as_deref(),
@@ -99,13 +102,13 @@ fn windows_package_1_reads_md5_cred_and_client_event_alert() {
 
 #[test]
 fn atomic_and_sequence_samples_nest_their_commands() {
-    let (msg, _) = decode(&sample("pkg2_atomic.xml"), &Limits::default()).unwrap();
+    let (msg, _) = decode(sample("pkg2_atomic.xml"), &Limits::default()).unwrap();
     assert!(msg
         .body
         .commands
         .iter()
         .any(|c| matches!(c, Command::Atomic(a) if a.commands.len() >= 2)));
-    let (msg, _) = decode(&sample("pkg2_with_sequence.xml"), &Limits::default()).unwrap();
+    let (msg, _) = decode(sample("pkg2_with_sequence.xml"), &Limits::default()).unwrap();
     assert!(msg
         .body
         .commands

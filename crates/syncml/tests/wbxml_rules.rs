@@ -24,16 +24,16 @@ const PKG1_WBXML: &str = "
 7200015303746578742f706c61696e00010100004fc314494d45493a34393330
 3035313030353932383030010101120101";
 
-fn pkg1_from_xml() -> SyncMl {
+fn pkg1_from_xml() -> SyncMl<'static> {
     xml::decode(PKG1_XML.as_bytes(), &Limits::default()).unwrap()
 }
 
-fn decode(bytes: &[u8]) -> Result<SyncMl, omadm_syncml::DecodeError> {
+fn decode(bytes: &[u8]) -> Result<SyncMl<'_>, omadm_syncml::DecodeError> {
     wbxml::decode(bytes, &Limits::default())
 }
 
-fn decoded_as_xml(bytes: &[u8]) -> SyncMl {
-    let mut msg = decode(bytes).unwrap();
+fn decoded_as_xml(bytes: &[u8]) -> SyncMl<'static> {
+    let mut msg = decode(bytes).unwrap().into_owned();
     msg.to_xml_safe();
     msg
 }
@@ -50,7 +50,7 @@ fn encoder_matches_libwbxml_byte_for_byte_when_data_is_opaque() {
     let Command::Replace(r) = &mut msg.body.commands[1] else {
         panic!()
     };
-    r.items[0].data = Some(Data::Opaque(b"IMEI:493005100592800".to_vec()));
+    r.items[0].data = Some(Data::Opaque(b"IMEI:493005100592800".to_vec().into()));
     assert_eq!(wbxml::encode(&msg), hex(PKG1_WBXML));
 }
 

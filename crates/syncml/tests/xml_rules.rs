@@ -11,15 +11,17 @@ fn wrap_body(body: &str) -> String {
     )
 }
 
-fn decode(text: &str) -> Result<SyncMl, omadm_syncml::DecodeError> {
-    xml::decode(text.as_bytes(), &Limits::default())
+fn decode(text: &str) -> Result<SyncMl<'static>, omadm_syncml::DecodeError> {
+    xml::decode(text.as_bytes(), &Limits::default()).map(SyncMl::into_owned)
 }
 
-fn lenient(text: &str) -> SyncMl {
-    xml::decode_lenient(text.as_bytes(), &Limits::default()).unwrap()
+fn lenient(text: &str) -> SyncMl<'static> {
+    xml::decode_lenient(text.as_bytes(), &Limits::default())
+        .unwrap()
+        .into_owned()
 }
 
-fn minimal() -> SyncMl {
+fn minimal() -> SyncMl<'static> {
     SyncMl {
         header: SyncHdr::new(
             DmVersion::V1_2,
@@ -126,18 +128,18 @@ fn b64_data_is_decoded_by_value_bytes_with_the_effective_format() {
     };
     assert_eq!(
         r.items[0].value_bytes(r.meta.as_deref()),
-        Some(Ok(vec![0, 1, 2, 255]))
+        Some(Ok(vec![0, 1, 2, 255].into()))
     );
     assert_eq!(
         r.items[1].value_bytes(r.meta.as_deref()),
-        Some(Ok(b"AAEC/w==".to_vec()))
+        Some(Ok(b"AAEC/w==".to_vec().into()))
     );
 }
 
 #[test]
 fn opaque_binary_is_written_as_base64_in_xml() {
     let mut msg = minimal();
-    let item = Item::target("./bin").with_data(Data::Opaque(vec![0, 159, 146, 150]));
+    let item = Item::target("./bin").with_data(Data::Opaque(vec![0, 159, 146, 150].into()));
     msg.body
         .commands
         .push(Command::Replace(ItemCommand::new("2", vec![item])));

@@ -44,12 +44,12 @@ pub(super) fn device_verdict(
 }
 
 /// A challenge of `scheme` with `nonce` (none for basic, which uses no nonce).
-pub(super) fn challenge(scheme: AuthScheme, nonce: Option<&[u8]>) -> Box<Chal> {
+pub(super) fn challenge(scheme: AuthScheme, nonce: Option<&[u8]>) -> Box<Chal<'static>> {
     Box::new(Chal {
         meta: Meta {
             type_: Some(scheme.meta_type().into()),
             format: Some("b64".into()),
-            next_nonce: nonce.map(b64::encode),
+            next_nonce: nonce.map(|n| b64::encode(n).into()),
             ..Meta::default()
         },
     })
@@ -73,7 +73,7 @@ pub(super) fn server_cred(
     server_id: &str,
     password: &str,
     nonce: &[u8],
-) -> Option<Cred> {
+) -> Option<Cred<'static>> {
     match scheme {
         AuthScheme::Basic => Some(Cred::basic(server_id, password)),
         AuthScheme::Md5 => Some(Cred::md5(server_id, password, nonce)),

@@ -42,8 +42,8 @@ impl Engine {
             msg_id.clone(),
             Location::new(device.clone()),
             Location {
-                loc_uri: config.server_uri.clone(),
-                loc_name: Some(config.server_id.clone()),
+                loc_uri: config.server_uri.clone().into(),
+                loc_name: Some(config.server_id.clone().into()),
             },
         );
         if !s.server_accepted {
@@ -84,7 +84,7 @@ impl Engine {
             let mut answer = s.answers.pop_front().expect("front");
             next_id += 1;
             if let Command::Status(st) = &mut answer {
-                st.cmd_id = next_id.to_string();
+                st.cmd_id = next_id.to_string().into();
             }
             used += len;
             commands.push(answer);

@@ -374,6 +374,7 @@ impl Engine {
             log::info!("answering 503 (busy; {} more)", self.busy_left);
             return Reply::http(503);
         }
+        // The engine keeps what it answers across messages: the message owns its text.
         let (msg, encoding) = match decode_lenient(body, &Limits::default()) {
             Ok(m) => m,
             Err(e) => {
@@ -386,8 +387,8 @@ impl Engine {
             return Reply::http(400);
         }
         let key = (
-            msg.header.source.loc_uri.clone(),
-            msg.header.session_id.clone(),
+            msg.header.source.loc_uri.to_string(),
+            msg.header.session_id.to_string(),
         );
         let shown = format!(
             "{} {}",
@@ -480,7 +481,7 @@ impl Engine {
     /// The reply to a message that continues no session: a SyncHdr Status `code`, Final,
     /// nothing executed, no session state touched.
     fn refusal(&mut self, msg: &SyncMl, encoding: Encoding, code: u16) -> Reply {
-        let mut status = Status::new("1", &msg.header.msg_id, "0", "SyncHdr", code);
+        let mut status = Status::new("1", &*msg.header.msg_id, "0", "SyncHdr", code);
         status.target_refs.push(msg.header.target.loc_uri.clone());
         status.source_refs.push(msg.header.source.loc_uri.clone());
         let header = omadm_syncml::SyncHdr::new(
@@ -518,11 +519,11 @@ impl Engine {
         let device = key.0.clone();
         let account = self.config.devices.get(&device).cloned();
         let scheme = account.as_ref().map_or(AuthScheme::Md5, |a| a.scheme);
-        let mut header_status = Status::new("", &msg.header.msg_id, "0", "SyncHdr", 200);
+        let mut header_status = Status::new("", msg.header.msg_id.to_string(), "0", "SyncHdr", 200);
         header_status
             .target_refs
-            .push(msg.header.target.loc_uri.clone());
-        header_status.source_refs.push(device.clone());
+            .push(msg.header.target.loc_uri.to_string().into());
+        header_status.source_refs.push(device.clone().into());
         let authenticated = self.sessions[key].device_authenticated;
         if !authenticated || scheme == AuthScheme::Hmac {
             let nonce = self.device_nonces.get(&device).cloned().unwrap_or_default();
@@ -534,7 +535,7 @@ impl Engine {
                 hmac,
                 &nonce,
             );
-            header_status.data = verdict.to_string();
+            header_status.data = omadm_syncml::code_text(verdict);
             let ok = matches!(verdict, 200 | 212);
             if account.is_some() && (!ok || scheme != AuthScheme::Basic) {
                 let n = self.new_nonce();
@@ -560,11 +561,9 @@ impl Engine {
                 s.answers.push_back(Command::Status(header_status));
                 for c in &msg.body.commands {
                     if !matches!(c, Command::Status(_) | Command::Results(_)) {
-                        s.answers.push_back(Command::Status(Status::for_command(
-                            &msg.header.msg_id,
-                            c,
-                            verdict,
-                        )));
+                        s.answers.push_back(Command::Status(
+                            Status::for_command(&msg.header.msg_id, c, verdict).into_owned(),
+                        ));
                     }
                 }
                 return self.build(
@@ -630,8 +629,9 @@ impl Engine {
                             let type_ = item
                                 .meta
                                 .as_ref()
-                                .and_then(|m| m.type_.clone())
-                                .unwrap_or_default();
+                                .and_then(|m| m.type_.as_deref())
+                                .unwrap_or_default()
+                                .to_owned();
                             let what = match (&a.correlator, item.source_uri()) {
                                 (Some(c), Some(s)) => format!("{type_} correlator={c} source={s}"),
                                 (None, Some(s)) => format!("{type_} source={s}"),
@@ -666,12 +666,12 @@ impl Engine {
         ending
     }
 
-    fn answer(&mut self, key: &(String, String), status: Status) {
+    fn answer(&mut self, key: &(String, String), status: Status<'_>) {
         self.sessions
             .get_mut(key)
             .expect("open")
             .answers
-            .push_back(Command::Status(status));
+            .push_back(Command::Status(status.into_owned()));
     }
 
     /// The device's Status for our header: its verdict on our credentials and the nonce for
@@ -744,7 +744,10 @@ impl Engine {
     fn job_status(&mut self, key: &(String, String), st: &Status) {
         let code = dm_code(st);
         let s = self.sessions.get_mut(key).expect("open");
-        let Some(sent) = s.sent.remove(&(st.msg_ref.clone(), st.cmd_ref.clone())) else {
+        let Some(sent) = s
+            .sent
+            .remove(&(st.msg_ref.to_string(), st.cmd_ref.to_string()))
+        else {
             let what = format!(
                 "{} {}",
                 st.cmd,
@@ -752,12 +755,12 @@ impl Engine {
             );
             match code {
                 Some(c) => self.record(key, "Status", what, Some(c), None),
-                None => self.record(key, "Malformed", what, None, Some(st.data.clone())),
+                None => self.record(key, "Malformed", what, None, Some(st.data.to_string())),
             }
             return;
         };
         let Some(code) = code else {
-            self.record(key, "Malformed", sent.what, None, Some(st.data.clone()));
+            self.record(key, "Malformed", sent.what, None, Some(st.data.to_string()));
             return;
         };
         if let Some(entry) = sent.entry {

@@ -60,10 +60,10 @@ pub(super) struct DeviceSession {
     /// Whether the device's jobs were given to this session (after it authenticated).
     pub jobs_assigned: bool,
     /// Statuses (and alerts) to send, in order, before any job.
-    pub answers: VecDeque<Command>,
+    pub answers: VecDeque<Command<'static>>,
     /// The statuses for the device's commands in our last message: said again when the
     /// device refuses that message's credentials (it did not believe them either).
-    pub last_answers: Vec<Command>,
+    pub last_answers: Vec<Command<'static>>,
     /// Jobs to send.
     pub jobs: VecDeque<JobEntry>,
     /// Sent commands awaiting a Status: (MsgID, CmdID).

@@ -1,5 +1,7 @@
 //! The commands of a SyncML DM body (RepPro §6.6, DM RepPro §4.1.6).
 
+use std::borrow::Cow;
+
 use super::{Chal, Cred, Item, Meta};
 use crate::error::DecodeError;
 
@@ -8,35 +10,35 @@ pub const STATUS_FOR_HEADER: &str = "0";
 
 /// One command of a SyncBody, or of an Atomic or Sequence.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Command {
+pub enum Command<'a> {
     /// `Add`: create nodes.
-    Add(ItemCommand),
+    Add(ItemCommand<'a>),
     /// `Alert`: session control, user interaction, generic alerts.
-    Alert(Alert),
+    Alert(Alert<'a>),
     /// `Atomic`: all or nothing.
-    Atomic(Container),
+    Atomic(Container<'a>),
     /// `Copy`: copy a node's value.
-    Copy(ItemCommand),
+    Copy(ItemCommand<'a>),
     /// `Delete`: remove nodes and their subtrees.
-    Delete(ItemCommand),
+    Delete(ItemCommand<'a>),
     /// `Exec`: run an executable node.
-    Exec(Exec),
+    Exec(Exec<'a>),
     /// `Get`: read values, child lists and properties.
-    Get(ItemCommand),
+    Get(ItemCommand<'a>),
     /// `Replace`: overwrite values and properties.
-    Replace(ItemCommand),
+    Replace(ItemCommand<'a>),
     /// `Sequence`: run in order.
-    Sequence(Container),
+    Sequence(Container<'a>),
     /// `Status`: the outcome of a command of the peer.
-    Status(Status),
+    Status(Status<'a>),
     /// `Results`: the data a Get asked for.
-    Results(Results),
+    Results(Results<'a>),
     /// A command that could not be decoded. Only [`crate::decode_lenient`] and its kin return
     /// these; the session engine answers each with an error status and runs the rest.
-    Malformed(Malformed),
+    Malformed(Malformed<'a>),
 }
 
-impl Command {
+impl<'a> Command<'a> {
     /// The element name (`Add`, `Alert`, ...), as used in a Status's `Cmd`.
     pub fn name(&self) -> &str {
         match self {
@@ -73,7 +75,7 @@ impl Command {
     }
 
     /// The command's items (none for containers, Status, Results and malformed commands).
-    pub fn items(&self) -> &[Item] {
+    pub fn items(&self) -> &[Item<'a>] {
         match self {
             Command::Add(c)
             | Command::Copy(c)
@@ -87,7 +89,7 @@ impl Command {
     }
 
     /// Whether this command or any command nested in it is [`Command::Malformed`].
-    pub fn first_malformed(&self) -> Option<&Malformed> {
+    pub fn first_malformed(&self) -> Option<&Malformed<'a>> {
         match self {
             Command::Malformed(m) => Some(m),
             Command::Atomic(c) | Command::Sequence(c) => {
@@ -100,22 +102,22 @@ impl Command {
 
 /// The shape shared by Add, Copy, Delete, Get and Replace.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ItemCommand {
+pub struct ItemCommand<'a> {
     /// `CmdID`.
-    pub cmd_id: String,
+    pub cmd_id: Cow<'a, str>,
     /// `NoResp`: no Status wanted.
     pub no_resp: bool,
     /// `Cred` (not used by DM, kept when present).
-    pub cred: Option<Box<Cred>>,
+    pub cred: Option<Box<Cred<'a>>>,
     /// `Meta` applying to every item.
-    pub meta: Option<Box<Meta>>,
+    pub meta: Option<Box<Meta<'a>>>,
     /// `Item`s, one or more.
-    pub items: Vec<Item>,
+    pub items: Vec<Item<'a>>,
 }
 
-impl ItemCommand {
+impl<'a> ItemCommand<'a> {
     /// A command with one item and no Meta.
-    pub fn new(cmd_id: impl Into<String>, items: Vec<Item>) -> Self {
+    pub fn new(cmd_id: impl Into<Cow<'a, str>>, items: Vec<Item<'a>>) -> Self {
         ItemCommand {
             cmd_id: cmd_id.into(),
             no_resp: false,
@@ -128,24 +130,24 @@ impl ItemCommand {
 
 /// `Alert` (DM RepPro §4.2): Data is the alert code.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Alert {
+pub struct Alert<'a> {
     /// `CmdID`.
-    pub cmd_id: String,
+    pub cmd_id: Cow<'a, str>,
     /// `NoResp`.
     pub no_resp: bool,
     /// `Cred`.
-    pub cred: Option<Box<Cred>>,
+    pub cred: Option<Box<Cred<'a>>>,
     /// `Data`: the alert code (1100–1104, 1200, 1201, 1222–1226, ...).
-    pub data: Option<String>,
+    pub data: Option<Cow<'a, str>>,
     /// `Correlator` (generic alert answering an Exec).
-    pub correlator: Option<String>,
+    pub correlator: Option<Cow<'a, str>>,
     /// `Item`s: UI parameters and texts, or generic alert payloads.
-    pub items: Vec<Item>,
+    pub items: Vec<Item<'a>>,
 }
 
-impl Alert {
+impl<'a> Alert<'a> {
     /// An alert with `code` and no items.
-    pub fn new(cmd_id: impl Into<String>, code: u16) -> Self {
+    pub fn new(cmd_id: impl Into<Cow<'a, str>>, code: u16) -> Self {
         Alert {
             cmd_id: cmd_id.into(),
             no_resp: false,
@@ -164,66 +166,66 @@ impl Alert {
 
 /// `Exec`: run an executable node, with an optional Correlator for an asynchronous result.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Exec {
+pub struct Exec<'a> {
     /// `CmdID`.
-    pub cmd_id: String,
+    pub cmd_id: Cow<'a, str>,
     /// `NoResp`.
     pub no_resp: bool,
     /// `Cred`.
-    pub cred: Option<Box<Cred>>,
+    pub cred: Option<Box<Cred<'a>>>,
     /// `Meta`.
-    pub meta: Option<Box<Meta>>,
+    pub meta: Option<Box<Meta<'a>>>,
     /// `Correlator`, echoed by the generic alert that reports the result.
-    pub correlator: Option<String>,
+    pub correlator: Option<Cow<'a, str>>,
     /// `Item`s: the node to run, its argument in Data.
-    pub items: Vec<Item>,
+    pub items: Vec<Item<'a>>,
 }
 
 /// `Atomic` and `Sequence`: a list of commands run together.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Container {
+pub struct Container<'a> {
     /// `CmdID`.
-    pub cmd_id: String,
+    pub cmd_id: Cow<'a, str>,
     /// `NoResp`.
     pub no_resp: bool,
     /// `Meta`.
-    pub meta: Option<Box<Meta>>,
+    pub meta: Option<Box<Meta<'a>>>,
     /// The nested commands in document order.
-    pub commands: Vec<Command>,
+    pub commands: Vec<Command<'a>>,
 }
 
 /// `Status` (RepPro §6.6.17): the outcome of one command (or of a header) of the peer.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Status {
+pub struct Status<'a> {
     /// `CmdID`.
-    pub cmd_id: String,
+    pub cmd_id: Cow<'a, str>,
     /// `MsgRef`: MsgID of the message that carried the command.
-    pub msg_ref: String,
+    pub msg_ref: Cow<'a, str>,
     /// `CmdRef`: CmdID of the command (`0` for the SyncHdr).
-    pub cmd_ref: String,
+    pub cmd_ref: Cow<'a, str>,
     /// `Cmd`: the command's element name, or `SyncHdr`.
-    pub cmd: String,
+    pub cmd: Cow<'a, str>,
     /// `TargetRef`s: the command's item targets.
-    pub target_refs: Vec<String>,
+    pub target_refs: Vec<Cow<'a, str>>,
     /// `SourceRef`s: the command's item sources.
-    pub source_refs: Vec<String>,
+    pub source_refs: Vec<Cow<'a, str>>,
     /// `Cred`.
-    pub cred: Option<Box<Cred>>,
+    pub cred: Option<Box<Cred<'a>>>,
     /// `Chal`: an authentication challenge.
-    pub chal: Option<Box<Chal>>,
+    pub chal: Option<Box<Chal<'a>>>,
     /// `Data`: the status code.
-    pub data: String,
+    pub data: Cow<'a, str>,
     /// `Item`s: extra data (user input, the failing implicit-Add target, ...).
-    pub items: Vec<Item>,
+    pub items: Vec<Item<'a>>,
 }
 
-impl Status {
+impl<'a> Status<'a> {
     /// A status answering command `cmd_ref` (named `cmd`) of message `msg_ref` with `code`.
     pub fn new(
-        cmd_id: impl Into<String>,
-        msg_ref: impl Into<String>,
-        cmd_ref: impl Into<String>,
-        cmd: impl Into<String>,
+        cmd_id: impl Into<Cow<'a, str>>,
+        msg_ref: impl Into<Cow<'a, str>>,
+        cmd_ref: impl Into<Cow<'a, str>>,
+        cmd: impl Into<Cow<'a, str>>,
         code: u16,
     ) -> Self {
         Status {
@@ -242,8 +244,8 @@ impl Status {
 
     /// A Status answering `command` (CmdRef, Cmd, and a TargetRef and SourceRef for each of
     /// its items' Target and Source, as DM RepPro asks of a Status for a command that names
-    /// nodes), with no CmdID yet.
-    pub fn for_command(msg_ref: &str, command: &Command, code: u16) -> Status {
+    /// nodes), with no CmdID yet. The status borrows what it repeats from `command`.
+    pub fn for_command(msg_ref: &'a str, command: &'a Command<'_>, code: u16) -> Status<'a> {
         let mut s = Status::new(
             "",
             msg_ref,
@@ -253,10 +255,10 @@ impl Status {
         );
         for item in command.items() {
             if let Some(t) = item.target_uri() {
-                s.target_refs.push(t.to_owned());
+                s.target_refs.push(Cow::Borrowed(t));
             }
             if let Some(src) = item.source_uri() {
-                s.source_refs.push(src.to_owned());
+                s.source_refs.push(Cow::Borrowed(src));
             }
         }
         s
@@ -270,55 +272,70 @@ impl Status {
 
 /// `Results`: values returned for a Get.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Results {
+pub struct Results<'a> {
     /// `CmdID`.
-    pub cmd_id: String,
+    pub cmd_id: Cow<'a, str>,
     /// `MsgRef`.
-    pub msg_ref: Option<String>,
+    pub msg_ref: Option<Cow<'a, str>>,
     /// `CmdRef`: the Get's CmdID.
-    pub cmd_ref: String,
+    pub cmd_ref: Cow<'a, str>,
     /// `Meta` applying to every item.
-    pub meta: Option<Box<Meta>>,
+    pub meta: Option<Box<Meta<'a>>>,
     /// `TargetRef`.
-    pub target_ref: Option<String>,
+    pub target_ref: Option<Cow<'a, str>>,
     /// `SourceRef`.
-    pub source_ref: Option<String>,
+    pub source_ref: Option<Cow<'a, str>>,
     /// `Item`s: one per value, Source = node URI.
-    pub items: Vec<Item>,
+    pub items: Vec<Item<'a>>,
 }
 
 /// A command whose content could not be decoded; the rest of the message still was.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Malformed {
+pub struct Malformed<'a> {
     /// The command's element name as written (may be an unknown element).
     pub element: String,
     /// Its `CmdID`, when one could be read.
-    pub cmd_id: Option<String>,
+    pub cmd_id: Option<Cow<'a, str>>,
     /// What was wrong.
     pub error: DecodeError,
 }
 
 /// A status or alert code as text, without the formatting machinery (a Status is built for
-/// every command).
-pub fn code_text(code: u16) -> String {
-    if (1000..=9999).contains(&code) {
-        let digits = [
-            b'0' + (code / 1000) as u8,
-            b'0' + (code / 100 % 10) as u8,
-            b'0' + (code / 10 % 10) as u8,
-            b'0' + (code % 10) as u8,
-        ];
-        return digits.iter().map(|&d| d as char).collect();
-    }
-    if (100..=999).contains(&code) {
-        let digits = [
-            b'0' + (code / 100) as u8,
-            b'0' + (code / 10 % 10) as u8,
-            b'0' + (code % 10) as u8,
-        ];
-        return digits.iter().map(|&d| d as char).collect();
-    }
-    code.to_string()
+/// every command): the codes a device sends most are static text, the others are formatted.
+pub fn code_text(code: u16) -> Cow<'static, str> {
+    Cow::Borrowed(match code {
+        200 => "200",
+        201 => "201",
+        202 => "202",
+        204 => "204",
+        212 => "212",
+        213 => "213",
+        214 => "214",
+        215 => "215",
+        216 => "216",
+        400 => "400",
+        401 => "401",
+        403 => "403",
+        404 => "404",
+        405 => "405",
+        406 => "406",
+        407 => "407",
+        412 => "412",
+        413 => "413",
+        415 => "415",
+        418 => "418",
+        424 => "424",
+        500 => "500",
+        506 => "506",
+        507 => "507",
+        516 => "516",
+        1200 => "1200",
+        1201 => "1201",
+        1222 => "1222",
+        1223 => "1223",
+        1226 => "1226",
+        _ => return Cow::Owned(code.to_string()),
+    })
 }
 
 #[cfg(test)]

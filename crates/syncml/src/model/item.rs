@@ -1,19 +1,21 @@
 //! `Item`, `Target`/`Source`, and `Data`.
 
+use std::borrow::Cow;
+
 use super::Meta;
 
 /// `Target`, `Source`, `SourceParent`, `TargetParent`: a URI and an optional display name.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Location {
+pub struct Location<'a> {
     /// `LocURI`.
-    pub loc_uri: String,
+    pub loc_uri: Cow<'a, str>,
     /// `LocName`.
-    pub loc_name: Option<String>,
+    pub loc_name: Option<Cow<'a, str>>,
 }
 
-impl Location {
+impl<'a> Location<'a> {
     /// A location with only a URI.
-    pub fn new(loc_uri: impl Into<String>) -> Self {
+    pub fn new(loc_uri: impl Into<Cow<'a, str>>) -> Self {
         Location {
             loc_uri: loc_uri.into(),
             loc_name: None,
@@ -32,16 +34,16 @@ impl Location {
 /// - `Xml` is markup kept verbatim: XML `Data` with child elements (a TNDS tree, a Windows
 ///   provisioning document). WBXML carries it as OPAQUE under an effective Format of `xml`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Data {
+pub enum Data<'a> {
     /// Character data.
-    Text(String),
+    Text(Cow<'a, str>),
     /// Raw octets.
-    Opaque(Vec<u8>),
+    Opaque(Cow<'a, [u8]>),
     /// Embedded XML markup, kept intact.
-    Xml(String),
+    Xml(Cow<'a, str>),
 }
 
-impl Data {
+impl Data<'_> {
     /// The data as octets (UTF-8 for text and markup).
     pub fn as_bytes(&self) -> &[u8] {
         match self {
@@ -69,40 +71,46 @@ impl Data {
     }
 }
 
-impl From<&str> for Data {
-    fn from(s: &str) -> Self {
-        Data::Text(s.to_owned())
+impl<'a> From<&'a str> for Data<'a> {
+    fn from(s: &'a str) -> Self {
+        Data::Text(Cow::Borrowed(s))
     }
 }
 
-impl From<String> for Data {
+impl From<String> for Data<'_> {
     fn from(s: String) -> Self {
+        Data::Text(Cow::Owned(s))
+    }
+}
+
+impl<'a> From<Cow<'a, str>> for Data<'a> {
+    fn from(s: Cow<'a, str>) -> Self {
         Data::Text(s)
     }
 }
 
 /// `Item` (RepPro §5.1.13): one node operand of a command.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Item {
+pub struct Item<'a> {
     /// `Target`: the node acted on.
-    pub target: Option<Location>,
+    pub target: Option<Location<'a>>,
     /// `Source`: the node read from (Copy, Results, client Replace).
-    pub source: Option<Location>,
+    pub source: Option<Location<'a>>,
     /// `SourceParent` (boxed: rare in DM, and items are moved often).
-    pub source_parent: Option<Box<Location>>,
+    pub source_parent: Option<Box<Location<'a>>>,
     /// `TargetParent` (boxed, as SourceParent).
-    pub target_parent: Option<Box<Location>>,
+    pub target_parent: Option<Box<Location<'a>>>,
     /// `Meta`, overriding the command's (boxed to keep items small).
-    pub meta: Option<Box<Meta>>,
+    pub meta: Option<Box<Meta<'a>>>,
     /// `Data`: the value.
-    pub data: Option<Data>,
+    pub data: Option<Data<'a>>,
     /// `MoreData`: another chunk of this object follows.
     pub more_data: bool,
 }
 
-impl Item {
+impl<'a> Item<'a> {
     /// An item addressing `target`.
-    pub fn target(uri: impl Into<String>) -> Self {
+    pub fn target(uri: impl Into<Cow<'a, str>>) -> Self {
         Item {
             target: Some(Location::new(uri)),
             ..Item::default()
@@ -110,7 +118,7 @@ impl Item {
     }
 
     /// An item reporting from `source` (Results, client Replace).
-    pub fn source(uri: impl Into<String>) -> Self {
+    pub fn source(uri: impl Into<Cow<'a, str>>) -> Self {
         Item {
             source: Some(Location::new(uri)),
             ..Item::default()
@@ -118,30 +126,34 @@ impl Item {
     }
 
     /// Sets the data.
-    pub fn with_data(mut self, data: impl Into<Data>) -> Self {
+    pub fn with_data(mut self, data: impl Into<Data<'a>>) -> Self {
         self.data = Some(data.into());
         self
     }
 
     /// Sets the Meta.
-    pub fn with_meta(mut self, meta: Meta) -> Self {
+    pub fn with_meta(mut self, meta: Meta<'a>) -> Self {
         self.meta = Some(Box::new(meta));
         self
     }
 
     /// The target URI, if any.
     pub fn target_uri(&self) -> Option<&str> {
-        self.target.as_ref().map(|l| l.loc_uri.as_str())
+        self.target.as_ref().map(|l| &*l.loc_uri)
     }
 
     /// The source URI, if any.
     pub fn source_uri(&self) -> Option<&str> {
-        self.source.as_ref().map(|l| l.loc_uri.as_str())
+        self.source.as_ref().map(|l| &*l.loc_uri)
     }
 
     /// The value as octets: Base64-decoded when the effective Format (the item's, else
     /// `command_meta`'s) is `b64`. `None` when there is no Data; `Err` when b64 is invalid.
-    pub fn value_bytes(&self, command_meta: Option<&Meta>) -> Option<Result<Vec<u8>, ()>> {
+    /// Octets the message carries as they are are borrowed, not copied.
+    pub fn value_bytes(
+        &self,
+        command_meta: Option<&Meta<'_>>,
+    ) -> Option<Result<Cow<'_, [u8]>, ()>> {
         let data = self.data.as_ref()?;
         let format = self
             .meta
@@ -149,8 +161,8 @@ impl Item {
             .and_then(|m| m.format.as_deref())
             .or_else(|| command_meta.and_then(|m| m.format.as_deref()));
         Some(match (format, data) {
-            (Some("b64"), Data::Text(s)) => crate::b64::decode(s).map_err(|_| ()),
-            _ => Ok(data.as_bytes().to_vec()),
+            (Some("b64"), Data::Text(s)) => crate::b64::decode(s).map(Cow::Owned).map_err(|_| ()),
+            _ => Ok(Cow::Borrowed(data.as_bytes())),
         })
     }
 }

@@ -1,5 +1,7 @@
 //! The message envelope: `SyncML`, `SyncHdr`, `SyncBody`, and the header's credentials.
 
+use std::borrow::Cow;
+
 use super::{Command, Location, Meta};
 
 /// The two protocol dialects this stack speaks.
@@ -56,14 +58,14 @@ impl DmVersion {
 
 /// A whole SyncML DM message (`<SyncML>`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SyncMl {
+pub struct SyncMl<'a> {
     /// The header.
-    pub header: SyncHdr,
+    pub header: SyncHdr<'a>,
     /// The body.
-    pub body: SyncBody,
+    pub body: SyncBody<'a>,
 }
 
-impl SyncMl {
+impl SyncMl<'_> {
     /// The dialect named by the header's VerDTD; `None` for a version this stack does not speak.
     pub fn version(&self) -> Option<DmVersion> {
         DmVersion::from_ver_dtd(&self.header.ver_dtd)
@@ -72,41 +74,41 @@ impl SyncMl {
 
 /// `<SyncHdr>` (RepPro §5.2.1): the message's routing, identity and credentials.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SyncHdr {
+pub struct SyncHdr<'a> {
     /// `VerDTD`: `1.2` or `1.1`.
-    pub ver_dtd: String,
+    pub ver_dtd: Cow<'a, str>,
     /// `VerProto`: `DM/1.2` or `DM/1.1`.
-    pub ver_proto: String,
+    pub ver_proto: Cow<'a, str>,
     /// `SessionID`, the same in every message of a session.
-    pub session_id: String,
+    pub session_id: Cow<'a, str>,
     /// `MsgID`, the sender's message number.
-    pub msg_id: String,
+    pub msg_id: Cow<'a, str>,
     /// `Target`: the recipient.
-    pub target: Location,
+    pub target: Location<'a>,
     /// `Source`: the sender (`LocName` carries the MD5 auth name).
-    pub source: Location,
+    pub source: Location<'a>,
     /// `RespURI`: where the next message of the session goes.
-    pub resp_uri: Option<String>,
+    pub resp_uri: Option<Cow<'a, str>>,
     /// `NoResp`: the sender wants no Status for this message.
     pub no_resp: bool,
     /// `Cred`: the sender's credentials.
-    pub cred: Option<Cred>,
+    pub cred: Option<Cred<'a>>,
     /// `Meta`: MaxMsgSize, MaxObjSize, EMI.
-    pub meta: Option<Meta>,
+    pub meta: Option<Meta<'a>>,
 }
 
-impl SyncHdr {
+impl<'a> SyncHdr<'a> {
     /// A header for `version` with the given session, message number and addresses.
     pub fn new(
         version: DmVersion,
-        session_id: impl Into<String>,
-        msg_id: impl Into<String>,
-        target: Location,
-        source: Location,
+        session_id: impl Into<Cow<'a, str>>,
+        msg_id: impl Into<Cow<'a, str>>,
+        target: Location<'a>,
+        source: Location<'a>,
     ) -> Self {
         SyncHdr {
-            ver_dtd: version.ver_dtd().to_owned(),
-            ver_proto: version.ver_proto().to_owned(),
+            ver_dtd: Cow::Borrowed(version.ver_dtd()),
+            ver_proto: Cow::Borrowed(version.ver_proto()),
             session_id: session_id.into(),
             msg_id: msg_id.into(),
             target,
@@ -121,18 +123,18 @@ impl SyncHdr {
 
 /// `<Cred>`: credentials (Meta Type names the scheme, Data carries the value).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Cred {
+pub struct Cred<'a> {
     /// Type (`syncml:auth-basic`, `syncml:auth-md5`, ...) and Format (`b64`).
-    pub meta: Option<Meta>,
+    pub meta: Option<Meta<'a>>,
     /// The credential value.
-    pub data: String,
+    pub data: Cow<'a, str>,
 }
 
 /// `<SyncBody>`: the commands, and `Final` on the last message of a package.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct SyncBody {
+pub struct SyncBody<'a> {
     /// The commands in document order.
-    pub commands: Vec<Command>,
+    pub commands: Vec<Command<'a>>,
     /// `<Final/>`: this message ends the sender's package.
     pub is_final: bool,
 }

@@ -1,32 +1,34 @@
 //! `Meta` (SyncML MetaInfo 1.2, DM subset) and `Chal`.
 
+use std::borrow::Cow;
+
 /// `Meta`: the MetInf elements SyncML DM uses. Its children are in the `syncml:metinf`
 /// namespace (WBXML code page 1).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Meta {
+pub struct Meta<'a> {
     /// `Format`: `chr` (default), `b64`, `bin`, `bool`, `int`, `node`, `null`, `xml`, ...
-    pub format: Option<String>,
+    pub format: Option<Cow<'a, str>>,
     /// `Type`: a MIME type, an MO identifier, an auth scheme or a generic alert type.
-    pub type_: Option<String>,
+    pub type_: Option<Cow<'a, str>>,
     /// `Mark`: generic alert importance.
-    pub mark: Option<String>,
+    pub mark: Option<Cow<'a, str>>,
     /// `Size`: total size of a large object, in octets.
     pub size: Option<u64>,
     /// `NextNonce`: the nonce to use next (Base64 text, as on the wire).
-    pub next_nonce: Option<String>,
+    pub next_nonce: Option<Cow<'a, str>>,
     /// `Version`.
-    pub version: Option<String>,
+    pub version: Option<Cow<'a, str>>,
     /// `MaxMsgSize`: the largest message the sender accepts.
     pub max_msg_size: Option<u64>,
     /// `MaxObjSize`: the largest object the sender accepts.
     pub max_obj_size: Option<u64>,
     /// `EMI`: experimental meta information, in order.
-    pub emi: Vec<String>,
+    pub emi: Vec<Cow<'a, str>>,
 }
 
-impl Meta {
+impl<'a> Meta<'a> {
     /// Meta with a Format.
-    pub fn format(format: impl Into<String>) -> Self {
+    pub fn format(format: impl Into<Cow<'a, str>>) -> Self {
         Meta {
             format: Some(format.into()),
             ..Meta::default()
@@ -34,7 +36,7 @@ impl Meta {
     }
 
     /// Meta with a Format and a Type.
-    pub fn format_type(format: impl Into<String>, type_: impl Into<String>) -> Self {
+    pub fn format_type(format: impl Into<Cow<'a, str>>, type_: impl Into<Cow<'a, str>>) -> Self {
         Meta {
             format: Some(format.into()),
             type_: Some(type_.into()),
@@ -50,7 +52,7 @@ impl Meta {
 
 /// `Chal`: an authentication challenge (Meta Type, Format, NextNonce).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Chal {
+pub struct Chal<'a> {
     /// The challenge's Meta.
-    pub meta: Meta,
+    pub meta: Meta<'a>,
 }

@@ -4,11 +4,17 @@
 //! (SessionID, MsgID, CmdID, MsgRef, CmdRef) are strings: real servers send UUIDs. Status
 //! codes and alert codes are strings too, with numeric accessors, so that a message with a bad
 //! code still decodes and the session engine can answer it with a status of its own.
+//!
+//! Text is `Cow<'a, str>`: a decoded message borrows its text from the input wherever the
+//! wire form is the text itself (no escapes, no line ends to normalise, UTF-8), so a decode
+//! allocates for the model's structure only; a message built in code borrows `'static` text
+//! or owns it. `into_owned` detaches a message from its input.
 
 mod command;
 mod item;
 mod message;
 mod meta;
+mod owned;
 
 pub use command::{
     code_text, Alert, Command, Container, Exec, ItemCommand, Malformed, Results, Status,

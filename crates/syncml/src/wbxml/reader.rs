@@ -5,6 +5,8 @@
 //! any SyncML public identifier whatever the VerDTD inside, the string table's last string
 //! unterminated, character data as inline strings, table strings, entities or OPAQUE.
 
+use std::borrow::Cow;
+
 use super::header::{parse_header, read_mb_u32, table_string, token, Charset};
 use crate::error::{DecodeError, ErrorKind};
 use crate::events::{is_blank, EventSource, RawData, Start};
@@ -181,29 +183,59 @@ impl<'a> WbxmlSource<'a> {
         Ok(())
     }
 
-    /// Appends character data, charging it (twice: a growing string's spare capacity) to
-    /// the budget first: a string-table entry referenced again and again must not grow text
-    /// beyond what the input's size allows.
-    fn push_str(&mut self, out: &mut String, bytes: &[u8]) -> Result<(), DecodeError> {
-        self.budget.charge(2 * bytes.len(), self.token_start)?;
+    /// A string of the input (inline or in the string table) as text: borrowed when it is
+    /// UTF-8 (or ASCII in a Latin-1 document), else converted.
+    fn chars(&self, bytes: &'a [u8]) -> Result<Cow<'a, str>, DecodeError> {
         match self.charset {
-            Charset::Utf8 => out.push_str(
+            Charset::Utf8 => std::str::from_utf8(bytes)
+                .map(Cow::Borrowed)
+                .map_err(|_| self.err(ErrorKind::InvalidUtf8)),
+            Charset::Latin1 if bytes.is_ascii() => Ok(Cow::Borrowed(
                 std::str::from_utf8(bytes).map_err(|_| self.err(ErrorKind::InvalidUtf8))?,
-            ),
-            Charset::Latin1 => out.extend(bytes.iter().map(|&b| char::from(b))),
+            )),
+            Charset::Latin1 => Ok(Cow::Owned(bytes.iter().map(|&b| char::from(b)).collect())),
         }
+    }
+
+    /// Appends character data. The first piece of an element's text stays borrowed; text
+    /// built from several pieces is owned, and charged (twice: a growing string's spare
+    /// capacity) to the budget first: a string-table entry referenced again and again must
+    /// not grow text beyond what the input's size allows.
+    fn push_str(&mut self, out: &mut Cow<'a, str>, bytes: &'a [u8]) -> Result<(), DecodeError> {
+        let piece = self.chars(bytes)?;
+        if out.is_empty() {
+            if let Cow::Owned(s) = &piece {
+                self.budget.charge(2 * s.len(), self.token_start)?;
+            }
+            *out = piece;
+            return Ok(());
+        }
+        self.charge_growth(out.len(), matches!(out, Cow::Borrowed(_)), piece.len())?;
+        out.to_mut().push_str(&piece);
         Ok(())
     }
 
-    fn push_entity(&mut self, out: &mut String, code: u32) -> Result<(), DecodeError> {
-        self.budget.charge(8, self.token_start)?;
+    /// Charges `added` octets joining content of `len` octets, which is copied first when it
+    /// is still borrowed (`borrowed`).
+    fn charge_growth(
+        &mut self,
+        len: usize,
+        borrowed: bool,
+        added: usize,
+    ) -> Result<(), DecodeError> {
+        let copied = if borrowed { len } else { 0 };
+        self.budget.charge(2 * (copied + added), self.token_start)
+    }
+
+    fn push_entity(&mut self, out: &mut Cow<'a, str>, code: u32) -> Result<(), DecodeError> {
+        self.charge_growth(out.len(), matches!(out, Cow::Borrowed(_)), 4)?;
         let c = char::from_u32(code).ok_or_else(|| {
             self.err(ErrorKind::InvalidValue {
                 element: "ENTITY",
                 value: code.to_string(),
             })
         })?;
-        out.push(c);
+        out.to_mut().push(c);
         Ok(())
     }
 
@@ -219,7 +251,7 @@ impl<'a> WbxmlSource<'a> {
     }
 }
 
-impl<'a> EventSource for WbxmlSource<'a> {
+impl<'a> EventSource<'a> for WbxmlSource<'a> {
     fn next_child(&mut self) -> Result<Option<(Start, usize)>, DecodeError> {
         loop {
             match self.token()? {
@@ -235,8 +267,8 @@ impl<'a> EventSource for WbxmlSource<'a> {
         }
     }
 
-    fn read_text(&mut self) -> Result<String, DecodeError> {
-        let mut text = String::new();
+    fn read_text(&mut self) -> Result<Cow<'a, str>, DecodeError> {
+        let mut text = Cow::Borrowed("");
         loop {
             match self.token()? {
                 Token::End => return Ok(text),
@@ -250,9 +282,10 @@ impl<'a> EventSource for WbxmlSource<'a> {
         }
     }
 
-    fn read_data(&mut self) -> Result<RawData, DecodeError> {
-        let mut text = String::new();
-        let mut opaque: Option<Vec<u8>> = None;
+    fn read_data(&mut self) -> Result<RawData<'a>, DecodeError> {
+        let mut text = Cow::Borrowed("");
+        // Once OPAQUE is seen the content is octets: text before it and pieces after it join.
+        let mut opaque: Option<Cow<'a, [u8]>> = None;
         loop {
             match self.token()? {
                 Token::End => {
@@ -261,24 +294,37 @@ impl<'a> EventSource for WbxmlSource<'a> {
                         None => RawData::Text(text),
                     })
                 }
-                Token::Chars(Chars::Opaque(bytes)) => {
-                    self.budget.charge(2 * bytes.len(), self.token_start)?;
-                    let buf = opaque.get_or_insert_with(|| std::mem::take(&mut text).into_bytes());
-                    buf.extend_from_slice(bytes);
-                }
+                Token::Chars(Chars::Opaque(bytes)) => match &mut opaque {
+                    None if text.is_empty() => opaque = Some(Cow::Borrowed(bytes)),
+                    None => {
+                        let borrowed = matches!(text, Cow::Borrowed(_));
+                        self.charge_growth(text.len(), borrowed, bytes.len())?;
+                        let mut buf = std::mem::take(&mut text).into_owned().into_bytes();
+                        buf.extend_from_slice(bytes);
+                        opaque = Some(Cow::Owned(buf));
+                    }
+                    Some(buf) => {
+                        let borrowed = matches!(buf, Cow::Borrowed(_));
+                        self.charge_growth(buf.len(), borrowed, bytes.len())?;
+                        buf.to_mut().extend_from_slice(bytes);
+                    }
+                },
                 Token::Chars(Chars::Str(s)) => match &mut opaque {
                     Some(buf) => {
-                        let mut piece = String::new();
-                        self.push_str(&mut piece, s)?;
-                        buf.extend_from_slice(piece.as_bytes());
+                        let piece = self.chars(s)?;
+                        let borrowed = matches!(buf, Cow::Borrowed(_));
+                        self.charge_growth(buf.len(), borrowed, piece.len())?;
+                        buf.to_mut().extend_from_slice(piece.as_bytes());
                     }
                     None => self.push_str(&mut text, s)?,
                 },
                 Token::Chars(Chars::Entity(code)) => match &mut opaque {
                     Some(buf) => {
-                        let mut piece = String::new();
+                        let mut piece = Cow::Borrowed("");
                         self.push_entity(&mut piece, code)?;
-                        buf.extend_from_slice(piece.as_bytes());
+                        let borrowed = matches!(buf, Cow::Borrowed(_));
+                        self.charge_growth(buf.len(), borrowed, piece.len())?;
+                        buf.to_mut().extend_from_slice(piece.as_bytes());
                     }
                     None => self.push_entity(&mut text, code)?,
                 },

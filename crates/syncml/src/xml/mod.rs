@@ -13,13 +13,13 @@ use crate::model::SyncMl;
 
 /// Decodes an XML SyncML DM message. Fails on the first error, including an error inside a
 /// single command; see [`decode_lenient`] to keep the rest of such a message.
-pub fn decode(input: &[u8], limits: &Limits) -> Result<SyncMl, DecodeError> {
+pub fn decode<'a>(input: &'a [u8], limits: &Limits) -> Result<SyncMl<'a>, DecodeError> {
     crate::strict(decode_lenient(input, limits)?)
 }
 
 /// Decodes an XML SyncML DM message, turning commands that cannot be decoded into
 /// [`crate::Command::Malformed`] instead of failing the whole message.
-pub fn decode_lenient(input: &[u8], limits: &Limits) -> Result<SyncMl, DecodeError> {
+pub fn decode_lenient<'a>(input: &'a [u8], limits: &Limits) -> Result<SyncMl<'a>, DecodeError> {
     let mut source = reader::XmlSource::new(input, *limits)?;
     crate::parse::parse_message(&mut source)
 }

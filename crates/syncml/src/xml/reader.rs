@@ -7,6 +7,8 @@
 //! both vocabularies. Any other namespace makes the element unknown. Entity references are
 //! limited to the five predefined ones and character references, so no input can expand.
 
+use std::borrow::Cow;
+
 use quick_xml::events::{BytesRef, BytesStart, Event};
 use quick_xml::name::PrefixDeclaration;
 use quick_xml::Reader;
@@ -287,6 +289,15 @@ impl<'a> XmlSource<'a> {
         Ok(())
     }
 
+    /// Charges text the reader had to build (unescaped, normalised, or in pieces); text
+    /// borrowed from the input costs nothing beyond the model's slot for it.
+    fn charged(&mut self, text: Cow<'a, str>) -> Result<Cow<'a, str>, DecodeError> {
+        if let Cow::Owned(s) = &text {
+            self.budget.charge(s.capacity(), self.event_start)?;
+        }
+        Ok(text)
+    }
+
     fn eof_error(&self) -> DecodeError {
         DecodeError::new(ErrorKind::UnexpectedEof, self.input.len())
     }
@@ -294,12 +305,14 @@ impl<'a> XmlSource<'a> {
     /// Appends character data, refusing NUL (which no XML document can contain, and which
     /// the writer could not write back); `raw` is the event's undecoded content, which
     /// starts `lead` octets after the event (9 for `<![CDATA[`), for the NUL's own offset.
+    /// The first piece of an element's text is kept borrowed from the input; a second one
+    /// (text after a reference, CDATA after text) makes the text owned.
     fn push_chars(
         &self,
-        text: &mut String,
+        text: &mut Cow<'a, str>,
         raw: &[u8],
         lead: usize,
-        chars: &str,
+        chars: Cow<'a, str>,
     ) -> Result<(), DecodeError> {
         if let Some(i) = raw.iter().position(|&b| b == 0) {
             return Err(DecodeError::new(
@@ -307,14 +320,18 @@ impl<'a> XmlSource<'a> {
                 self.event_start + lead + i,
             ));
         }
-        text.push_str(chars);
+        if text.is_empty() {
+            *text = chars;
+        } else {
+            text.to_mut().push_str(&chars);
+        }
         Ok(())
     }
 
     /// Appends the text of a character or predefined entity reference.
     fn push_reference(
         &self,
-        text: &mut String,
+        text: &mut Cow<'a, str>,
         reference: &BytesRef<'_>,
     ) -> Result<(), DecodeError> {
         let bad = |what: &str| {
@@ -337,12 +354,12 @@ impl<'a> XmlSource<'a> {
         };
         if reference.is_char_ref() {
             match reference.resolve_char_ref() {
-                Ok(Some(c)) => text.push(c),
+                Ok(Some(c)) => text.to_mut().push(c),
                 _ => return Err(bad(reference)),
             }
         } else {
             match quick_xml::escape::resolve_predefined_entity(reference) {
-                Some(s) => text.push_str(s),
+                Some(s) => text.to_mut().push_str(s),
                 None => return Err(bad(reference)),
             }
         }
@@ -350,7 +367,7 @@ impl<'a> XmlSource<'a> {
     }
 }
 
-impl<'a> EventSource for XmlSource<'a> {
+impl<'a> EventSource<'a> for XmlSource<'a> {
     fn next_child(&mut self) -> Result<Option<(Start, usize)>, DecodeError> {
         loop {
             let (start, event) = self.next_event()?;
@@ -383,21 +400,18 @@ impl<'a> EventSource for XmlSource<'a> {
         }
     }
 
-    fn read_text(&mut self) -> Result<String, DecodeError> {
-        let mut text = String::new();
+    fn read_text(&mut self) -> Result<Cow<'a, str>, DecodeError> {
+        let mut text = Cow::Borrowed("");
         loop {
             let (start, event) = self.next_event()?;
             match event {
-                Event::Text(t) => {
-                    self.push_chars(&mut text, t.as_bytes(), 0, &t.xml10_content())?
-                }
+                Event::Text(t) => self.push_chars(&mut text, t.as_bytes(), 0, t.xml10_content())?,
                 Event::CData(c) => {
-                    self.push_chars(&mut text, c.as_bytes(), 9, &c.xml10_content())?
+                    self.push_chars(&mut text, c.as_bytes(), 9, c.xml10_content())?
                 }
                 Event::GeneralRef(r) => self.push_reference(&mut text, &r)?,
                 Event::End(_) => {
-                    self.budget.charge(2 * text.len() + 16, self.event_start)?;
-                    return Ok(text);
+                    return self.charged(text);
                 }
                 Event::Start(_) => {
                     let element = match start.expect("classified on Start") {
@@ -419,22 +433,22 @@ impl<'a> EventSource for XmlSource<'a> {
         }
     }
 
-    fn read_data(&mut self) -> Result<RawData, DecodeError> {
+    fn read_data(&mut self) -> Result<RawData<'a>, DecodeError> {
         let content_start = self.position();
         let data_depth = self.depth;
-        let mut text = String::new();
+        let mut text = Cow::Borrowed("");
         let mut markup = false;
         loop {
             let (_, event) = self.next_event()?;
             match event {
                 Event::Text(t) => {
                     if !markup {
-                        self.push_chars(&mut text, t.as_bytes(), 0, &t.xml10_content())?
+                        self.push_chars(&mut text, t.as_bytes(), 0, t.xml10_content())?
                     }
                 }
                 Event::CData(c) => {
                     if !markup {
-                        self.push_chars(&mut text, c.as_bytes(), 9, &c.xml10_content())?
+                        self.push_chars(&mut text, c.as_bytes(), 9, c.xml10_content())?
                     }
                 }
                 Event::GeneralRef(r) => {
@@ -445,14 +459,13 @@ impl<'a> EventSource for XmlSource<'a> {
                 Event::Start(_) => markup = true,
                 Event::End(_) if self.depth < data_depth => {
                     if markup {
-                        let raw = &self.input[content_start..self.event_start];
+                        let input: &'a [u8] = self.input;
+                        let raw = &input[content_start..self.event_start];
                         let raw = std::str::from_utf8(raw)
                             .map_err(|_| DecodeError::new(ErrorKind::InvalidUtf8, content_start))?;
-                        self.budget.charge(raw.len() + 16, content_start)?;
-                        return Ok(RawData::Markup(raw.to_owned()));
+                        return Ok(RawData::Markup(Cow::Borrowed(raw)));
                     }
-                    self.budget.charge(2 * text.len() + 16, content_start)?;
-                    return Ok(RawData::Text(text));
+                    return Ok(RawData::Text(self.charged(text)?));
                 }
                 Event::End(_) | Event::Comment(_) | Event::PI(_) | Event::Decl(_) => {}
                 Event::DocType(_) => {}
