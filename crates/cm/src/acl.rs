@@ -156,9 +156,17 @@ impl fmt::Display for Acl {
 /// Whether the ACL text grants `cmd` to `server_id`, without building an [`Acl`] (the hot
 /// path of every access check). Malformed text grants nothing.
 pub fn permits(text: &str, cmd: AclCommand, server_id: &str) -> bool {
-    text.split('&').any(|entry| match entry.split_once('=') {
-        Some((c, ids)) if c == cmd.name() => ids.split('+').any(|id| id == "*" || id == server_id),
-        _ => false,
+    // On octets: the separators are ASCII, and splitting short text at single octets is
+    // cheaper than the general `str` pattern machinery.
+    let (cmd, server_id) = (cmd.name().as_bytes(), server_id.as_bytes());
+    text.as_bytes().split(|&b| b == b'&').any(|entry| {
+        let Some(eq) = entry.iter().position(|&b| b == b'=') else {
+            return false;
+        };
+        entry[..eq] == *cmd
+            && entry[eq + 1..]
+                .split(|&b| b == b'+')
+                .any(|id| id == b"*" || id == server_id)
     })
 }
 

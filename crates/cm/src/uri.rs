@@ -272,6 +272,14 @@ impl NodeUri {
 
     /// Checks the URI against the limits.
     pub fn check_limits(&self, limits: &UriLimits) -> Result<(), UriError> {
+        if !self.text.contains('%') && self.within_limits_plain(limits) {
+            return Ok(());
+        }
+        self.check_limits_decoded(limits)
+    }
+
+    /// [`NodeUri::check_limits`] on the decoded segments, naming the limit exceeded.
+    fn check_limits_decoded(&self, limits: &UriLimits) -> Result<(), UriError> {
         if limits.max_depth != 0 && self.depth() > usize::from(limits.max_depth) {
             return Err(UriError::TooLong(format!(
                 "{} segments > MaxDepth {}",
@@ -299,6 +307,34 @@ impl NodeUri {
             )));
         }
         Ok(())
+    }
+}
+
+impl NodeUri {
+    /// Whether text with no percent-escapes (each segment is its own name) is within the
+    /// limits, in one pass over its octets; `false` sends the caller to the full check, which
+    /// names the limit exceeded.
+    fn within_limits_plain(&self, limits: &UriLimits) -> bool {
+        let (mut depth, mut total, mut segment) = (0usize, 0usize, 0usize);
+        let mut longest = 0usize;
+        for &b in self.text.as_bytes() {
+            if b == b'/' {
+                depth += 1;
+                longest = longest.max(segment);
+                segment = 0;
+            } else if b & 0xC0 != 0x80 {
+                // The first octet of a character.
+                segment += 1;
+            }
+            if b & 0xC0 != 0x80 {
+                total += 1;
+            }
+        }
+        longest = longest.max(segment);
+        let within = |value: usize, limit: u16| limit == 0 || value <= usize::from(limit);
+        within(depth, limits.max_depth)
+            && (self.is_root() || within(longest, limits.max_seg_len))
+            && within(total, limits.max_tot_len)
     }
 }
 
@@ -450,6 +486,37 @@ pub fn parent_str(path: &str) -> Option<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_one_pass_limit_check_agrees_with_the_decoded_one() {
+        let uris = [
+            ".",
+            "./a",
+            "./ab/c",
+            "./a/bcd/e",
+            "./\u{e9}\u{e9}/x",
+            "./\u{4e2d}/\u{1F600}\u{1F600}\u{1F600}",
+        ];
+        for text in uris {
+            let uri = p(text).unwrap();
+            for max_depth in 0..4 {
+                for max_seg_len in 0..4 {
+                    for max_tot_len in [0, 3, 4, 6, 8, 9, 12] {
+                        let limits = UriLimits {
+                            max_depth,
+                            max_seg_len,
+                            max_tot_len,
+                        };
+                        assert_eq!(
+                            uri.within_limits_plain(&limits),
+                            uri.check_limits_decoded(&limits).is_ok(),
+                            "{text} {limits:?}"
+                        );
+                    }
+                }
+            }
+        }
+    }
 
     #[test]
     fn operations_on_the_canonical_text() {

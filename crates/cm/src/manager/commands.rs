@@ -122,7 +122,7 @@ impl Manager {
     /// Get: a leaf's value, an interior node's child names (`a/b/c`, Format `node`), a
     /// property (`?prop=`), or a subtree listing (`?list=Struct|StructData`).
     pub fn get(&mut self, who: &Principal, target: &str) -> Result<Vec<ResultItem>, CmError> {
-        self.caller = Some(who.clone());
+        self.set_caller(who);
         let (uri, query) = self.parse(target)?;
         let path = uri.as_str().to_owned();
         if query.is_none() && self.owner(&path).is_none() {
@@ -295,7 +295,7 @@ impl Manager {
 
     /// Add: creates a node, and missing interior ancestors implicitly (TND; Windows CM2).
     pub fn add(&mut self, who: &Principal, target: &str, node: NewNode) -> Result<(), CmError> {
-        self.caller = Some(who.clone());
+        self.set_caller(who);
         let (uri, query) = self.parse(target)?;
         if query.is_some() {
             return Err(CmError::not_allowed("properties cannot be added"));
@@ -308,24 +308,33 @@ impl Manager {
         if uri.is_root() || self.kind(path)?.is_some() {
             return Err(CmError::already_exists(format!("{path} exists")));
         }
-        // Nearest existing ancestor, and the missing ones below it (top first).
+        // Nearest existing ancestor, and the missing ones below it (top first). The parent
+        // exists in the common case: looked at first, without building any URI.
         let mut missing = Vec::new();
-        let mut existing = None;
-        for ancestor in uri.ancestors().collect::<Vec<_>>().into_iter().rev() {
-            match self.kind(ancestor.as_str())? {
-                Some(interior) => {
-                    existing = Some((ancestor, interior));
-                    break;
+        let parent = parent_str(path).expect("not the root");
+        let (existing, existing_interior) = match self.kind(parent)? {
+            Some(interior) => (parent, interior),
+            None => {
+                let mut existing = None;
+                for ancestor in uri.ancestors().collect::<Vec<_>>().into_iter().rev() {
+                    match self.kind(ancestor.as_str())? {
+                        Some(interior) => {
+                            existing = Some((ancestor, interior));
+                            break;
+                        }
+                        None => missing.push(ancestor),
+                    }
                 }
-                None => missing.push(ancestor),
+                let (existing, interior) = existing.expect("the root exists");
+                let at = path.get(..existing.as_str().len()).unwrap_or(parent);
+                (at, interior)
             }
-        }
-        let (existing, existing_interior) = existing.expect("the root exists");
+        };
         if !existing_interior {
             return Err(CmError::not_allowed(format!("{existing} is a leaf")));
         }
         missing.reverse();
-        self.check_add(who, existing.as_str(), path)?;
+        self.check_add(who, existing, path)?;
         if let NewNode::Leaf(v) = &node {
             crate::format::check_value(&v.format, &v.data)?;
         }
@@ -398,7 +407,7 @@ impl Manager {
         target: &str,
         value: LeafValue,
     ) -> Result<(), CmError> {
-        self.caller = Some(who.clone());
+        self.set_caller(who);
         let (uri, query) = self.parse(target)?;
         self.run(|m| match query {
             None => m.replace_value(who, &uri, value),
@@ -576,7 +585,7 @@ impl Manager {
 
     /// Delete: the node and its subtree.
     pub fn delete(&mut self, who: &Principal, target: &str) -> Result<(), CmError> {
-        self.caller = Some(who.clone());
+        self.set_caller(who);
         let (uri, query) = self.parse(target)?;
         if query.is_some() {
             return Err(CmError::not_allowed("properties cannot be deleted"));
@@ -651,7 +660,7 @@ impl Manager {
     /// replaces its value; otherwise the target must not exist and is created. Needs Get on
     /// every source node and Add (or Replace) at the target.
     pub fn copy(&mut self, who: &Principal, source: &str, target: &str) -> Result<(), CmError> {
-        self.caller = Some(who.clone());
+        self.set_caller(who);
         let (from, q1) = self.parse(source)?;
         let (to, q2) = self.parse(target)?;
         if q1.is_some() || q2.is_some() {
@@ -766,7 +775,7 @@ impl Manager {
         data: &[u8],
         correlator: Option<&str>,
     ) -> Result<ExecOutcome, CmError> {
-        self.caller = Some(who.clone());
+        self.set_caller(who);
         let (uri, query) = self.parse(target)?;
         if query.is_some() {
             return Err(CmError::not_allowed("Exec on a property"));

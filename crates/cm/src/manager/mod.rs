@@ -285,6 +285,14 @@ impl Manager {
     }
 
     /// The mount owning a canonical path, if any.
+    /// Records who issues the command being run (told to CSPs); copied only when it changes
+    /// (a session's commands all come from one server).
+    fn set_caller(&mut self, who: &Principal) {
+        if self.caller.as_ref() != Some(who) {
+            self.caller = Some(who.clone());
+        }
+    }
+
     fn owner(&self, path: &str) -> Option<usize> {
         self.mounts.iter().position(|m| {
             let p = m.prefix.as_str();
