@@ -20,6 +20,7 @@ mod config;
 mod event;
 mod exec;
 mod large_object;
+mod reply;
 mod session;
 pub mod ui;
 

@@ -9,14 +9,15 @@ use omadm_cm::{Manager, Principal};
 use omadm_syncml::auth::{decode_nonce, AuthScheme};
 use omadm_syncml::notification::session_id_text;
 use omadm_syncml::{
-    b64, command_len, decode_lenient, encode, Alert, Chal, Command, Cred, Data, Item, ItemCommand,
-    Location, Meta, Status, SyncBody, SyncHdr, SyncMl,
+    b64, decode_lenient, encode, Alert, Chal, Command, Cred, Data, Item, ItemCommand, Location,
+    Meta, Status, SyncBody, SyncHdr, SyncMl,
 };
 
 use crate::config::{Credentials, SessionConfig};
 use crate::event::{EndReason, Event};
 use crate::exec::Executor;
 use crate::large_object::Assembler;
+use crate::reply::ReplyBuilder;
 use crate::ui::UserInterface;
 use crate::{AlertStore, GenericAlert};
 
@@ -279,13 +280,21 @@ impl Session {
             .unwrap_or_else(|| self.config.server_uri.clone())
     }
 
+    /// The header of the next message, and its MsgID taken.
     fn header(&mut self) -> SyncHdr<'static> {
+        let header = self.next_header();
         self.msg_id += 1;
+        header
+    }
+
+    /// The header of the next message, its MsgID not yet taken (a reply that is never sent
+    /// takes none).
+    fn next_header(&self) -> SyncHdr<'static> {
         let mut source = Location::new(self.config.device_id.clone());
         let mut header = SyncHdr::new(
             self.config.version,
             self.session_id.clone(),
-            self.msg_id.to_string(),
+            (self.msg_id + 1).to_string(),
             Location::new(self.config.server_uri.clone()),
             source.clone(),
         );
@@ -362,7 +371,11 @@ impl Session {
     }
 
     fn outgoing(&self, msg: &SyncMl<'_>) -> Outgoing {
-        let body = encode(msg, self.config.encoding);
+        self.outgoing_body(encode(msg, self.config.encoding))
+    }
+
+    /// The message `body` as sent: to our URL, with its HMAC when the account uses it.
+    fn outgoing_body(&self, body: Vec<u8>) -> Outgoing {
         let hmac = match &self.client_creds {
             Some(c) if c.scheme == AuthScheme::Hmac => Some(
                 omadm_syncml::auth::HmacHeader::compute(&c.name, &c.secret, &c.nonce, &body)
@@ -530,7 +543,26 @@ impl Session {
         }
 
         // 3. Run its commands (only for an authenticated server and a client it accepted).
-        let mut responses: Vec<Command<'_>> = Vec::new();
+        // Their responses go straight into the reply, after the header's Status and what
+        // did not fit the previous message; package 1 sent again carries them too.
+        let header_code = header_status.code();
+        let outbox_was_empty = self.outbox.is_empty();
+        let mut responses = if resend_package1 {
+            Responses::Restart(header_status, Vec::new())
+        } else {
+            let mut reply = ReplyBuilder::new(
+                &self.next_header(),
+                self.config.encoding,
+                self.server_max_msg_size,
+            );
+            let mut header_status = header_status;
+            header_status.msg_ref = Cow::Borrowed(server_msg_id);
+            reply.push(Command::Status(header_status));
+            for c in self.outbox.drain(..) {
+                reply.push(c);
+            }
+            Responses::Reply(Box::new(reply))
+        };
         let mut has_commands = false;
         let mut aborted = false;
         let server_name = self.config.server_id.clone();
@@ -558,23 +590,22 @@ impl Session {
                 let code = if resend_package1 {
                     215
                 } else {
-                    header_status.code().unwrap_or(401)
+                    header_code.unwrap_or(401)
                 };
                 responses.extend(crate::exec::refused(server_msg_id, command, code));
                 continue;
             }
             match self.large_object.offer(command, server_msg_id) {
                 crate::large_object::Offer::Pass => responses.extend(exec.run(command).0),
-                crate::large_object::Offer::Respond(mut extra) => responses.append(&mut extra),
+                crate::large_object::Offer::Respond(extra) => responses.extend(extra),
                 crate::large_object::Offer::Complete {
                     command: whole,
                     extra,
                 } => {
                     responses.extend(extra);
                     // The assembled command lives here only: its responses own their text.
-                    for response in exec.run(&whole).0 {
-                        responses.push(response.into_owned());
-                    }
+                    let own = exec.run(&whole).0.into_iter().map(Command::into_owned);
+                    responses.extend(own);
                 }
             }
         }
@@ -586,15 +617,18 @@ impl Session {
         // A change reported as done must survive a crash: persist before replying.
         cm.persist().map_err(SessionError::Storage)?;
 
-        if resend_package1 {
-            return Ok(Some(self.restart_package1(header_status, &msg, responses)));
-        }
+        let reply = match responses {
+            Responses::Restart(header_status, responses) => {
+                return Ok(Some(self.restart_package1(header_status, &msg, responses)));
+            }
+            Responses::Reply(reply) => reply,
+        };
 
         // 4. The end: a final server message with nothing to do and nothing left to say.
         let more_from_server = !msg.body.is_final;
         if msg.body.is_final
             && !has_commands
-            && self.outbox.is_empty()
+            && outbox_was_empty
             && !self.has_alerts_to_resend()
             && server_ok
             && !self.large_object.is_pending()
@@ -616,10 +650,7 @@ impl Session {
             Command::Alert(a) => a.code() != Some(1222),
             _ => true,
         });
-        if !substantive
-            && !msg.body.is_final
-            && self.outbox.is_empty()
-            && !self.large_object.is_pending()
+        if !substantive && !msg.body.is_final && outbox_was_empty && !self.large_object.is_pending()
         {
             self.idle_exchanges += 1;
             if self.idle_exchanges > MAX_IDLE_EXCHANGES {
@@ -638,10 +669,8 @@ impl Session {
         }
 
         // 5. The reply, within the server's MaxMsgSize.
-        let mut header_status = header_status;
-        header_status.msg_ref = Cow::Borrowed(server_msg_id);
         let more = more_from_server || self.large_object.is_pending();
-        Ok(Some(self.reply(header_status, responses, more)))
+        Ok(Some(self.finish_reply(*reply, more)))
     }
 
     /// Whether refused alerts wait to go again (and can: the client is authenticated).
@@ -854,111 +883,13 @@ impl Session {
         out
     }
 
-    /// Builds the next reply from the header status, the outbox and this message's
-    /// `responses` (in that order), as much as fits in the server's MaxMsgSize; what does not
-    /// fit goes to the outbox, owning its text (the responses borrow from the server's
-    /// message). A Results too large for any message is split: one Results per Item, and an
-    /// Item's Data over several messages as a large object (MoreData, Size on the first chunk).
-    fn reply(
-        &mut self,
-        header_status: Status<'_>,
-        responses: Vec<Command<'_>>,
-        more_from_server: bool,
-    ) -> Outgoing {
-        let header = self.header();
-        let limit = self
-            .server_max_msg_size
-            .unwrap_or(u64::MAX)
-            .min(usize::MAX as u64) as usize;
-        let encoding = self.config.encoding;
-        let mut next_id = 0u32;
-        let mut assign = |c: &mut Command<'_>| {
-            next_id += 1;
-            let id = Cow::Owned(next_id.to_string());
-            match c {
-                Command::Status(s) => s.cmd_id = id,
-                Command::Results(r) => r.cmd_id = id,
-                Command::Alert(a) => a.cmd_id = id,
-                _ => {}
-            }
-        };
-        let mut first = Command::Status(header_status);
-        assign(&mut first);
-        let mut commands = vec![first];
-        // A server that announced no MaxMsgSize takes any size: nothing is measured.
-        let unlimited = limit == usize::MAX;
-        let measure = |c: &Command<'_>| {
-            if unlimited {
-                0
-            } else {
-                command_len(c, encoding)
-            }
-        };
-        let mut used = if unlimited {
-            0
-        } else {
-            let base = SyncMl {
-                header: header.clone(),
-                body: SyncBody {
-                    commands: commands.clone(),
-                    is_final: true,
-                },
-            };
-            // Room for Final and, when needed, an Alert 1222.
-            let reserve = command_len(&Command::Alert(Alert::new("99999", 1222)), encoding) + 16;
-            encode(&base, encoding).len() + reserve
-        };
-        let mut queue: VecDeque<Command<'_>> = if self.outbox.is_empty() {
-            responses.into()
-        } else {
-            self.outbox.drain(..).chain(responses).collect()
-        };
-        while let Some(mut c) = queue.pop_front() {
-            assign(&mut c);
-            let len = measure(&c);
-            if used + len <= limit {
-                used += len;
-                commands.push(c);
-                continue;
-            }
-            let room = limit.saturating_sub(used);
-            match split_results(c, room, encoding) {
-                Split::Whole(c) => {
-                    // Does not fit here: it goes in the next message (its CmdID is reassigned).
-                    if commands.len() > 1 {
-                        queue.push_front(c);
-                        break;
-                    }
-                    log::warn!(
-                        "a response of {len} octets cannot fit the server's MaxMsgSize {limit}"
-                    );
-                    used += len;
-                    commands.push(c);
-                }
-                Split::Parts(head, rest) => {
-                    for part in rest.into_iter().rev() {
-                        queue.push_front(part);
-                    }
-                    match head {
-                        Some(h) => commands.push(h),
-                        None => {
-                            // Split, but nothing fits beside what is there: next message.
-                            if commands.len() > 1 {
-                                break;
-                            }
-                        }
-                    }
-                    // Nothing more fits after a split part.
-                    break;
-                }
-            }
-        }
-        // What did not fit waits for the next message.
-        self.outbox
-            .extend(queue.into_iter().map(Command::into_owned));
-        // Alerts refused for our credentials, now that the server is heard: after the
-        // responses, as many as fit.
-        while self.client_authenticated && self.outbox.is_empty() {
+    /// Ends the reply: alerts refused for our credentials (now that the server is heard,
+    /// after the responses, as many as fit), Alert 1222 when the server has more to send and
+    /// we have nothing left, Final when neither side has. Takes the MsgID; what did not fit
+    /// goes to the outbox.
+    fn finish_reply(&mut self, mut reply: ReplyBuilder, more_from_server: bool) -> Outgoing {
+        let msg_id = (self.msg_id + 1).to_string();
+        while self.client_authenticated && !reply.is_full() {
             let Some(&id) = self.alerts_to_resend.first() else {
                 break;
             };
@@ -966,34 +897,38 @@ impl Session {
                 self.alerts_to_resend.remove(0);
                 continue;
             };
-            let mut probe = Command::Alert(alert.to_alert("99999".into()));
-            let len = measure(&probe);
-            if used + len > limit && commands.len() > 1 {
+            let cmd_id = reply.next_cmd_id().to_string();
+            if !reply.push_if_room(Command::Alert(alert.to_alert(String::new()))) {
                 break;
             }
-            assign(&mut probe);
-            if let Command::Alert(a) = &probe {
-                self.alerts_in_flight
-                    .insert((header.msg_id.to_string(), a.cmd_id.to_string()), id);
-            }
-            used += len;
-            commands.push(probe);
+            self.alerts_in_flight.insert((msg_id.clone(), cmd_id), id);
             self.alerts_to_resend.remove(0);
         }
-        let more_to_send = !self.outbox.is_empty() || self.has_alerts_to_resend();
+        let more_to_send = reply.is_full() || self.has_alerts_to_resend();
         if more_from_server && !more_to_send {
-            let mut alert = Command::Alert(Alert::new("", 1222));
-            assign(&mut alert);
-            commands.push(alert);
+            reply.push_reserved(Command::Alert(Alert::new("", 1222)));
         }
-        let msg = SyncMl {
-            header,
-            body: SyncBody {
-                commands,
-                is_final: !more_from_server && !more_to_send,
-            },
-        };
-        self.outgoing(&msg)
+        let (body, overflow) = reply.finish(!more_from_server && !more_to_send);
+        self.outbox = overflow;
+        self.msg_id += 1;
+        self.outgoing_body(body)
+    }
+}
+
+/// Where a message's responses go: into the reply, or into package 1 sent again.
+enum Responses<'m> {
+    Reply(Box<ReplyBuilder>),
+    Restart(Status<'m>, Vec<Command<'m>>),
+}
+
+impl<'m> Responses<'m> {
+    fn extend<'c: 'm>(&mut self, responses: impl IntoIterator<Item = Command<'c>>) {
+        for c in responses {
+            match self {
+                Responses::Reply(reply) => reply.push(c),
+                Responses::Restart(_, list) => list.push(c),
+            }
+        }
     }
 }
 
@@ -1022,113 +957,4 @@ impl GenericAlert {
             items: vec![item],
         }
     }
-}
-
-/// How a response too large for the room left was cut.
-enum Split<'c> {
-    /// It cannot be cut.
-    Whole(Command<'c>),
-    /// The part to send now (if one fits) and the parts for later messages, in order.
-    Parts(Option<Command<'c>>, Vec<Command<'c>>),
-}
-
-/// Cuts a Results into one per Item, or one Item's Data into a chunk that fits `room` and the
-/// rest (DM Protocol §2.2: MoreData on every chunk but the last, Size on the first).
-fn split_results(command: Command<'_>, room: usize, encoding: omadm_syncml::Encoding) -> Split<'_> {
-    let Command::Results(r) = command else {
-        return Split::Whole(command);
-    };
-    if r.items.len() > 1 {
-        let parts: Vec<Command<'_>> = r
-            .items
-            .iter()
-            .map(|item| {
-                Command::Results(omadm_syncml::Results {
-                    items: vec![item.clone()],
-                    ..r.clone()
-                })
-            })
-            .collect();
-        return Split::Parts(None, parts);
-    }
-    let Some(item) = r.items.first() else {
-        return Split::Whole(Command::Results(r));
-    };
-    let data: Vec<u8> = item
-        .data
-        .as_ref()
-        .map(|d| d.as_bytes().to_vec())
-        .unwrap_or_default();
-    let is_text = matches!(item.data, Some(Data::Text(_)) | Some(Data::Xml(_)));
-    let overhead = {
-        let mut empty = item.clone();
-        empty.data = Some(Data::Text(Cow::Borrowed("")));
-        empty.more_data = true;
-        let mut meta = empty.meta.as_deref().cloned().unwrap_or_default();
-        meta.size = Some(data.len() as u64);
-        empty.meta = Some(Box::new(meta));
-        command_len(
-            &Command::Results(omadm_syncml::Results {
-                items: vec![empty],
-                ..r.clone()
-            }),
-            encoding,
-        )
-    };
-    if room <= overhead + 16 || data.len() < 2 {
-        return Split::Whole(Command::Results(r));
-    }
-    // XML escaping can grow text up to five times; measure and shrink until it fits.
-    let mut n = (room - overhead).min(data.len() - 1);
-    loop {
-        if is_text {
-            while n > 0 && std::str::from_utf8(&data[..n]).is_err() {
-                n -= 1;
-            }
-        } else if encoding == omadm_syncml::Encoding::Xml {
-            // Raw octets travel as Base64 in XML: whole 3-octet groups keep the chunks'
-            // Base64 texts concatenable.
-            n -= n % 3;
-        }
-        if n == 0 {
-            return Split::Whole(Command::Results(r));
-        }
-        let chunk = make_chunk(
-            &r,
-            item,
-            &data[..n],
-            is_text,
-            item.more_data || n < data.len(),
-            Some(data.len() as u64),
-        );
-        if command_len(&chunk, encoding) <= room {
-            let rest = make_chunk(&r, item, &data[n..], is_text, item.more_data, None);
-            return Split::Parts(Some(chunk), vec![rest]);
-        }
-        n = n * 3 / 4;
-    }
-}
-
-fn make_chunk<'c>(
-    r: &omadm_syncml::Results<'c>,
-    item: &Item<'c>,
-    bytes: &[u8],
-    is_text: bool,
-    more: bool,
-    size: Option<u64>,
-) -> Command<'c> {
-    let mut piece = item.clone();
-    piece.data = Some(if is_text {
-        Data::Text(Cow::Owned(String::from_utf8_lossy(bytes).into_owned()))
-    } else {
-        Data::Opaque(Cow::Owned(bytes.to_vec()))
-    });
-    piece.more_data = more;
-    let mut meta = piece.meta.as_deref().cloned().unwrap_or_default();
-    meta.size = size;
-    piece.meta = (!meta.is_empty()).then(|| Box::new(meta));
-    Command::Results(omadm_syncml::Results {
-        items: vec![piece],
-        ..r.clone()
-    })
 }

@@ -16,15 +16,25 @@ use crate::model::{
 use crate::tag::Tag;
 
 /// Writes a whole message.
-pub(crate) fn emit_message<S: Sink>(message: &SyncMl, sink: &mut S) {
+pub(crate) fn emit_message<S: Sink>(message: &SyncMl<'_>, sink: &mut S) {
     let version = message.version().unwrap_or(DmVersion::V1_2);
-    sink.root(version.namespace());
-    emit_header(&message.header, sink);
-    sink.start(Tag::SyncBody);
+    emit_opening(version, &message.header, sink);
     for command in &message.body.commands {
         emit_command(command, sink);
     }
-    if message.body.is_final {
+    emit_closing(message.body.is_final, sink);
+}
+
+/// Writes the root, the header and the start of the body.
+pub(crate) fn emit_opening<S: Sink>(version: DmVersion, header: &SyncHdr<'_>, sink: &mut S) {
+    sink.root(version.namespace());
+    emit_header(header, sink);
+    sink.start(Tag::SyncBody);
+}
+
+/// Writes `Final` (when `is_final`) and closes the body and the root.
+pub(crate) fn emit_closing<S: Sink>(is_final: bool, sink: &mut S) {
+    if is_final {
         sink.empty(Tag::Final);
     }
     sink.end(Tag::SyncBody);

@@ -31,6 +31,7 @@ mod emit;
 mod error;
 mod events;
 mod limits;
+mod message_writer;
 pub mod model;
 pub mod notification;
 mod parse;
@@ -41,6 +42,7 @@ pub mod xml;
 
 pub use error::{DecodeError, ErrorKind};
 pub use limits::Limits;
+pub use message_writer::{MessageWriter, CLOSING_LEN};
 pub use model::*;
 pub use printable::{printable, printable_bytes, Printable};
 pub use tag::{Page, Tag, METINF_NS};

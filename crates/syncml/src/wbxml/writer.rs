@@ -32,6 +32,16 @@ impl WbxmlSink {
         WbxmlSink { out, page: 0 }
     }
 
+    /// The code page the writer is on.
+    pub(crate) fn page(&self) -> u8 {
+        self.page
+    }
+
+    /// Puts the writer back on `page` (after its output was cut back to where it was on it).
+    pub(crate) fn set_page(&mut self, page: u8) {
+        self.page = page;
+    }
+
     fn tag(&mut self, tag: Tag, content: bool) {
         let page = tag.page() as u8;
         if page != self.page {

@@ -3,7 +3,7 @@
 
 mod pretty;
 mod reader;
-mod writer;
+pub(crate) mod writer;
 
 pub(crate) use writer::is_xml_text;
 

@@ -1,0 +1,248 @@
+//! The reply being built ([`ReplyBuilder`]): responses are numbered and written into the
+//! message as they are produced, each measured as written against the server's MaxMsgSize;
+//! what does not fit is kept, owning its text, for the next message. A Results too large for
+//! any message is split: one Results per Item, and an Item's Data over several messages as a
+//! large object (MoreData, Size on the first chunk).
+
+use std::borrow::Cow;
+use std::collections::VecDeque;
+
+use omadm_syncml::{
+    command_len, Alert, Command, Data, Encoding, Item, MessageWriter, SyncHdr, CLOSING_LEN,
+};
+
+/// A reply message being written.
+pub(crate) struct ReplyBuilder {
+    writer: MessageWriter,
+    encoding: Encoding,
+    /// The most the message may take before `Final` and a closing Alert 1222 (`usize::MAX`
+    /// for a server that announced no MaxMsgSize).
+    limit: usize,
+    next_id: u32,
+    /// Responses for the next message, in order.
+    overflow: VecDeque<Command<'static>>,
+}
+
+impl ReplyBuilder {
+    /// A reply with `header` to a server that accepts `max_msg_size` octets.
+    pub(crate) fn new(header: &SyncHdr<'_>, encoding: Encoding, max_msg_size: Option<u64>) -> Self {
+        let limit = match max_msg_size {
+            None => usize::MAX,
+            Some(size) => {
+                let size = usize::try_from(size).unwrap_or(usize::MAX);
+                // Room for Final, the closing tags and, when needed, an Alert 1222.
+                let reserve = command_len(&Command::Alert(Alert::new("99999", 1222)), encoding)
+                    + CLOSING_LEN
+                    + 16;
+                size.saturating_sub(reserve)
+            }
+        };
+        ReplyBuilder {
+            writer: MessageWriter::new(header, encoding),
+            encoding,
+            limit,
+            next_id: 0,
+            overflow: VecDeque::new(),
+        }
+    }
+
+    /// Gives `command` the next CmdID.
+    fn number(&mut self, command: &mut Command<'_>) {
+        self.next_id += 1;
+        let id = Cow::Owned(self.next_id.to_string());
+        match command {
+            Command::Status(s) => s.cmd_id = id,
+            Command::Results(r) => r.cmd_id = id,
+            Command::Alert(a) => a.cmd_id = id,
+            _ => {}
+        }
+    }
+
+    /// Whether something beside the header's Status is in the message.
+    fn has_responses(&self) -> bool {
+        self.writer.commands() > 1
+    }
+
+    /// Whether responses wait for the next message.
+    pub(crate) fn is_full(&self) -> bool {
+        !self.overflow.is_empty()
+    }
+
+    /// The CmdID the next command written gets.
+    pub(crate) fn next_cmd_id(&self) -> u32 {
+        self.next_id + 1
+    }
+
+    /// Adds a response: written now if it fits (the first response always is, however
+    /// large, with a warning), cut when it is a Results that can be, else kept for the next
+    /// message, as is everything after it.
+    pub(crate) fn push(&mut self, mut command: Command<'_>) {
+        if self.is_full() {
+            self.overflow.push_back(command.into_owned());
+            return;
+        }
+        self.number(&mut command);
+        if self.writer.push_within(&command, self.limit).is_some() {
+            return;
+        }
+        let room = self.limit.saturating_sub(self.writer.len());
+        match split_results(command, room, self.encoding) {
+            Split::Whole(command) => {
+                if self.has_responses() {
+                    self.overflow.push_back(command.into_owned());
+                } else {
+                    let len = self.writer.push(&command);
+                    log::warn!(
+                        "a response of {len} octets cannot fit the server's MaxMsgSize (room {room})"
+                    );
+                }
+            }
+            Split::Parts(head, rest) => {
+                if let Some(head) = head {
+                    self.writer.push(&head);
+                }
+                // Nothing more fits after a split part.
+                self.overflow
+                    .extend(rest.into_iter().map(Command::into_owned));
+            }
+        }
+    }
+
+    /// Adds `command` only if it fits (or nothing but the header's Status is there yet);
+    /// returns whether it was added.
+    pub(crate) fn push_if_room(&mut self, mut command: Command<'_>) -> bool {
+        if self.is_full() {
+            return false;
+        }
+        self.number(&mut command);
+        if self.writer.push_within(&command, self.limit).is_some() {
+            return true;
+        }
+        if self.has_responses() {
+            self.next_id -= 1;
+            return false;
+        }
+        self.writer.push(&command);
+        true
+    }
+
+    /// Adds `command` whatever its size (the room for it was kept: Alert 1222).
+    pub(crate) fn push_reserved(&mut self, mut command: Command<'_>) {
+        self.number(&mut command);
+        self.writer.push(&command);
+    }
+
+    /// The message's bytes, and the responses left for the next message.
+    pub(crate) fn finish(self, is_final: bool) -> (Vec<u8>, VecDeque<Command<'static>>) {
+        (self.writer.finish(is_final), self.overflow)
+    }
+}
+
+/// How a response too large for the room left was cut.
+enum Split<'c> {
+    /// It cannot be cut.
+    Whole(Command<'c>),
+    /// The part to send now (if one fits) and the parts for later messages, in order.
+    Parts(Option<Command<'c>>, Vec<Command<'c>>),
+}
+
+/// Cuts a Results into one per Item, or one Item's Data into a chunk that fits `room` and the
+/// rest (DM Protocol §2.2: MoreData on every chunk but the last, Size on the first).
+fn split_results(command: Command<'_>, room: usize, encoding: omadm_syncml::Encoding) -> Split<'_> {
+    let Command::Results(r) = command else {
+        return Split::Whole(command);
+    };
+    if r.items.len() > 1 {
+        let parts: Vec<Command<'_>> = r
+            .items
+            .iter()
+            .map(|item| {
+                Command::Results(omadm_syncml::Results {
+                    items: vec![item.clone()],
+                    ..r.clone()
+                })
+            })
+            .collect();
+        return Split::Parts(None, parts);
+    }
+    let Some(item) = r.items.first() else {
+        return Split::Whole(Command::Results(r));
+    };
+    let data: Vec<u8> = item
+        .data
+        .as_ref()
+        .map(|d| d.as_bytes().to_vec())
+        .unwrap_or_default();
+    let is_text = matches!(item.data, Some(Data::Text(_)) | Some(Data::Xml(_)));
+    let overhead = {
+        let mut empty = item.clone();
+        empty.data = Some(Data::Text(Cow::Borrowed("")));
+        empty.more_data = true;
+        let mut meta = empty.meta.as_deref().cloned().unwrap_or_default();
+        meta.size = Some(data.len() as u64);
+        empty.meta = Some(Box::new(meta));
+        command_len(
+            &Command::Results(omadm_syncml::Results {
+                items: vec![empty],
+                ..r.clone()
+            }),
+            encoding,
+        )
+    };
+    if room <= overhead + 16 || data.len() < 2 {
+        return Split::Whole(Command::Results(r));
+    }
+    // XML escaping can grow text up to five times; measure and shrink until it fits.
+    let mut n = (room - overhead).min(data.len() - 1);
+    loop {
+        if is_text {
+            while n > 0 && std::str::from_utf8(&data[..n]).is_err() {
+                n -= 1;
+            }
+        } else if encoding == omadm_syncml::Encoding::Xml {
+            // Raw octets travel as Base64 in XML: whole 3-octet groups keep the chunks'
+            // Base64 texts concatenable.
+            n -= n % 3;
+        }
+        if n == 0 {
+            return Split::Whole(Command::Results(r));
+        }
+        let chunk = make_chunk(
+            &r,
+            item,
+            &data[..n],
+            is_text,
+            item.more_data || n < data.len(),
+            Some(data.len() as u64),
+        );
+        if command_len(&chunk, encoding) <= room {
+            let rest = make_chunk(&r, item, &data[n..], is_text, item.more_data, None);
+            return Split::Parts(Some(chunk), vec![rest]);
+        }
+        n = n * 3 / 4;
+    }
+}
+
+fn make_chunk<'c>(
+    r: &omadm_syncml::Results<'c>,
+    item: &Item<'c>,
+    bytes: &[u8],
+    is_text: bool,
+    more: bool,
+    size: Option<u64>,
+) -> Command<'c> {
+    let mut piece = item.clone();
+    piece.data = Some(if is_text {
+        Data::Text(Cow::Owned(String::from_utf8_lossy(bytes).into_owned()))
+    } else {
+        Data::Opaque(Cow::Owned(bytes.to_vec()))
+    });
+    piece.more_data = more;
+    let mut meta = piece.meta.as_deref().cloned().unwrap_or_default();
+    meta.size = size;
+    piece.meta = (!meta.is_empty()).then(|| Box::new(meta));
+    Command::Results(omadm_syncml::Results {
+        items: vec![piece],
+        ..r.clone()
+    })
+}

@@ -1,0 +1,198 @@
+//! Writing a message command by command ([`MessageWriter`]), for a sender that fits its
+//! commands into the peer's MaxMsgSize as it produces them: each command is encoded once,
+//! straight into the message, measured as written, and taken back when it does not fit.
+
+use crate::emit;
+use crate::model::{Command, DmVersion, SyncHdr};
+use crate::wbxml::writer::WbxmlSink;
+use crate::xml::writer::XmlSink;
+use crate::Encoding;
+
+/// The sink of either encoding.
+enum AnySink {
+    Xml(XmlSink),
+    Wbxml(WbxmlSink),
+}
+
+/// A message being written: the header and the opening of the body are written by
+/// [`MessageWriter::new`], commands by [`MessageWriter::push`] or
+/// [`MessageWriter::push_within`], and [`MessageWriter::finish`] closes it. The bytes are
+/// those [`crate::encode`] writes for the same message.
+pub struct MessageWriter {
+    sink: AnySink,
+    commands: usize,
+}
+
+/// Octets [`MessageWriter::finish`] may add: `<Final/></SyncBody></SyncML>` in XML (a page
+/// switch, Final and two ENDs in WBXML).
+pub const CLOSING_LEN: usize = 28;
+
+impl MessageWriter {
+    /// Starts a message with `header` (the dialect is its VerDTD's, 1.2 when unknown).
+    pub fn new(header: &SyncHdr<'_>, encoding: Encoding) -> Self {
+        let version = DmVersion::from_ver_dtd(&header.ver_dtd).unwrap_or(DmVersion::V1_2);
+        let mut sink = match encoding {
+            Encoding::Xml => AnySink::Xml(XmlSink::with_capacity(1024)),
+            Encoding::Wbxml => AnySink::Wbxml(WbxmlSink::new(version, 512)),
+        };
+        match &mut sink {
+            AnySink::Xml(s) => emit::emit_opening(version, header, s),
+            AnySink::Wbxml(s) => emit::emit_opening(version, header, s),
+        }
+        MessageWriter { sink, commands: 0 }
+    }
+
+    /// Octets written so far.
+    pub fn len(&self) -> usize {
+        match &self.sink {
+            AnySink::Xml(s) => s.out.len(),
+            AnySink::Wbxml(s) => s.out.len(),
+        }
+    }
+
+    /// Whether no octet is written (never: the header is).
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Commands written so far.
+    pub fn commands(&self) -> usize {
+        self.commands
+    }
+
+    /// Writes `command`; returns the octets it took.
+    pub fn push(&mut self, command: &Command<'_>) -> usize {
+        let before = self.len();
+        match &mut self.sink {
+            AnySink::Xml(s) => emit::emit_command(command, s),
+            AnySink::Wbxml(s) => emit::emit_command(command, s),
+        }
+        self.commands += 1;
+        self.len() - before
+    }
+
+    /// Writes `command` if the message stays within `limit` octets; else leaves the message
+    /// as it was and returns `None`. Returns the octets it took.
+    pub fn push_within(&mut self, command: &Command<'_>, limit: usize) -> Option<usize> {
+        let mark = self.mark();
+        let len = self.push(command);
+        if self.len() <= limit {
+            return Some(len);
+        }
+        self.rewind(mark);
+        None
+    }
+
+    /// Closes the body (with `Final` when `is_final`) and the message; returns its bytes.
+    pub fn finish(self, is_final: bool) -> Vec<u8> {
+        match self.sink {
+            AnySink::Xml(mut s) => {
+                emit::emit_closing(is_final, &mut s);
+                s.out
+            }
+            AnySink::Wbxml(mut s) => {
+                emit::emit_closing(is_final, &mut s);
+                s.out
+            }
+        }
+    }
+
+    fn mark(&self) -> (usize, u8) {
+        match &self.sink {
+            AnySink::Xml(s) => (s.out.len(), 0),
+            AnySink::Wbxml(s) => (s.out.len(), s.page()),
+        }
+    }
+
+    fn rewind(&mut self, (len, page): (usize, u8)) {
+        self.commands -= 1;
+        match &mut self.sink {
+            AnySink::Xml(s) => s.out.truncate(len),
+            AnySink::Wbxml(s) => {
+                s.out.truncate(len);
+                s.set_page(page);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Alert, Item, ItemCommand, Location, Meta, Status, SyncBody, SyncMl};
+
+    fn message() -> SyncMl<'static> {
+        let header = SyncHdr::new(
+            DmVersion::V1_2,
+            "1",
+            "2",
+            Location::new("srv"),
+            Location::new("dev"),
+        );
+        let mut status = Status::new("1", "1", "0", "SyncHdr", 200);
+        status.target_refs.push("dev".into());
+        let results = Command::Replace(ItemCommand::new(
+            "2",
+            vec![Item::source("./DevInfo/Lang")
+                .with_meta(Meta::format_type("chr", "text/plain"))
+                .with_data("en-<us>")],
+        ));
+        SyncMl {
+            header,
+            body: SyncBody {
+                commands: vec![
+                    Command::Status(status),
+                    results,
+                    Command::Alert(Alert::new("3", 1222)),
+                ],
+                is_final: true,
+            },
+        }
+    }
+
+    #[test]
+    fn writes_the_bytes_encode_writes() {
+        for encoding in [Encoding::Xml, Encoding::Wbxml] {
+            let msg = message();
+            let mut writer = MessageWriter::new(&msg.header, encoding);
+            for c in &msg.body.commands {
+                writer.push(c);
+            }
+            assert_eq!(writer.commands(), 3);
+            assert_eq!(writer.finish(true), crate::encode(&msg, encoding));
+        }
+    }
+
+    #[test]
+    fn a_command_beyond_the_limit_is_taken_back_whole() {
+        for encoding in [Encoding::Xml, Encoding::Wbxml] {
+            let msg = message();
+            let mut writer = MessageWriter::new(&msg.header, encoding);
+            writer.push(&msg.body.commands[0]);
+            let before = writer.len();
+            // The Replace switches WBXML to the MetInf page: taking it back restores page 0.
+            assert_eq!(writer.push_within(&msg.body.commands[1], before + 10), None);
+            assert_eq!(writer.len(), before);
+            let len = writer
+                .push_within(&msg.body.commands[2], usize::MAX)
+                .unwrap();
+            assert!(len > 0);
+            let mut expected = msg.clone();
+            expected.body.commands.remove(1);
+            assert_eq!(writer.finish(true), crate::encode(&expected, encoding));
+            let closing = crate::encode(&expected, encoding).len()
+                - crate::encode(
+                    &SyncMl {
+                        body: SyncBody {
+                            is_final: false,
+                            ..expected.body.clone()
+                        },
+                        ..expected.clone()
+                    },
+                    encoding,
+                )
+                .len();
+            assert!(closing <= CLOSING_LEN);
+        }
+    }
+}
