@@ -548,7 +548,7 @@ impl Session {
         let header_code = header_status.code();
         let outbox_was_empty = self.outbox.is_empty();
         let mut responses = if resend_package1 {
-            Responses::Restart(header_status, Vec::new())
+            Responses::Restart(Box::new(header_status), Vec::new())
         } else {
             let mut reply = ReplyBuilder::new(
                 &self.next_header(),
@@ -561,7 +561,7 @@ impl Session {
             for c in self.outbox.drain(..) {
                 reply.push(c);
             }
-            Responses::Reply(Box::new(reply))
+            Responses::Reply(reply)
         };
         let mut has_commands = false;
         let mut aborted = false;
@@ -619,7 +619,7 @@ impl Session {
 
         let reply = match responses {
             Responses::Restart(header_status, responses) => {
-                return Ok(Some(self.restart_package1(header_status, &msg, responses)));
+                return Ok(Some(self.restart_package1(*header_status, &msg, responses)));
             }
             Responses::Reply(reply) => reply,
         };
@@ -670,7 +670,7 @@ impl Session {
 
         // 5. The reply, within the server's MaxMsgSize.
         let more = more_from_server || self.large_object.is_pending();
-        Ok(Some(self.finish_reply(*reply, more)))
+        Ok(Some(self.finish_reply(reply, more)))
     }
 
     /// Whether refused alerts wait to go again (and can: the client is authenticated).
@@ -917,8 +917,8 @@ impl Session {
 
 /// Where a message's responses go: into the reply, or into package 1 sent again.
 enum Responses<'m> {
-    Reply(Box<ReplyBuilder>),
-    Restart(Status<'m>, Vec<Command<'m>>),
+    Reply(ReplyBuilder),
+    Restart(Box<Status<'m>>, Vec<Command<'m>>),
 }
 
 impl<'m> Responses<'m> {
