@@ -46,16 +46,15 @@ impl ReplyBuilder {
         }
     }
 
-    /// Gives `command` the next CmdID.
-    fn number(&mut self, command: &mut Command<'_>) {
-        self.next_id += 1;
-        let id = Cow::Owned(self.next_id.to_string());
-        match command {
-            Command::Status(s) => s.cmd_id = id,
-            Command::Results(r) => r.cmd_id = id,
-            Command::Alert(a) => a.cmd_id = id,
-            _ => {}
+    /// Writes `command` with the next CmdID if the message stays within `limit`.
+    fn write_within(&mut self, command: &Command<'_>, limit: usize) -> Option<usize> {
+        let written = self
+            .writer
+            .push_numbered_within(command, self.next_id + 1, limit);
+        if written.is_some() {
+            self.next_id += 1;
         }
+        written
     }
 
     /// Whether something beside the header's Status is in the message.
@@ -76,13 +75,12 @@ impl ReplyBuilder {
     /// Adds a response: written now if it fits (the first response always is, however
     /// large, with a warning), cut when it is a Results that can be, else kept for the next
     /// message, as is everything after it.
-    pub(crate) fn push(&mut self, mut command: Command<'_>) {
+    pub(crate) fn push(&mut self, command: Command<'_>) {
         if self.is_full() {
             self.overflow.push_back(command.into_owned());
             return;
         }
-        self.number(&mut command);
-        if self.writer.push_within(&command, self.limit).is_some() {
+        if self.write_within(&command, self.limit).is_some() {
             return;
         }
         let room = self.limit.saturating_sub(self.writer.len());
@@ -91,7 +89,7 @@ impl ReplyBuilder {
                 if self.has_responses() {
                     self.overflow.push_back(command.into_owned());
                 } else {
-                    let len = self.writer.push(&command);
+                    let len = self.write_within(&command, usize::MAX).unwrap_or(0);
                     log::warn!(
                         "a response of {len} octets cannot fit the server's MaxMsgSize (room {room})"
                     );
@@ -99,7 +97,7 @@ impl ReplyBuilder {
             }
             Split::Parts(head, rest) => {
                 if let Some(head) = head {
-                    self.writer.push(&head);
+                    self.write_within(&head, usize::MAX);
                 }
                 // Nothing more fits after a split part.
                 self.overflow
@@ -110,26 +108,23 @@ impl ReplyBuilder {
 
     /// Adds `command` only if it fits (or nothing but the header's Status is there yet);
     /// returns whether it was added.
-    pub(crate) fn push_if_room(&mut self, mut command: Command<'_>) -> bool {
+    pub(crate) fn push_if_room(&mut self, command: Command<'_>) -> bool {
         if self.is_full() {
             return false;
         }
-        self.number(&mut command);
-        if self.writer.push_within(&command, self.limit).is_some() {
+        if self.write_within(&command, self.limit).is_some() {
             return true;
         }
         if self.has_responses() {
-            self.next_id -= 1;
             return false;
         }
-        self.writer.push(&command);
+        self.write_within(&command, usize::MAX);
         true
     }
 
     /// Adds `command` whatever its size (the room for it was kept: Alert 1222).
-    pub(crate) fn push_reserved(&mut self, mut command: Command<'_>) {
-        self.number(&mut command);
-        self.writer.push(&command);
+    pub(crate) fn push_reserved(&mut self, command: Command<'_>) {
+        self.write_within(&command, usize::MAX);
     }
 
     /// The message's bytes, and the responses left for the next message.

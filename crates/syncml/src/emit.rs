@@ -66,18 +66,26 @@ fn emit_header<S: Sink>(header: &SyncHdr, sink: &mut S) {
 
 /// Writes one command.
 pub(crate) fn emit_command<S: Sink>(command: &Command, sink: &mut S) {
+    emit_command_as(command, None, sink)
+}
+
+/// Writes one command with `cmd_id` instead of its own CmdID when one is given (a sender
+/// numbering its commands as it writes them).
+pub(crate) fn emit_command_as<S: Sink>(command: &Command, cmd_id: Option<&str>, sink: &mut S) {
     match command {
-        Command::Add(c) => emit_item_command(Tag::Add, c, sink),
-        Command::Copy(c) => emit_item_command(Tag::Copy, c, sink),
-        Command::Delete(c) => emit_item_command(Tag::Delete, c, sink),
-        Command::Get(c) => emit_item_command(Tag::Get, c, sink),
-        Command::Replace(c) => emit_item_command(Tag::Replace, c, sink),
-        Command::Alert(c) => emit_alert(c, sink),
-        Command::Exec(c) => emit_exec(c, sink),
-        Command::Atomic(c) => emit_container(Tag::Atomic, c, sink),
-        Command::Sequence(c) => emit_container(Tag::Sequence, c, sink),
-        Command::Status(c) => emit_status(c, sink),
-        Command::Results(c) => emit_results(c, sink),
+        Command::Add(c) => emit_item_command(Tag::Add, c, cmd_id.unwrap_or(&c.cmd_id), sink),
+        Command::Copy(c) => emit_item_command(Tag::Copy, c, cmd_id.unwrap_or(&c.cmd_id), sink),
+        Command::Delete(c) => emit_item_command(Tag::Delete, c, cmd_id.unwrap_or(&c.cmd_id), sink),
+        Command::Get(c) => emit_item_command(Tag::Get, c, cmd_id.unwrap_or(&c.cmd_id), sink),
+        Command::Replace(c) => {
+            emit_item_command(Tag::Replace, c, cmd_id.unwrap_or(&c.cmd_id), sink)
+        }
+        Command::Alert(c) => emit_alert(c, cmd_id.unwrap_or(&c.cmd_id), sink),
+        Command::Exec(c) => emit_exec(c, cmd_id.unwrap_or(&c.cmd_id), sink),
+        Command::Atomic(c) => emit_container(Tag::Atomic, c, cmd_id.unwrap_or(&c.cmd_id), sink),
+        Command::Sequence(c) => emit_container(Tag::Sequence, c, cmd_id.unwrap_or(&c.cmd_id), sink),
+        Command::Status(c) => emit_status(c, cmd_id.unwrap_or(&c.cmd_id), sink),
+        Command::Results(c) => emit_results(c, cmd_id.unwrap_or(&c.cmd_id), sink),
         Command::Malformed(m) => sink.malformed(m),
     }
 }
@@ -92,14 +100,9 @@ fn emit_common<S: Sink>(cmd_id: &str, no_resp: bool, cred: Option<&Cred>, sink: 
     }
 }
 
-fn emit_item_command<S: Sink>(tag: Tag, command: &ItemCommand, sink: &mut S) {
+fn emit_item_command<S: Sink>(tag: Tag, command: &ItemCommand, cmd_id: &str, sink: &mut S) {
     sink.start(tag);
-    emit_common(
-        &command.cmd_id,
-        command.no_resp,
-        command.cred.as_deref(),
-        sink,
-    );
+    emit_common(cmd_id, command.no_resp, command.cred.as_deref(), sink);
     if let Some(meta) = &command.meta {
         emit_meta(meta, sink);
     }
@@ -109,9 +112,9 @@ fn emit_item_command<S: Sink>(tag: Tag, command: &ItemCommand, sink: &mut S) {
     sink.end(tag);
 }
 
-fn emit_alert<S: Sink>(alert: &Alert, sink: &mut S) {
+fn emit_alert<S: Sink>(alert: &Alert, cmd_id: &str, sink: &mut S) {
     sink.start(Tag::Alert);
-    emit_common(&alert.cmd_id, alert.no_resp, alert.cred.as_deref(), sink);
+    emit_common(cmd_id, alert.no_resp, alert.cred.as_deref(), sink);
     if let Some(data) = &alert.data {
         sink.leaf(Tag::Data, data);
     }
@@ -124,9 +127,9 @@ fn emit_alert<S: Sink>(alert: &Alert, sink: &mut S) {
     sink.end(Tag::Alert);
 }
 
-fn emit_exec<S: Sink>(exec: &Exec, sink: &mut S) {
+fn emit_exec<S: Sink>(exec: &Exec, cmd_id: &str, sink: &mut S) {
     sink.start(Tag::Exec);
-    emit_common(&exec.cmd_id, exec.no_resp, exec.cred.as_deref(), sink);
+    emit_common(cmd_id, exec.no_resp, exec.cred.as_deref(), sink);
     if let Some(meta) = &exec.meta {
         emit_meta(meta, sink);
     }
@@ -139,9 +142,9 @@ fn emit_exec<S: Sink>(exec: &Exec, sink: &mut S) {
     sink.end(Tag::Exec);
 }
 
-fn emit_container<S: Sink>(tag: Tag, container: &Container, sink: &mut S) {
+fn emit_container<S: Sink>(tag: Tag, container: &Container, cmd_id: &str, sink: &mut S) {
     sink.start(tag);
-    emit_common(&container.cmd_id, container.no_resp, None, sink);
+    emit_common(cmd_id, container.no_resp, None, sink);
     if let Some(meta) = &container.meta {
         emit_meta(meta, sink);
     }
@@ -151,9 +154,9 @@ fn emit_container<S: Sink>(tag: Tag, container: &Container, sink: &mut S) {
     sink.end(tag);
 }
 
-fn emit_status<S: Sink>(status: &Status, sink: &mut S) {
+fn emit_status<S: Sink>(status: &Status, cmd_id: &str, sink: &mut S) {
     sink.start(Tag::Status);
-    sink.leaf(Tag::CmdId, &status.cmd_id);
+    sink.leaf(Tag::CmdId, cmd_id);
     sink.leaf(Tag::MsgRef, &status.msg_ref);
     sink.leaf(Tag::CmdRef, &status.cmd_ref);
     sink.leaf(Tag::Cmd, &status.cmd);
@@ -176,9 +179,9 @@ fn emit_status<S: Sink>(status: &Status, sink: &mut S) {
     sink.end(Tag::Status);
 }
 
-fn emit_results<S: Sink>(results: &Results, sink: &mut S) {
+fn emit_results<S: Sink>(results: &Results, cmd_id: &str, sink: &mut S) {
     sink.start(Tag::Results);
-    sink.leaf(Tag::CmdId, &results.cmd_id);
+    sink.leaf(Tag::CmdId, cmd_id);
     if let Some(msg_ref) = &results.msg_ref {
         sink.leaf(Tag::MsgRef, msg_ref);
     }

@@ -74,10 +74,36 @@ impl MessageWriter {
     /// Writes `command` if the message stays within `limit` octets; else leaves the message
     /// as it was and returns `None`. Returns the octets it took.
     pub fn push_within(&mut self, command: &Command<'_>, limit: usize) -> Option<usize> {
+        self.write_within(command, None, limit)
+    }
+
+    /// As [`MessageWriter::push_within`], the command written with CmdID `cmd_id` whatever
+    /// its own (for a sender numbering its commands as they go out).
+    pub fn push_numbered_within(
+        &mut self,
+        command: &Command<'_>,
+        cmd_id: u32,
+        limit: usize,
+    ) -> Option<usize> {
+        let mut digits = [0u8; 10];
+        self.write_within(command, Some(decimal(cmd_id, &mut digits)), limit)
+    }
+
+    fn write_within(
+        &mut self,
+        command: &Command<'_>,
+        cmd_id: Option<&str>,
+        limit: usize,
+    ) -> Option<usize> {
         let mark = self.mark();
-        let len = self.push(command);
+        let before = self.len();
+        match &mut self.sink {
+            AnySink::Xml(s) => emit::emit_command_as(command, cmd_id, s),
+            AnySink::Wbxml(s) => emit::emit_command_as(command, cmd_id, s),
+        }
+        self.commands += 1;
         if self.len() <= limit {
-            return Some(len);
+            return Some(self.len() - before);
         }
         self.rewind(mark);
         None
@@ -116,8 +142,29 @@ impl MessageWriter {
     }
 }
 
+/// `n` in decimal, written into `out`.
+fn decimal(mut n: u32, out: &mut [u8; 10]) -> &str {
+    let mut i = out.len();
+    loop {
+        i -= 1;
+        out[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    std::str::from_utf8(&out[i..]).unwrap_or("0")
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn decimal_is_the_number() {
+        for n in [0, 7, 10, 99, 12345, u32::MAX] {
+            assert_eq!(super::decimal(n, &mut [0; 10]), n.to_string());
+        }
+    }
+
     use super::*;
     use crate::model::{Alert, Item, ItemCommand, Location, Meta, Status, SyncBody, SyncMl};
 

@@ -25,6 +25,15 @@ const fn slot<T>() -> usize {
     2 * size_of::<T>()
 }
 
+/// Appends to a list that most often holds one element (a command's Items, a Status's
+/// TargetRefs): room for exactly one first, not the four a growing vector starts with.
+fn push<T>(list: &mut Vec<T>, value: T) {
+    if list.capacity() == 0 {
+        list.reserve_exact(1);
+    }
+    list.push(value);
+}
+
 /// Parses a whole message.
 pub(crate) fn parse_message<'a>(src: &mut dyn EventSource<'a>) -> Result<SyncMl<'a>> {
     let (start, offset) = src
@@ -238,7 +247,7 @@ fn parse_item_command<'a>(
             }
             Tag::Item => {
                 src.charge(slot::<Item>())?;
-                items.push(parse_item(src, meta.as_deref())?)
+                push(&mut items, parse_item(src, meta.as_deref())?)
             }
             _ => return Err(misplaced(child.name(), name, offset)),
         }
@@ -283,7 +292,7 @@ fn parse_alert<'a>(
             Tag::Correlator => set(&mut correlator, src.read_text()?, child, offset)?,
             Tag::Item => {
                 src.charge(slot::<Item>())?;
-                items.push(parse_item(src, None)?)
+                push(&mut items, parse_item(src, None)?)
             }
             _ => return Err(misplaced(child.name(), "Alert", offset)),
         }
@@ -327,7 +336,7 @@ fn parse_exec<'a>(
             Tag::Correlator => set(&mut correlator, src.read_text()?, child, offset)?,
             Tag::Item => {
                 src.charge(slot::<Item>())?;
-                items.push(parse_item(src, meta.as_deref())?)
+                push(&mut items, parse_item(src, meta.as_deref())?)
             }
             _ => return Err(misplaced(child.name(), "Exec", offset)),
         }
@@ -405,11 +414,11 @@ fn parse_status<'a>(
             Tag::Cmd => set(&mut cmd, src.read_text()?, child, offset)?,
             Tag::TargetRef => {
                 src.charge(slot::<Cow<'_, str>>())?;
-                target_refs.push(src.read_text()?)
+                push(&mut target_refs, src.read_text()?)
             }
             Tag::SourceRef => {
                 src.charge(slot::<Cow<'_, str>>())?;
-                source_refs.push(src.read_text()?)
+                push(&mut source_refs, src.read_text()?)
             }
             Tag::Cred => {
                 src.charge(size_of::<Cred>())?;
@@ -422,7 +431,7 @@ fn parse_status<'a>(
             Tag::Data => set(&mut data, src.read_text()?, child, offset)?,
             Tag::Item => {
                 src.charge(slot::<Item>())?;
-                items.push(parse_item(src, None)?)
+                push(&mut items, parse_item(src, None)?)
             }
             _ => return Err(misplaced(child.name(), "Status", offset)),
         }
@@ -469,7 +478,7 @@ fn parse_results<'a>(
             Tag::SourceRef => set(&mut source_ref, src.read_text()?, child, offset)?,
             Tag::Item => {
                 src.charge(slot::<Item>())?;
-                items.push(parse_item(src, meta.as_deref())?)
+                push(&mut items, parse_item(src, meta.as_deref())?)
             }
             _ => return Err(misplaced(child.name(), "Results", offset)),
         }
@@ -642,7 +651,7 @@ fn parse_meta_into<'a>(
             Tag::MaxObjSize => set(&mut meta.max_obj_size, number(src, child)?, child, offset)?,
             Tag::Emi => {
                 src.charge(slot::<Cow<'_, str>>())?;
-                meta.emi.push(src.read_text()?)
+                push(&mut meta.emi, src.read_text()?)
             }
             Tag::MetInf if parent == "Meta" => parse_meta_into(src, meta, "MetInf")?,
             _ => return Err(misplaced(child.name(), parent, offset)),
