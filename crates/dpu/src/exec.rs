@@ -218,50 +218,44 @@ impl<'m> Executor<'_, 'm> {
             outcomes.push((item, code));
         }
         let ok = outcomes.iter().all(|(_, code)| is_success(*code));
-        (
-            self.fold(&c.cmd_id, name, outcomes)
-                .into_iter()
-                .map(Command::Status)
-                .collect(),
-            ok,
-        )
+        (self.fold(&c.cmd_id, name, &outcomes, 0), ok)
     }
 
-    /// One Status when every item has the same code, else one per item.
+    /// One Status when every item has the same code, else one per item; the list has room
+    /// for `extra` more responses (a Get's Results).
     fn fold<'c>(
         &self,
         cmd_id: &'c str,
         name: &'c str,
-        outcomes: Vec<(&'c Item<'_>, u16)>,
-    ) -> Vec<Status<'c>>
+        outcomes: &[(&'c Item<'_>, u16)],
+        extra: usize,
+    ) -> Vec<Response<'c>>
     where
         'm: 'c,
     {
         let same = outcomes.windows(2).all(|w| w[0].1 == w[1].1);
-        let refs = |s: &mut Status<'c>, item: &'c Item<'_>| {
-            if let Some(t) = item.target_uri() {
-                s.target_refs.push(Cow::Borrowed(t));
+        let status_for = |items: &[(&'c Item<'_>, u16)]| {
+            let code = items.first().map(|(_, c)| *c).unwrap_or(200);
+            let mut s = status(self.msg_ref, cmd_id, name, code);
+            s.target_refs.reserve_exact(items.len());
+            for (item, _) in items {
+                if let Some(t) = item.target_uri() {
+                    s.target_refs.push(Cow::Borrowed(t));
+                }
+                if let Some(src) = item.source_uri() {
+                    s.source_refs.push(Cow::Borrowed(src));
+                }
             }
-            if let Some(src) = item.source_uri() {
-                s.source_refs.push(Cow::Borrowed(src));
-            }
+            Command::Status(s)
         };
         if same {
-            let code = outcomes.first().map(|(_, c)| *c).unwrap_or(200);
-            let mut s = status(self.msg_ref, cmd_id, name, code);
-            for (item, _) in &outcomes {
-                refs(&mut s, item);
-            }
-            vec![s]
+            let mut out = Vec::with_capacity(1 + extra);
+            out.push(status_for(outcomes));
+            out
         } else {
-            outcomes
-                .into_iter()
-                .map(|(item, code)| {
-                    let mut s = status(self.msg_ref, cmd_id, name, code);
-                    refs(&mut s, item);
-                    s
-                })
-                .collect()
+            let mut out = Vec::with_capacity(outcomes.len() + extra);
+            out.extend(outcomes.chunks(1).map(status_for));
+            out
         }
     }
 
@@ -269,8 +263,8 @@ impl<'m> Executor<'_, 'm> {
     where
         'm: 'c,
     {
-        let mut outcomes = Vec::new();
-        let mut result_items = Vec::new();
+        let mut outcomes = Vec::with_capacity(c.items.len());
+        let mut result_items = Vec::with_capacity(c.items.len());
         for item in &c.items {
             let code = match item.target_uri() {
                 None => 400,
@@ -303,11 +297,7 @@ impl<'m> Executor<'_, 'm> {
             outcomes.push((item, code));
         }
         let ok = outcomes.iter().all(|(_, code)| is_success(*code));
-        let mut out: Vec<Response<'c>> = self
-            .fold(&c.cmd_id, "Get", outcomes)
-            .into_iter()
-            .map(Command::Status)
-            .collect();
+        let mut out = self.fold(&c.cmd_id, "Get", &outcomes, 1);
         if !result_items.is_empty() {
             out.push(Command::Results(Results {
                 cmd_id: Cow::Borrowed(""),
@@ -344,13 +334,7 @@ impl<'m> Executor<'_, 'm> {
             outcomes.push((item, code));
         }
         let ok = outcomes.iter().all(|(_, code)| is_success(*code));
-        (
-            self.fold(&c.cmd_id, "Exec", outcomes)
-                .into_iter()
-                .map(Command::Status)
-                .collect(),
-            ok,
-        )
+        (self.fold(&c.cmd_id, "Exec", &outcomes, 0), ok)
     }
 
     fn alert<'c>(&mut self, a: &'c Alert<'_>) -> (Vec<Response<'c>>, bool)

@@ -124,19 +124,19 @@ impl Manager {
     pub fn get(&mut self, who: &Principal, target: &str) -> Result<Vec<ResultItem>, CmError> {
         self.set_caller(who);
         let (uri, query) = self.parse(target)?;
-        let path = uri.as_str().to_owned();
-        if query.is_none() && self.owner(&path).is_none() {
+        let path = uri.as_str();
+        if query.is_none() && self.owner(path).is_none() {
             // Fast path for store leaves: no copy of the node beyond its value.
-            match self.store.get(&path) {
+            match self.store.get(path) {
                 None => return Err(CmError::not_found(format!("{path} not found"))),
                 Some(n) if !n.is_interior() => {
-                    self.check(who, &path, AclCommand::Get)?;
-                    if !self.readable(&path) {
+                    self.check(who, path, AclCommand::Get)?;
+                    if !self.readable(path) {
                         return Err(CmError::not_allowed(format!("{path} is write-only")));
                     }
-                    let n = self.store.get(&path).expect("checked above");
+                    let n = self.store.get(path).expect("checked above");
                     return Ok(vec![ResultItem {
-                        uri: path.clone(),
+                        uri: path.to_owned(),
                         format: n.props.format.clone(),
                         type_: n.props.type_.clone(),
                         data: n.value.clone(),
@@ -145,17 +145,17 @@ impl Manager {
                 Some(_) => {}
             }
         }
-        let found = self.existing(&path)?;
-        self.check(who, &path, AclCommand::Get)?;
+        let found = self.existing(path)?;
+        self.check(who, path, AclCommand::Get)?;
         match query {
             None => {
-                if !self.readable(&path) {
+                if !self.readable(path) {
                     return Err(CmError::not_allowed(format!("{path} is write-only")));
                 }
-                Ok(vec![self.item(&path, &found, true)])
+                Ok(vec![self.item(path, found, true)])
             }
             Some(Query::Prop(name)) => {
-                let value = self.get_property(&path, &found, &name)?;
+                let value = self.get_property(path, &found, &name)?;
                 Ok(vec![ResultItem {
                     uri: format!("{path}?prop={name}"),
                     format: "chr".into(),
@@ -163,35 +163,37 @@ impl Manager {
                     data: Some(value.into_bytes()),
                 }])
             }
-            Some(Query::ListStruct) => self.list(who, &path, found, false),
-            Some(Query::ListStructData) => self.list(who, &path, found, true),
+            Some(Query::ListStruct) => self.list(who, path, found, false),
+            Some(Query::ListStructData) => self.list(who, path, found, true),
             Some(Query::ListOther(form)) => Err(CmError::not_supported(format!(
                 "?list={form} is not supported"
             ))),
         }
     }
 
-    fn item(&mut self, path: &str, found: &Found, with_data: bool) -> ResultItem {
+    /// The Results item for the node `found` at `path` (its value, or for an interior node
+    /// its child list, when `with_data`), made of the node's own text without copying it.
+    fn item(&mut self, path: &str, found: Found, with_data: bool) -> ResultItem {
         match found {
             Found::Store(n) if !n.is_interior() => ResultItem {
                 uri: path.to_owned(),
-                format: n.props.format.clone(),
-                type_: n.props.type_.clone(),
-                data: with_data.then(|| n.value.clone().unwrap_or_default()),
+                format: n.props.format,
+                type_: n.props.type_,
+                data: with_data.then(|| n.value.unwrap_or_default()),
             },
             Found::Csp(_, CspNode::Leaf(v)) => ResultItem {
                 uri: path.to_owned(),
-                format: v.format.clone(),
-                type_: v.type_.clone(),
-                data: with_data.then(|| v.data.clone()),
+                format: v.format,
+                type_: v.type_,
+                data: with_data.then_some(v.data),
             },
-            _ => {
+            found => {
+                let children = with_data.then(|| self.children(path, &found).join("/"));
                 let type_ = match found {
-                    Found::Store(n) => n.props.type_.clone(),
-                    Found::Csp(_, CspNode::Interior { type_, .. }) => type_.clone(),
+                    Found::Store(n) => n.props.type_,
+                    Found::Csp(_, CspNode::Interior { type_, .. }) => type_,
                     Found::Csp(_, CspNode::Leaf(_)) => String::new(),
                 };
-                let children = self.children(path, found).join("/");
                 ResultItem {
                     uri: path.to_owned(),
                     format: "node".into(),
@@ -200,7 +202,7 @@ impl Manager {
                     } else {
                         type_
                     },
-                    data: with_data.then(|| children.into_bytes()),
+                    data: children.map(String::into_bytes),
                 }
             }
         }
@@ -217,13 +219,12 @@ impl Manager {
         let mut stack = vec![(path.to_owned(), found)];
         while let Some((p, f)) = stack.pop() {
             let readable = self.readable(&p);
-            let mut item = self.item(&p, &f, with_data && readable);
-            if f.is_interior() {
-                item.data = None;
-            }
-            out.push(item);
+            let interior = f.is_interior();
+            let names = self.children(&p, &f);
+            // An interior node's Data in a list is not its child list: none.
+            out.push(self.item(&p, f, with_data && readable && !interior));
             let mut kids = Vec::new();
-            for name in self.children(&p, &f) {
+            for name in names {
                 let child = format!("{p}/{}", encode_segment(&name));
                 if self.check(who, &child, AclCommand::Get).is_err() {
                     continue;
