@@ -15,10 +15,16 @@ impl Manager {
     fn acl_permits(&mut self, path: &str, cmd: AclCommand, server_id: &str) -> bool {
         let mut p = path;
         loop {
-            let verdict = if self.owner(p).is_some() {
-                self.own_acl(p)
-                    .filter(|acl| !acl.is_empty())
-                    .map(|acl| acl::permits(&acl, cmd, server_id))
+            let verdict = if let Some(i) = self.owner(p) {
+                // As `own_acl`, the mount point's ACL read in place.
+                match self.call_csp(i, false, |csp| csp.get_property(p, "ACL")) {
+                    Ok(acl) => (!acl.is_empty()).then(|| acl::permits(&acl, cmd, server_id)),
+                    Err(_) => {
+                        let mount = &self.mounts[i];
+                        (mount.prefix.as_str() == p && !mount.acl.is_empty())
+                            .then(|| acl::permits(&mount.acl, cmd, server_id))
+                    }
+                }
             } else {
                 self.store
                     .get(p)
