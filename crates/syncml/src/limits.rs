@@ -21,15 +21,20 @@ pub struct Limits {
 }
 
 impl Limits {
-    /// Limits suited to a device: 16 MiB messages, depth 32, a million elements.
+    /// Limits suited to a device: 16 MiB messages, depth 32, a million elements, 16 octets
+    /// of model per input octet.
     ///
     /// SyncML DM nests at most about 12 deep (Atomic in Sequence, Item, Meta, MetInf), so 32
-    /// leaves room for embedded `Format xml` data without allowing runaway recursion.
+    /// leaves room for embedded `Format xml` data without allowing runaway recursion. Text
+    /// borrowed from the input costs nothing, so 16 is room for a legitimate message of the
+    /// densest kind a server sends (WBXML Gets of about 32 octets each: a command and its
+    /// Item take about 470 octets at most); shapes denser than that (a few octets per
+    /// element) are refused with [`crate::ErrorKind::OverBudget`].
     pub const DEFAULT: Limits = Limits {
         max_input_bytes: 16 * 1024 * 1024,
         max_depth: 32,
         max_elements: 1_000_000,
-        max_bytes_per_input_byte: 64,
+        max_bytes_per_input_byte: 16,
     };
 }
 

@@ -19,19 +19,33 @@ type Result<T> = std::result::Result<T, DecodeError>;
 
 use std::mem::size_of;
 
-/// What one more element of a growing vector of `T` may cost (its slot and the spare
-/// capacity a doubling vector keeps), charged before it is kept.
-const fn slot<T>() -> usize {
-    2 * size_of::<T>()
+/// Makes room for one more element in `list`, charging exactly the memory the room takes:
+/// one element for a list's first (most lists of a message hold one: a command's Items, a
+/// Status's TargetRefs), then doubling, at least to four.
+fn room_for_one<T>(src: &mut dyn EventSource<'_>, list: &mut Vec<T>) -> Result<()> {
+    grow(src, list, |capacity| (capacity * 2).max(4))
 }
 
-/// Appends to a list that most often holds one element (a command's Items, a Status's
-/// TargetRefs): room for exactly one first, not the four a growing vector starts with.
-fn push<T>(list: &mut Vec<T>, value: T) {
-    if list.capacity() == 0 {
-        list.reserve_exact(1);
+/// As [`room_for_one`] for a list of commands, which grows by half: a command is the
+/// model's largest part, and a message of many small commands (100,000 Gets of 32 octets)
+/// must fit the decoding budget whatever its count.
+fn room_for_command(src: &mut dyn EventSource<'_>, list: &mut Vec<Command<'_>>) -> Result<()> {
+    grow(src, list, |capacity| (capacity + capacity / 2).max(4))
+}
+
+fn grow<T>(
+    src: &mut dyn EventSource<'_>,
+    list: &mut Vec<T>,
+    next: impl Fn(usize) -> usize,
+) -> Result<()> {
+    let capacity = list.capacity();
+    if list.len() < capacity {
+        return Ok(());
     }
-    list.push(value);
+    let grown = if capacity == 0 { 1 } else { next(capacity) };
+    src.charge((grown - capacity) * size_of::<T>())?;
+    list.reserve_exact(grown - capacity);
+    Ok(())
 }
 
 /// Parses a whole message.
@@ -106,11 +120,11 @@ fn parse_header<'a>(src: &mut dyn EventSource<'a>) -> Result<SyncHdr<'a>> {
 fn parse_body<'a>(src: &mut dyn EventSource<'a>) -> Result<SyncBody<'a>> {
     let mut body = SyncBody::default();
     while let Some((start, offset)) = src.next_child()? {
-        src.charge(slot::<Command>())?;
         if body.is_final {
             // Final closes the body: anything after it is misplaced, but only that command.
             let element = start_name(&start);
             let depth = src.depth();
+            room_for_command(src, &mut body.commands)?;
             body.commands.push(malformed_skip(
                 src,
                 depth - 1,
@@ -124,6 +138,7 @@ fn parse_body<'a>(src: &mut dyn EventSource<'a>) -> Result<SyncBody<'a>> {
             body.is_final = flag(src)?;
             continue;
         }
+        room_for_command(src, &mut body.commands)?;
         body.commands
             .push(parse_command(src, start, offset, "SyncBody")?);
     }
@@ -246,8 +261,8 @@ fn parse_item_command<'a>(
                 set(&mut meta, Box::new(parse_meta(src)?), child, offset)?
             }
             Tag::Item => {
-                src.charge(slot::<Item>())?;
-                push(&mut items, parse_item(src, meta.as_deref())?)
+                room_for_one(src, &mut items)?;
+                items.push(parse_item(src, meta.as_deref())?)
             }
             _ => return Err(misplaced(child.name(), name, offset)),
         }
@@ -291,8 +306,8 @@ fn parse_alert<'a>(
             Tag::Data => set(&mut data, src.read_text()?, child, offset)?,
             Tag::Correlator => set(&mut correlator, src.read_text()?, child, offset)?,
             Tag::Item => {
-                src.charge(slot::<Item>())?;
-                push(&mut items, parse_item(src, None)?)
+                room_for_one(src, &mut items)?;
+                items.push(parse_item(src, None)?)
             }
             _ => return Err(misplaced(child.name(), "Alert", offset)),
         }
@@ -335,8 +350,8 @@ fn parse_exec<'a>(
             }
             Tag::Correlator => set(&mut correlator, src.read_text()?, child, offset)?,
             Tag::Item => {
-                src.charge(slot::<Item>())?;
-                push(&mut items, parse_item(src, meta.as_deref())?)
+                room_for_one(src, &mut items)?;
+                items.push(parse_item(src, meta.as_deref())?)
             }
             _ => return Err(misplaced(child.name(), "Exec", offset)),
         }
@@ -377,7 +392,7 @@ fn parse_container<'a>(
                 set(&mut meta, Box::new(parse_meta(src)?), Tag::Meta, offset)?
             }
             start => {
-                src.charge(slot::<Command>())?;
+                room_for_command(src, &mut commands)?;
                 commands.push(parse_command(src, start, offset, name)?)
             }
         }
@@ -413,12 +428,12 @@ fn parse_status<'a>(
             Tag::CmdRef => set(&mut cmd_ref, src.read_text()?, child, offset)?,
             Tag::Cmd => set(&mut cmd, src.read_text()?, child, offset)?,
             Tag::TargetRef => {
-                src.charge(slot::<Cow<'_, str>>())?;
-                push(&mut target_refs, src.read_text()?)
+                room_for_one(src, &mut target_refs)?;
+                target_refs.push(src.read_text()?)
             }
             Tag::SourceRef => {
-                src.charge(slot::<Cow<'_, str>>())?;
-                push(&mut source_refs, src.read_text()?)
+                room_for_one(src, &mut source_refs)?;
+                source_refs.push(src.read_text()?)
             }
             Tag::Cred => {
                 src.charge(size_of::<Cred>())?;
@@ -430,8 +445,8 @@ fn parse_status<'a>(
             }
             Tag::Data => set(&mut data, src.read_text()?, child, offset)?,
             Tag::Item => {
-                src.charge(slot::<Item>())?;
-                push(&mut items, parse_item(src, None)?)
+                room_for_one(src, &mut items)?;
+                items.push(parse_item(src, None)?)
             }
             _ => return Err(misplaced(child.name(), "Status", offset)),
         }
@@ -477,8 +492,8 @@ fn parse_results<'a>(
             Tag::TargetRef => set(&mut target_ref, src.read_text()?, child, offset)?,
             Tag::SourceRef => set(&mut source_ref, src.read_text()?, child, offset)?,
             Tag::Item => {
-                src.charge(slot::<Item>())?;
-                push(&mut items, parse_item(src, meta.as_deref())?)
+                room_for_one(src, &mut items)?;
+                items.push(parse_item(src, meta.as_deref())?)
             }
             _ => return Err(misplaced(child.name(), "Results", offset)),
         }
@@ -650,8 +665,8 @@ fn parse_meta_into<'a>(
             Tag::MaxMsgSize => set(&mut meta.max_msg_size, number(src, child)?, child, offset)?,
             Tag::MaxObjSize => set(&mut meta.max_obj_size, number(src, child)?, child, offset)?,
             Tag::Emi => {
-                src.charge(slot::<Cow<'_, str>>())?;
-                push(&mut meta.emi, src.read_text()?)
+                room_for_one(src, &mut meta.emi)?;
+                meta.emi.push(src.read_text()?)
             }
             Tag::MetInf if parent == "Meta" => parse_meta_into(src, meta, "MetInf")?,
             _ => return Err(misplaced(child.name(), parent, offset)),

@@ -87,3 +87,50 @@ fn input_beyond_the_size_limit_is_refused_before_parsing() {
         ErrorKind::InputTooLarge { .. }
     ));
 }
+
+/// WBXML with `n` Gets of one short URI each (about 32 octets a Get), the densest message a
+/// server legitimately sends.
+fn many_gets(n: usize) -> Vec<u8> {
+    use omadm_syncml::{
+        Command, DmVersion, Item, ItemCommand, Location, SyncBody, SyncHdr, SyncMl,
+    };
+    let header = SyncHdr::new(
+        DmVersion::V1_2,
+        "1",
+        "2",
+        Location::new("IMEI:1"),
+        Location::new("https://dm"),
+    );
+    let commands = (0..n)
+        .map(|i| {
+            Command::Get(ItemCommand::new(
+                (i + 2).to_string(),
+                vec![Item::target(format!("./DevInfo/x{}", i % 10))],
+            ))
+        })
+        .collect();
+    let msg = SyncMl {
+        header,
+        body: SyncBody {
+            commands,
+            is_final: true,
+        },
+    };
+    omadm_syncml::encode(&msg, omadm_syncml::Encoding::Wbxml)
+}
+
+#[test]
+fn the_default_budget_takes_a_legitimate_message_of_small_gets_whatever_their_count() {
+    // Counts just past each growth of the command list are the dearest.
+    for n in [1, 5, 7, 10, 14, 1_000, 65_537, 100_000] {
+        let input = many_gets(n);
+        assert!(
+            input.len() <= 34 * n + 128,
+            "{} octets for {n} Gets",
+            input.len()
+        );
+        let (msg, _) = omadm_syncml::decode(&input, &Limits::default())
+            .unwrap_or_else(|e| panic!("{n} Gets ({} octets): {e}", input.len()));
+        assert_eq!(msg.body.commands.len(), n);
+    }
+}
