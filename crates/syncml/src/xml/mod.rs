@@ -3,6 +3,7 @@
 
 mod pretty;
 mod reader;
+mod tokenizer;
 pub(crate) mod writer;
 
 pub(crate) use writer::is_xml_text;

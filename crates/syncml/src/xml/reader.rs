@@ -1,5 +1,5 @@
-//! XML → element stream, on `quick-xml`'s plain reader over a byte slice, with namespaces
-//! tracked here (quick-xml's `NsReader` cost 60% more per event, for two namespaces).
+//! XML → element stream, on the tokenizer of [`super::tokenizer`] (input checked to be UTF-8
+//! once, names and text as slices of it), with namespaces tracked here.
 //!
 //! Namespaces: an element may be in a SyncML namespace (`SYNCML:SYNCML1.0`–`1.2`, compared
 //! case-insensitively), in `syncml:metinf`, or in no namespace at all (many peers omit the
@@ -9,10 +9,7 @@
 
 use std::borrow::Cow;
 
-use quick_xml::events::{BytesRef, BytesStart, Event};
-use quick_xml::name::PrefixDeclaration;
-use quick_xml::Reader;
-
+use super::tokenizer::{attributes, unescape, BadReference, Token, Tokenizer};
 use crate::error::{DecodeError, ErrorKind};
 use crate::events::{is_blank, EventSource, RawData, Start};
 use crate::limits::{Budget, Limits};
@@ -70,10 +67,10 @@ enum Resolved<'n> {
 
 /// Reads one XML SyncML document.
 pub(crate) struct XmlSource<'a> {
-    reader: Reader<&'a [u8]>,
+    tokens: Tokenizer<'a>,
     /// The namespace declarations in scope, innermost last.
     bindings: Vec<Binding>,
-    input: &'a [u8],
+    input: &'a str,
     limits: Limits,
     depth: usize,
     elements: usize,
@@ -96,13 +93,10 @@ impl<'a> XmlSource<'a> {
                 0,
             ));
         }
-        let mut reader = Reader::from_reader(input);
-        let config = reader.config_mut();
-        config.expand_empty_elements = true;
-        config.check_end_names = true;
-        config.trim_text(false);
+        let input = std::str::from_utf8(input)
+            .map_err(|e| DecodeError::new(ErrorKind::InvalidUtf8, e.valid_up_to()))?;
         Ok(XmlSource {
-            reader,
+            tokens: Tokenizer::new(input),
             bindings: Vec::new(),
             input,
             limits,
@@ -115,7 +109,7 @@ impl<'a> XmlSource<'a> {
     }
 
     fn position(&self) -> usize {
-        self.reader.buffer_position() as usize
+        self.tokens.position()
     }
 
     /// The innermost open element, for messages: `<Data>`, `an unknown element` or `the
@@ -137,44 +131,22 @@ impl<'a> XmlSource<'a> {
         )
     }
 
-    fn xml_error(&self, err: quick_xml::Error) -> DecodeError {
-        let at = self.reader.error_position() as usize;
-        match err {
-            quick_xml::Error::IllFormed(quick_xml::errors::IllFormedError::UnclosedReference) => {
-                // Point at the `&` itself.
-                let amp = self.input[..at.min(self.input.len())]
-                    .iter()
-                    .rposition(|&b| b == b'&')
-                    .unwrap_or(at);
-                self.unescaped_ampersand(amp)
-            }
-            quick_xml::Error::Syntax(quick_xml::errors::SyntaxError::UnclosedTag)
-            | quick_xml::Error::IllFormed(quick_xml::errors::IllFormedError::MissingEndTag(_)) => {
-                DecodeError::new(ErrorKind::UnexpectedEof, at)
-            }
-            other => DecodeError::new(ErrorKind::Xml(other.to_string()), at),
-        }
-    }
-
-    /// Reads the next event, recording where it started.
-    fn next_event(&mut self) -> Result<(Option<Start>, Event<'a>), DecodeError> {
+    /// Reads the next token, recording where it started.
+    fn next_event(&mut self) -> Result<(Option<Start>, Token<'a>), DecodeError> {
         self.event_start = self.position();
-        let event = match self.reader.read_event() {
-            Ok(event) => event,
-            Err(err) => return Err(self.xml_error(err)),
-        };
-        let start = match &event {
-            Event::Start(e) => {
+        let token = self.tokens.next_token()?;
+        let start = match &token {
+            Token::Start { name, attrs } => {
                 self.open()?;
-                self.declare(e)?;
-                let start = self.classify(e);
+                self.declare(attrs)?;
+                let start = self.classify(name);
                 self.open.push(match &start {
                     Start::Known(tag) => Some(*tag),
                     Start::Unknown(_) => None,
                 });
                 Some(start)
             }
-            Event::End(_) => {
+            Token::End => {
                 self.depth -= 1;
                 self.open.pop();
                 while self.bindings.last().is_some_and(|b| b.depth > self.depth) {
@@ -184,22 +156,21 @@ impl<'a> XmlSource<'a> {
             }
             _ => None,
         };
-        Ok((start, event))
+        Ok((start, token))
     }
 
     /// Records the namespace declarations of the element just opened (at `self.depth`).
-    fn declare(&mut self, e: &BytesStart<'_>) -> Result<(), DecodeError> {
-        if !e.attributes_raw().contains("xmlns") {
+    fn declare(&mut self, attrs: &str) -> Result<(), DecodeError> {
+        if !attrs.contains("xmlns") {
             return Ok(());
         }
-        for attr in e.attributes() {
-            let attr = attr.map_err(|err| {
-                DecodeError::new(ErrorKind::Xml(err.to_string()), self.event_start)
-            })?;
-            let prefix: Option<Box<str>> = match attr.key.as_namespace_binding() {
-                Some(PrefixDeclaration::Default) => None,
-                Some(PrefixDeclaration::Named(p)) => Some(p.into()),
-                None => continue,
+        for attr in attributes(attrs) {
+            let (key, value) =
+                attr.map_err(|err| DecodeError::new(ErrorKind::Xml(err), self.event_start))?;
+            let prefix: Option<Box<str>> = match key.strip_prefix("xmlns") {
+                Some("") => None,
+                Some(p) if p.starts_with(':') && p.len() > 1 => Some(p[1..].into()),
+                _ => continue,
             };
             if self.bindings.len() == MAX_BINDINGS {
                 return Err(DecodeError::new(
@@ -210,13 +181,13 @@ impl<'a> XmlSource<'a> {
                 ));
             }
             self.budget.charge(
-                size_of::<Binding>() + prefix.as_ref().map_or(0, |p| p.len()) + attr.value.len(),
+                size_of::<Binding>() + prefix.as_ref().map_or(0, |p| p.len()) + value.len(),
                 self.event_start,
             )?;
             self.bindings.push(Binding {
                 depth: self.depth,
                 prefix,
-                ns: Ns::of(&attr.value),
+                ns: Ns::of(value),
             });
         }
         Ok(())
@@ -240,12 +211,13 @@ impl<'a> XmlSource<'a> {
     }
 
     /// Maps an element's name to a SyncML/MetInf tag.
-    fn classify(&self, e: &BytesStart<'_>) -> Start {
-        let qname = e.name();
-        let local = qname.local_name();
-        let local: &str = local.as_ref();
+    fn classify(&self, qname: &str) -> Start {
+        let (prefix, local) = match qname.bytes().position(|b| b == b':') {
+            Some(colon) => (Some(&qname[..colon]), &qname[colon + 1..]),
+            None => (None, qname),
+        };
         let name = || local.to_owned();
-        match self.resolve(qname.prefix().as_ref().map(|p| p.as_ref())) {
+        match self.resolve(prefix) {
             Resolved::In(Ns::SyncMl) | Resolved::Unbound => {}
             Resolved::In(Ns::None) => {}
             Resolved::In(Ns::Other(ns)) => {
@@ -303,23 +275,38 @@ impl<'a> XmlSource<'a> {
     }
 
     /// Appends character data, refusing NUL (which no XML document can contain, and which
-    /// the writer could not write back); `raw` is the event's undecoded content, which
-    /// starts `lead` octets after the event (9 for `<![CDATA[`), for the NUL's own offset.
-    /// The first piece of an element's text is kept borrowed from the input; a second one
-    /// (text after a reference, CDATA after text) makes the text owned.
+    /// the writer could not write back); `raw` is the data as written, `at` its offset.
+    /// References are resolved in text (`cdata` false) and line ends normalised in both. The
+    /// first piece of an element's text is kept borrowed from the input when nothing had to
+    /// be resolved; a second one (text after CDATA) makes the text owned.
     fn push_chars(
         &self,
         text: &mut Cow<'a, str>,
-        raw: &[u8],
-        lead: usize,
-        chars: Cow<'a, str>,
+        raw: &'a str,
+        at: usize,
+        cdata: bool,
     ) -> Result<(), DecodeError> {
-        if let Some(i) = raw.iter().position(|&b| b == 0) {
+        if let Some(i) = raw.bytes().position(|b| b == 0) {
             return Err(DecodeError::new(
                 ErrorKind::Xml(format!("NUL character in {}", self.current_element())),
-                self.event_start + lead + i,
+                at + i,
             ));
         }
+        let chars = if cdata {
+            line_ends(raw)
+        } else {
+            unescape(raw).map_err(|bad| match bad {
+                BadReference::BareAmpersand(i) => self.unescaped_ampersand(at + i),
+                BadReference::Unknown(name, i) => DecodeError::new(
+                    ErrorKind::Xml(format!(
+                        "unknown entity &{}; in {}",
+                        crate::printable(&name).limit(32),
+                        self.current_element()
+                    )),
+                    at + i,
+                ),
+            })?
+        };
         if text.is_empty() {
             *text = chars;
         } else {
@@ -327,75 +314,42 @@ impl<'a> XmlSource<'a> {
         }
         Ok(())
     }
+}
 
-    /// Appends the text of a character or predefined entity reference.
-    fn push_reference(
-        &self,
-        text: &mut Cow<'a, str>,
-        reference: &BytesRef<'_>,
-    ) -> Result<(), DecodeError> {
-        let bad = |what: &str| {
-            // `&` followed by something that is no entity name (`a & b; c`) is a bare `&`.
-            if what.is_empty()
-                || what
-                    .chars()
-                    .any(|c| c.is_whitespace() || "<>&\"'".contains(c))
-            {
-                return self.unescaped_ampersand(self.event_start);
-            }
-            DecodeError::new(
-                ErrorKind::Xml(format!(
-                    "unknown entity &{}; in {}",
-                    crate::printable(what).limit(32),
-                    self.current_element()
-                )),
-                self.event_start,
-            )
-        };
-        if reference.is_char_ref() {
-            match reference.resolve_char_ref() {
-                Ok(Some(c)) => text.to_mut().push(c),
-                _ => return Err(bad(reference)),
-            }
-        } else {
-            match quick_xml::escape::resolve_predefined_entity(reference) {
-                Some(s) => text.to_mut().push_str(s),
-                None => return Err(bad(reference)),
-            }
-        }
-        Ok(())
+/// CDATA content with CR LF and lone CR as LF (XML 1.0 §2.11).
+fn line_ends(raw: &str) -> Cow<'_, str> {
+    if !raw.contains('\r') {
+        return Cow::Borrowed(raw);
     }
+    Cow::Owned(raw.replace("\r\n", "\n").replace('\r', "\n"))
 }
 
 impl<'a> EventSource<'a> for XmlSource<'a> {
     fn next_child(&mut self) -> Result<Option<(Start, usize)>, DecodeError> {
         loop {
-            let (start, event) = self.next_event()?;
-            match event {
-                Event::Start(_) => {
+            let (start, token) = self.next_event()?;
+            match token {
+                Token::Start { .. } => {
                     let start = start.expect("classified on Start");
                     return Ok(Some((start, self.event_start)));
                 }
-                Event::End(_) => return Ok(None),
-                Event::Text(t) if is_blank(t.as_bytes()) => {}
-                Event::Text(t) => {
-                    let text = t.xml10_content();
+                Token::End => return Ok(None),
+                Token::Text(t) if is_blank(t.as_bytes()) => {}
+                Token::Text(t) => {
                     return Err(DecodeError::new(
-                        ErrorKind::UnexpectedText(crate::error::excerpt(text.trim())),
+                        ErrorKind::UnexpectedText(crate::error::excerpt(t.trim())),
                         self.event_start,
                     ));
                 }
-                Event::CData(c) if is_blank(c.as_bytes()) => {}
-                Event::CData(_) | Event::GeneralRef(_) => {
+                Token::CData(c) if is_blank(c.as_bytes()) => {}
+                Token::CData(_) => {
                     return Err(DecodeError::new(
                         ErrorKind::UnexpectedText("character data".into()),
                         self.event_start,
                     ));
                 }
-                Event::Comment(_) | Event::PI(_) | Event::Decl(_) | Event::DocType(_) => {}
-                Event::Empty(_) => unreachable!("expand_empty_elements is set"),
-                Event::Eof if self.depth == 0 => return Ok(None),
-                Event::Eof => return Err(self.eof_error()),
+                Token::Eof if self.depth == 0 => return Ok(None),
+                Token::Eof => return Err(self.eof_error()),
             }
         }
     }
@@ -403,17 +357,12 @@ impl<'a> EventSource<'a> for XmlSource<'a> {
     fn read_text(&mut self) -> Result<Cow<'a, str>, DecodeError> {
         let mut text = Cow::Borrowed("");
         loop {
-            let (start, event) = self.next_event()?;
-            match event {
-                Event::Text(t) => self.push_chars(&mut text, t.as_bytes(), 0, t.xml10_content())?,
-                Event::CData(c) => {
-                    self.push_chars(&mut text, c.as_bytes(), 9, c.xml10_content())?
-                }
-                Event::GeneralRef(r) => self.push_reference(&mut text, &r)?,
-                Event::End(_) => {
-                    return self.charged(text);
-                }
-                Event::Start(_) => {
+            let (start, token) = self.next_event()?;
+            match token {
+                Token::Text(t) => self.push_chars(&mut text, t, self.event_start, false)?,
+                Token::CData(c) => self.push_chars(&mut text, c, self.event_start + 9, true)?,
+                Token::End => return self.charged(text),
+                Token::Start { .. } => {
                     let element = match start.expect("classified on Start") {
                         Start::Known(tag) => tag.name().to_owned(),
                         Start::Unknown(kind) => kind.to_string(),
@@ -426,9 +375,7 @@ impl<'a> EventSource<'a> for XmlSource<'a> {
                         self.event_start,
                     ));
                 }
-                Event::Comment(_) | Event::PI(_) | Event::Decl(_) | Event::DocType(_) => {}
-                Event::Empty(_) => unreachable!("expand_empty_elements is set"),
-                Event::Eof => return Err(self.eof_error()),
+                Token::Eof => return Err(self.eof_error()),
             }
         }
     }
@@ -439,46 +386,35 @@ impl<'a> EventSource<'a> for XmlSource<'a> {
         let mut text = Cow::Borrowed("");
         let mut markup = false;
         loop {
-            let (_, event) = self.next_event()?;
-            match event {
-                Event::Text(t) => {
-                    if !markup {
-                        self.push_chars(&mut text, t.as_bytes(), 0, t.xml10_content())?
-                    }
+            let (_, token) = self.next_event()?;
+            match token {
+                Token::Text(t) if !markup => {
+                    self.push_chars(&mut text, t, self.event_start, false)?
                 }
-                Event::CData(c) => {
-                    if !markup {
-                        self.push_chars(&mut text, c.as_bytes(), 9, c.xml10_content())?
-                    }
+                Token::CData(c) if !markup => {
+                    self.push_chars(&mut text, c, self.event_start + 9, true)?
                 }
-                Event::GeneralRef(r) => {
-                    if !markup {
-                        self.push_reference(&mut text, &r)?
-                    }
-                }
-                Event::Start(_) => markup = true,
-                Event::End(_) if self.depth < data_depth => {
+                Token::Text(_) | Token::CData(_) => {}
+                Token::Start { .. } => markup = true,
+                Token::End if self.depth < data_depth => {
                     if markup {
-                        let input: &'a [u8] = self.input;
-                        let raw = &input[content_start..self.event_start];
-                        let raw = std::str::from_utf8(raw)
-                            .map_err(|_| DecodeError::new(ErrorKind::InvalidUtf8, content_start))?;
-                        return Ok(RawData::Markup(Cow::Borrowed(raw)));
+                        let input: &'a str = self.input;
+                        return Ok(RawData::Markup(Cow::Borrowed(
+                            &input[content_start..self.event_start],
+                        )));
                     }
                     return Ok(RawData::Text(self.charged(text)?));
                 }
-                Event::End(_) | Event::Comment(_) | Event::PI(_) | Event::Decl(_) => {}
-                Event::DocType(_) => {}
-                Event::Empty(_) => unreachable!("expand_empty_elements is set"),
-                Event::Eof => return Err(self.eof_error()),
+                Token::End => {}
+                Token::Eof => return Err(self.eof_error()),
             }
         }
     }
 
     fn skip_to_depth(&mut self, depth: usize) -> Result<(), DecodeError> {
         while self.depth > depth {
-            let (_, event) = self.next_event()?;
-            if matches!(event, Event::Eof) {
+            let (_, token) = self.next_event()?;
+            if token == Token::Eof {
                 return Err(self.eof_error());
             }
         }
@@ -499,12 +435,11 @@ impl<'a> EventSource<'a> for XmlSource<'a> {
 
     fn finish(&mut self) -> Result<(), DecodeError> {
         loop {
-            let (start, event) = self.next_event()?;
-            match event {
-                Event::Eof => return Ok(()),
-                Event::Text(t) if is_blank(t.as_bytes()) => {}
-                Event::Comment(_) | Event::PI(_) => {}
-                Event::Start(_) => {
+            let (start, token) = self.next_event()?;
+            match token {
+                Token::Eof => return Ok(()),
+                Token::Text(t) if is_blank(t.as_bytes()) => {}
+                Token::Start { .. } => {
                     let element = match start.expect("classified on Start") {
                         Start::Known(tag) => tag.name().to_owned(),
                         Start::Unknown(kind) => kind.to_string(),

@@ -1,0 +1,468 @@
+//! The XML tokenizer the decoder runs on: one pass over input already known to be UTF-8,
+//! markup found by byte scans, names and text handed out as slices of the input.
+//!
+//! It knows what SyncML DM documents contain: elements (an empty element gives a start and an
+//! end), their attributes as raw text (read only by whoever needs them: namespace
+//! declarations), text (raw: references and line ends are resolved by [`unescape`]), and
+//! CDATA. Comments, processing instructions, the XML declaration and a DOCTYPE (its internal
+//! subset included, never interpreted) are skipped. Every end tag must close the element
+//! open; nothing is expanded, so no input can grow.
+
+use std::borrow::Cow;
+
+use crate::error::{DecodeError, ErrorKind};
+
+/// One piece of the document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Token<'a> {
+    /// `<name attrs>` or `<name attrs/>` (then an [`Token::End`] follows).
+    Start {
+        /// The qualified name (`Get`, `m:Format`).
+        name: &'a str,
+        /// What follows the name inside the tag, untouched.
+        attrs: &'a str,
+    },
+    /// `</name>`, or the end of an empty element.
+    End,
+    /// Character data as written (references and CR not yet resolved).
+    Text(&'a str),
+    /// The content of a CDATA section.
+    CData(&'a str),
+    /// The end of the input.
+    Eof,
+}
+
+/// Reads the tokens of one document.
+pub(crate) struct Tokenizer<'a> {
+    input: &'a str,
+    pos: usize,
+    /// The element just started was empty: its end comes next.
+    pending_end: bool,
+    /// Names of the open elements, innermost last (the caller bounds the depth).
+    open: Vec<&'a str>,
+}
+
+fn is_space(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\r' | b'\n')
+}
+
+/// Offset of the first `needle` in `hay` at or after `from`.
+fn find(hay: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
+    let first = needle[0];
+    let mut i = from;
+    while i + needle.len() <= hay.len() {
+        match hay[i..].iter().position(|&b| b == first) {
+            None => return None,
+            Some(k) => {
+                i += k;
+                if hay[i..].starts_with(needle) {
+                    return Some(i);
+                }
+                i += 1;
+            }
+        }
+    }
+    None
+}
+
+impl<'a> Tokenizer<'a> {
+    /// A tokenizer over `input` (a leading byte-order mark is skipped).
+    pub(crate) fn new(input: &'a str) -> Self {
+        let pos = if input.starts_with('\u{FEFF}') { 3 } else { 0 };
+        Tokenizer {
+            input,
+            pos,
+            pending_end: false,
+            open: Vec::new(),
+        }
+    }
+
+    /// Where the next token starts.
+    pub(crate) fn position(&self) -> usize {
+        self.pos
+    }
+
+    fn eof(&self) -> DecodeError {
+        DecodeError::new(ErrorKind::UnexpectedEof, self.input.len())
+    }
+
+    fn syntax(&self, at: usize, message: String) -> DecodeError {
+        DecodeError::new(ErrorKind::Xml(message), at)
+    }
+
+    /// The next token. Skipped markup is consumed silently.
+    pub(crate) fn next_token(&mut self) -> Result<Token<'a>, DecodeError> {
+        if self.pending_end {
+            self.pending_end = false;
+            self.open.pop();
+            return Ok(Token::End);
+        }
+        loop {
+            let bytes = self.input.as_bytes();
+            let start = self.pos;
+            let Some(&first) = bytes.get(start) else {
+                return Ok(Token::Eof);
+            };
+            if first != b'<' {
+                let len = bytes[start..]
+                    .iter()
+                    .position(|&b| b == b'<')
+                    .unwrap_or(bytes.len() - start);
+                self.pos = start + len;
+                return Ok(Token::Text(&self.input[start..start + len]));
+            }
+            match bytes.get(start + 1) {
+                None => return Err(self.eof()),
+                Some(b'/') => return self.end_tag(start),
+                Some(b'?') => {
+                    let end = find(bytes, start + 2, b"?>").ok_or_else(|| self.eof())?;
+                    self.pos = end + 2;
+                }
+                Some(b'!') => {
+                    let rest = &bytes[start..];
+                    if rest.starts_with(b"<!--") {
+                        let end = find(bytes, start + 4, b"-->").ok_or_else(|| self.eof())?;
+                        self.pos = end + 3;
+                    } else if rest.starts_with(b"<![CDATA[") {
+                        let from = start + 9;
+                        let end = find(bytes, from, b"]]>").ok_or_else(|| self.eof())?;
+                        self.pos = end + 3;
+                        return Ok(Token::CData(&self.input[from..end]));
+                    } else if rest.starts_with(b"<!DOCTYPE") {
+                        self.pos = self.doctype_end(start)?;
+                    } else if start + 9 > bytes.len() {
+                        return Err(self.eof());
+                    } else {
+                        return Err(self.syntax(start, "unknown markup `<!`".into()));
+                    }
+                }
+                Some(_) => return self.start_tag(start),
+            }
+        }
+    }
+
+    /// After `<!DOCTYPE` at `start`: the offset after its `>`, skipping quoted text and an
+    /// internal subset.
+    fn doctype_end(&self, start: usize) -> Result<usize, DecodeError> {
+        let bytes = self.input.as_bytes();
+        let mut i = start + 9;
+        let mut quote = None;
+        let mut subset = false;
+        while let Some(&b) = bytes.get(i) {
+            match (quote, b) {
+                (Some(q), _) if b == q => quote = None,
+                (Some(_), _) => {}
+                (None, b'"' | b'\'') => quote = Some(b),
+                (None, b'[') => subset = true,
+                (None, b']') => subset = false,
+                (None, b'>') if !subset => return Ok(i + 1),
+                _ => {}
+            }
+            i += 1;
+        }
+        Err(self.eof())
+    }
+
+    /// `<name attrs>` or `<name attrs/>` at `start`.
+    fn start_tag(&mut self, start: usize) -> Result<Token<'a>, DecodeError> {
+        let bytes = self.input.as_bytes();
+        // Most tags hold no quote: their end is the first `>`.
+        let plain = bytes[start + 1..]
+            .iter()
+            .position(|&b| matches!(b, b'>' | b'"' | b'\'' | b'<'))
+            .map(|k| start + 1 + k)
+            .filter(|&at| bytes[at] == b'>');
+        let mut i = start + 1;
+        let mut quote = None;
+        let gt = if let Some(gt) = plain {
+            gt
+        } else {
+            loop {
+                let Some(&b) = bytes.get(i) else {
+                    return Err(self.eof());
+                };
+                match (quote, b) {
+                    (Some(q), _) if b == q => quote = None,
+                    (Some(_), b'<') => {
+                        return Err(self.syntax(i, "`<` in an attribute value".into()));
+                    }
+                    (Some(_), _) => {}
+                    (None, b'"' | b'\'') => quote = Some(b),
+                    (None, b'>') => break i,
+                    (None, b'<') => return Err(self.syntax(i, "`<` inside a tag".into())),
+                    _ => {}
+                }
+                i += 1;
+            }
+        };
+        let empty = bytes[gt - 1] == b'/' && gt - 1 > start;
+        let inner_end = if empty { gt - 1 } else { gt };
+        let inner = &self.input[start + 1..inner_end];
+        let name_len = inner
+            .bytes()
+            .position(|b| is_space(b) || b == b'/')
+            .unwrap_or(inner.len());
+        if name_len == 0 {
+            return Err(self.syntax(start, "an element without a name".into()));
+        }
+        let (name, attrs) = inner.split_at(name_len);
+        if attrs.contains('/') && !attrs_quoted_slash_only(attrs) {
+            return Err(self.syntax(start, format!("malformed tag <{}", excerpt(inner))));
+        }
+        self.pos = gt + 1;
+        self.open.push(name);
+        self.pending_end = empty;
+        Ok(Token::Start { name, attrs })
+    }
+
+    /// `</name>` at `start`: must close the element open.
+    fn end_tag(&mut self, start: usize) -> Result<Token<'a>, DecodeError> {
+        let bytes = self.input.as_bytes();
+        let gt = bytes[start..]
+            .iter()
+            .position(|&b| b == b'>')
+            .map(|k| start + k)
+            .ok_or_else(|| self.eof())?;
+        let name = self.input[start + 2..gt].trim_end_matches([' ', '\t', '\r', '\n']);
+        match self.open.pop() {
+            Some(open) if open == name => {
+                self.pos = gt + 1;
+                Ok(Token::End)
+            }
+            Some(open) => Err(self.syntax(
+                start,
+                format!("expected </{}>, found </{}>", excerpt(open), excerpt(name)),
+            )),
+            None => Err(self.syntax(start, format!("</{}> closes nothing", excerpt(name)))),
+        }
+    }
+}
+
+/// Whether every `/` in attribute text is inside a quoted value.
+fn attrs_quoted_slash_only(attrs: &str) -> bool {
+    let mut quote = None;
+    for b in attrs.bytes() {
+        match (quote, b) {
+            (Some(q), _) if b == q => quote = None,
+            (Some(_), _) => {}
+            (None, b'"' | b'\'') => quote = Some(b),
+            (None, b'/') => return false,
+            _ => {}
+        }
+    }
+    true
+}
+
+fn excerpt(text: &str) -> String {
+    crate::printable(text).limit(64).to_string()
+}
+
+/// The attributes of a tag's raw attribute text, as (name, raw value) pairs.
+pub(crate) fn attributes(attrs: &str) -> impl Iterator<Item = Result<(&str, &str), String>> {
+    let mut rest = attrs;
+    std::iter::from_fn(move || {
+        rest = rest.trim_start_matches([' ', '\t', '\r', '\n']);
+        if rest.is_empty() {
+            return None;
+        }
+        let Some(eq) = rest.find('=') else {
+            let bad = excerpt(rest);
+            rest = "";
+            return Some(Err(format!("attribute without a value: {bad}")));
+        };
+        let name = rest[..eq].trim_end_matches([' ', '\t', '\r', '\n']);
+        let after = rest[eq + 1..].trim_start_matches([' ', '\t', '\r', '\n']);
+        let quote = after.chars().next().filter(|&c| c == '"' || c == '\'');
+        let (Some(quote), false) = (quote, name.is_empty() || name.contains(is_space_char)) else {
+            let bad = excerpt(rest);
+            rest = "";
+            return Some(Err(format!("malformed attribute: {bad}")));
+        };
+        let Some(close) = after[1..].find(quote) else {
+            rest = "";
+            return Some(Err("unterminated attribute value".into()));
+        };
+        let value = &after[1..1 + close];
+        rest = &after[close + 2..];
+        Some(Ok((name, value)))
+    })
+}
+
+fn is_space_char(c: char) -> bool {
+    matches!(c, ' ' | '\t' | '\r' | '\n')
+}
+
+/// What is wrong with a reference in text.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum BadReference {
+    /// A `&` that starts no reference (`a & b`): it should have been escaped. At its offset
+    /// in the text.
+    BareAmpersand(usize),
+    /// `&name;` naming no predefined entity or character (the name, and the `&`'s offset).
+    Unknown(String, usize),
+}
+
+/// Resolves the character data `raw`: the five predefined entities and character references
+/// become their characters, CR LF and lone CR become LF. Text with none of these is
+/// borrowed as it is.
+pub(crate) fn unescape(raw: &str) -> Result<Cow<'_, str>, BadReference> {
+    let bytes = raw.as_bytes();
+    let Some(first) = bytes.iter().position(|&b| b == b'&' || b == b'\r') else {
+        return Ok(Cow::Borrowed(raw));
+    };
+    let mut out = String::with_capacity(raw.len());
+    out.push_str(&raw[..first]);
+    let mut i = first;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\r' => {
+                out.push('\n');
+                i += if bytes.get(i + 1) == Some(&b'\n') {
+                    2
+                } else {
+                    1
+                };
+            }
+            b'&' => {
+                let semi = bytes[i + 1..].iter().position(|&b| b == b';');
+                let Some(len) = semi else {
+                    return Err(BadReference::BareAmpersand(i));
+                };
+                let name = &raw[i + 1..i + 1 + len];
+                if name.is_empty()
+                    || name
+                        .chars()
+                        .any(|c| c.is_whitespace() || "<>&\"'".contains(c))
+                {
+                    return Err(BadReference::BareAmpersand(i));
+                }
+                let c = resolve(name).ok_or_else(|| BadReference::Unknown(name.to_owned(), i))?;
+                out.push(c);
+                i += len + 2;
+            }
+            _ => {
+                let next = bytes[i..]
+                    .iter()
+                    .position(|&b| b == b'&' || b == b'\r')
+                    .map_or(bytes.len(), |k| i + k);
+                out.push_str(&raw[i..next]);
+                i = next;
+            }
+        }
+    }
+    Ok(Cow::Owned(out))
+}
+
+/// The character a reference names (without `&` and `;`).
+fn resolve(name: &str) -> Option<char> {
+    match name {
+        "lt" => Some('<'),
+        "gt" => Some('>'),
+        "amp" => Some('&'),
+        "apos" => Some('\''),
+        "quot" => Some('"'),
+        _ => {
+            let number = name.strip_prefix('#')?;
+            let code = match number.strip_prefix('x') {
+                Some(hex) => u32::from_str_radix(hex, 16).ok()?,
+                None => number.parse().ok()?,
+            };
+            if !number
+                .bytes()
+                .skip_while(|&b| b == b'x')
+                .all(|b| b.is_ascii_hexdigit())
+            {
+                return None;
+            }
+            // Any character but NUL: our writer refers to the C0 controls XML 1.0 cannot carry
+            // (as XML 1.1 does) so that no value is silently changed, and reads them back.
+            char::from_u32(code).filter(|&c| c != '\0')
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tokens(text: &str) -> Result<Vec<Token<'_>>, DecodeError> {
+        let mut t = Tokenizer::new(text);
+        let mut out = Vec::new();
+        loop {
+            let token = t.next_token()?;
+            out.push(token);
+            if token == Token::Eof {
+                return Ok(out);
+            }
+        }
+    }
+
+    #[test]
+    fn elements_text_cdata_and_skipped_markup() {
+        let doc = "\u{FEFF}<?xml version=\"1.0\"?><!DOCTYPE SyncML PUBLIC \"-//SYNCML//DTD SyncML 1.2//EN\" \"x.dtd\" [<!ENTITY a \"]>\">]><!-- c --><A x='1>'><B/>t&amp;<![CDATA[<c>]]></A >";
+        assert_eq!(
+            tokens(doc).unwrap(),
+            vec![
+                Token::Start {
+                    name: "A",
+                    attrs: " x='1>'"
+                },
+                Token::Start {
+                    name: "B",
+                    attrs: ""
+                },
+                Token::End,
+                Token::Text("t&amp;"),
+                Token::CData("<c>"),
+                Token::End,
+                Token::Eof,
+            ]
+        );
+    }
+
+    #[test]
+    fn end_tags_must_match_and_truncations_are_eof() {
+        let err = tokens("<A><B></A></B>").unwrap_err();
+        assert!(matches!(err.kind, ErrorKind::Xml(ref m) if m.contains("expected </B>")));
+        assert_eq!(tokens("</A>").unwrap_err().offset, 0);
+        let doc = "<A b=\"c\"><!-- x --><![CDATA[y]]><?p q?></A>";
+        for cut in 1..doc.len() {
+            if let Err(e) = tokens(&doc[..cut]) {
+                assert!(e.offset <= cut, "{cut}: {e}");
+            }
+        }
+        assert_eq!(tokens("<A").unwrap_err().kind, ErrorKind::UnexpectedEof);
+        assert_eq!(tokens("<!--").unwrap_err().kind, ErrorKind::UnexpectedEof);
+    }
+
+    #[test]
+    fn references_and_line_ends_resolve_and_plain_text_is_borrowed() {
+        assert!(matches!(unescape("plain"), Ok(Cow::Borrowed("plain"))));
+        assert_eq!(
+            unescape("a&lt;b&gt;&amp;&apos;&quot;&#65;&#x42;\r\nc\rd").unwrap(),
+            "a<b>&'\"AB\nc\nd"
+        );
+        assert_eq!(unescape("a & b"), Err(BadReference::BareAmpersand(2)));
+        assert_eq!(unescape("a &b"), Err(BadReference::BareAmpersand(2)));
+        assert_eq!(unescape("&;"), Err(BadReference::BareAmpersand(0)));
+        assert_eq!(
+            unescape("x&nbsp;"),
+            Err(BadReference::Unknown("nbsp".into(), 1))
+        );
+        assert!(matches!(unescape("&#0;"), Err(BadReference::Unknown(..))));
+        assert!(matches!(
+            unescape("&#xD800;"),
+            Err(BadReference::Unknown(..))
+        ));
+        assert!(matches!(unescape("&#x-1;"), Err(BadReference::Unknown(..))));
+    }
+
+    #[test]
+    fn attributes_are_read_on_demand() {
+        let attrs: Vec<_> = attributes(" xmlns='a' m:x = \"b c\" ").collect();
+        assert_eq!(attrs, vec![Ok(("xmlns", "a")), Ok(("m:x", "b c"))]);
+        assert!(attributes(" xmlns").next().unwrap().is_err());
+        assert!(attributes(" a=b").next().unwrap().is_err());
+        assert!(attributes(" a='b").next().unwrap().is_err());
+    }
+}
