@@ -198,23 +198,37 @@ impl<'m> Executor<'_, 'm> {
     where
         'm: 'c,
     {
+        let mut outcome = |this: &mut Self, item: &Item<'_>| match op(
+            this.cm,
+            &this.who,
+            item,
+            c.meta.as_deref(),
+        ) {
+            Ok(()) => 200,
+            Err(e) => {
+                log::info!(
+                    "{name} {}: {e}",
+                    omadm_syncml::printable(
+                        item.target_uri()
+                            .or(item.source_uri())
+                            .unwrap_or("(no URI)")
+                    )
+                    .limit(128)
+                );
+                e.status
+            }
+        };
+        if let [item] = c.items.as_slice() {
+            // The common case, without a list of outcomes.
+            let code = outcome(self, item);
+            return (
+                self.fold(&c.cmd_id, name, &[(item, code)], 0),
+                is_success(code),
+            );
+        }
         let mut outcomes = Vec::with_capacity(c.items.len());
         for item in &c.items {
-            let code = match op(self.cm, &self.who, item, c.meta.as_deref()) {
-                Ok(()) => 200,
-                Err(e) => {
-                    log::info!(
-                        "{name} {}: {e}",
-                        omadm_syncml::printable(
-                            item.target_uri()
-                                .or(item.source_uri())
-                                .unwrap_or("(no URI)")
-                        )
-                        .limit(128)
-                    );
-                    e.status
-                }
-            };
+            let code = outcome(self, item);
             outcomes.push((item, code));
         }
         let ok = outcomes.iter().all(|(_, code)| is_success(*code));
