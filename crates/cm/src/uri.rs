@@ -338,6 +338,20 @@ impl NodeUri {
     }
 }
 
+/// The pieces of `text` between `/`s, found on octets.
+fn split_at_slashes(text: &str) -> impl Iterator<Item = &str> {
+    let mut from = Some(0);
+    std::iter::from_fn(move || {
+        let start = from?;
+        let end = text.as_bytes()[start..]
+            .iter()
+            .position(|&b| b == b'/')
+            .map(|k| start + k);
+        from = end.map(|e| e + 1);
+        Some(&text[start..end.unwrap_or(text.len())])
+    })
+}
+
 /// Checks one decoded node name.
 pub fn check_name(name: &str) -> Result<(), UriError> {
     if name.is_empty() {
@@ -373,8 +387,10 @@ pub fn check_name(name: &str) -> Result<(), UriError> {
 
 /// Parses a command target: a URI and an optional `?prop=` / `?list=` query.
 pub fn parse_target(text: &str, limits: &UriLimits) -> Result<(NodeUri, Option<Query>), UriError> {
-    let (path, query) = match text.split_once('?') {
-        Some((p, q)) => (p, Some(q)),
+    // Split on octets: the separators are ASCII, and the general `str` patterns cost more
+    // than the short URIs they would scan (this runs for every command).
+    let (path, query) = match text.bytes().position(|b| b == b'?') {
+        Some(q) => (&text[..q], Some(&text[q + 1..])),
         None => (text, None),
     };
     if path.is_empty() {
@@ -398,7 +414,7 @@ pub fn parse_target(text: &str, limits: &UriLimits) -> Result<(NodeUri, Option<Q
     // Decoded names are kept only when the canonical text must be built from them.
     let mut segments = Vec::new();
     if !rest.is_empty() {
-        for raw in rest.split('/') {
+        for raw in split_at_slashes(rest) {
             if raw == "." {
                 return Err(UriError::Malformed(
                     "`.` is allowed only as the first segment".into(),
@@ -480,12 +496,22 @@ pub fn parent_str(path: &str) -> Option<&str> {
     if path == "." {
         return None;
     }
-    path.rfind('/').map(|i| &path[..i])
+    path.bytes().rposition(|b| b == b'/').map(|i| &path[..i])
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn splitting_at_slashes_is_str_split() {
+        for text in ["", "a", "a/b", "/a//b/", "\u{e9}/\u{4e2d}"] {
+            assert_eq!(
+                split_at_slashes(text).collect::<Vec<_>>(),
+                text.split('/').collect::<Vec<_>>()
+            );
+        }
+    }
 
     #[test]
     fn the_one_pass_limit_check_agrees_with_the_decoded_one() {

@@ -18,6 +18,17 @@ pub enum Page {
 /// XML namespace of MetInf elements.
 pub const METINF_NS: &str = "syncml:metinf";
 
+/// The XML start tag of an element of `$page` named `$name`, in the canonical form our writer
+/// uses (MetInf elements carry their namespace).
+macro_rules! xml_start {
+    (SyncMl, $name:expr, $end:expr) => {
+        concat!("<", $name, $end)
+    };
+    (MetInf, $name:expr, $end:expr) => {
+        concat!("<", $name, " xmlns=\"syncml:metinf\"", $end)
+    };
+}
+
 macro_rules! tags {
     ($( $variant:ident = ($page:ident, $token:expr, $name:expr) ),* $(,)?) => {
         /// One SyncML or MetInf element (SyncML RepPro 1.2 / MetaInfo 1.2).
@@ -37,6 +48,21 @@ macro_rules! tags {
             /// The namespace (WBXML code page) of the element.
             pub const fn page(self) -> Page {
                 match self { $( Tag::$variant => Page::$page ),* }
+            }
+
+            /// The XML start tag the writer uses (`<CmdID>`, `<Type xmlns="syncml:metinf">`).
+            pub(crate) const fn xml_start(self) -> &'static str {
+                match self { $( Tag::$variant => xml_start!($page, $name, ">") ),* }
+            }
+
+            /// The XML empty-element tag the writer uses (`<Final/>`).
+            pub(crate) const fn xml_empty(self) -> &'static str {
+                match self { $( Tag::$variant => xml_start!($page, $name, "/>") ),* }
+            }
+
+            /// The XML end tag (`</CmdID>`).
+            pub(crate) const fn xml_end(self) -> &'static str {
+                match self { $( Tag::$variant => concat!("</", $name, ">") ),* }
             }
 
             /// The WBXML tag token (without the content/attribute bits).

@@ -8,7 +8,7 @@
 
 use crate::events::Sink;
 use crate::model::Data;
-use crate::tag::{Page, Tag, METINF_NS};
+use crate::tag::Tag;
 
 /// Writes XML into a byte buffer.
 pub(crate) struct XmlSink {
@@ -22,16 +22,6 @@ impl XmlSink {
         XmlSink {
             out: Vec::with_capacity(capacity),
             show_malformed: false,
-        }
-    }
-
-    fn open_tag(&mut self, tag: Tag) {
-        self.out.push(b'<');
-        self.out.extend_from_slice(tag.name().as_bytes());
-        if tag.page() == Page::MetInf {
-            self.out.extend_from_slice(b" xmlns=\"");
-            self.out.extend_from_slice(METINF_NS.as_bytes());
-            self.out.push(b'"');
         }
     }
 
@@ -96,19 +86,15 @@ impl Sink for XmlSink {
     }
 
     fn start(&mut self, tag: Tag) {
-        self.open_tag(tag);
-        self.out.push(b'>');
+        self.out.extend_from_slice(tag.xml_start().as_bytes());
     }
 
     fn end(&mut self, tag: Tag) {
-        self.out.extend_from_slice(b"</");
-        self.out.extend_from_slice(tag.name().as_bytes());
-        self.out.push(b'>');
+        self.out.extend_from_slice(tag.xml_end().as_bytes());
     }
 
     fn empty(&mut self, tag: Tag) {
-        self.open_tag(tag);
-        self.out.extend_from_slice(b"/>");
+        self.out.extend_from_slice(tag.xml_empty().as_bytes());
     }
 
     fn text(&mut self, text: &str) {
