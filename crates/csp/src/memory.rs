@@ -35,7 +35,10 @@ impl MemoryCsp {
     }
 
     fn parent(path: &str) -> &str {
-        path.rfind('/').map(|i| &path[..i]).unwrap_or(".")
+        path.bytes()
+            .rposition(|b| b == b'/')
+            .map(|i| &path[..i])
+            .unwrap_or(".")
     }
 }
 
@@ -100,9 +103,48 @@ impl Csp for MemoryCsp {
         if !self.nodes.contains_key(path) {
             return Err(CspError::NotFound);
         }
+        // The node and its subtree: the keys from `path/` up to the first that does not start
+        // with it (a range of the ordered map, not a scan of every node).
         let prefix = format!("{path}/");
-        self.nodes
-            .retain(|k, _| k != path && !k.starts_with(&prefix));
+        let below: Vec<String> = self
+            .nodes
+            .range(prefix.clone()..)
+            .take_while(|(k, _)| k.starts_with(&prefix))
+            .map(|(k, _)| k.clone())
+            .collect();
+        for key in below {
+            self.nodes.remove(&key);
+        }
+        self.nodes.remove(path);
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn leaf() -> LeafValue {
+        LeafValue {
+            data: b"v".to_vec(),
+            format: "chr".into(),
+            type_: "text/plain".into(),
+        }
+    }
+
+    #[test]
+    fn delete_removes_the_subtree_and_nothing_that_only_shares_its_prefix() {
+        let mut csp = MemoryCsp::new("./m");
+        csp.add("./m/a", None).unwrap();
+        csp.add("./m/a/b", Some(&leaf())).unwrap();
+        csp.add("./m/a/c", None).unwrap();
+        csp.add("./m/a/c/d", Some(&leaf())).unwrap();
+        csp.add("./m/ab", Some(&leaf())).unwrap();
+        csp.add("./m/a-", Some(&leaf())).unwrap();
+        csp.delete("./m/a").unwrap();
+        let left: Vec<&str> = csp.nodes.keys().map(String::as_str).collect();
+        assert_eq!(left, ["./m", "./m/a-", "./m/ab"]);
+        assert_eq!(csp.delete("./m/a"), Err(CspError::NotFound));
+        assert_eq!(csp.delete("./m"), Err(CspError::NotAllowed));
     }
 }
