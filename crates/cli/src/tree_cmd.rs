@@ -135,7 +135,7 @@ pub fn run(command: TreeCommand) -> Result<(), String> {
                 .map_err(|e| format!("{}: {e}", omadm_syncml::printable(&a.uri)))?;
             for item in items {
                 let uri = omadm_syncml::printable(&item.uri).to_string();
-                match (&item.data, item.format.as_str()) {
+                match (&item.data, &*item.format) {
                     (_, "node") => outln!("{uri}/"),
                     (Some(d), _) => outln!("{uri} = {}", shown(d)),
                     (None, _) => outln!("{uri} = {SECRET}"),

@@ -277,41 +277,49 @@ impl<'m> Executor<'_, 'm> {
     where
         'm: 'c,
     {
-        let mut outcomes = Vec::with_capacity(c.items.len());
         let mut result_items = Vec::with_capacity(c.items.len());
-        for item in &c.items {
-            let code = match item.target_uri() {
-                None => 400,
-                Some(target) => match self.cm.get(&self.who, target) {
-                    Ok(found) => {
-                        for r in found {
-                            let mut meta = Meta::default();
-                            if r.format != "chr" {
-                                meta.format = Some(r.format.into());
-                            }
-                            if r.type_ != "text/plain" && !r.type_.is_empty() {
-                                meta.type_ = Some(r.type_.into());
-                            }
-                            let data = r.data.map(|d| match String::from_utf8(d) {
-                                Ok(text) => Data::Text(text.into()),
-                                Err(e) => Data::Opaque(e.into_bytes().into()),
-                            });
-                            result_items.push(Item {
-                                source: Some(Location::new(r.uri)),
-                                meta: (!meta.is_empty()).then(|| Box::new(meta)),
-                                data,
-                                ..Item::default()
-                            });
+        let mut get_one = |this: &mut Self, item: &Item<'_>| match item.target_uri() {
+            None => 400,
+            Some(target) => match this.cm.get(&this.who, target) {
+                Ok(found) => {
+                    for r in found {
+                        let mut meta = Meta::default();
+                        if r.format != "chr" {
+                            meta.format = Some(r.format);
                         }
-                        200
+                        if r.type_ != "text/plain" && !r.type_.is_empty() {
+                            meta.type_ = Some(r.type_);
+                        }
+                        let data = r.data.map(|d| match String::from_utf8(d) {
+                            Ok(text) => Data::Text(text.into()),
+                            Err(e) => Data::Opaque(e.into_bytes().into()),
+                        });
+                        result_items.push(Item {
+                            source: Some(Location::new(r.uri)),
+                            meta: (!meta.is_empty()).then(|| Box::new(meta)),
+                            data,
+                            ..Item::default()
+                        });
                     }
-                    Err(e) => e.status,
-                },
-            };
-            outcomes.push((item, code));
-        }
-        let ok = outcomes.iter().all(|(_, code)| is_success(*code));
-        let mut out = self.fold(&c.cmd_id, "Get", &outcomes, 1);
+                    200
+                }
+                Err(e) => e.status,
+            },
+        };
+        let (mut out, ok) = if let [item] = c.items.as_slice() {
+            // The common case, without a list of outcomes.
+            let code = get_one(self, item);
+            let out = self.fold(&c.cmd_id, "Get", &[(item, code)], 1);
+            (out, is_success(code))
+        } else {
+            let mut outcomes = Vec::with_capacity(c.items.len());
+            for item in &c.items {
+                let code = get_one(self, item);
+                outcomes.push((item, code));
+            }
+            let ok = outcomes.iter().all(|(_, code)| is_success(*code));
+            (self.fold(&c.cmd_id, "Get", &outcomes, 1), ok)
+        };
         if !result_items.is_empty() {
             out.push(Command::Results(Results {
                 cmd_id: Cow::Borrowed(""),

@@ -2,6 +2,8 @@
 //! properties), Delete, Copy, Exec. Each runs inside a savepoint: when it fails, nothing it
 //! did remains.
 
+use std::borrow::Cow;
+
 use super::txn::Step;
 use super::{AccessModel, Manager, Principal};
 use crate::acl::{Acl, AclCommand};
@@ -27,10 +29,10 @@ pub enum NewNode {
 pub struct ResultItem {
     /// The node's URI (with the query for properties).
     pub uri: String,
-    /// Format (`node` for interior nodes and child lists).
-    pub format: String,
-    /// Type.
-    pub type_: String,
+    /// Format (`node` for interior nodes and child lists); the common ones are static text.
+    pub format: Cow<'static, str>,
+    /// Type; the common ones are static text.
+    pub type_: Cow<'static, str>,
     /// The value; `None` in `?list=Struct` items.
     pub data: Option<Vec<u8>>,
 }
@@ -51,6 +53,30 @@ impl Found {
 }
 
 const READ_ONLY_PROPS: [&str; 5] = ["Format", "Type", "Size", "TStamp", "VerNo"];
+
+/// `text` as static text when it is a Format or Type most nodes have (no copy of it is
+/// made for every Get), else a copy.
+fn common_text(text: &str) -> Cow<'static, str> {
+    const COMMON: [&str; 13] = [
+        "chr",
+        "int",
+        "bool",
+        "bin",
+        "b64",
+        "node",
+        "null",
+        "xml",
+        "float",
+        "date",
+        "time",
+        "text/plain",
+        "",
+    ];
+    match COMMON.iter().find(|c| **c == text) {
+        Some(c) => Cow::Borrowed(c),
+        None => Cow::Owned(text.to_owned()),
+    }
+}
 
 impl Manager {
     fn parse(&self, target: &str) -> Result<(NodeUri, Option<Query>), CmError> {
@@ -137,8 +163,8 @@ impl Manager {
                     let n = self.store.get(path).expect("checked above");
                     return Ok(vec![ResultItem {
                         uri: path.to_owned(),
-                        format: n.props.format.clone(),
-                        type_: n.props.type_.clone(),
+                        format: common_text(&n.props.format),
+                        type_: common_text(&n.props.type_),
                         data: n.value.clone(),
                     }]);
                 }
@@ -177,14 +203,14 @@ impl Manager {
         match found {
             Found::Store(n) if !n.is_interior() => ResultItem {
                 uri: path.to_owned(),
-                format: n.props.format,
-                type_: n.props.type_,
+                format: n.props.format.into(),
+                type_: n.props.type_.into(),
                 data: with_data.then(|| n.value.unwrap_or_default()),
             },
             Found::Csp(_, CspNode::Leaf(v)) => ResultItem {
                 uri: path.to_owned(),
-                format: v.format,
-                type_: v.type_,
+                format: v.format.into(),
+                type_: v.type_.into(),
                 data: with_data.then_some(v.data),
             },
             found => {
@@ -200,7 +226,7 @@ impl Manager {
                     type_: if type_.is_empty() {
                         "text/plain".into()
                     } else {
-                        type_
+                        type_.into()
                     },
                     data: children.map(String::into_bytes),
                 }
