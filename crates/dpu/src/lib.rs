@@ -9,8 +9,8 @@
 //! numbering, Status for the SyncHdr and every command, Results for Get, client credentials
 //! (basic or MD5, re-sent as challenged, a bounded number of times), verification of the
 //! server's credentials (212 with a new nonce, or 401/407 with a challenge and nothing
-//! executed), replies that respect the server's MaxMsgSize (the rest follows after its Alert
-//! 1222), continuation with Alert 1222 when the server's package spans messages, abort on
+//! executed), replies that respect the server's MaxMsgSize (written as the commands run, each
+//! response measured as written; the rest follows after its Alert 1222), continuation with Alert 1222 when the server's package spans messages, abort on
 //! 1223, large objects received in chunks, and detection of the session's end.
 //!
 //! The choices the specifications leave open are listed in `exec.rs` (Atomic, Sequence,

@@ -67,7 +67,7 @@ pub struct UiRequest {
     pub choices: Vec<String>,
     /// The options.
     pub options: UiOptions,
-    /// The server's name, for "<server> sent you a message".
+    /// The server's name, for "`<server>` sent you a message".
     pub server: String,
 }
 

@@ -1,10 +1,12 @@
 //! `omadm-syncml`: the typed model of SyncML DM 1.2 and 1.1.2 messages and their codecs.
 //!
 //! This crate owns the bytes of the protocol: the message model ([`SyncMl`] and the
-//! commands in [`model`]), the XML codec ([`xml`], on `quick-xml`), the WBXML codec
-//! ([`wbxml`]), the notification package #0 ([`notification`]), and the credential digests
-//! of DM Security ([`auth`]: basic, MD5, the `x-syncml-hmac` header). Everything is a pure
-//! function over bytes: no I/O, no clock, no global state.
+//! commands in [`model`], whose text borrows from the input it was decoded from), the XML
+//! codec ([`xml`], on a tokenizer of its own), the WBXML codec ([`wbxml`]), the writer of a
+//! message command by command ([`MessageWriter`]), the notification package #0
+//! ([`notification`]), and the credential digests of DM Security ([`auth`]: basic, MD5, the
+//! `x-syncml-hmac` header). Everything is a pure function over bytes: no I/O, no clock, no
+//! global state.
 //!
 //! It does not own what the commands mean (the session engine, `omadm-dpu`), the management
 //! tree (`omadm-cm`) or the transport of messages (`omadm-transport`, `omadm-push`).
