@@ -457,6 +457,116 @@ mod tests {
         assert!(matches!(unescape("&#x-1;"), Err(BadReference::Unknown(..))));
     }
 
+    /// What a document says, for comparing two readers: element starts (qualified name),
+    /// ends, and the character data between markup joined into one run (however a reader
+    /// splits it into text, references and CDATA).
+    #[derive(Debug, PartialEq)]
+    enum Said {
+        Start(String),
+        End,
+        Chars(String),
+    }
+
+    fn push_chars(out: &mut Vec<Said>, chars: &str) {
+        if let Some(Said::Chars(run)) = out.last_mut() {
+            run.push_str(chars);
+        } else if !chars.is_empty() {
+            out.push(Said::Chars(chars.to_owned()));
+        }
+    }
+
+    fn ours(doc: &str) -> Vec<Said> {
+        let mut t = Tokenizer::new(doc);
+        let mut out = Vec::new();
+        loop {
+            match t.next_token().unwrap() {
+                Token::Start { name, .. } => out.push(Said::Start(name.to_owned())),
+                Token::End => out.push(Said::End),
+                Token::Text(raw) => push_chars(&mut out, &unescape(raw).unwrap()),
+                Token::CData(raw) => {
+                    push_chars(&mut out, &raw.replace("\r\n", "\n").replace('\r', "\n"))
+                }
+                Token::Eof => return out,
+            }
+        }
+    }
+
+    fn quick_xml(doc: &str) -> Vec<Said> {
+        use quick_xml::events::Event;
+        let mut reader = quick_xml::Reader::from_str(doc);
+        let config = reader.config_mut();
+        config.expand_empty_elements = true;
+        config.check_end_names = true;
+        let mut out = Vec::new();
+        loop {
+            match reader.read_event().unwrap() {
+                Event::Start(e) => out.push(Said::Start(e.name().as_ref().to_owned())),
+                Event::End(_) => out.push(Said::End),
+                Event::Text(t) => push_chars(&mut out, &t.xml10_content()),
+                Event::CData(c) => push_chars(&mut out, &c.xml10_content()),
+                Event::GeneralRef(r) => {
+                    let c = match r.resolve_char_ref().unwrap() {
+                        Some(c) => c.to_string(),
+                        None => quick_xml::escape::resolve_predefined_entity(&r)
+                            .unwrap()
+                            .to_owned(),
+                    };
+                    push_chars(&mut out, &c)
+                }
+                Event::Eof => return out,
+                _ => {}
+            }
+        }
+    }
+
+    /// A well-formed document of SyncML-like shape: elements (some prefixed, some empty,
+    /// some with namespace declarations), text with references and line ends, CDATA,
+    /// comments and processing instructions.
+    fn document() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        let text = prop::string::string_regex(
+            "([a-z0-9 ./:=?%\t\n\r\u{e9}\u{4e2d}>]|&amp;|&lt;|&gt;|&quot;|&apos;|&#65;|&#x1F600;|&#1;){0,8}",
+        )
+        .unwrap();
+        let leaf = prop_oneof![
+            text,
+            "[a-z<&> \r\n]{0,6}".prop_map(|t| format!("<![CDATA[{t}]]>")),
+            "[a-z ]{0,6}".prop_map(|t| format!("<!--{t}-->")),
+            "[a-z ]{0,6}".prop_map(|t| format!("<?pi {t}?>")),
+        ];
+        leaf.prop_recursive(4, 40, 5, |inner| {
+            (
+                prop_oneof![Just("Get"), Just("Item"), Just("m:Type"), Just("LocURI")],
+                prop_oneof![
+                    Just(""),
+                    Just(" xmlns=\"SYNCML:SYNCML1.2\""),
+                    Just(" xmlns:m='syncml:metinf'"),
+                    Just(" a=\"x>y\" b='/'"),
+                ],
+                prop::collection::vec(inner, 0..4),
+                any::<bool>(),
+            )
+                .prop_map(|(name, attrs, children, empty)| {
+                    if empty && children.is_empty() {
+                        format!("<{name}{attrs}/>")
+                    } else {
+                        format!("<{name}{attrs}>{}</{name} >", children.concat())
+                    }
+                })
+        })
+        .prop_map(|body| {
+            format!("<?xml version=\"1.0\"?><!DOCTYPE SyncML [<!ELEMENT a (b)>]><SyncML>{body}</SyncML>")
+        })
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
+        #[test]
+        fn the_tokenizer_reads_what_quick_xml_reads(doc in document()) {
+            proptest::prop_assert_eq!(ours(&doc), quick_xml(&doc), "{}", doc);
+        }
+    }
+
     #[test]
     fn attributes_are_read_on_demand() {
         let attrs: Vec<_> = attributes(" xmlns='a' m:x = \"b c\" ").collect();
