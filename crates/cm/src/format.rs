@@ -37,8 +37,17 @@ pub fn check_value(format: &str, data: &[u8]) -> Result<(), CmError> {
     if format.is_empty() {
         return Ok(());
     }
-    let format_lc = format.to_ascii_lowercase();
-    let ok = match format_lc.as_str() {
+    // Formats are short ASCII words: lower-cased on the stack (this runs for every value).
+    let mut lower = [0u8; 8];
+    let format_lc = match format.as_bytes() {
+        b if b.len() <= lower.len() => {
+            lower[..b.len()].copy_from_slice(b);
+            lower[..b.len()].make_ascii_lowercase();
+            std::str::from_utf8(&lower[..b.len()]).unwrap_or("")
+        }
+        _ => "",
+    };
+    let ok = match format_lc {
         "chr" | "bin" | "node" => true,
         "null" => data.is_empty(),
         "b64" => is_base64(data),
@@ -46,7 +55,7 @@ pub fn check_value(format: &str, data: &[u8]) -> Result<(), CmError> {
         "int" | "bool" | "float" | "date" | "time" => match std::str::from_utf8(data) {
             Ok(text) => {
                 let t = text.trim_matches(|c: char| c.is_ascii_whitespace());
-                match format_lc.as_str() {
+                match format_lc {
                     "int" => is_int(t),
                     "bool" => t.eq_ignore_ascii_case("true") || t.eq_ignore_ascii_case("false"),
                     "float" => is_float(t),

@@ -390,8 +390,8 @@ impl Manager {
     fn create(&mut self, who: &Principal, uri: &NodeUri, node: NewNode) -> Result<(), CmError> {
         let path = uri.as_str();
         if let Some(i) = self.owner(path) {
-            let value = match &node {
-                NewNode::Leaf(v) => Some(v.clone()),
+            let value = match node {
+                NewNode::Leaf(v) => Some(v),
                 NewNode::Interior { .. } => None,
             };
             self.call_csp(i, true, |csp| csp.add(path, value.as_ref()))?;
