@@ -206,7 +206,7 @@ impl<'a> Tokenizer<'a> {
             return Err(self.syntax(start, "an element without a name".into()));
         }
         let (name, attrs) = inner.split_at(name_len);
-        if attrs.contains('/') && !attrs_quoted_slash_only(attrs) {
+        if attrs.bytes().any(|b| b == b'/') && !attrs_quoted_slash_only(attrs) {
             return Err(self.syntax(start, format!("malformed tag <{}", excerpt(inner))));
         }
         self.pos = gt + 1;
@@ -223,7 +223,11 @@ impl<'a> Tokenizer<'a> {
             .position(|&b| b == b'>')
             .map(|k| start + k)
             .ok_or_else(|| self.eof())?;
-        let name = self.input[start + 2..gt].trim_end_matches([' ', '\t', '\r', '\n']);
+        let mut end = gt;
+        while end > start + 2 && is_space(bytes[end - 1]) {
+            end -= 1;
+        }
+        let name = &self.input[start + 2..end];
         match self.open.pop() {
             Some(open) if open == name => {
                 self.pos = gt + 1;
