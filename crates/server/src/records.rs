@@ -18,7 +18,7 @@
 //!   ended because the device refused the server's credentials or asked for a scheme the
 //!   server does not support.
 //!
-//! Every field is written with [`omadm_syncml::printable`]'s escapes (a tab is `\x09`, a
+//! Every field is written with [`omadm_syncml::printable()`]'s escapes (a tab is `\x09`, a
 //! line feed `\x0a`, a NUL `\x00`, a backslash `\\`), so that one record is one line and
 //! nothing a device sends can forge a column or a record. Only messages from authenticated
 //! devices are recorded.
