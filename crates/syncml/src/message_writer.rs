@@ -62,13 +62,7 @@ impl MessageWriter {
 
     /// Writes `command`; returns the octets it took.
     pub fn push(&mut self, command: &Command<'_>) -> usize {
-        let before = self.len();
-        match &mut self.sink {
-            AnySink::Xml(s) => emit::emit_command(command, s),
-            AnySink::Wbxml(s) => emit::emit_command(command, s),
-        }
-        self.commands += 1;
-        self.len() - before
+        self.write_within(command, None, usize::MAX).unwrap_or(0)
     }
 
     /// Writes `command` if the message stays within `limit` octets; else leaves the message
