@@ -76,29 +76,39 @@ fn data_bytes(item: &Item<'_>) -> Vec<u8> {
 }
 
 impl<'m> Executor<'_, 'm> {
-    /// Runs one top-level command; returns its Status(es) and Results, and whether it
-    /// succeeded. A command marked NoResp gets no Status (its Results still go).
-    pub fn run<'c>(&mut self, command: &'c Command<'_>) -> (Vec<Response<'c>>, bool)
+    /// Runs one top-level command, appending its Status(es) and Results to `out` (a list the
+    /// caller reuses from command to command); returns whether it succeeded. A command
+    /// marked NoResp gets no Status (its Results still go).
+    pub fn run<'c>(&mut self, command: &'c Command<'_>, out: &mut Vec<Response<'c>>) -> bool
     where
         'm: 'c,
     {
         if self.cancelled {
-            return (not_executed(self.msg_ref, command), false);
+            out.extend(not_executed(self.msg_ref, command));
+            return false;
         }
-        let (mut out, ok) = self.dispatch(command);
+        let start = out.len();
+        let ok = self.dispatch(command, out);
         if no_resp(command) {
             let id = command.cmd_id().unwrap_or("");
-            out.retain(|r| !matches!(r, Command::Status(s) if s.cmd_ref == id));
+            let mut i = start;
+            while i < out.len() {
+                if matches!(&out[i], Command::Status(s) if s.cmd_ref == id) {
+                    out.remove(i);
+                } else {
+                    i += 1;
+                }
+            }
         }
-        (out, ok)
+        ok
     }
 
-    fn dispatch<'c>(&mut self, command: &'c Command<'_>) -> (Vec<Response<'c>>, bool)
+    fn dispatch<'c>(&mut self, command: &'c Command<'_>, out: &mut Vec<Response<'c>>) -> bool
     where
         'm: 'c,
     {
         match command {
-            Command::Add(c) => self.items(c, "Add", |cm, who, item, meta| {
+            Command::Add(c) => self.items(c, "Add", out, |cm, who, item, meta| {
                 let target = item
                     .target_uri()
                     .ok_or_else(|| CmError::bad_request("no Target"))?;
@@ -122,7 +132,7 @@ impl<'m> Executor<'_, 'm> {
                 };
                 cm.add(who, target, node)
             }),
-            Command::Replace(c) => self.items(c, "Replace", |cm, who, item, meta| {
+            Command::Replace(c) => self.items(c, "Replace", out, |cm, who, item, meta| {
                 let target = item
                     .target_uri()
                     .ok_or_else(|| CmError::bad_request("no Target"))?;
@@ -134,14 +144,14 @@ impl<'m> Executor<'_, 'm> {
                 };
                 cm.replace(who, target, value)
             }),
-            Command::Delete(c) => self.items(c, "Delete", |cm, who, item, _| {
+            Command::Delete(c) => self.items(c, "Delete", out, |cm, who, item, _| {
                 cm.delete(
                     who,
                     item.target_uri()
                         .ok_or_else(|| CmError::bad_request("no Target"))?,
                 )
             }),
-            Command::Copy(c) => self.items(c, "Copy", |cm, who, item, _| {
+            Command::Copy(c) => self.items(c, "Copy", out, |cm, who, item, _| {
                 let target = item
                     .target_uri()
                     .ok_or_else(|| CmError::bad_request("no Target"))?;
@@ -150,14 +160,17 @@ impl<'m> Executor<'_, 'm> {
                     .ok_or_else(|| CmError::bad_request("no Source"))?;
                 cm.copy(who, source, target)
             }),
-            Command::Get(c) => self.get(c),
-            Command::Exec(c) => self.exec(c),
-            Command::Alert(a) => self.alert(a),
-            Command::Atomic(c) => self.atomic(c),
-            Command::Sequence(c) => self.sequence(c),
+            Command::Get(c) => self.get(c, out),
+            Command::Exec(c) => self.exec(c, out),
+            Command::Alert(a) => self.alert(a, out),
+            Command::Atomic(c) => self.atomic(c, out),
+            Command::Sequence(c) => self.sequence(c, out),
             // Status and Results from the server are handled by the session, never answered.
-            Command::Status(_) | Command::Results(_) => (Vec::new(), true),
-            Command::Malformed(m) => (vec![Command::Status(self.malformed(m))], false),
+            Command::Status(_) | Command::Results(_) => true,
+            Command::Malformed(m) => {
+                out.push(Command::Status(self.malformed(m)));
+                false
+            }
         }
     }
 
@@ -188,13 +201,14 @@ impl<'m> Executor<'_, 'm> {
         &mut self,
         c: &'c ItemCommand<'_>,
         name: &'static str,
+        out: &mut Vec<Response<'c>>,
         mut op: impl FnMut(
             &mut Manager,
             &Principal,
             &Item<'_>,
             Option<&Meta<'_>>,
         ) -> Result<(), CmError>,
-    ) -> (Vec<Response<'c>>, bool)
+    ) -> bool
     where
         'm: 'c,
     {
@@ -221,30 +235,26 @@ impl<'m> Executor<'_, 'm> {
         if let [item] = c.items.as_slice() {
             // The common case, without a list of outcomes.
             let code = outcome(self, item);
-            return (
-                self.fold(&c.cmd_id, name, &[(item, code)], 0),
-                is_success(code),
-            );
+            self.fold(&c.cmd_id, name, &[(item, code)], out);
+            return is_success(code);
         }
         let mut outcomes = Vec::with_capacity(c.items.len());
         for item in &c.items {
             let code = outcome(self, item);
             outcomes.push((item, code));
         }
-        let ok = outcomes.iter().all(|(_, code)| is_success(*code));
-        (self.fold(&c.cmd_id, name, &outcomes, 0), ok)
+        self.fold(&c.cmd_id, name, &outcomes, out);
+        outcomes.iter().all(|(_, code)| is_success(*code))
     }
 
-    /// One Status when every item has the same code, else one per item; the list has room
-    /// for `extra` more responses (a Get's Results).
+    /// Appends one Status when every item has the same code, else one per item.
     fn fold<'c>(
         &self,
         cmd_id: &'c str,
         name: &'c str,
         outcomes: &[(&'c Item<'_>, u16)],
-        extra: usize,
-    ) -> Vec<Response<'c>>
-    where
+        out: &mut Vec<Response<'c>>,
+    ) where
         'm: 'c,
     {
         let same = outcomes.windows(2).all(|w| w[0].1 == w[1].1);
@@ -263,17 +273,13 @@ impl<'m> Executor<'_, 'm> {
             Command::Status(s)
         };
         if same {
-            let mut out = Vec::with_capacity(1 + extra);
             out.push(status_for(outcomes));
-            out
         } else {
-            let mut out = Vec::with_capacity(outcomes.len() + extra);
             out.extend(outcomes.chunks(1).map(status_for));
-            out
         }
     }
 
-    fn get<'c>(&mut self, c: &'c ItemCommand<'_>) -> (Vec<Response<'c>>, bool)
+    fn get<'c>(&mut self, c: &'c ItemCommand<'_>, out: &mut Vec<Response<'c>>) -> bool
     where
         'm: 'c,
     {
@@ -306,19 +312,19 @@ impl<'m> Executor<'_, 'm> {
                 Err(e) => e.status,
             },
         };
-        let (mut out, ok) = if let [item] = c.items.as_slice() {
+        let ok = if let [item] = c.items.as_slice() {
             // The common case, without a list of outcomes.
             let code = get_one(self, item);
-            let out = self.fold(&c.cmd_id, "Get", &[(item, code)], 1);
-            (out, is_success(code))
+            self.fold(&c.cmd_id, "Get", &[(item, code)], out);
+            is_success(code)
         } else {
             let mut outcomes = Vec::with_capacity(c.items.len());
             for item in &c.items {
                 let code = get_one(self, item);
                 outcomes.push((item, code));
             }
-            let ok = outcomes.iter().all(|(_, code)| is_success(*code));
-            (self.fold(&c.cmd_id, "Get", &outcomes, 1), ok)
+            self.fold(&c.cmd_id, "Get", &outcomes, out);
+            outcomes.iter().all(|(_, code)| is_success(*code))
         };
         if !result_items.is_empty() {
             out.push(Command::Results(Results {
@@ -331,10 +337,10 @@ impl<'m> Executor<'_, 'm> {
                 items: result_items,
             }));
         }
-        (out, ok)
+        ok
     }
 
-    fn exec<'c>(&mut self, c: &'c ExecCmd<'_>) -> (Vec<Response<'c>>, bool)
+    fn exec<'c>(&mut self, c: &'c ExecCmd<'_>, out: &mut Vec<Response<'c>>) -> bool
     where
         'm: 'c,
     {
@@ -355,11 +361,11 @@ impl<'m> Executor<'_, 'm> {
             };
             outcomes.push((item, code));
         }
-        let ok = outcomes.iter().all(|(_, code)| is_success(*code));
-        (self.fold(&c.cmd_id, "Exec", &outcomes, 0), ok)
+        self.fold(&c.cmd_id, "Exec", &outcomes, out);
+        outcomes.iter().all(|(_, code)| is_success(*code))
     }
 
-    fn alert<'c>(&mut self, a: &'c Alert<'_>) -> (Vec<Response<'c>>, bool)
+    fn alert<'c>(&mut self, a: &'c Alert<'_>, out: &mut Vec<Response<'c>>) -> bool
     where
         'm: 'c,
     {
@@ -380,7 +386,8 @@ impl<'m> Executor<'_, 'm> {
             _ => s.data = "406".into(),
         }
         let ok = is_success(s.code().unwrap_or(500));
-        (vec![Command::Status(s)], ok)
+        out.push(Command::Status(s));
+        ok
     }
 
     fn user_alert(&mut self, a: &Alert<'_>, kind: UiKind, s: &mut Status<'_>) {
@@ -453,7 +460,7 @@ impl<'m> Executor<'_, 'm> {
         s.data = omadm_syncml::code_text(code);
     }
 
-    fn atomic<'c>(&mut self, c: &'c Container<'_>) -> (Vec<Response<'c>>, bool)
+    fn atomic<'c>(&mut self, c: &'c Container<'_>, all: &mut Vec<Response<'c>>) -> bool
     where
         'm: 'c,
     {
@@ -465,7 +472,8 @@ impl<'m> Executor<'_, 'm> {
         ))];
         if let Err(e) = self.cm.begin_atomic() {
             out[0] = Command::Status(status(self.msg_ref, &c.cmd_id, "Atomic", e.status));
-            return (out, false);
+            all.append(&mut out);
+            return false;
         }
         let mut failed_at = None;
         let mut child_out: Vec<(usize, Vec<Response<'c>>)> = Vec::new();
@@ -483,7 +491,11 @@ impl<'m> Executor<'_, 'm> {
                     ))],
                     false,
                 ),
-                _ => self.run(child),
+                _ => {
+                    let mut responses = Vec::new();
+                    let ok = self.run(child, &mut responses);
+                    (responses, ok)
+                }
             };
             if !ok {
                 failed_at = Some(i);
@@ -517,40 +529,40 @@ impl<'m> Executor<'_, 'm> {
             }
         }
         out.extend(child_out.into_iter().flat_map(|(_, r)| r));
-        (out, failed_at.is_none())
+        all.append(&mut out);
+        failed_at.is_none()
     }
 
-    fn sequence<'c>(&mut self, c: &'c Container<'_>) -> (Vec<Response<'c>>, bool)
+    fn sequence<'c>(&mut self, c: &'c Container<'_>, out: &mut Vec<Response<'c>>) -> bool
     where
         'm: 'c,
     {
-        let mut out = vec![Command::Status(status(
+        out.push(Command::Status(status(
             self.msg_ref,
             &c.cmd_id,
             "Sequence",
             200,
-        ))];
+        )));
         let mut stopped = false;
         for child in &c.commands {
             if stopped {
                 out.extend(not_executed(self.msg_ref, child));
                 continue;
             }
-            let (responses, ok) = match child {
-                Command::Sequence(_) => (
-                    vec![Command::Status(Status::for_command(
+            let ok = match child {
+                Command::Sequence(_) => {
+                    out.push(Command::Status(Status::for_command(
                         self.msg_ref,
                         child,
                         500,
-                    ))],
-                    false,
-                ),
-                _ => self.run(child),
+                    )));
+                    false
+                }
+                _ => self.run(child, out),
             };
             stopped = !ok;
-            out.extend(responses);
         }
-        (out, true)
+        true
     }
 }
 

@@ -565,6 +565,8 @@ impl Session {
         };
         let mut has_commands = false;
         let mut aborted = false;
+        // Each command's responses, in one list reused from command to command.
+        let mut scratch = Vec::new();
         let server_name = self.config.server_id.clone();
         let mut exec = Executor {
             cm,
@@ -596,7 +598,10 @@ impl Session {
                 continue;
             }
             match self.large_object.offer(command, server_msg_id) {
-                crate::large_object::Offer::Pass => responses.extend(exec.run(command).0),
+                crate::large_object::Offer::Pass => {
+                    exec.run(command, &mut scratch);
+                    responses.extend(scratch.drain(..));
+                }
                 crate::large_object::Offer::Respond(extra) => responses.extend(extra),
                 crate::large_object::Offer::Complete {
                     command: whole,
@@ -604,8 +609,9 @@ impl Session {
                 } => {
                     responses.extend(extra);
                     // The assembled command lives here only: its responses own their text.
-                    let own = exec.run(&whole).0.into_iter().map(Command::into_owned);
-                    responses.extend(own);
+                    let mut own = Vec::new();
+                    exec.run(&whole, &mut own);
+                    responses.extend(own.into_iter().map(Command::into_owned));
                 }
             }
         }
