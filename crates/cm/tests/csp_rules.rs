@@ -194,6 +194,69 @@ fn atomic_rollback_undoes_store_and_external_csp_changes() {
 }
 
 #[test]
+fn single_step_commands_outside_an_atomic_copy_nothing_for_undo() {
+    let mut m = manager();
+    let csp = TestCsp::new("./V");
+    let (nodes, reads) = (csp.nodes.clone(), csp.reads.clone());
+    m.mount("./V", Box::new(csp), roles::MANAGER).unwrap();
+    m.add(&local(), "./V/a/b", leaf("1")).unwrap();
+    m.add(&local(), "./V/a/c", leaf("2")).unwrap();
+    reads.lock().unwrap().clear();
+
+    // Outside an Atomic the old value and the subtree are not read: no undo needs them.
+    m.replace(&local(), "./V/a/b", text("3")).unwrap();
+    m.delete(&local(), "./V/a").unwrap();
+    assert_eq!(*reads.lock().unwrap(), Vec::<String>::new());
+    assert_eq!(nodes.lock().unwrap().len(), 1, "only the root is left");
+
+    // Inside one they are, and the rollback puts everything back.
+    m.add(&local(), "./V/a/b", leaf("1")).unwrap();
+    let before = nodes.lock().unwrap().clone();
+    m.begin_atomic().unwrap();
+    m.replace(&local(), "./V/a/b", text("3")).unwrap();
+    m.delete(&local(), "./V/a").unwrap();
+    m.rollback_atomic().unwrap();
+    assert_eq!(*nodes.lock().unwrap(), before);
+    assert!(reads.lock().unwrap().iter().any(|p| p == "./V/a/b"));
+}
+
+#[test]
+fn a_replace_without_format_checks_the_value_against_the_csp_node_format() {
+    let mut m = manager();
+    let csp = TestCsp::new("./V");
+    m.mount("./V", Box::new(csp), roles::MANAGER).unwrap();
+    let int = omadm_cm::LeafValue {
+        data: b"7".to_vec(),
+        format: "int".into(),
+        type_: "text/plain".into(),
+    };
+    m.add(&local(), "./V/n", NewNode::Leaf(int)).unwrap();
+    let untyped = |data: &[u8]| omadm_cm::LeafValue {
+        data: data.to_vec(),
+        format: String::new(),
+        type_: String::new(),
+    };
+    assert_eq!(
+        m.replace(&local(), "./V/n", untyped(b"x"))
+            .unwrap_err()
+            .status,
+        415,
+        "not an int"
+    );
+    m.replace(&local(), "./V/n", untyped(b"8")).unwrap();
+    assert_eq!(
+        m.replace(&local(), "./V", text("x")).unwrap_err().status,
+        405
+    );
+    assert_eq!(
+        m.replace(&local(), "./V/missing", text("x"))
+            .unwrap_err()
+            .status,
+        404
+    );
+}
+
+#[test]
 fn atomic_commit_keeps_everything() {
     let mut m = manager();
     m.begin_atomic().unwrap();

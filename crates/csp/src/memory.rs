@@ -2,6 +2,7 @@
 //! tests and by `omadm respond --memory-csp PREFIX`.
 
 use std::collections::BTreeMap;
+use std::ops::Bound;
 
 use omadm_cm::{Csp, CspError, CspNode, LeafValue};
 
@@ -88,7 +89,11 @@ impl Csp for MemoryCsp {
     fn replace(&mut self, path: &str, value: &LeafValue) -> Result<(), CspError> {
         match self.nodes.get_mut(path) {
             Some(Some(v)) => {
-                *v = value.clone();
+                // In place: the old value's buffers are reused when the new one fits.
+                v.data.clear();
+                v.data.extend_from_slice(&value.data);
+                v.format.clone_from(&value.format);
+                v.type_.clone_from(&value.type_);
                 Ok(())
             }
             Some(None) => Err(CspError::NotAllowed),
@@ -103,14 +108,17 @@ impl Csp for MemoryCsp {
         if !self.nodes.contains_key(path) {
             return Err(CspError::NotFound);
         }
-        // The node and its subtree: the keys from `path/` up to the first that does not start
-        // with it (a range of the ordered map, not a scan of every node).
-        let prefix = format!("{path}/");
+        // The node and its subtree: the keys after `path` that start with `path/` (a range
+        // of the ordered map, not a scan of every node). Keys between `path` and `path/`
+        // (`path-x`: `-` sorts before `/`) are skipped, not the end of the range; a leaf
+        // has none below it, and nothing is allocated for it.
         let below: Vec<String> = self
             .nodes
-            .range(prefix.clone()..)
-            .take_while(|(k, _)| k.starts_with(&prefix))
-            .map(|(k, _)| k.clone())
+            .range::<str, _>((Bound::Excluded(path), Bound::Unbounded))
+            .map(|(k, _)| k)
+            .take_while(|k| k.starts_with(path))
+            .filter(|k| k.as_bytes().get(path.len()) == Some(&b'/'))
+            .cloned()
             .collect();
         for key in below {
             self.nodes.remove(&key);

@@ -327,7 +327,7 @@ impl Manager {
         if query.is_some() {
             return Err(CmError::not_allowed("properties cannot be added"));
         }
-        self.run(|m| m.add_at(who, &uri, node))
+        self.run_single(|m| m.add_at(who, &uri, node))
     }
 
     fn add_at(&mut self, who: &Principal, uri: &NodeUri, node: NewNode) -> Result<(), CmError> {
@@ -361,6 +361,10 @@ impl Manager {
             return Err(CmError::not_allowed(format!("{existing} is a leaf")));
         }
         missing.reverse();
+        if !missing.is_empty() {
+            // The ancestors are created first: the last create may fail after them.
+            self.single_step = false;
+        }
         self.check_add(who, existing, path)?;
         if let NewNode::Leaf(v) = &node {
             crate::format::check_value(&v.format, &v.data)?;
@@ -395,7 +399,7 @@ impl Manager {
                 NewNode::Interior { .. } => None,
             };
             self.call_csp(i, true, |csp| csp.add(path, value.as_ref()))?;
-            if self.mounts[i].csp.tx_mode() == TxMode::External {
+            if self.mounts[i].csp.tx_mode() == TxMode::External && self.keep_undo() {
                 self.undo.push(Step::CspDelete {
                     mount: i,
                     path: path.to_owned(),
@@ -436,7 +440,7 @@ impl Manager {
     ) -> Result<(), CmError> {
         self.set_caller(who);
         let (uri, query) = self.parse(target)?;
-        self.run(|m| match query {
+        self.run_single(|m| match query {
             None => m.replace_value(who, &uri, value),
             Some(Query::Prop(name)) => m.replace_property(who, &uri, &name, value),
             Some(_) => Err(CmError::not_allowed("Replace on a list query")),
@@ -450,6 +454,21 @@ impl Manager {
         value: LeafValue,
     ) -> Result<(), CmError> {
         let path = uri.as_str();
+        if let Some(i) = self.owner(path) {
+            if !value.format.is_empty() && !self.keep_undo() {
+                // Neither the old value (for undo) nor its format is needed: the CSP is
+                // asked whether the node is a leaf, not for a copy of it.
+                let interior = self
+                    .kind(path)?
+                    .ok_or_else(|| CmError::not_found(format!("{path} not found")))?;
+                self.check(who, path, AclCommand::Replace)?;
+                crate::format::check_value(&value.format, &value.data)?;
+                if interior {
+                    return Err(CmError::not_allowed(format!("{path} is interior")));
+                }
+                return self.call_csp(i, true, |csp| csp.replace(path, &value));
+            }
+        }
         let found = self.existing(path)?;
         self.check(who, path, AclCommand::Replace)?;
         // The value must be of its format: the one it names, else the node's.
@@ -481,7 +500,7 @@ impl Manager {
             }
             Found::Csp(i, CspNode::Leaf(old)) => {
                 self.call_csp(i, true, |csp| csp.replace(path, &value))?;
-                if self.mounts[i].csp.tx_mode() == TxMode::External {
+                if self.mounts[i].csp.tx_mode() == TxMode::External && self.keep_undo() {
                     self.undo.push(Step::CspReplace {
                         mount: i,
                         path: path.to_owned(),
@@ -617,7 +636,7 @@ impl Manager {
         if query.is_some() {
             return Err(CmError::not_allowed("properties cannot be deleted"));
         }
-        self.run(|m| m.delete_at(who, &uri))
+        self.run_single(|m| m.delete_at(who, &uri))
     }
 
     fn delete_at(&mut self, who: &Principal, uri: &NodeUri) -> Result<(), CmError> {
@@ -625,10 +644,12 @@ impl Manager {
         if uri.is_root() {
             return Err(CmError::not_allowed("the root cannot be deleted"));
         }
-        let found = self.existing(path)?;
+        if self.kind(path)?.is_none() {
+            return Err(CmError::not_found(format!("{path} not found")));
+        }
         self.check(who, path, AclCommand::Delete)?;
-        match found {
-            Found::Store(_) => {
+        match self.owner(path) {
+            None => {
                 if self.mounts.iter().any(|m| m.prefix.starts_with(uri)) {
                     return Err(CmError::not_allowed(format!(
                         "a CSP is mounted at or below {path}"
@@ -637,9 +658,10 @@ impl Manager {
                 self.record_remove(path);
                 Ok(())
             }
-            Found::Csp(i, node) => {
+            Some(i) => {
                 let external = self.mounts[i].csp.tx_mode() == TxMode::External;
-                let saved = if external {
+                let saved = if external && self.keep_undo() {
+                    let node = self.call_csp(i, false, |csp| csp.node(path))?;
                     Some(self.capture(i, path, node)?)
                 } else {
                     None

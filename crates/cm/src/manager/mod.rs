@@ -119,6 +119,10 @@ pub struct Manager {
     /// Undo steps of the running transaction or command.
     undo: Vec<txn::Step>,
     in_atomic: bool,
+    /// The running command changes the tree in one CSP call at most, after which nothing
+    /// of it can fail: outside an Atomic its undo steps would never be used, so none are
+    /// recorded (see [`Manager::keep_undo`]).
+    single_step: bool,
     /// The principal of the command being run, handed to CSPs.
     caller: Option<Principal>,
     /// `pending.len()` when the Atomic began.
@@ -175,6 +179,7 @@ impl Manager {
             pending: Vec::new(),
             undo: Vec::new(),
             in_atomic: false,
+            single_step: false,
             caller: None,
             atomic_pending_mark: 0,
             now: None,

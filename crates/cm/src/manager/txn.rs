@@ -125,11 +125,31 @@ impl Manager {
         &mut self,
         f: impl FnOnce(&mut Manager) -> Result<T, CmError>,
     ) -> Result<T, CmError> {
+        self.run_as(false, f)
+    }
+
+    /// [`Manager::run`] for a command that changes the tree in one step at most (a Replace,
+    /// a Delete, an Add whose parent exists), which may say otherwise once it knows
+    /// (`single_step = false` before a second step).
+    pub(super) fn run_single<T>(
+        &mut self,
+        f: impl FnOnce(&mut Manager) -> Result<T, CmError>,
+    ) -> Result<T, CmError> {
+        self.run_as(true, f)
+    }
+
+    fn run_as<T>(
+        &mut self,
+        single_step: bool,
+        f: impl FnOnce(&mut Manager) -> Result<T, CmError>,
+    ) -> Result<T, CmError> {
+        self.single_step = single_step;
         let sp = self.savepoint();
         let result = f(self);
         if result.is_err() && !self.rollback_to(sp) {
             log::error!("a failed command could not be fully undone");
         }
+        self.single_step = false;
         if !self.in_atomic {
             self.undo.clear();
             if !self.end_internal(result.is_ok()) {
@@ -137,6 +157,16 @@ impl Manager {
             }
         }
         result
+    }
+
+    /// Whether a CSP change of the running command needs an undo step: inside an Atomic
+    /// (its rollback undoes every command), or when a later step of the same command may
+    /// fail. A single-step command needs none: a CSP call that fails leaves its nodes as
+    /// they were (the [`Csp`](crate::Csp) contract), and nothing follows one that succeeds.
+    /// Skipping it saves the copies an undo step holds (the old value of a Replace, the
+    /// whole subtree of a Delete).
+    pub(super) fn keep_undo(&self) -> bool {
+        self.in_atomic || !self.single_step
     }
 
     /// Starts an Atomic. Nested Atomics are refused (the session engine answers 500).

@@ -30,6 +30,8 @@ pub struct TestCsp {
     /// An interior child this CSP creates with every interior node added (an MO's fixed
     /// structure).
     pub fixed_child: Option<String>,
+    /// Every path `node` was asked for, in order.
+    pub reads: Calls,
 }
 
 impl TestCsp {
@@ -45,6 +47,7 @@ impl TestCsp {
             panic_on: None,
             native_copy: false,
             fixed_child: None,
+            reads: Arc::default(),
         }
     }
 
@@ -65,6 +68,7 @@ impl TestCsp {
 
 impl Csp for TestCsp {
     fn node(&mut self, path: &str) -> Result<CspNode, CspError> {
+        self.reads.lock().unwrap().push(path.to_owned());
         let nodes = self.nodes.lock().unwrap();
         match nodes.get(path) {
             None => Err(CspError::NotFound),
@@ -82,6 +86,12 @@ impl Csp for TestCsp {
                     type_: String::new(),
                 })
             }
+        }
+    }
+    fn is_interior(&mut self, path: &str) -> Result<bool, CspError> {
+        match self.nodes.lock().unwrap().get(path) {
+            None => Err(CspError::NotFound),
+            Some(v) => Ok(v.is_none()),
         }
     }
     fn add(&mut self, path: &str, value: Option<&LeafValue>) -> Result<(), CspError> {
