@@ -8,9 +8,11 @@
 //! changes with the opposite operations ([`TxMode::External`]). A method that fails must leave
 //! the CSP's nodes as they were.
 
+use std::borrow::Cow;
 use std::fmt;
 
-/// What a CSP reports about one of its nodes.
+/// What a CSP reports about one of its nodes (owned: the Manager keeps it while it asks
+/// the CSP more).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CspNode {
     /// An interior node with these child names (not URI-encoded).
@@ -21,28 +23,93 @@ pub enum CspNode {
         type_: String,
     },
     /// A leaf.
-    Leaf(LeafValue),
+    Leaf(LeafValue<'static>),
 }
 
 /// A leaf value with its Format and Type.
+///
+/// The value a command brings is lent (borrowed from the server's message: no copy is made
+/// to hand it to a CSP); a CSP that keeps it makes it its own with
+/// [`LeafValue::to_static`]. Values a CSP reports are `LeafValue<'static>`, whose common
+/// Format and Type texts are static (see [`common_text`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LeafValue {
+pub struct LeafValue<'a> {
     /// The value's octets.
-    pub data: Vec<u8>,
+    pub data: Cow<'a, [u8]>,
     /// Format (`chr`, `int`, `bool`, `b64`, `bin`, ...).
-    pub format: String,
+    pub format: Cow<'a, str>,
     /// Type (MIME type).
-    pub type_: String,
+    pub type_: Cow<'a, str>,
 }
 
-impl LeafValue {
+impl LeafValue<'static> {
     /// A `chr`, `text/plain` value.
-    pub fn text(s: impl Into<String>) -> LeafValue {
+    pub fn text(s: impl Into<String>) -> LeafValue<'static> {
         LeafValue {
-            data: s.into().into_bytes(),
-            format: "chr".into(),
-            type_: "text/plain".into(),
+            data: Cow::Owned(s.into().into_bytes()),
+            format: Cow::Borrowed("chr"),
+            type_: Cow::Borrowed("text/plain"),
         }
+    }
+}
+
+impl LeafValue<'_> {
+    /// A copy that owns its value; the common Format and Type texts are static rather
+    /// than copied.
+    pub fn to_static(&self) -> LeafValue<'static> {
+        LeafValue {
+            data: Cow::Owned(self.data.to_vec()),
+            format: common_text(&self.format),
+            type_: common_text(&self.type_),
+        }
+    }
+
+    /// This value, made to own what it borrows (nothing is copied when it owns it all).
+    pub fn into_static(self) -> LeafValue<'static> {
+        LeafValue {
+            data: Cow::Owned(self.data.into_owned()),
+            format: match self.format {
+                Cow::Owned(text) => Cow::Owned(text),
+                Cow::Borrowed(text) => common_text(text),
+            },
+            type_: match self.type_ {
+                Cow::Owned(text) => Cow::Owned(text),
+                Cow::Borrowed(text) => common_text(text),
+            },
+        }
+    }
+
+    /// This value lent again (no copy), for a call that takes a `&LeafValue`.
+    pub fn lend(&self) -> LeafValue<'_> {
+        LeafValue {
+            data: Cow::Borrowed(&self.data),
+            format: Cow::Borrowed(&self.format),
+            type_: Cow::Borrowed(&self.type_),
+        }
+    }
+}
+
+/// `text` as static text when it is a Format or Type most nodes have (`chr`, `int`,
+/// `node`, `text/plain`, ...), so that keeping or reporting it copies nothing; else a copy.
+pub fn common_text(text: &str) -> Cow<'static, str> {
+    const COMMON: [&str; 13] = [
+        "chr",
+        "int",
+        "bool",
+        "bin",
+        "b64",
+        "node",
+        "null",
+        "xml",
+        "float",
+        "date",
+        "time",
+        "text/plain",
+        "",
+    ];
+    match COMMON.iter().find(|c| **c == text) {
+        Some(c) => Cow::Borrowed(c),
+        None => Cow::Owned(text.to_owned()),
     }
 }
 
@@ -168,13 +235,13 @@ pub trait Csp: Send {
 
     /// Creates a leaf (`value` is `Some`) or an interior node (`None`) at `path`, whose
     /// parent exists.
-    fn add(&mut self, path: &str, value: Option<&LeafValue>) -> Result<(), CspError> {
+    fn add(&mut self, path: &str, value: Option<&LeafValue<'_>>) -> Result<(), CspError> {
         let _ = (path, value);
         Err(CspError::NotAllowed)
     }
 
     /// Replaces the value of the leaf at `path`.
-    fn replace(&mut self, path: &str, value: &LeafValue) -> Result<(), CspError> {
+    fn replace(&mut self, path: &str, value: &LeafValue<'_>) -> Result<(), CspError> {
         let _ = (path, value);
         Err(CspError::NotAllowed)
     }

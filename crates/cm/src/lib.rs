@@ -23,7 +23,7 @@ pub mod store;
 pub mod uri;
 
 pub use acl::{Acl, AclCommand};
-pub use csp::{Caller, Csp, CspError, CspNode, ExecOutcome, LeafValue, TxMode};
+pub use csp::{common_text, Caller, Csp, CspError, CspNode, ExecOutcome, LeafValue, TxMode};
 pub use error::CmError;
 pub use manager::{AccessModel, Config, Manager, NewNode, Principal, ResultItem};
 pub use persist::{FileStorage, LoadError, MemoryStorage, ReadOnlyStorage, Storage};

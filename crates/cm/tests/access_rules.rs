@@ -13,7 +13,7 @@ fn local() -> Principal {
 fn srv(id: &str) -> Principal {
     Principal::server(id, roles::MANAGER)
 }
-fn leaf(s: &str) -> NewNode {
+fn leaf(s: &str) -> NewNode<'static> {
     NewNode::Leaf(text(s))
 }
 

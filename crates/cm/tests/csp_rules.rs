@@ -11,7 +11,7 @@ fn local() -> Principal {
         roles: roles::MANAGER,
     }
 }
-fn leaf(s: &str) -> NewNode {
+fn leaf(s: &str) -> NewNode<'static> {
     NewNode::Leaf(text(s))
 }
 
@@ -32,7 +32,7 @@ fn commands_under_a_mount_are_routed_to_its_csp() {
             .as_ref()
             .unwrap()
             .data,
-        b"hello"
+        &b"hello"[..]
     );
     m.replace(&local(), "./Vendor/memory/a", text("world"))
         .unwrap();
@@ -226,15 +226,15 @@ fn a_replace_without_format_checks_the_value_against_the_csp_node_format() {
     let csp = TestCsp::new("./V");
     m.mount("./V", Box::new(csp), roles::MANAGER).unwrap();
     let int = omadm_cm::LeafValue {
-        data: b"7".to_vec(),
+        data: b"7".to_vec().into(),
         format: "int".into(),
         type_: "text/plain".into(),
     };
     m.add(&local(), "./V/n", NewNode::Leaf(int)).unwrap();
     let untyped = |data: &[u8]| omadm_cm::LeafValue {
-        data: data.to_vec(),
-        format: String::new(),
-        type_: String::new(),
+        data: data.to_vec().into(),
+        format: "".into(),
+        type_: "".into(),
     };
     assert_eq!(
         m.replace(&local(), "./V/n", untyped(b"x"))

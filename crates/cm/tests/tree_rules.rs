@@ -10,7 +10,7 @@ fn local() -> Principal {
     }
 }
 
-fn leaf(s: &str) -> NewNode {
+fn leaf(s: &str) -> NewNode<'static> {
     NewNode::Leaf(text(s))
 }
 
@@ -121,7 +121,7 @@ fn properties_format_type_name_size_are_reported() {
         &local(),
         "./A",
         NewNode::Leaf(LeafValue {
-            data: b"12".to_vec(),
+            data: b"12".to_vec().into(),
             format: "int".into(),
             type_: "text/plain".into(),
         }),

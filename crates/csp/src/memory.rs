@@ -4,14 +4,14 @@
 use std::collections::BTreeMap;
 use std::ops::Bound;
 
-use omadm_cm::{Csp, CspError, CspNode, LeafValue};
+use omadm_cm::{common_text, Csp, CspError, CspNode, LeafValue};
 
 /// In-memory CSP rooted at a prefix.
 #[derive(Debug, Clone)]
 pub struct MemoryCsp {
     root: String,
     /// Canonical path → `Some(value)` for leaves, `None` for interior nodes.
-    nodes: BTreeMap<String, Option<LeafValue>>,
+    nodes: BTreeMap<String, Option<LeafValue<'static>>>,
 }
 
 impl MemoryCsp {
@@ -82,7 +82,8 @@ impl Csp for MemoryCsp {
             Some(Some(_)) => return Err(CspError::NotAllowed),
             None => return Err(CspError::NotFound),
         }
-        self.nodes.insert(path.to_owned(), value.cloned());
+        self.nodes
+            .insert(path.to_owned(), value.map(LeafValue::to_static));
         Ok(())
     }
 
@@ -90,10 +91,15 @@ impl Csp for MemoryCsp {
         match self.nodes.get_mut(path) {
             Some(Some(v)) => {
                 // In place: the old value's buffers are reused when the new one fits.
-                v.data.clear();
-                v.data.extend_from_slice(&value.data);
-                v.format.clone_from(&value.format);
-                v.type_.clone_from(&value.type_);
+                let data = v.data.to_mut();
+                data.clear();
+                data.extend_from_slice(&value.data);
+                if v.format != value.format {
+                    v.format = common_text(&value.format);
+                }
+                if v.type_ != value.type_ {
+                    v.type_ = common_text(&value.type_);
+                }
                 Ok(())
             }
             Some(None) => Err(CspError::NotAllowed),
@@ -132,9 +138,9 @@ impl Csp for MemoryCsp {
 mod tests {
     use super::*;
 
-    fn leaf() -> LeafValue {
+    fn leaf() -> LeafValue<'static> {
         LeafValue {
-            data: b"v".to_vec(),
+            data: b"v".to_vec().into(),
             format: "chr".into(),
             type_: "text/plain".into(),
         }

@@ -9,7 +9,7 @@ use omadm_cm::{CspError, CspNode, LeafValue};
 pub(crate) struct FixedTree {
     root: String,
     type_: String,
-    leaves: BTreeMap<String, LeafValue>,
+    leaves: BTreeMap<String, LeafValue<'static>>,
 }
 
 impl FixedTree {
@@ -21,7 +21,7 @@ impl FixedTree {
         }
     }
 
-    pub(crate) fn leaf(&mut self, relative: &str, value: LeafValue) {
+    pub(crate) fn leaf(&mut self, relative: &str, value: LeafValue<'static>) {
         self.leaves
             .insert(format!("{}/{relative}", self.root), value);
     }
@@ -50,17 +50,17 @@ impl FixedTree {
     }
 }
 
-pub(crate) fn int(value: impl ToString) -> LeafValue {
+pub(crate) fn int(value: impl ToString) -> LeafValue<'static> {
     LeafValue {
-        data: value.to_string().into_bytes(),
+        data: value.to_string().into_bytes().into(),
         format: "int".into(),
         type_: "text/plain".into(),
     }
 }
 
-pub(crate) fn boolean(value: bool) -> LeafValue {
+pub(crate) fn boolean(value: bool) -> LeafValue<'static> {
     LeafValue {
-        data: value.to_string().into_bytes(),
+        data: value.to_string().into_bytes().into(),
         format: "bool".into(),
         type_: "text/plain".into(),
     }

@@ -324,7 +324,7 @@ mod tests {
         format!("{ROOT}/{rel}")
     }
 
-    fn leaf(s: &str) -> LeafValue {
+    fn leaf(s: &str) -> LeafValue<'static> {
         LeafValue::text(s)
     }
 

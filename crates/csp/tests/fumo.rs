@@ -146,7 +146,7 @@ fn a_package_delivered_as_pkg_data_is_ready_to_update_and_never_read_back() {
     )
     .unwrap();
     let data = LeafValue {
-        data: vec![0xAB; 3000],
+        data: vec![0xAB; 3000].into(),
         format: "bin".into(),
         type_: "application/octet-stream".into(),
     };

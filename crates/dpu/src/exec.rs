@@ -68,11 +68,9 @@ fn effective_meta<'m>(
     (format, type_)
 }
 
-fn data_bytes(item: &Item<'_>) -> Vec<u8> {
-    item.data
-        .as_ref()
-        .map(|d| d.as_bytes().to_vec())
-        .unwrap_or_default()
+/// The item's value, lent to the Manager (a CSP copies what it keeps).
+fn data_bytes<'i>(item: &'i Item<'_>) -> Cow<'i, [u8]> {
+    Cow::Borrowed(item.data.as_ref().map_or(&[][..], |d| d.as_bytes()))
 }
 
 impl<'m> Executor<'_, 'm> {
@@ -126,8 +124,8 @@ impl<'m> Executor<'_, 'm> {
                 } else {
                     NewNode::Leaf(LeafValue {
                         data: data_bytes(item),
-                        format: format.unwrap_or("chr").to_owned(),
-                        type_: type_.unwrap_or("text/plain").to_owned(),
+                        format: Cow::Borrowed(format.unwrap_or("chr")),
+                        type_: Cow::Borrowed(type_.unwrap_or("text/plain")),
                     })
                 };
                 cm.add(who, target, node)
@@ -139,8 +137,8 @@ impl<'m> Executor<'_, 'm> {
                 let (format, type_) = effective_meta(item, meta);
                 let value = LeafValue {
                     data: data_bytes(item),
-                    format: format.unwrap_or("").to_owned(),
-                    type_: type_.unwrap_or("").to_owned(),
+                    format: Cow::Borrowed(format.unwrap_or("")),
+                    type_: Cow::Borrowed(type_.unwrap_or("")),
                 };
                 cm.replace(who, target, value)
             }),

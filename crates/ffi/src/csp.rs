@@ -60,7 +60,7 @@ pub struct omadm_csp_params {
 /// Where a CSP callback writes what it answers (`get`, `child_names`, `get_property`), with
 /// the `omadm_csp_out_*` functions, during the callback only.
 pub struct omadm_csp_out {
-    leaf: Option<LeafValue>,
+    leaf: Option<LeafValue<'static>>,
     interior: Option<String>,
     children: Vec<String>,
     text: Option<String>,
@@ -184,13 +184,9 @@ pub unsafe extern "C" fn omadm_csp_out_set_value(
             let f = text(format.data, format.len)?;
             let t = text(type_.data, type_.len)?;
             o.leaf = Some(LeafValue {
-                data: d.to_vec(),
-                format: if f.is_empty() { "chr".into() } else { f.into() },
-                type_: if t.is_empty() {
-                    "text/plain".into()
-                } else {
-                    t.into()
-                },
+                data: d.to_vec().into(),
+                format: omadm_cm::common_text(if f.is_empty() { "chr" } else { f }),
+                type_: omadm_cm::common_text(if t.is_empty() { "text/plain" } else { t }),
             });
             Ok(())
         })

@@ -125,7 +125,7 @@ pub unsafe extern "C" fn omadm_agent_tree_get(
 ///
 /// # Safety
 /// `value` and its views readable.
-unsafe fn new_node(value: *const omadm_value) -> Result<NewNode, omadm_result> {
+unsafe fn new_node(value: *const omadm_value) -> Result<NewNode<'static>, omadm_result> {
     // SAFETY: readable by the caller's contract.
     let v = &unsafe { crate::growable::read(value) }?;
     // SAFETY: as above for the views.
@@ -137,14 +137,13 @@ unsafe fn new_node(value: *const omadm_value) -> Result<NewNode, omadm_result> {
         });
     }
     Ok(NewNode::Leaf(LeafValue {
-        data: data.to_vec(),
-        format: if format.is_empty() { "chr" } else { format }.to_owned(),
-        type_: if type_.is_empty() {
+        data: data.to_vec().into(),
+        format: omadm_cm::common_text(if format.is_empty() { "chr" } else { format }),
+        type_: omadm_cm::common_text(if type_.is_empty() {
             "text/plain"
         } else {
             type_
-        }
-        .to_owned(),
+        }),
     }))
 }
 

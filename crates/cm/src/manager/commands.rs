@@ -7,21 +7,21 @@ use std::borrow::Cow;
 use super::txn::Step;
 use super::{AccessModel, Manager, Principal};
 use crate::acl::{Acl, AclCommand};
-use crate::csp::{CspNode, ExecOutcome, LeafValue, TxMode};
+use crate::csp::{common_text, CspNode, ExecOutcome, LeafValue, TxMode};
 use crate::error::CmError;
 use crate::node::Node;
 use crate::uri::{encode_segment, parent_str, parse_target, NodeUri, Query};
 
 /// What an Add creates.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum NewNode {
+pub enum NewNode<'a> {
     /// An interior node (Meta Format `node`) with a Type (MO identifier) or empty.
     Interior {
         /// Type.
         type_: String,
     },
-    /// A leaf with its value.
-    Leaf(LeafValue),
+    /// A leaf with its value (lent by the command: a CSP copies what it keeps).
+    Leaf(LeafValue<'a>),
 }
 
 /// One item of a Get's Results.
@@ -53,30 +53,6 @@ impl Found {
 }
 
 const READ_ONLY_PROPS: [&str; 5] = ["Format", "Type", "Size", "TStamp", "VerNo"];
-
-/// `text` as static text when it is a Format or Type most nodes have (no copy of it is
-/// made for every Get), else a copy.
-fn common_text(text: &str) -> Cow<'static, str> {
-    const COMMON: [&str; 13] = [
-        "chr",
-        "int",
-        "bool",
-        "bin",
-        "b64",
-        "node",
-        "null",
-        "xml",
-        "float",
-        "date",
-        "time",
-        "text/plain",
-        "",
-    ];
-    match COMMON.iter().find(|c| **c == text) {
-        Some(c) => Cow::Borrowed(c),
-        None => Cow::Owned(text.to_owned()),
-    }
-}
 
 impl Manager {
     fn parse(&self, target: &str) -> Result<(NodeUri, Option<Query>), CmError> {
@@ -209,9 +185,9 @@ impl Manager {
             },
             Found::Csp(_, CspNode::Leaf(v)) => ResultItem {
                 uri: path.to_owned(),
-                format: v.format.into(),
-                type_: v.type_.into(),
-                data: with_data.then_some(v.data),
+                format: v.format,
+                type_: v.type_,
+                data: with_data.then(|| v.data.into_owned()),
             },
             found => {
                 let children = with_data.then(|| self.children(path, &found).join("/"));
@@ -279,9 +255,11 @@ impl Manager {
                 n.props.type_.clone(),
                 n.value.as_ref().map(Vec::len),
             ),
-            Found::Csp(_, CspNode::Leaf(v)) => {
-                (v.format.clone(), v.type_.clone(), Some(v.data.len()))
-            }
+            Found::Csp(_, CspNode::Leaf(v)) => (
+                v.format.to_string(),
+                v.type_.to_string(),
+                Some(v.data.len()),
+            ),
             Found::Csp(_, CspNode::Interior { type_, .. }) => ("node".into(), type_.clone(), None),
         };
         let store_node = match found {
@@ -409,7 +387,7 @@ impl Manager {
         }
         let mut new = match node {
             NewNode::Interior { type_ } => Node::interior(&type_),
-            NewNode::Leaf(v) => Node::leaf(v.data, &v.format, &v.type_),
+            NewNode::Leaf(v) => Node::leaf(v.data.into_owned(), &v.format, &v.type_),
         };
         new.props.tstamp = self.now.clone().unwrap_or_default();
         if let (true, AccessModel::OmaAcl, Principal::Server { server_id, .. }) =
@@ -474,8 +452,8 @@ impl Manager {
         // The value must be of its format: the one it names, else the node's.
         let format = match (&found, value.format.is_empty()) {
             (Found::Store(n), true) if !n.is_interior() => n.props.format.as_str(),
-            (Found::Csp(_, CspNode::Leaf(old)), true) => old.format.as_str(),
-            _ => value.format.as_str(),
+            (Found::Csp(_, CspNode::Leaf(old)), true) => &*old.format,
+            _ => &*value.format,
         };
         crate::format::check_value(format, &value.data)?;
         match found {
@@ -483,12 +461,12 @@ impl Manager {
                 Err(CmError::not_allowed(format!("{path} is interior")))
             }
             Found::Store(mut n) => {
-                n.value = Some(value.data);
+                n.value = Some(value.data.into_owned());
                 if !value.format.is_empty() {
-                    n.props.format = value.format;
+                    n.props.format = value.format.into_owned();
                 }
                 if !value.type_.is_empty() {
-                    n.props.type_ = value.type_;
+                    n.props.type_ = value.type_.into_owned();
                 }
                 n.props.verno = n.props.verno.wrapping_add(1);
                 n.props.tstamp = self.now.clone().unwrap_or_default();
@@ -521,7 +499,7 @@ impl Manager {
     ) -> Result<(), CmError> {
         let path = uri.as_str();
         let found = self.existing(path)?;
-        let text = String::from_utf8(value.data)
+        let text = String::from_utf8(value.data.into_owned())
             .map_err(|_| CmError::bad_request("property value is not UTF-8"))?;
         if READ_ONLY_PROPS.contains(&name) {
             return Err(CmError::not_allowed(format!("{name} cannot be replaced")));
@@ -681,7 +659,7 @@ impl Manager {
         i: usize,
         path: &str,
         node: CspNode,
-    ) -> Result<Vec<(String, Option<LeafValue>)>, CmError> {
+    ) -> Result<Vec<(String, Option<LeafValue<'static>>)>, CmError> {
         let mut out = Vec::new();
         let mut stack = vec![(path.to_owned(), node)];
         while let Some((p, n)) = stack.pop() {

@@ -468,11 +468,11 @@ impl Manager {
         })
     }
 
-    fn leaf_of(node: &Node) -> Option<LeafValue> {
+    fn leaf_of(node: &Node) -> Option<LeafValue<'static>> {
         node.value.as_ref().map(|v| LeafValue {
-            data: v.clone(),
-            format: node.props.format.clone(),
-            type_: node.props.type_.clone(),
+            data: v.clone().into(),
+            format: crate::csp::common_text(&node.props.format),
+            type_: crate::csp::common_text(&node.props.type_),
         })
     }
 }

@@ -18,12 +18,12 @@ pub(super) enum Step {
     CspReplace {
         mount: usize,
         path: String,
-        old: LeafValue,
+        old: LeafValue<'static>,
     },
     /// Re-create a subtree a Delete removed from an external CSP (parents first).
     CspRestore {
         mount: usize,
-        nodes: Vec<(String, Option<LeafValue>)>,
+        nodes: Vec<(String, Option<LeafValue<'static>>)>,
     },
 }
 

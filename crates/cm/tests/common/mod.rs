@@ -10,7 +10,7 @@ pub fn manager() -> Manager {
     Manager::open(Box::new(MemoryStorage::new()), Config::default()).unwrap()
 }
 
-pub fn text(s: &str) -> LeafValue {
+pub fn text(s: &str) -> LeafValue<'static> {
     LeafValue::text(s)
 }
 
@@ -20,7 +20,7 @@ pub type Calls = Arc<Mutex<Vec<String>>>;
 /// A CSP keeping nodes in a map; can be told to fail on a path, and to be transactional.
 pub struct TestCsp {
     pub prefix: String,
-    pub nodes: Arc<Mutex<BTreeMap<String, Option<LeafValue>>>>,
+    pub nodes: Arc<Mutex<BTreeMap<String, Option<LeafValue<'static>>>>>,
     pub fail_on: Option<String>,
     pub internal: bool,
     pub calls: Calls,
@@ -101,7 +101,7 @@ impl Csp for TestCsp {
         if nodes.contains_key(path) {
             return Err(CspError::AlreadyExists);
         }
-        nodes.insert(path.to_owned(), value.cloned());
+        nodes.insert(path.to_owned(), value.map(LeafValue::to_static));
         if let (None, Some(fixed)) = (value, &self.fixed_child) {
             nodes.insert(format!("{path}/{fixed}"), None);
         }
@@ -113,7 +113,7 @@ impl Csp for TestCsp {
         let mut nodes = self.nodes.lock().unwrap();
         match nodes.get_mut(path) {
             Some(Some(v)) => {
-                *v = value.clone();
+                *v = value.to_static();
                 Ok(())
             }
             Some(None) => Err(CspError::NotAllowed),
@@ -136,7 +136,7 @@ impl Csp for TestCsp {
         self.check(target)?;
         let mut nodes = self.nodes.lock().unwrap();
         let prefix = format!("{source}/");
-        let copies: Vec<(String, Option<LeafValue>)> = nodes
+        let copies: Vec<(String, Option<LeafValue<'static>>)> = nodes
             .iter()
             .filter(|(k, _)| *k == source || k.starts_with(&prefix))
             .map(|(k, v)| (format!("{target}{}", &k[source.len()..]), v.clone()))

@@ -126,7 +126,7 @@ impl DmAccount {
 
 fn leaf(tree: &mut Manager, path: &str) -> Option<Vec<u8>> {
     match tree.inspect(path) {
-        Ok(CspNode::Leaf(v)) => Some(v.data),
+        Ok(CspNode::Leaf(v)) => Some(v.data.into_owned()),
         _ => None,
     }
 }
@@ -311,7 +311,7 @@ fn write_creds(tree: &mut Manager, x: &str, level: &str, creds: &AuthCreds) -> R
         LeafValue::text(&creds.secret),
     )?;
     let data = LeafValue {
-        data: creds.data.clone(),
+        data: creds.data.clone().into(),
         format: "bin".into(),
         type_: "application/octet-stream".into(),
     };

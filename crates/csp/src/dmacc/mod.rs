@@ -235,7 +235,7 @@ impl AccountStore {
         let auth = account::auth_node(tree, &account.node_name, level)?;
         let path = format!("{auth}/AAuthData");
         let value = LeafValue {
-            data: nonce.to_vec(),
+            data: nonce.to_vec().into(),
             format: "bin".into(),
             type_: "application/octet-stream".into(),
         };

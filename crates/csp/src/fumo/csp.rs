@@ -45,7 +45,7 @@ fn store_err(e: omadm_cm::CmError) -> CspError {
 }
 
 fn text(v: &LeafValue) -> Result<String, CspError> {
-    String::from_utf8(v.data.clone()).map_err(|_| CspError::Failed {
+    String::from_utf8(v.data.to_vec()).map_err(|_| CspError::Failed {
         code: 400,
         reason: "not UTF-8 text".into(),
     })
@@ -253,13 +253,19 @@ impl Csp for FumoCsp {
             Place::PkgData(id) => {
                 self.package(&id)?;
                 CspNode::Leaf(LeafValue {
-                    data: self.store.package_data(&id).unwrap_or_default(),
+                    data: self.store.package_data(&id).unwrap_or_default().into(),
                     format: "bin".into(),
                     type_: "application/octet-stream".into(),
                 })
             }
             Place::State(id) => CspNode::Leaf(LeafValue {
-                data: self.package(&id)?.state.code().to_string().into_bytes(),
+                data: self
+                    .package(&id)?
+                    .state
+                    .code()
+                    .to_string()
+                    .into_bytes()
+                    .into(),
                 format: "int".into(),
                 type_: "text/plain".into(),
             }),

@@ -191,7 +191,7 @@ impl FumoStore {
     /// The package delivered in the session (`Update/PkgData`), if any.
     pub fn package_data(&self, id: &str) -> Option<Vec<u8>> {
         match self.lock().inspect(&data_path(id)) {
-            Ok(CspNode::Leaf(v)) => Some(v.data),
+            Ok(CspNode::Leaf(v)) => Some(v.data.into_owned()),
             _ => None,
         }
     }
@@ -209,7 +209,7 @@ impl FumoStore {
         match (data, exists) {
             (Some(d), _) => {
                 let value = LeafValue {
-                    data: d.to_vec(),
+                    data: d.to_vec().into(),
                     format: "bin".into(),
                     type_: "application/octet-stream".into(),
                 };
