@@ -8,6 +8,7 @@
 //! MaxTotLen (characters of the canonical URI) or MaxSegLen (characters of one segment) is
 //! status 414; 0 means unlimited for each.
 
+use std::borrow::Cow;
 use std::fmt;
 
 /// The URI limits a device reports in `./DevDetail/URI/*`.
@@ -53,28 +54,31 @@ impl fmt::Display for UriError {
 impl std::error::Error for UriError {}
 
 /// A normalised node address: the segments below the root, kept as the canonical text
-/// alone (`.`, `./A/B`; names percent-escaped as [`encode_segment`] does), so that parsing a
-/// target costs one allocation. Two URIs are equal when their texts are; they order by their
-/// decoded segments.
+/// alone (`.`, `./A/B`; names percent-escaped as [`encode_segment`] does). Parsing a target
+/// already in canonical form (`./A/B`, what servers send) borrows it; other forms are
+/// rewritten once. Two URIs are equal when their texts are; they order by their decoded
+/// segments.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct NodeUri {
+pub struct NodeUri<'a> {
     /// The canonical text.
-    text: String,
+    text: Cow<'a, str>,
 }
 
-impl Default for NodeUri {
+impl Default for NodeUri<'_> {
     fn default() -> Self {
-        NodeUri { text: ".".into() }
+        NodeUri {
+            text: Cow::Borrowed("."),
+        }
     }
 }
 
-impl PartialOrd for NodeUri {
+impl PartialOrd for NodeUri<'_> {
     fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
         Some(self.cmp(other))
     }
 }
 
-impl Ord for NodeUri {
+impl Ord for NodeUri<'_> {
     fn cmp(&self, other: &Self) -> std::cmp::Ordering {
         self.segments().cmp(other.segments())
     }
@@ -148,23 +152,14 @@ fn percent_encode_into(out: &mut String, name: &str) {
     }
 }
 
-impl NodeUri {
+impl NodeUri<'static> {
     /// The root, `.`.
     pub fn root() -> Self {
         NodeUri::default()
     }
 
-    /// Parses a URI without query (a `?` is refused: use [`parse_target`]).
-    pub fn parse(text: &str, limits: &UriLimits) -> Result<NodeUri, UriError> {
-        let (uri, query) = parse_target(text, limits)?;
-        match query {
-            None => Ok(uri),
-            Some(_) => Err(UriError::Malformed("unexpected query".into())),
-        }
-    }
-
     /// Builds a URI from already-decoded segment names, checking each.
-    pub fn from_segments<I, S>(segments: I) -> Result<NodeUri, UriError>
+    pub fn from_segments<I, S>(segments: I) -> Result<NodeUri<'static>, UriError>
     where
         I: IntoIterator<Item = S>,
         S: Into<String>,
@@ -174,6 +169,24 @@ impl NodeUri {
             uri = uri.child(&s.into())?;
         }
         Ok(uri)
+    }
+}
+
+impl<'a> NodeUri<'a> {
+    /// Parses a URI without query (a `?` is refused: use [`parse_target`]).
+    pub fn parse(text: &'a str, limits: &UriLimits) -> Result<NodeUri<'a>, UriError> {
+        let (uri, query) = parse_target(text, limits)?;
+        match query {
+            None => Ok(uri),
+            Some(_) => Err(UriError::Malformed("unexpected query".into())),
+        }
+    }
+
+    /// This URI, made to own its text (no copy when it does already).
+    pub fn into_owned(self) -> NodeUri<'static> {
+        NodeUri {
+            text: Cow::Owned(self.text.into_owned()),
+        }
     }
 
     /// The canonical text form (`.`, `./A/B`; `%`, `/`, `?`, `&` in names escaped).
@@ -219,31 +232,35 @@ impl NodeUri {
         }
     }
 
-    /// The parent (`None` for the root).
-    pub fn parent(&self) -> Option<NodeUri> {
-        parent_str(&self.text).map(|p| NodeUri { text: p.to_owned() })
+    /// The parent (`None` for the root), borrowing this URI's text.
+    pub fn parent(&self) -> Option<NodeUri<'_>> {
+        parent_str(&self.text).map(|p| NodeUri {
+            text: Cow::Borrowed(p),
+        })
     }
 
     /// The child named `name` (refused when `name` is not a valid node name).
-    pub fn child(&self, name: &str) -> Result<NodeUri, UriError> {
+    pub fn child(&self, name: &str) -> Result<NodeUri<'static>, UriError> {
         check_name(name)?;
         let mut text = String::with_capacity(self.text.len() + name.len() + 1);
         text.push_str(&self.text);
         text.push('/');
         percent_encode_into(&mut text, name);
-        Ok(NodeUri { text })
+        Ok(NodeUri {
+            text: Cow::Owned(text),
+        })
     }
 
     /// Whether `self` is `other` or lies below it.
-    pub fn starts_with(&self, other: &NodeUri) -> bool {
+    pub fn starts_with(&self, other: &NodeUri<'_>) -> bool {
         other.is_root()
             || self.text == other.text
-            || (self.text.starts_with(&other.text)
+            || (self.text.starts_with(&*other.text)
                 && self.text.as_bytes().get(other.text.len()) == Some(&b'/'))
     }
 
     /// `self` with the prefix `from` replaced by `to` (for moves and copies of subtrees).
-    pub fn rebase(&self, from: &NodeUri, to: &NodeUri) -> Option<NodeUri> {
+    pub fn rebase(&self, from: &NodeUri<'_>, to: &NodeUri<'_>) -> Option<NodeUri<'static>> {
         if !self.starts_with(from) {
             return None;
         }
@@ -256,17 +273,19 @@ impl NodeUri {
         let mut text = String::with_capacity(to.text.len() + rest.len());
         text.push_str(&to.text);
         text.push_str(rest);
-        Some(NodeUri { text })
+        Some(NodeUri {
+            text: Cow::Owned(text),
+        })
     }
 
-    /// The ancestors from the root down to the parent.
-    pub fn ancestors(&self) -> impl Iterator<Item = NodeUri> + '_ {
+    /// The ancestors from the root down to the parent, borrowing this URI's text.
+    pub fn ancestors(&self) -> impl Iterator<Item = NodeUri<'_>> + '_ {
         let depth = self.depth();
         self.text
             .match_indices('/')
             .take(depth)
             .map(|(i, _)| NodeUri {
-                text: self.text[..i].to_owned(),
+                text: Cow::Borrowed(&self.text[..i]),
             })
     }
 
@@ -310,7 +329,7 @@ impl NodeUri {
     }
 }
 
-impl NodeUri {
+impl NodeUri<'_> {
     /// Whether text with no percent-escapes (each segment is its own name) is within the
     /// limits, in one pass over its octets; `false` sends the caller to the full check, which
     /// names the limit exceeded.
@@ -386,7 +405,10 @@ pub fn check_name(name: &str) -> Result<(), UriError> {
 }
 
 /// Parses a command target: a URI and an optional `?prop=` / `?list=` query.
-pub fn parse_target(text: &str, limits: &UriLimits) -> Result<(NodeUri, Option<Query>), UriError> {
+pub fn parse_target<'a>(
+    text: &'a str,
+    limits: &UriLimits,
+) -> Result<(NodeUri<'a>, Option<Query>), UriError> {
     // Split on octets: the separators are ASCII, and the general `str` patterns cost more
     // than the short URIs they would scan (this runs for every command).
     let (path, query) = match text.bytes().position(|b| b == b'?') {
@@ -429,13 +451,16 @@ pub fn parse_target(text: &str, limits: &UriLimits) -> Result<(NodeUri, Option<Q
             }
         }
     }
-    let text = if plain && !rest.is_empty() {
+    let text = if plain && (rest.is_empty() || rest.len() + 2 == path.len()) {
+        // `.` or `./rest`: the target is its own canonical text.
+        Cow::Borrowed(path)
+    } else if plain {
         let mut text = String::with_capacity(rest.len() + 2);
         text.push_str("./");
         text.push_str(rest);
-        text
+        Cow::Owned(text)
     } else {
-        canonical(&segments)
+        Cow::Owned(canonical(&segments))
     };
     let uri = NodeUri { text };
     uri.check_limits(limits)?;
@@ -464,7 +489,7 @@ fn parse_query(q: &str) -> Result<Query, UriError> {
     Err(UriError::Malformed(format!("unknown query {q:?}")))
 }
 
-impl fmt::Display for NodeUri {
+impl fmt::Display for NodeUri<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.text)
     }
@@ -502,6 +527,32 @@ pub fn parent_str(path: &str) -> Option<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_target_in_canonical_form_is_borrowed_and_other_forms_are_rewritten() {
+        let limits = UriLimits::default();
+        for (text, canonical, borrowed) in [
+            ("./A/B", "./A/B", true),
+            (".", ".", true),
+            ("./A/B?list=Struct", "./A/B", true),
+            ("A/B", "./A/B", false),
+            ("./A%41/B", "./AA/B", false),
+            ("./A%25B", "./A%25B", false),
+        ] {
+            let (uri, _) = parse_target(text, &limits).unwrap();
+            assert_eq!(uri.as_str(), canonical, "{text}");
+            assert_eq!(matches!(uri.text, Cow::Borrowed(_)), borrowed, "{text}");
+            assert_eq!(uri.clone().into_owned(), uri);
+        }
+        let deep = NodeUri::parse("./A/B/C", &limits).unwrap();
+        assert_eq!(
+            deep.ancestors()
+                .map(|a| a.as_str().to_owned())
+                .collect::<Vec<_>>(),
+            [".", "./A", "./A/B"]
+        );
+        assert_eq!(deep.parent().unwrap().as_str(), "./A/B");
+    }
 
     #[test]
     fn splitting_at_slashes_is_str_split() {
@@ -599,7 +650,7 @@ mod tests {
         assert!(parse_target("./a\u{7f}", &limits).is_err());
     }
 
-    fn p(s: &str) -> Result<NodeUri, UriError> {
+    fn p(s: &str) -> Result<NodeUri<'_>, UriError> {
         NodeUri::parse(s, &UriLimits::default())
     }
 

@@ -55,7 +55,7 @@ impl Found {
 const READ_ONLY_PROPS: [&str; 5] = ["Format", "Type", "Size", "TStamp", "VerNo"];
 
 impl Manager {
-    fn parse(&self, target: &str) -> Result<(NodeUri, Option<Query>), CmError> {
+    fn parse<'t>(&self, target: &'t str) -> Result<(NodeUri<'t>, Option<Query>), CmError> {
         Ok(parse_target(target, &self.config.uri_limits)?)
     }
 

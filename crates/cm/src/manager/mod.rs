@@ -98,7 +98,7 @@ impl Default for Config {
 }
 
 struct Mount {
-    prefix: NodeUri,
+    prefix: NodeUri<'static>,
     csp: Box<dyn Csp>,
     default_role: u32,
     /// The ACL of the mount point when the CSP keeps no ACL property of its own (set by the
@@ -209,7 +209,7 @@ impl Manager {
         csp: Box<dyn Csp>,
         default_role: u32,
     ) -> Result<(), CmError> {
-        let prefix = NodeUri::parse(prefix, &self.config.uri_limits)?;
+        let prefix = NodeUri::parse(prefix, &self.config.uri_limits)?.into_owned();
         if prefix.is_root() {
             return Err(CmError::not_allowed("a CSP cannot own the root"));
         }
