@@ -92,8 +92,8 @@ fn command(c: &Command) -> Value {
             o.insert("msg_ref".into(), json!(x.msg_ref));
             o.insert("cmd_ref".into(), json!(x.cmd_ref));
             o.insert("ref_cmd".into(), json!(x.cmd));
-            o.insert("target_refs".into(), json!(x.target_refs));
-            o.insert("source_refs".into(), json!(x.source_refs));
+            o.insert("target_refs".into(), json!(&*x.target_refs));
+            o.insert("source_refs".into(), json!(&*x.source_refs));
             o.insert(
                 "cred".into(),
                 x.cred.as_deref().map(cred).unwrap_or(Value::Null),

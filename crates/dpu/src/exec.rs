@@ -233,47 +233,38 @@ impl<'m> Executor<'_, 'm> {
         if let [item] = c.items.as_slice() {
             // The common case, without a list of outcomes.
             let code = outcome(self, item);
-            self.fold(&c.cmd_id, name, &[(item, code)], out);
+            self.fold(&c.cmd_id, name, &c.items, &[code], out);
             return is_success(code);
         }
-        let mut outcomes = Vec::with_capacity(c.items.len());
-        for item in &c.items {
-            let code = outcome(self, item);
-            outcomes.push((item, code));
-        }
-        self.fold(&c.cmd_id, name, &outcomes, out);
-        outcomes.iter().all(|(_, code)| is_success(*code))
+        let codes: Vec<u16> = c.items.iter().map(|item| outcome(self, item)).collect();
+        self.fold(&c.cmd_id, name, &c.items, &codes, out);
+        codes.iter().all(|code| is_success(*code))
     }
 
-    /// Appends one Status when every item has the same code, else one per item.
+    /// Appends one Status when every item has the same code (`codes[i]` is the outcome of
+    /// `items[i]`), else one per item; each refers to its items' URIs without copying them.
     fn fold<'c>(
         &self,
         cmd_id: &'c str,
         name: &'c str,
-        outcomes: &[(&'c Item<'_>, u16)],
+        items: &'c [Item<'_>],
+        codes: &[u16],
         out: &mut Vec<Response<'c>>,
     ) where
         'm: 'c,
     {
-        let same = outcomes.windows(2).all(|w| w[0].1 == w[1].1);
-        let status_for = |items: &[(&'c Item<'_>, u16)]| {
-            let code = items.first().map(|(_, c)| *c).unwrap_or(200);
+        let status_for = |items: &'c [Item<'_>], code: u16| {
             let mut s = status(self.msg_ref, cmd_id, name, code);
-            s.target_refs.reserve_exact(items.len());
-            for (item, _) in items {
-                if let Some(t) = item.target_uri() {
-                    s.target_refs.push(Cow::Borrowed(t));
-                }
-                if let Some(src) = item.source_uri() {
-                    s.source_refs.push(Cow::Borrowed(src));
-                }
-            }
+            s.refer_to_items(items);
             Command::Status(s)
         };
-        if same {
-            out.push(status_for(outcomes));
+        let first = codes.first().copied().unwrap_or(200);
+        if codes.iter().all(|&code| code == first) {
+            out.push(status_for(items, first));
         } else {
-            out.extend(outcomes.chunks(1).map(status_for));
+            for (item, &code) in items.iter().zip(codes) {
+                out.push(status_for(std::slice::from_ref(item), code));
+            }
         }
     }
 
@@ -313,16 +304,12 @@ impl<'m> Executor<'_, 'm> {
         let ok = if let [item] = c.items.as_slice() {
             // The common case, without a list of outcomes.
             let code = get_one(self, item);
-            self.fold(&c.cmd_id, "Get", &[(item, code)], out);
+            self.fold(&c.cmd_id, "Get", &c.items, &[code], out);
             is_success(code)
         } else {
-            let mut outcomes = Vec::with_capacity(c.items.len());
-            for item in &c.items {
-                let code = get_one(self, item);
-                outcomes.push((item, code));
-            }
-            self.fold(&c.cmd_id, "Get", &outcomes, out);
-            outcomes.iter().all(|(_, code)| is_success(*code))
+            let codes: Vec<u16> = c.items.iter().map(|item| get_one(self, item)).collect();
+            self.fold(&c.cmd_id, "Get", &c.items, &codes, out);
+            codes.iter().all(|code| is_success(*code))
         };
         if !result_items.is_empty() {
             out.push(Command::Results(Results {
@@ -342,7 +329,7 @@ impl<'m> Executor<'_, 'm> {
     where
         'm: 'c,
     {
-        let mut outcomes = Vec::new();
+        let mut codes = Vec::with_capacity(c.items.len());
         for item in &c.items {
             let code = match item.target_uri() {
                 None => 400,
@@ -357,10 +344,10 @@ impl<'m> Executor<'_, 'm> {
                     Err(e) => e.status,
                 },
             };
-            outcomes.push((item, code));
+            codes.push(code);
         }
-        self.fold(&c.cmd_id, "Exec", &outcomes, out);
-        outcomes.iter().all(|(_, code)| is_success(*code))
+        self.fold(&c.cmd_id, "Exec", &c.items, &codes, out);
+        codes.iter().all(|code| is_success(*code))
     }
 
     fn alert<'c>(&mut self, a: &'c Alert<'_>, out: &mut Vec<Response<'c>>) -> bool

@@ -62,11 +62,11 @@ fn pass_after<'c>(command: &Command<'_>, extra: Vec<Command<'c>>) -> Offer<'c> {
 
 fn status<'c>(msg_ref: &'c str, c: &'c ItemCommand<'_>, name: &'c str, code: u16) -> Command<'c> {
     let mut s = Status::new("", msg_ref, &*c.cmd_id, name, code);
-    s.target_refs.extend(
-        c.items
-            .iter()
-            .filter_map(|i| i.target_uri().map(Cow::Borrowed)),
-    );
+    s.target_refs = c
+        .items
+        .iter()
+        .filter_map(|i| i.target_uri().map(Cow::Borrowed))
+        .collect();
     Command::Status(s)
 }
 

@@ -160,10 +160,10 @@ fn emit_status<S: Sink>(status: &Status, cmd_id: &str, sink: &mut S) {
     sink.leaf(Tag::MsgRef, &status.msg_ref);
     sink.leaf(Tag::CmdRef, &status.cmd_ref);
     sink.leaf(Tag::Cmd, &status.cmd);
-    for target in &status.target_refs {
+    for target in status.target_refs.iter() {
         sink.leaf(Tag::TargetRef, target);
     }
-    for source in &status.source_refs {
+    for source in status.source_refs.iter() {
         sink.leaf(Tag::SourceRef, source);
     }
     if let Some(cred) = &status.cred {

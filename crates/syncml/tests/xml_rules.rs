@@ -163,7 +163,7 @@ fn cmdid_and_refs_are_strings_so_uuids_survive() {
     };
     assert_eq!(s.cmd_id, "6f9619ff-8b86-d011-b42d-00c04fc964ff");
     assert_eq!(s.cmd_ref, "a1b2");
-    assert_eq!(s.target_refs, ["./x", "./y"]);
+    assert_eq!(*s.target_refs, ["./x", "./y"]);
     assert_eq!(s.code(), Some(200));
 }
 

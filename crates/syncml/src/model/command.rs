@@ -2,7 +2,7 @@
 
 use std::borrow::Cow;
 
-use super::{Chal, Cred, Item, Meta};
+use super::{Chal, Cred, Item, Meta, Refs};
 use crate::error::DecodeError;
 
 /// The `CmdRef` a Status for the SyncHdr carries.
@@ -206,9 +206,9 @@ pub struct Status<'a> {
     /// `Cmd`: the command's element name, or `SyncHdr`.
     pub cmd: Cow<'a, str>,
     /// `TargetRef`s: the command's item targets.
-    pub target_refs: Vec<Cow<'a, str>>,
+    pub target_refs: Refs<'a>,
     /// `SourceRef`s: the command's item sources.
-    pub source_refs: Vec<Cow<'a, str>>,
+    pub source_refs: Refs<'a>,
     /// `Cred`.
     pub cred: Option<Box<Cred<'a>>>,
     /// `Chal`: an authentication challenge.
@@ -233,8 +233,8 @@ impl<'a> Status<'a> {
             msg_ref: msg_ref.into(),
             cmd_ref: cmd_ref.into(),
             cmd: cmd.into(),
-            target_refs: Vec::new(),
-            source_refs: Vec::new(),
+            target_refs: Refs::new(),
+            source_refs: Refs::new(),
             cred: None,
             chal: None,
             data: code_text(code),
@@ -253,15 +253,18 @@ impl<'a> Status<'a> {
             command.name(),
             code,
         );
-        for item in command.items() {
-            if let Some(t) = item.target_uri() {
-                s.target_refs.push(Cow::Borrowed(t));
-            }
-            if let Some(src) = item.source_uri() {
-                s.source_refs.push(Cow::Borrowed(src));
-            }
-        }
+        s.refer_to_items(command.items());
         s
+    }
+
+    /// Sets the TargetRefs and SourceRefs to the Target and Source URIs of `items`, lent
+    /// from them: the URIs of a single item (the common case) need no list of their own.
+    pub fn refer_to_items<'i>(&mut self, items: &'a [Item<'i>])
+    where
+        'i: 'a,
+    {
+        self.target_refs = Refs::of_items(items, |item| item.target.as_ref());
+        self.source_refs = Refs::of_items(items, |item| item.source.as_ref());
     }
 
     /// The status code, when Data is a number.

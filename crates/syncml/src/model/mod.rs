@@ -15,6 +15,7 @@ mod item;
 mod message;
 mod meta;
 mod owned;
+mod refs;
 
 pub use command::{
     code_text, Alert, Command, Container, Exec, ItemCommand, Malformed, Results, Status,
@@ -23,3 +24,4 @@ pub use command::{
 pub use item::{Data, Item, Location};
 pub use message::{Cred, DmVersion, SyncBody, SyncHdr, SyncMl};
 pub use meta::{Chal, Meta};
+pub use refs::Refs;
