@@ -182,6 +182,11 @@ impl<'a> NodeUri<'a> {
         }
     }
 
+    /// The canonical text, lent as long as this URI's (copied only when this URI owns it).
+    pub fn to_text(&self) -> Cow<'a, str> {
+        self.text.clone()
+    }
+
     /// This URI, made to own its text (no copy when it does already).
     pub fn into_owned(self) -> NodeUri<'static> {
         NodeUri {

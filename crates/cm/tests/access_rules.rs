@@ -179,7 +179,7 @@ fn list_struct_leaves_out_nodes_the_server_may_not_get() {
     m.replace(&local(), "./A/closed?prop=ACL", text("Get=other"))
         .unwrap();
     let items = m.get(&srv("a"), "./A?list=Struct").unwrap();
-    let uris: Vec<&str> = items.iter().map(|i| i.uri.as_str()).collect();
+    let uris: Vec<&str> = items.iter().map(|i| &*i.uri).collect();
     assert_eq!(uris, ["./A", "./A/open"]);
 }
 

@@ -21,7 +21,7 @@ fn open_mem(storage: &MemoryStorage, threshold: u64) -> Result<Manager, LoadErro
     Manager::open(Box::new(storage.clone()), config)
 }
 
-fn listing(m: &mut Manager) -> Vec<ResultItem> {
+fn listing(m: &mut Manager) -> Vec<ResultItem<'static>> {
     m.get(&local(), ".?list=StructData").unwrap()
 }
 

@@ -201,7 +201,7 @@ fn list_struct_and_struct_data_walk_the_subtree_in_order() {
     .unwrap();
     m.add(&local(), "./A/D/F", leaf("f")).unwrap();
     let items = m.get(&local(), "./A?list=Struct").unwrap();
-    let uris: Vec<&str> = items.iter().map(|i| i.uri.as_str()).collect();
+    let uris: Vec<&str> = items.iter().map(|i| &*i.uri).collect();
     assert_eq!(
         uris,
         ["./A", "./A/C", "./A/D", "./A/D/E", "./A/D/E/G", "./A/D/F"]

@@ -195,9 +195,8 @@ fn bootstrapped_account_is_visible_in_both_forms_with_secrets_write_only() {
     ] {
         assert_eq!(get(&mut d.m, &s, &secret).unwrap_err(), 405, "{secret}");
     }
-    let listed =
-        d.m.get(&s, &format!("./DMAcc/{x}?list=StructData"))
-            .unwrap();
+    let target = format!("./DMAcc/{x}?list=StructData");
+    let listed = d.m.get(&s, &target).unwrap();
     assert!(listed
         .iter()
         .all(|i| i.data.as_deref() != Some(&b"clientpw"[..])

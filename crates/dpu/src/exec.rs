@@ -18,7 +18,7 @@
 
 use std::borrow::Cow;
 
-use omadm_cm::{CmError, ExecOutcome, LeafValue, Manager, NewNode, Principal};
+use omadm_cm::{CmError, ExecOutcome, LeafValue, Manager, NewNode, Principal, ResultItem};
 
 use crate::ui::{parse_options, UiKind, UiRequest, UiResponse, UserInterface};
 use omadm_syncml::{
@@ -273,33 +273,33 @@ impl<'m> Executor<'_, 'm> {
         'm: 'c,
     {
         let mut result_items = Vec::with_capacity(c.items.len());
-        let mut get_one = |this: &mut Self, item: &Item<'_>| match item.target_uri() {
+        let mut get_one = |this: &mut Self, item: &'c Item<'_>| match item.target_uri() {
             None => 400,
-            Some(target) => match this.cm.get(&this.who, target) {
-                Ok(found) => {
-                    for r in found {
-                        let mut meta = Meta::default();
-                        if r.format != "chr" {
-                            meta.format = Some(r.format);
-                        }
-                        if r.type_ != "text/plain" && !r.type_.is_empty() {
-                            meta.type_ = Some(r.type_);
-                        }
-                        let data = r.data.map(|d| match String::from_utf8(d) {
-                            Ok(text) => Data::Text(text.into()),
-                            Err(e) => Data::Opaque(e.into_bytes().into()),
-                        });
-                        result_items.push(Item {
-                            source: Some(Location::new(r.uri)),
-                            meta: (!meta.is_empty()).then(|| Box::new(meta)),
-                            data,
-                            ..Item::default()
-                        });
+            Some(target) => {
+                let found = |r: ResultItem<'c>| {
+                    let mut meta = Meta::default();
+                    if r.format != "chr" {
+                        meta.format = Some(r.format);
                     }
-                    200
+                    if r.type_ != "text/plain" && !r.type_.is_empty() {
+                        meta.type_ = Some(r.type_);
+                    }
+                    let data = r.data.map(|d| match String::from_utf8(d) {
+                        Ok(text) => Data::Text(text.into()),
+                        Err(e) => Data::Opaque(e.into_bytes().into()),
+                    });
+                    result_items.push(Item {
+                        source: Some(Location::new(r.uri)),
+                        meta: (!meta.is_empty()).then(|| Box::new(meta)),
+                        data,
+                        ..Item::default()
+                    });
+                };
+                match this.cm.get_each(&this.who, target, found) {
+                    Ok(()) => 200,
+                    Err(e) => e.status,
                 }
-                Err(e) => e.status,
-            },
+            }
         };
         let ok = if let [item] = c.items.as_slice() {
             // The common case, without a list of outcomes.

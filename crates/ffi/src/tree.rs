@@ -262,7 +262,8 @@ pub unsafe extern "C" fn omadm_agent_tree_get_acl(
             let local = Principal::Local {
                 roles: omadm_cm::roles::MANAGER,
             };
-            let items = tree.get(&local, &format!("{uri}?prop=ACL"))?;
+            let target = format!("{uri}?prop=ACL");
+            let items = tree.get(&local, &target)?;
             let acl = items
                 .into_iter()
                 .next()

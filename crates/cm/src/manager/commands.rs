@@ -26,15 +26,28 @@ pub enum NewNode<'a> {
 
 /// One item of a Get's Results.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ResultItem {
-    /// The node's URI (with the query for properties).
-    pub uri: String,
+pub struct ResultItem<'a> {
+    /// The node's URI (with the query for properties): the Get's target when that is in
+    /// canonical form (lent, not copied).
+    pub uri: Cow<'a, str>,
     /// Format (`node` for interior nodes and child lists); the common ones are static text.
     pub format: Cow<'static, str>,
     /// Type; the common ones are static text.
     pub type_: Cow<'static, str>,
     /// The value; `None` in `?list=Struct` items.
     pub data: Option<Vec<u8>>,
+}
+
+impl ResultItem<'_> {
+    /// This item, owning its URI.
+    pub fn into_owned(self) -> ResultItem<'static> {
+        ResultItem {
+            uri: Cow::Owned(self.uri.into_owned()),
+            format: self.format,
+            type_: self.type_,
+            data: self.data,
+        }
+    }
 }
 
 /// A node as either owner sees it.
@@ -123,7 +136,25 @@ impl Manager {
 
     /// Get: a leaf's value, an interior node's child names (`a/b/c`, Format `node`), a
     /// property (`?prop=`), or a subtree listing (`?list=Struct|StructData`).
-    pub fn get(&mut self, who: &Principal, target: &str) -> Result<Vec<ResultItem>, CmError> {
+    pub fn get<'t>(
+        &mut self,
+        who: &Principal,
+        target: &'t str,
+    ) -> Result<Vec<ResultItem<'t>>, CmError> {
+        let mut items = Vec::with_capacity(1);
+        self.get_each(who, target, |item| items.push(item))?;
+        Ok(items)
+    }
+
+    /// [`Manager::get`], handing each Results item to `found` in order (only once the Get
+    /// has succeeded: on an error `found` is not called), for a caller that turns the items
+    /// into something else without a list of them.
+    pub fn get_each<'t>(
+        &mut self,
+        who: &Principal,
+        target: &'t str,
+        mut found: impl FnMut(ResultItem<'t>),
+    ) -> Result<(), CmError> {
         self.set_caller(who);
         let (uri, query) = self.parse(target)?;
         let path = uri.as_str();
@@ -137,67 +168,77 @@ impl Manager {
                         return Err(CmError::not_allowed(format!("{path} is write-only")));
                     }
                     let n = self.store.get(path).expect("checked above");
-                    return Ok(vec![ResultItem {
-                        uri: path.to_owned(),
+                    found(ResultItem {
+                        uri: uri.to_text(),
                         format: common_text(&n.props.format),
                         type_: common_text(&n.props.type_),
                         data: n.value.clone(),
-                    }]);
+                    });
+                    return Ok(());
                 }
                 Some(_) => {}
             }
         }
-        let found = self.existing(path)?;
+        let node = self.existing(path)?;
         self.check(who, path, AclCommand::Get)?;
         match query {
             None => {
                 if !self.readable(path) {
                     return Err(CmError::not_allowed(format!("{path} is write-only")));
                 }
-                Ok(vec![self.item(path, found, true)])
+                found(self.item(uri.to_text(), node, true));
             }
             Some(Query::Prop(name)) => {
-                let value = self.get_property(path, &found, &name)?;
-                Ok(vec![ResultItem {
-                    uri: format!("{path}?prop={name}"),
+                let value = self.get_property(path, &node, &name)?;
+                found(ResultItem {
+                    uri: Cow::Owned(format!("{path}?prop={name}")),
                     format: "chr".into(),
                     type_: "text/plain".into(),
                     data: Some(value.into_bytes()),
-                }])
+                });
             }
-            Some(Query::ListStruct) => self.list(who, path, found, false),
-            Some(Query::ListStructData) => self.list(who, path, found, true),
-            Some(Query::ListOther(form)) => Err(CmError::not_supported(format!(
-                "?list={form} is not supported"
-            ))),
+            Some(Query::ListStruct) => self
+                .list(who, path, node, false)?
+                .into_iter()
+                .for_each(found),
+            Some(Query::ListStructData) => self
+                .list(who, path, node, true)?
+                .into_iter()
+                .for_each(found),
+            Some(Query::ListOther(form)) => {
+                return Err(CmError::not_supported(format!(
+                    "?list={form} is not supported"
+                )))
+            }
         }
+        Ok(())
     }
 
-    /// The Results item for the node `found` at `path` (its value, or for an interior node
+    /// The Results item for the node `found` at `uri` (its value, or for an interior node
     /// its child list, when `with_data`), made of the node's own text without copying it.
-    fn item(&mut self, path: &str, found: Found, with_data: bool) -> ResultItem {
+    fn item<'t>(&mut self, uri: Cow<'t, str>, found: Found, with_data: bool) -> ResultItem<'t> {
         match found {
             Found::Store(n) if !n.is_interior() => ResultItem {
-                uri: path.to_owned(),
+                uri,
                 format: n.props.format.into(),
                 type_: n.props.type_.into(),
                 data: with_data.then(|| n.value.unwrap_or_default()),
             },
             Found::Csp(_, CspNode::Leaf(v)) => ResultItem {
-                uri: path.to_owned(),
+                uri,
                 format: v.format,
                 type_: v.type_,
                 data: with_data.then(|| v.data.into_owned()),
             },
             found => {
-                let children = with_data.then(|| self.children(path, &found).join("/"));
+                let children = with_data.then(|| self.children(&uri, &found).join("/"));
                 let type_ = match found {
                     Found::Store(n) => n.props.type_,
                     Found::Csp(_, CspNode::Interior { type_, .. }) => type_,
                     Found::Csp(_, CspNode::Leaf(_)) => String::new(),
                 };
                 ResultItem {
-                    uri: path.to_owned(),
+                    uri,
                     format: "node".into(),
                     type_: if type_.is_empty() {
                         "text/plain".into()
@@ -216,7 +257,7 @@ impl Manager {
         path: &str,
         found: Found,
         with_data: bool,
-    ) -> Result<Vec<ResultItem>, CmError> {
+    ) -> Result<Vec<ResultItem<'static>>, CmError> {
         let mut out = Vec::new();
         let mut stack = vec![(path.to_owned(), found)];
         while let Some((p, f)) = stack.pop() {
@@ -224,7 +265,7 @@ impl Manager {
             let interior = f.is_interior();
             let names = self.children(&p, &f);
             // An interior node's Data in a list is not its child list: none.
-            out.push(self.item(&p, f, with_data && readable && !interior));
+            out.push(self.item(Cow::Owned(p.clone()), f, with_data && readable && !interior));
             let mut kids = Vec::new();
             for name in names {
                 let child = format!("{p}/{}", encode_segment(&name));

@@ -225,7 +225,8 @@ impl Csp for SyncMlDmAccCsp {
         let (x, _) = split(path).ok_or(CspError::NotSupported)?;
         match name {
             "ACL" => self.store.with(|t| {
-                let items = t.get(&LOCAL, &format!("./DMAcc/{x}?prop=ACL"))?;
+                let target = format!("./DMAcc/{x}?prop=ACL");
+                let items = t.get(&LOCAL, &target)?;
                 Ok(
                     String::from_utf8_lossy(items[0].data.as_deref().unwrap_or_default())
                         .into_owned(),

@@ -114,7 +114,8 @@ impl Csp for DmAccCsp {
     fn get_property(&mut self, path: &str, name: &str) -> Result<String, CspError> {
         match name {
             "ACL" | "Title" => self.store.with(|t| {
-                let items = t.get(&LOCAL, &format!("{path}?prop={name}"))?;
+                let target = format!("{path}?prop={name}");
+                let items = t.get(&LOCAL, &target)?;
                 Ok(
                     String::from_utf8_lossy(items[0].data.as_deref().unwrap_or_default())
                         .into_owned(),
