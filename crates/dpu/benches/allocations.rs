@@ -130,9 +130,13 @@ fn main() {
         };
         measure(file, &message, encoding);
     }
-    for encoding in [Encoding::Xml, Encoding::Wbxml] {
-        let message = gets(10_000, encoding);
-        let name = format!("10,000 Gets ({encoding:?})");
-        measure(&name, &message, encoding);
+    // One Get shows what a message costs whatever its commands (header, reply buffers,
+    // the session's bookkeeping); many show what each command adds.
+    for n in [1, 100, 10_000] {
+        for encoding in [Encoding::Xml, Encoding::Wbxml] {
+            let message = gets(n, encoding);
+            let name = format!("{n} Gets ({encoding:?})");
+            measure(&name, &message, encoding);
+        }
     }
 }

@@ -34,7 +34,7 @@ pub(crate) fn is_success(code: u16) -> bool {
 /// Runs commands against the Manager for one server message.
 pub(crate) struct Executor<'a, 'm> {
     pub cm: &'a mut Manager,
-    pub who: Principal,
+    pub who: &'a Principal,
     /// The MsgID of the server's message, repeated in every Status (borrowed from it).
     pub msg_ref: &'m str,
     pub ui: Option<&'a mut (dyn UserInterface + 'static)>,
@@ -210,26 +210,23 @@ impl<'m> Executor<'_, 'm> {
     where
         'm: 'c,
     {
-        let mut outcome = |this: &mut Self, item: &Item<'_>| match op(
-            this.cm,
-            &this.who,
-            item,
-            c.meta.as_deref(),
-        ) {
-            Ok(()) => 200,
-            Err(e) => {
-                log::info!(
-                    "{name} {}: {e}",
-                    omadm_syncml::printable(
-                        item.target_uri()
-                            .or(item.source_uri())
-                            .unwrap_or("(no URI)")
-                    )
-                    .limit(128)
-                );
-                e.status
-            }
-        };
+        let mut outcome =
+            |this: &mut Self, item: &Item<'_>| match op(this.cm, this.who, item, c.meta.as_deref())
+            {
+                Ok(()) => 200,
+                Err(e) => {
+                    log::info!(
+                        "{name} {}: {e}",
+                        omadm_syncml::printable(
+                            item.target_uri()
+                                .or(item.source_uri())
+                                .unwrap_or("(no URI)")
+                        )
+                        .limit(128)
+                    );
+                    e.status
+                }
+            };
         if let [item] = c.items.as_slice() {
             // The common case, without a list of outcomes.
             let code = outcome(self, item);
@@ -295,7 +292,7 @@ impl<'m> Executor<'_, 'm> {
                         ..Item::default()
                     });
                 };
-                match this.cm.get_each(&this.who, target, found) {
+                match this.cm.get_each(this.who, target, found) {
                     Ok(()) => 200,
                     Err(e) => e.status,
                 }
@@ -333,16 +330,16 @@ impl<'m> Executor<'_, 'm> {
         for item in &c.items {
             let code = match item.target_uri() {
                 None => 400,
-                Some(target) => match self.cm.exec(
-                    &self.who,
-                    target,
-                    &data_bytes(item),
-                    c.correlator.as_deref(),
-                ) {
-                    Ok(ExecOutcome::Done) => 200,
-                    Ok(ExecOutcome::Accepted) => 202,
-                    Err(e) => e.status,
-                },
+                Some(target) => {
+                    match self
+                        .cm
+                        .exec(self.who, target, &data_bytes(item), c.correlator.as_deref())
+                    {
+                        Ok(ExecOutcome::Done) => 200,
+                        Ok(ExecOutcome::Accepted) => 202,
+                        Err(e) => e.status,
+                    }
+                }
             };
             codes.push(code);
         }

@@ -10,7 +10,7 @@ use omadm_syncml::auth::{decode_nonce, AuthScheme};
 use omadm_syncml::notification::session_id_text;
 use omadm_syncml::{
     b64, decode_lenient, encode, Alert, Chal, Command, Cred, Data, Item, ItemCommand, Location,
-    Meta, Status, SyncBody, SyncHdr, SyncMl,
+    Meta, Refs, Status, SyncBody, SyncHdr, SyncMl,
 };
 
 use crate::config::{Credentials, SessionConfig};
@@ -146,6 +146,8 @@ pub type Entropy = Box<dyn FnMut(&mut [u8]) + Send>;
 /// One management session. See the crate documentation.
 pub struct Session {
     config: SessionConfig,
+    /// Who the server's commands come from, for the Configuration Manager (built once).
+    server: Principal,
     trigger: Trigger,
     session_id: String,
     /// Our next MsgID.
@@ -204,7 +206,9 @@ impl Session {
         };
         let client_creds = config.client_credentials.clone();
         let max_obj = config.max_obj_size;
+        let server = Principal::server(config.server_id.clone(), config.server_roles);
         Session {
+            server,
             config,
             trigger,
             session_id: session_id_text(id),
@@ -282,25 +286,25 @@ impl Session {
 
     /// The header of the next message, and its MsgID taken.
     fn header(&mut self) -> SyncHdr<'static> {
-        let header = self.next_header();
+        let header = self.next_header().into_owned();
         self.msg_id += 1;
         header
     }
 
     /// The header of the next message, its MsgID not yet taken (a reply that is never sent
     /// takes none).
-    fn next_header(&self) -> SyncHdr<'static> {
-        let mut source = Location::new(self.config.device_id.clone());
+    fn next_header(&self) -> SyncHdr<'_> {
+        let mut source = Location::new(self.config.device_id.as_str());
         let mut header = SyncHdr::new(
             self.config.version,
-            self.session_id.clone(),
+            self.session_id.as_str(),
             (self.msg_id + 1).to_string(),
-            Location::new(self.config.server_uri.clone()),
+            Location::new(self.config.server_uri.as_str()),
             source.clone(),
         );
         if let Some(creds) = &self.client_creds {
             if !self.client_authenticated {
-                source.loc_name = Some(creds.name.clone().into());
+                source.loc_name = Some(creds.name.as_str().into());
                 header.source = source;
                 header.cred = match creds.scheme {
                     AuthScheme::Basic => Some(Cred::basic(&creds.name, &creds.secret)),
@@ -567,13 +571,12 @@ impl Session {
         let mut aborted = false;
         // Each command's responses, in one list reused from command to command.
         let mut scratch = Vec::new();
-        let server_name = self.config.server_id.clone();
         let mut exec = Executor {
             cm,
-            who: Principal::server(self.config.server_id.clone(), self.config.server_roles),
+            who: &self.server,
             msg_ref: server_msg_id,
             ui: self.ui.as_deref_mut(),
-            server_name: &server_name,
+            server_name: &self.config.server_id,
             cancelled: false,
         };
         for command in &msg.body.commands {
@@ -799,9 +802,9 @@ impl Session {
     fn check_server<'m>(&mut self, msg: &'m SyncMl<'_>, mac_valid: Option<bool>) -> Status<'m> {
         let h = &msg.header;
         let mut s = Status::new("", &*h.msg_id, "0", "SyncHdr", 200);
-        s.target_refs.push(Cow::Borrowed(&h.target.loc_uri));
-        s.source_refs.push(Cow::Borrowed(&h.source.loc_uri));
-        let Some(expected) = self.config.server_credentials.clone() else {
+        s.target_refs = Refs::lent(std::slice::from_ref(&h.target.loc_uri));
+        s.source_refs = Refs::lent(std::slice::from_ref(&h.source.loc_uri));
+        let Some(expected) = &self.config.server_credentials else {
             return s;
         };
         let hmac = expected.scheme == AuthScheme::Hmac;
@@ -809,6 +812,7 @@ impl Session {
         if self.server_authenticated && !hmac {
             return s;
         }
+        let expected = expected.clone();
         let verdict = if hmac {
             match mac_valid {
                 None => 407,

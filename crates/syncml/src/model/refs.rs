@@ -48,6 +48,11 @@ impl<'a> Refs<'a> {
         Refs(Repr::Lent(&[]))
     }
 
+    /// The URIs of `uris`, lent from them.
+    pub const fn lent(uris: &'a [Cow<'a, str>]) -> Self {
+        Refs(Repr::Lent(uris))
+    }
+
     /// The URIs of `items` at `location` (their Target or Source), lent from them.
     pub(crate) fn of_items<'i: 'a>(
         items: &'a [Item<'i>],
