@@ -267,7 +267,7 @@ fn emit_meta<S: Sink>(meta: &Meta, sink: &mut S) {
         }
     }
     if let Some(size) = meta.size {
-        sink.leaf(Tag::Size, &size.to_string());
+        sink.leaf(Tag::Size, decimal(size, &mut [0; 20]));
     }
     if let Some(version) = &meta.version {
         sink.leaf(Tag::Version, version);
@@ -276,13 +276,40 @@ fn emit_meta<S: Sink>(meta: &Meta, sink: &mut S) {
         sink.leaf(Tag::NextNonce, nonce);
     }
     if let Some(size) = meta.max_msg_size {
-        sink.leaf(Tag::MaxMsgSize, &size.to_string());
+        sink.leaf(Tag::MaxMsgSize, decimal(size, &mut [0; 20]));
     }
     if let Some(size) = meta.max_obj_size {
-        sink.leaf(Tag::MaxObjSize, &size.to_string());
+        sink.leaf(Tag::MaxObjSize, decimal(size, &mut [0; 20]));
     }
     for emi in &meta.emi {
         sink.leaf(Tag::Emi, emi);
     }
     sink.end(Tag::Meta);
+}
+
+/// `n` in decimal, written into `buf` (no allocation for the numbers of every header).
+fn decimal(mut n: u64, buf: &mut [u8; 20]) -> &str {
+    let mut at = buf.len();
+    loop {
+        at -= 1;
+        buf[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    // Only ASCII digits were written.
+    std::str::from_utf8(&buf[at..]).unwrap_or("0")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::decimal;
+
+    #[test]
+    fn decimal_is_to_string() {
+        for n in [0, 7, 10, 99, 65_535, 1 << 40, u64::MAX] {
+            assert_eq!(decimal(n, &mut [0; 20]), n.to_string());
+        }
+    }
 }
