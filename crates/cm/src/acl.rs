@@ -159,12 +159,12 @@ pub fn permits(text: &str, cmd: AclCommand, server_id: &str) -> bool {
     // On octets: the separators are ASCII, and splitting short text at single octets is
     // cheaper than the general `str` pattern machinery.
     let (cmd, server_id) = (cmd.name().as_bytes(), server_id.as_bytes());
+    // An entry is `Cmd=ids`: only those that start with this command and `=` are split.
     text.as_bytes().split(|&b| b == b'&').any(|entry| {
-        let Some(eq) = entry.iter().position(|&b| b == b'=') else {
-            return false;
-        };
-        entry[..eq] == *cmd
-            && entry[eq + 1..]
+        entry.len() > cmd.len()
+            && entry[cmd.len()] == b'='
+            && entry.starts_with(cmd)
+            && entry[cmd.len() + 1..]
                 .split(|&b| b == b'+')
                 .any(|id| id == b"*" || id == server_id)
     })

@@ -19,6 +19,8 @@ pub enum Change {
 #[derive(Debug, Clone)]
 pub struct TreeStore {
     nodes: HashMap<String, Node>,
+    /// Counts changes: what was read of the store stays true while it is the same.
+    generation: u64,
 }
 
 impl TreeStore {
@@ -28,12 +30,20 @@ impl TreeStore {
         root.props.acl = root_acl.to_owned();
         let mut nodes = HashMap::new();
         nodes.insert(".".to_owned(), root);
-        TreeStore { nodes }
+        TreeStore {
+            nodes,
+            generation: 0,
+        }
     }
 
     /// The node at a canonical path.
     pub fn get(&self, path: &str) -> Option<&Node> {
         self.nodes.get(path)
+    }
+
+    /// A number that changes whenever the store may have changed (every mutating call).
+    pub fn generation(&self) -> u64 {
+        self.generation
     }
 
     /// Number of nodes, the root included.
@@ -54,6 +64,7 @@ impl TreeStore {
     /// Puts `node` at `path` (whose parent must exist and be interior), linking it into the
     /// parent; returns the undo record. Children of a replaced interior node are kept.
     pub fn put(&mut self, path: &str, mut node: Node) -> Change {
+        self.generation += 1;
         if let Some(existing) = self.nodes.get_mut(path) {
             if node.is_interior() && existing.is_interior() {
                 node.children = existing.children.clone();
@@ -76,6 +87,7 @@ impl TreeStore {
     /// Removes the node at `path` and its subtree; returns undo records (to be applied in
     /// order) that restore them.
     pub fn remove(&mut self, path: &str) -> Vec<Change> {
+        self.generation += 1;
         let mut undo = Vec::new();
         let mut stack = vec![path.to_owned()];
         while let Some(p) = stack.pop() {
@@ -114,6 +126,7 @@ impl TreeStore {
 
     /// Mutable access to a node's value and properties (not its children).
     pub fn node_mut(&mut self, path: &str) -> Option<&mut Node> {
+        self.generation += 1;
         self.nodes.get_mut(path)
     }
 

@@ -629,7 +629,9 @@ mod tests {
     fn the_one_pass_parse_agrees_with_the_general_rules() {
         // Every path of up to 6 characters over an alphabet of the corner cases, under tight
         // and default limits: where the one-pass parse answers, the general rules agree.
-        let alphabet = ['a', '.', '*', '/', '%', '&', ' ', '\u{7f}', '\u{e9}', '4', '1'];
+        let alphabet = [
+            'a', '.', '*', '/', '%', '&', ' ', '\u{7f}', '\u{e9}', '4', '1',
+        ];
         let tight = UriLimits {
             max_depth: 2,
             max_tot_len: 6,

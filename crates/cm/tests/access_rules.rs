@@ -297,3 +297,33 @@ fn deleting_a_server_removes_it_from_every_acl() {
         Some(&b"Get=*"[..])
     );
 }
+
+#[test]
+fn an_acl_change_is_in_force_for_the_next_command_however_it_was_made() {
+    let mut m = manager();
+    m.add(&local(), "./A/B/C", leaf("1")).unwrap();
+    m.add(&local(), "./A/B/D", leaf("1")).unwrap();
+    // The same parent twice: the second check may reuse what the first looked up.
+    assert!(m.get(&srv("a"), "./A/B/C").is_ok());
+    assert!(m.get(&srv("a"), "./A/B/D").is_ok());
+
+    // A changed ACL on an ancestor.
+    m.replace(&local(), "./A?prop=ACL", text("Get=b")).unwrap();
+    assert_eq!(m.get(&srv("a"), "./A/B/C").unwrap_err().status, 425);
+    assert!(m.get(&srv("b"), "./A/B/C").is_ok());
+
+    // A nearer one, then that node deleted and re-created without it.
+    m.replace(&local(), "./A/B?prop=ACL", text("Get=a"))
+        .unwrap();
+    assert!(m.get(&srv("a"), "./A/B/C").is_ok());
+    m.delete(&local(), "./A/B").unwrap();
+    m.add(&local(), "./A/B/C", leaf("1")).unwrap();
+    assert_eq!(m.get(&srv("a"), "./A/B/C").unwrap_err().status, 425);
+
+    // An Atomic that grants, rolled back.
+    m.begin_atomic().unwrap();
+    m.replace(&local(), "./A?prop=ACL", text("Get=a")).unwrap();
+    assert!(m.get(&srv("a"), "./A/B/C").is_ok());
+    m.rollback_atomic().unwrap();
+    assert_eq!(m.get(&srv("a"), "./A/B/C").unwrap_err().status, 425);
+}

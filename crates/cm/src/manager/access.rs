@@ -8,6 +8,21 @@ use crate::uri::{decode_canonical_segment, parent_str};
 /// The ACL the TND recommends for a root that has none.
 const DEFAULT_ROOT_ACL: &str = "Add=*&Get=*";
 
+/// The ACL in force at a node of the built-in store, as last looked up: true while the
+/// store is unchanged (its generation), so that the commands of a message under one parent
+/// (nearly all of them) walk its ancestors once.
+#[derive(Debug, Default)]
+pub(super) struct AclMemo {
+    /// Whether the rest holds a lookup.
+    valid: bool,
+    /// The store's generation when it was looked up.
+    generation: u64,
+    /// The node looked up.
+    path: String,
+    /// The ACL in force there (its own, an ancestor's, or the default for the root).
+    acl: String,
+}
+
 impl Manager {
     /// Whether the ACL in force at the existing node `path` (its own, else its nearest
     /// ancestor's, else the TND's default for the root) permits `cmd` to `server_id`; the ACLs
@@ -26,10 +41,9 @@ impl Manager {
                     }
                 }
             } else {
-                self.store
-                    .get(p)
-                    .filter(|n| !n.props.acl.is_empty())
-                    .map(|n| acl::permits(&n.props.acl, cmd, server_id))
+                // No mount owns `p`, nor any of its ancestors (a mount owns its prefix and
+                // everything below it): the rest of the walk is in the store.
+                return acl::permits(self.store_acl_in_force(p), cmd, server_id);
             };
             if let Some(verdict) = verdict {
                 return verdict;
@@ -39,6 +53,32 @@ impl Manager {
                 None => return acl::permits(DEFAULT_ROOT_ACL, cmd, server_id),
             }
         }
+    }
+
+    /// The ACL in force at `path` of the store (no mount owns it): the nearest own ACL of
+    /// it or its ancestors, else the default for the root.
+    fn store_acl_in_force(&mut self, path: &str) -> &str {
+        let generation = self.store.generation();
+        let memo = &mut self.acl_memo;
+        if !(memo.valid && memo.generation == generation && memo.path == path) {
+            let mut p = path;
+            let acl = loop {
+                if let Some(n) = self.store.get(p).filter(|n| !n.props.acl.is_empty()) {
+                    break n.props.acl.as_str();
+                }
+                match parent_str(p) {
+                    Some(parent) => p = parent,
+                    None => break DEFAULT_ROOT_ACL,
+                }
+            };
+            memo.path.clear();
+            memo.path.push_str(path);
+            memo.acl.clear();
+            memo.acl.push_str(acl);
+            memo.generation = generation;
+            memo.valid = true;
+        }
+        &self.acl_memo.acl
     }
 
     /// The node's own ACL property (empty when it inherits), or `None` if unknown.

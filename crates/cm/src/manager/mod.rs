@@ -119,6 +119,8 @@ pub struct Manager {
     /// Undo steps of the running transaction or command.
     undo: Vec<txn::Step>,
     in_atomic: bool,
+    /// The last ACL looked up in the store (see [`access::AclMemo`]).
+    acl_memo: access::AclMemo,
     /// The running command changes the tree in one CSP call at most, after which nothing
     /// of it can fail: outside an Atomic its undo steps would never be used, so none are
     /// recorded (see [`Manager::keep_undo`]).
@@ -179,6 +181,7 @@ impl Manager {
             pending: Vec::new(),
             undo: Vec::new(),
             in_atomic: false,
+            acl_memo: access::AclMemo::default(),
             single_step: false,
             caller: None,
             atomic_pending_mark: 0,
