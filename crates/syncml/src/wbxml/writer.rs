@@ -81,24 +81,21 @@ impl Sink for WbxmlSink {
     }
 
     fn text(&mut self, text: &str) {
-        if text.is_empty() {
-            return;
-        }
-        let mut pieces = text.split('\0');
-        if let Some(first) = pieces.next() {
-            if !first.is_empty() {
-                self.out.push(token::STR_I);
-                self.out.extend_from_slice(first.as_bytes());
-                self.out.push(0);
-            }
-        }
-        for piece in pieces {
-            self.out.extend_from_slice(&[token::ENTITY, 0]);
+        // The pieces between NULs as inline strings, each NUL as `ENTITY 0`; found on
+        // octets (a NUL octet is only ever the character U+0000 in UTF-8).
+        let mut rest = text.as_bytes();
+        self.out.reserve(rest.len() + 2);
+        loop {
+            let nul = rest.iter().position(|&b| b == 0);
+            let piece = &rest[..nul.unwrap_or(rest.len())];
             if !piece.is_empty() {
                 self.out.push(token::STR_I);
-                self.out.extend_from_slice(piece.as_bytes());
+                self.out.extend_from_slice(piece);
                 self.out.push(0);
             }
+            let Some(at) = nul else { break };
+            self.out.extend_from_slice(&[token::ENTITY, 0]);
+            rest = &rest[at + 1..];
         }
     }
 
