@@ -287,8 +287,9 @@ fn emit_meta<S: Sink>(meta: &Meta, sink: &mut S) {
     sink.end(Tag::Meta);
 }
 
-/// `n` in decimal, written into `buf` (no allocation for the numbers of every header).
-fn decimal(mut n: u64, buf: &mut [u8; 20]) -> &str {
+/// `n` in decimal, written into `buf` (no allocation for the numbers every message
+/// carries: CmdIDs, sizes).
+pub(crate) fn decimal(mut n: u64, buf: &mut [u8; 20]) -> &str {
     let mut at = buf.len();
     loop {
         at -= 1;

@@ -79,8 +79,8 @@ impl MessageWriter {
         cmd_id: u32,
         limit: usize,
     ) -> Option<usize> {
-        let mut digits = [0u8; 10];
-        self.write_within(command, Some(decimal(cmd_id, &mut digits)), limit)
+        let mut digits = [0u8; 20];
+        self.write_within(command, Some(emit::decimal(cmd_id.into(), &mut digits)), limit)
     }
 
     fn write_within(
@@ -136,29 +136,8 @@ impl MessageWriter {
     }
 }
 
-/// `n` in decimal, written into `out`.
-fn decimal(mut n: u32, out: &mut [u8; 10]) -> &str {
-    let mut i = out.len();
-    loop {
-        i -= 1;
-        out[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    std::str::from_utf8(&out[i..]).unwrap_or("0")
-}
-
 #[cfg(test)]
 mod tests {
-    #[test]
-    fn decimal_is_the_number() {
-        for n in [0, 7, 10, 99, 12345, u32::MAX] {
-            assert_eq!(super::decimal(n, &mut [0; 10]), n.to_string());
-        }
-    }
-
     use super::*;
     use crate::model::{Alert, Item, ItemCommand, Location, Meta, Status, SyncBody, SyncMl};
 
