@@ -327,3 +327,24 @@ fn an_acl_change_is_in_force_for_the_next_command_however_it_was_made() {
     m.rollback_atomic().unwrap();
     assert_eq!(m.get(&srv("a"), "./A/B/C").unwrap_err().status, 425);
 }
+
+#[test]
+fn verdicts_at_one_node_differ_by_command_and_server() {
+    let mut m = manager();
+    m.add(&local(), "./A/B/C", leaf("1")).unwrap();
+    m.add(&local(), "./A/B/D", leaf("1")).unwrap();
+    m.replace(&local(), "./A?prop=ACL", text("Get=a+b&Replace=b&Delete=a"))
+        .unwrap();
+    for _ in 0..2 {
+        assert!(m.get(&srv("a"), "./A/B/C").is_ok());
+        assert_eq!(
+            m.replace(&srv("a"), "./A/B/C", text("2")).unwrap_err().status,
+            425
+        );
+        assert!(m.replace(&srv("b"), "./A/B/C", text("2")).is_ok());
+        assert!(m.get(&srv("b"), "./A/B/C").is_ok());
+        assert_eq!(m.get(&srv("c"), "./A/B/C").unwrap_err().status, 425);
+        assert_eq!(m.delete(&srv("b"), "./A/B/D").unwrap_err().status, 425);
+    }
+    m.delete(&srv("a"), "./A/B/D").unwrap();
+}

@@ -21,6 +21,10 @@ pub(super) struct AclMemo {
     path: String,
     /// The ACL in force there (its own, an ancestor's, or the default for the root).
     acl: String,
+    /// The server whose verdicts are kept.
+    server_id: String,
+    /// What that ACL answers that server, by command (`AclCommand as usize`), once asked.
+    verdicts: [Option<bool>; AclCommand::ALL.len()],
 }
 
 impl Manager {
@@ -43,7 +47,7 @@ impl Manager {
             } else {
                 // No mount owns `p`, nor any of its ancestors (a mount owns its prefix and
                 // everything below it): the rest of the walk is in the store.
-                return acl::permits(self.store_acl_in_force(p), cmd, server_id);
+                return self.store_acl_permits(p, cmd, server_id);
             };
             if let Some(verdict) = verdict {
                 return verdict;
@@ -55,9 +59,10 @@ impl Manager {
         }
     }
 
-    /// The ACL in force at `path` of the store (no mount owns it): the nearest own ACL of
-    /// it or its ancestors, else the default for the root.
-    fn store_acl_in_force(&mut self, path: &str) -> &str {
+    /// Whether the ACL in force at `path` of the store (no mount owns it: the nearest own
+    /// ACL of it or its ancestors, else the default for the root) permits `cmd` to
+    /// `server_id`. The ACL and its verdicts are remembered while the store is unchanged.
+    fn store_acl_permits(&mut self, path: &str, cmd: AclCommand, server_id: &str) -> bool {
         let generation = self.store.generation();
         let memo = &mut self.acl_memo;
         if !(memo.valid && memo.generation == generation && memo.path == path) {
@@ -77,8 +82,14 @@ impl Manager {
             memo.acl.push_str(acl);
             memo.generation = generation;
             memo.valid = true;
+            memo.verdicts = Default::default();
         }
-        &self.acl_memo.acl
+        if memo.server_id != server_id {
+            memo.server_id.clear();
+            memo.server_id.push_str(server_id);
+            memo.verdicts = Default::default();
+        }
+        *memo.verdicts[cmd as usize].get_or_insert_with(|| acl::permits(&memo.acl, cmd, server_id))
     }
 
     /// The node's own ACL property (empty when it inherits), or `None` if unknown.
