@@ -369,34 +369,28 @@ fn parse_printable<'a>(path: &'a str, rest: &str, limits: &UriLimits) -> Option<
     if rest.is_empty() && path != "." {
         return None;
     }
-    let (mut depth, mut longest, mut segment) = (0usize, 0usize, 0usize);
-    // A segment that is exactly `.`, `..` or `*` is refused: track whether it is one of them.
-    let mut special = true;
-    for &b in rest.as_bytes() {
-        match b {
-            b'/' => {
-                if segment == 0 || (special && segment <= 2) {
-                    return None;
-                }
-                depth += 1;
-                longest = longest.max(segment);
-                segment = 0;
-                special = true;
+    // Every segment a name: not empty, not `.`, `..` or `*` (only short ones are looked at).
+    let bytes = rest.as_bytes();
+    let name = |segment: &[u8]| !matches!(segment, b"" | b"." | b".." | b"*");
+    let (mut depth, mut longest, mut start) = (0usize, 0usize, 0usize);
+    for (i, &b) in bytes.iter().enumerate() {
+        if b == b'/' {
+            if !name(&bytes[start..i]) {
+                return None;
             }
-            b'%' | b'&' => return None,
-            0x20..=0x7E => {
-                special &= b == b'.' || (b == b'*' && segment == 0);
-                segment += 1;
-            }
-            _ => return None,
+            depth += 1;
+            longest = longest.max(i - start);
+            start = i + 1;
+        } else if !(0x20..=0x7E).contains(&b) || b == b'%' || b == b'&' {
+            return None;
         }
     }
     if !rest.is_empty() {
-        if segment == 0 || (special && segment <= 2) {
+        if !name(&bytes[start..]) {
             return None;
         }
         depth += 1;
-        longest = longest.max(segment);
+        longest = longest.max(bytes.len() - start);
     }
     let total = rest.len() + if rest.is_empty() { 1 } else { 2 };
     let within = |value: usize, limit: u16| limit == 0 || value <= usize::from(limit);
