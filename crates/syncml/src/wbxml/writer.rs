@@ -99,6 +99,20 @@ impl Sink for WbxmlSink {
         }
     }
 
+    fn leaf(&mut self, tag: Tag, text: &str) {
+        self.tag(tag, true);
+        if text.is_empty() || text.as_bytes().contains(&0) {
+            self.text(text);
+            self.out.push(token::END);
+            return;
+        }
+        // The common case in one go: STR_I, the text, its NUL, END.
+        self.out.reserve(text.len() + 3);
+        self.out.push(token::STR_I);
+        self.out.extend_from_slice(text.as_bytes());
+        self.out.extend_from_slice(&[0, token::END]);
+    }
+
     fn data(&mut self, data: &Data) {
         match data {
             Data::Text(text) => self.text(text),
