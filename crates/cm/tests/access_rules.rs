@@ -338,7 +338,9 @@ fn verdicts_at_one_node_differ_by_command_and_server() {
     for _ in 0..2 {
         assert!(m.get(&srv("a"), "./A/B/C").is_ok());
         assert_eq!(
-            m.replace(&srv("a"), "./A/B/C", text("2")).unwrap_err().status,
+            m.replace(&srv("a"), "./A/B/C", text("2"))
+                .unwrap_err()
+                .status,
             425
         );
         assert!(m.replace(&srv("b"), "./A/B/C", text("2")).is_ok());

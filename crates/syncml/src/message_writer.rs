@@ -80,7 +80,11 @@ impl MessageWriter {
         limit: usize,
     ) -> Option<usize> {
         let mut digits = [0u8; 20];
-        self.write_within(command, Some(emit::decimal(cmd_id.into(), &mut digits)), limit)
+        self.write_within(
+            command,
+            Some(emit::decimal(cmd_id.into(), &mut digits)),
+            limit,
+        )
     }
 
     fn write_within(
