@@ -28,7 +28,7 @@ impl Log for Stderr {
 }
 
 /// One log line: the message may echo what peers sent, so it is escaped and cut
-/// ([`omadm_syncml::printable`]): a record can never print a second, forged line.
+/// ([`omadm_syncml::printable()`]): a record can never print a second, forged line.
 fn line(level: &str, target: &str, message: &str) -> String {
     format!(
         "{level}: {target}: {}",

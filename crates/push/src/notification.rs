@@ -128,7 +128,7 @@ impl NotificationHandler {
     }
 
     /// Handles one package #0 (warnings about it are not rate-limited: see
-    /// [`NotificationHandler::handle_at`]).
+    /// `NotificationHandler::handle_at`, which the push router uses).
     pub fn handle(&mut self, body: &[u8]) -> Option<StartSession> {
         self.handle_at(body, 0, &mut crate::warn_limit::WarnLimit::default())
     }
