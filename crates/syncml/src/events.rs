@@ -16,8 +16,10 @@ use crate::tag::Tag;
 pub(crate) enum Start {
     /// A SyncML or MetInf element.
     Known(Tag),
-    /// Anything else; the kind says why (unknown name, foreign namespace).
-    Unknown(ErrorKind),
+    /// Anything else; the kind says why (unknown name, foreign namespace). Boxed: unknown
+    /// elements are rare, and every element start is returned through several calls, so a
+    /// `Start` is kept to two words.
+    Unknown(Box<ErrorKind>),
 }
 
 /// The content of a `Data` element, before the typed parser applies the effective Format.

@@ -56,12 +56,12 @@ pub(crate) fn parse_message<'a>(src: &mut dyn EventSource<'a>) -> Result<SyncMl<
     match start {
         Start::Known(Tag::SyncMl) => {}
         Start::Known(tag) => return Err(misplaced(tag.name(), "", offset)),
-        Start::Unknown(kind) => return Err(DecodeError::new(kind, offset)),
+        Start::Unknown(kind) => return Err(DecodeError::new(*kind, offset)),
     }
     let mut header = None;
     let mut body = None;
     while let Some((start, offset)) = src.next_child()? {
-        match known(start, offset, "SyncML")? {
+        match known(start, offset)? {
             Tag::SyncHdr if header.is_none() => header = Some(parse_header(src)?),
             Tag::SyncBody if header.is_some() && body.is_none() => body = Some(parse_body(src)?),
             tag => return Err(misplaced(tag.name(), "SyncML", offset)),
@@ -87,7 +87,7 @@ fn parse_header<'a>(src: &mut dyn EventSource<'a>) -> Result<SyncHdr<'a>> {
     let mut cred = None;
     let mut meta = None;
     while let Some((start, offset)) = src.next_child()? {
-        let tag = known(start, offset, "SyncHdr")?;
+        let tag = known(start, offset)?;
         match tag {
             Tag::VerDtd => set(&mut ver_dtd, src.read_text()?, tag, offset)?,
             Tag::VerProto => set(&mut ver_proto, src.read_text()?, tag, offset)?,
@@ -164,7 +164,7 @@ fn parse_command<'a>(
                 depth - 1,
                 element,
                 None,
-                DecodeError::new(kind, offset),
+                DecodeError::new(*kind, offset),
             );
         }
     };
@@ -248,7 +248,7 @@ fn parse_item_command<'a>(
     let mut meta: Option<Box<Meta<'a>>> = None;
     let mut items = Vec::new();
     while let Some((start, offset)) = src.next_child()? {
-        let child = known(start, offset, name)?;
+        let child = known(start, offset)?;
         match child {
             Tag::CmdId => set(cmd_id, src.read_text()?, child, offset)?,
             Tag::NoResp => no_resp = flag(src)?,
@@ -295,7 +295,7 @@ fn parse_alert<'a>(
     let mut correlator = None;
     let mut items = Vec::new();
     while let Some((start, offset)) = src.next_child()? {
-        let child = known(start, offset, "Alert")?;
+        let child = known(start, offset)?;
         match child {
             Tag::CmdId => set(cmd_id, src.read_text()?, child, offset)?,
             Tag::NoResp => no_resp = flag(src)?,
@@ -336,7 +336,7 @@ fn parse_exec<'a>(
     let mut correlator = None;
     let mut items = Vec::new();
     while let Some((start, offset)) = src.next_child()? {
-        let child = known(start, offset, "Exec")?;
+        let child = known(start, offset)?;
         match child {
             Tag::CmdId => set(cmd_id, src.read_text()?, child, offset)?,
             Tag::NoResp => no_resp = flag(src)?,
@@ -421,7 +421,7 @@ fn parse_status<'a>(
     let mut data = None;
     let mut items = Vec::new();
     while let Some((start, offset)) = src.next_child()? {
-        let child = known(start, offset, "Status")?;
+        let child = known(start, offset)?;
         match child {
             Tag::CmdId => set(cmd_id, src.read_text()?, child, offset)?,
             Tag::MsgRef => set(&mut msg_ref, src.read_text()?, child, offset)?,
@@ -480,7 +480,7 @@ fn parse_results<'a>(
     let mut source_ref = None;
     let mut items = Vec::new();
     while let Some((start, offset)) = src.next_child()? {
-        let child = known(start, offset, "Results")?;
+        let child = known(start, offset)?;
         match child {
             Tag::CmdId => set(cmd_id, src.read_text()?, child, offset)?,
             Tag::MsgRef => set(&mut msg_ref, src.read_text()?, child, offset)?,
@@ -521,7 +521,7 @@ fn parse_item<'a>(
 ) -> Result<Item<'a>> {
     let mut item = Item::default();
     while let Some((start, offset)) = src.next_child()? {
-        let child = known(start, offset, "Item")?;
+        let child = known(start, offset)?;
         match child {
             Tag::Target => set(
                 &mut item.target,
@@ -593,7 +593,7 @@ fn parse_location<'a>(src: &mut dyn EventSource<'a>, name: &'static str) -> Resu
     let mut loc_uri = None;
     let mut loc_name = None;
     while let Some((start, offset)) = src.next_child()? {
-        let child = known(start, offset, name)?;
+        let child = known(start, offset)?;
         match child {
             Tag::LocUri => set(&mut loc_uri, src.read_text()?, child, offset)?,
             Tag::LocName => set(&mut loc_name, src.read_text()?, child, offset)?,
@@ -611,7 +611,7 @@ fn parse_cred<'a>(src: &mut dyn EventSource<'a>) -> Result<Cred<'a>> {
     let mut meta = None;
     let mut data = None;
     while let Some((start, offset)) = src.next_child()? {
-        let child = known(start, offset, "Cred")?;
+        let child = known(start, offset)?;
         match child {
             Tag::Meta => set(&mut meta, parse_meta(src)?, child, offset)?,
             Tag::Data => set(&mut data, src.read_text()?, child, offset)?,
@@ -628,7 +628,7 @@ fn parse_cred<'a>(src: &mut dyn EventSource<'a>) -> Result<Cred<'a>> {
 fn parse_chal<'a>(src: &mut dyn EventSource<'a>) -> Result<Chal<'a>> {
     let mut meta = None;
     while let Some((start, offset)) = src.next_child()? {
-        let child = known(start, offset, "Chal")?;
+        let child = known(start, offset)?;
         match child {
             Tag::Meta => set(&mut meta, parse_meta(src)?, child, offset)?,
             _ => return Err(misplaced(child.name(), "Chal", offset)),
@@ -654,7 +654,7 @@ fn parse_meta_into<'a>(
     parent: &str,
 ) -> Result<()> {
     while let Some((start, offset)) = src.next_child()? {
-        let child = known(start, offset, parent)?;
+        let child = known(start, offset)?;
         match child {
             Tag::Format => set(&mut meta.format, src.read_text()?, child, offset)?,
             Tag::Type => set(&mut meta.type_, src.read_text()?, child, offset)?,
@@ -705,13 +705,10 @@ fn flag<'a>(src: &mut dyn EventSource<'a>) -> Result<bool> {
     }
 }
 
-fn known(start: Start, offset: usize, parent: &str) -> Result<Tag> {
+fn known(start: Start, offset: usize) -> Result<Tag> {
     match start {
         Start::Known(tag) => Ok(tag),
-        Start::Unknown(ErrorKind::UnknownElement(name)) if !parent.is_empty() => {
-            Err(DecodeError::new(ErrorKind::UnknownElement(name), offset))
-        }
-        Start::Unknown(kind) => Err(DecodeError::new(kind, offset)),
+        Start::Unknown(kind) => Err(DecodeError::new(*kind, offset)),
     }
 }
 

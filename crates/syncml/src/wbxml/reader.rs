@@ -152,10 +152,10 @@ impl<'a> WbxmlSource<'a> {
                     let id = b & 0x3F;
                     let tag = match Tag::from_token(self.page, id) {
                         Some(tag) => Start::Known(tag),
-                        None => Start::Unknown(ErrorKind::UnknownElement(format!(
+                        None => Start::Unknown(Box::new(ErrorKind::UnknownElement(format!(
                             "token 0x{id:02X} on code page {}",
                             self.page
-                        ))),
+                        )))),
                     };
                     self.open()?;
                     if !content {

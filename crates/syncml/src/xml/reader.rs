@@ -222,21 +222,21 @@ impl<'a> XmlSource<'a> {
             Resolved::In(Ns::SyncMl) | Resolved::Unbound => {}
             Resolved::In(Ns::None) => {}
             Resolved::In(Ns::Other(ns)) => {
-                return Start::Unknown(ErrorKind::UnknownNamespace {
+                return Start::Unknown(Box::new(ErrorKind::UnknownNamespace {
                     element: name(),
                     namespace: ns.to_string(),
-                })
+                }))
             }
             Resolved::UndeclaredPrefix(prefix) => {
-                return Start::Unknown(ErrorKind::UnknownNamespace {
+                return Start::Unknown(Box::new(ErrorKind::UnknownNamespace {
                     element: name(),
                     namespace: format!("{prefix}: (undeclared prefix)"),
-                })
+                }))
             }
         }
         match Tag::from_name(local.as_bytes()) {
             Some(tag) => Start::Known(tag),
-            None => Start::Unknown(ErrorKind::UnknownElement(name())),
+            None => Start::Unknown(Box::new(ErrorKind::UnknownElement(name()))),
         }
     }
 
@@ -287,6 +287,15 @@ impl<'a> XmlSource<'a> {
         at: usize,
         cdata: bool,
     ) -> Result<(), DecodeError> {
+        // Nearly all text has no reference, no CR and no NUL: one scan says so.
+        if !raw.bytes().any(|b| matches!(b, b'&' | b'\r' | 0)) {
+            if text.is_empty() {
+                *text = Cow::Borrowed(raw);
+            } else {
+                text.to_mut().push_str(raw);
+            }
+            return Ok(());
+        }
         if let Some(i) = raw.bytes().position(|b| b == 0) {
             return Err(DecodeError::new(
                 ErrorKind::Xml(format!("NUL character in {}", self.current_element())),

@@ -48,22 +48,34 @@ fn is_space(b: u8) -> bool {
 
 /// Offset of the first `needle` in `hay` at or after `from`.
 fn find(hay: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
-    let first = needle[0];
-    let mut i = from;
-    while i + needle.len() <= hay.len() {
-        match hay[i..].iter().position(|&b| b == first) {
-            None => return None,
-            Some(k) => {
-                i += k;
-                if hay[i..].starts_with(needle) {
-                    return Some(i);
-                }
-                i += 1;
-            }
-        }
-    }
-    None
+    memchr::memmem::find(hay.get(from..)?, needle).map(|k| from + k)
 }
+
+/// Offset of the first `needle` in `hay`: the first octets by a plain loop (most text
+/// between tags is a few octets, shorter than a vector search takes to set up), the rest by
+/// `memchr`.
+fn find_byte(needle: u8, hay: &[u8]) -> Option<usize> {
+    const SHORT: usize = 16;
+    let head = &hay[..hay.len().min(SHORT)];
+    if let Some(k) = head.iter().position(|&b| b == needle) {
+        return Some(k);
+    }
+    memchr::memchr(needle, hay.get(SHORT..)?).map(|k| SHORT + k)
+}
+
+/// The octets that end an element name in the common, attribute-less tag (`<Name>`,
+/// `<Name/>`; a name ended by anything else is read by the general path), as a table: one
+/// load per octet of every name read.
+static ENDS_PLAIN_NAME: [bool; 256] = {
+    let mut table = [false; 256];
+    let ends = b"> /\t\r\n\"'<";
+    let mut i = 0;
+    while i < ends.len() {
+        table[ends[i] as usize] = true;
+        i += 1;
+    }
+    table
+};
 
 impl<'a> Tokenizer<'a> {
     /// A tokenizer over `input` (a leading byte-order mark is skipped).
@@ -104,10 +116,7 @@ impl<'a> Tokenizer<'a> {
                 return Ok(Token::Eof);
             };
             if first != b'<' {
-                let len = bytes[start..]
-                    .iter()
-                    .position(|&b| b == b'<')
-                    .unwrap_or(bytes.len() - start);
+                let len = find_byte(b'<', &bytes[start..]).unwrap_or(bytes.len() - start);
                 self.pos = start + len;
                 return Ok(Token::Text(&self.input[start..start + len]));
             }
@@ -166,6 +175,34 @@ impl<'a> Tokenizer<'a> {
     /// `<name attrs>` or `<name attrs/>` at `start`.
     fn start_tag(&mut self, start: usize) -> Result<Token<'a>, DecodeError> {
         let bytes = self.input.as_bytes();
+        // Nearly every tag is `<Name>` or `<Name/>`: one scan of the name finds its end.
+        let name_end = bytes[start + 1..]
+            .iter()
+            .position(|&b| ENDS_PLAIN_NAME[usize::from(b)])
+            .map(|k| start + 1 + k);
+        if let Some(at) = name_end.filter(|&at| at > start + 1) {
+            let empty = match (bytes[at], bytes.get(at + 1)) {
+                (b'>', _) => Some(false),
+                (b'/', Some(b'>')) => Some(true),
+                _ => None,
+            };
+            if let Some(empty) = empty {
+                let name = &self.input[start + 1..at];
+                self.pos = at + 1 + usize::from(empty);
+                self.open.push(name);
+                self.pending_end = empty;
+                return Ok(Token::Start {
+                    name,
+                    attrs: &self.input[at..at],
+                });
+            }
+        }
+        self.general_start_tag(start)
+    }
+
+    /// A start tag with attributes, or malformed: quotes followed, every rule checked.
+    fn general_start_tag(&mut self, start: usize) -> Result<Token<'a>, DecodeError> {
+        let bytes = self.input.as_bytes();
         // Most tags hold no quote: their end is the first `>`.
         let plain = bytes[start + 1..]
             .iter()
@@ -218,9 +255,16 @@ impl<'a> Tokenizer<'a> {
     /// `</name>` at `start`: must close the element open.
     fn end_tag(&mut self, start: usize) -> Result<Token<'a>, DecodeError> {
         let bytes = self.input.as_bytes();
-        let gt = bytes[start..]
-            .iter()
-            .position(|&b| b == b'>')
+        // Nearly always `</Name>` naming the element open: compared in place.
+        if let Some(&open) = self.open.last() {
+            let after = start + 2 + open.len();
+            if bytes.get(after) == Some(&b'>') && &bytes[start + 2..after] == open.as_bytes() {
+                self.open.pop();
+                self.pos = after + 1;
+                return Ok(Token::End);
+            }
+        }
+        let gt = memchr::memchr(b'>', &bytes[start..])
             .map(|k| start + k)
             .ok_or_else(|| self.eof())?;
         let mut end = gt;
@@ -269,7 +313,7 @@ pub(crate) fn attributes(attrs: &str) -> impl Iterator<Item = Result<(&str, &str
         if rest.is_empty() {
             return None;
         }
-        let Some(eq) = rest.find('=') else {
+        let Some(eq) = rest.bytes().position(|b| b == b'=') else {
             let bad = excerpt(rest);
             rest = "";
             return Some(Err(format!("attribute without a value: {bad}")));
@@ -282,7 +326,7 @@ pub(crate) fn attributes(attrs: &str) -> impl Iterator<Item = Result<(&str, &str
             rest = "";
             return Some(Err(format!("malformed attribute: {bad}")));
         };
-        let Some(close) = after[1..].find(quote) else {
+        let Some(close) = after.bytes().skip(1).position(|b| b == quote as u8) else {
             rest = "";
             return Some(Err("unterminated attribute value".into()));
         };
@@ -440,6 +484,49 @@ mod tests {
     }
 
     #[test]
+    fn the_common_tag_shapes_take_the_short_path_with_every_rule_kept() {
+        // An end tag naming a prefix or an extension of the open element's name.
+        for doc in ["<Ab></A>", "<A></Ab>", "<A></A", "<A></"] {
+            assert!(tokens(doc).is_err(), "{doc}");
+        }
+        // A `/` that does not end the tag, an empty name.
+        for doc in ["<A/ >", "<A/b>", "<A/", "</>", "<>", "</ >"] {
+            assert!(tokens(doc).is_err(), "{doc}");
+        }
+        let end = |doc| tokens(doc).unwrap().len();
+        assert_eq!(end("<A></A>"), 3);
+        assert_eq!(end("<A></A >"), 3);
+        assert_eq!(end("<A/>"), 3);
+        assert_eq!(end("<A\n/>"), 3);
+        // Text shorter and longer than the plain loop's reach, `<` at its edge.
+        for len in [0, 1, 15, 16, 17, 40] {
+            let text = "x".repeat(len);
+            let doc = format!("<A>{text}</A>");
+            let want = if len == 0 {
+                vec![
+                    Token::Start {
+                        name: "A",
+                        attrs: "",
+                    },
+                    Token::End,
+                    Token::Eof,
+                ]
+            } else {
+                vec![
+                    Token::Start {
+                        name: "A",
+                        attrs: "",
+                    },
+                    Token::Text(&text),
+                    Token::End,
+                    Token::Eof,
+                ]
+            };
+            assert_eq!(tokens(&doc).unwrap(), want, "{len}");
+        }
+    }
+
+    #[test]
     fn references_and_line_ends_resolve_and_plain_text_is_borrowed() {
         assert!(matches!(unescape("plain"), Ok(Cow::Borrowed("plain"))));
         assert_eq!(
@@ -549,12 +636,13 @@ mod tests {
                 ],
                 prop::collection::vec(inner, 0..4),
                 any::<bool>(),
+                prop_oneof![Just(""), Just(" "), Just("\r\n\t")],
             )
-                .prop_map(|(name, attrs, children, empty)| {
+                .prop_map(|(name, attrs, children, empty, end_space)| {
                     if empty && children.is_empty() {
                         format!("<{name}{attrs}/>")
                     } else {
-                        format!("<{name}{attrs}>{}</{name} >", children.concat())
+                        format!("<{name}{attrs}>{}</{name}{end_space}>", children.concat())
                     }
                 })
         })
