@@ -1,6 +1,7 @@
 //! A CSP keeping its nodes in memory: every command supported, values kept as given. Used by
 //! tests and by `omadm respond --memory-csp PREFIX`.
 
+use std::collections::btree_map::Entry;
 use std::collections::BTreeMap;
 use std::ops::Bound;
 
@@ -74,17 +75,20 @@ impl Csp for MemoryCsp {
     }
 
     fn add(&mut self, path: &str, value: Option<&LeafValue>) -> Result<(), CspError> {
-        if self.nodes.contains_key(path) {
-            return Err(CspError::AlreadyExists);
-        }
+        // The parent first: a node can only exist below an interior parent, so the errors
+        // are the same in either order, and the node's slot is then found once.
         match self.nodes.get(Self::parent(path)) {
             Some(None) => {}
             Some(Some(_)) => return Err(CspError::NotAllowed),
             None => return Err(CspError::NotFound),
         }
-        self.nodes
-            .insert(path.to_owned(), value.map(LeafValue::to_static));
-        Ok(())
+        match self.nodes.entry(path.to_owned()) {
+            Entry::Occupied(_) => Err(CspError::AlreadyExists),
+            Entry::Vacant(slot) => {
+                slot.insert(value.map(LeafValue::to_static));
+                Ok(())
+            }
+        }
     }
 
     fn replace(&mut self, path: &str, value: &LeafValue) -> Result<(), CspError> {
@@ -111,13 +115,15 @@ impl Csp for MemoryCsp {
         if path == self.root {
             return Err(CspError::NotAllowed);
         }
-        if !self.nodes.contains_key(path) {
-            return Err(CspError::NotFound);
+        match self.nodes.remove(path) {
+            None => return Err(CspError::NotFound),
+            // A leaf has nothing below it.
+            Some(Some(_)) => return Ok(()),
+            Some(None) => {}
         }
-        // The node and its subtree: the keys after `path` that start with `path/` (a range
+        // An interior node's subtree: the keys after `path` that start with `path/` (a range
         // of the ordered map, not a scan of every node). Keys between `path` and `path/`
-        // (`path-x`: `-` sorts before `/`) are skipped, not the end of the range; a leaf
-        // has none below it, and nothing is allocated for it.
+        // (`path-x`: `-` sorts before `/`) are skipped, not the end of the range.
         let below: Vec<String> = self
             .nodes
             .range::<str, _>((Bound::Excluded(path), Bound::Unbounded))
@@ -129,7 +135,6 @@ impl Csp for MemoryCsp {
         for key in below {
             self.nodes.remove(&key);
         }
-        self.nodes.remove(path);
         Ok(())
     }
 }
@@ -160,5 +165,22 @@ mod tests {
         assert_eq!(left, ["./m", "./m/a-", "./m/ab"]);
         assert_eq!(csp.delete("./m/a"), Err(CspError::NotFound));
         assert_eq!(csp.delete("./m"), Err(CspError::NotAllowed));
+        csp.delete("./m/ab").unwrap();
+        assert_eq!(csp.len(), 2);
+    }
+
+    #[test]
+    fn add_refuses_an_existing_node_a_leaf_parent_and_a_missing_parent() {
+        let mut csp = MemoryCsp::new("./m");
+        csp.add("./m/a", None).unwrap();
+        csp.add("./m/a/b", Some(&leaf())).unwrap();
+        assert_eq!(csp.add("./m/a", None), Err(CspError::AlreadyExists));
+        assert_eq!(
+            csp.add("./m/a/b", Some(&leaf())),
+            Err(CspError::AlreadyExists)
+        );
+        assert_eq!(csp.add("./m/a/b/c", None), Err(CspError::NotAllowed));
+        assert_eq!(csp.add("./m/x/y", None), Err(CspError::NotFound));
+        assert_eq!(csp.len(), 3);
     }
 }
