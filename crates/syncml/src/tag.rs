@@ -79,7 +79,7 @@ macro_rules! tags {
             /// unique across the two code pages).
             pub fn from_name(name: &[u8]) -> Option<Tag> {
                 let tag = NAME_TABLE[name_slot(name)]?;
-                (tag.name().as_bytes() == name).then_some(tag)
+                same_name(tag.name().as_bytes(), name).then_some(tag)
             }
         }
     };
@@ -176,6 +176,30 @@ const fn name_slot(name: &[u8]) -> usize {
     (h >> 23) as usize
 }
 
+/// Whether two element names are equal: compared as two overlapping words when they are
+/// 4 to 16 octets long (every SyncML name but `Add`, `Cmd`, `Get`, `Map`, `Put`, `Mem`),
+/// shorter than a call to `memcmp`; longer names fall back to it.
+pub(crate) fn same_name(a: &[u8], b: &[u8]) -> bool {
+    fn word4(s: &[u8], at: usize) -> u32 {
+        u32::from_le_bytes([s[at], s[at + 1], s[at + 2], s[at + 3]])
+    }
+    fn word8(s: &[u8], at: usize) -> u64 {
+        let mut w = [0; 8];
+        w.copy_from_slice(&s[at..at + 8]);
+        u64::from_le_bytes(w)
+    }
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    match n {
+        0..=3 => a == b,
+        4..=8 => word4(a, 0) == word4(b, 0) && word4(a, n - 4) == word4(b, n - 4),
+        9..=16 => word8(a, 0) == word8(b, 0) && word8(a, n - 8) == word8(b, n - 8),
+        _ => a == b,
+    }
+}
+
 /// Name slot → element: one hash and one comparison per element name read.
 static NAME_TABLE: [Option<Tag>; 512] = {
     let mut table = [None; 512];
@@ -231,6 +255,28 @@ mod tests {
         assert_eq!(Tag::Format.token(), 0x07);
         assert_eq!(Tag::MaxObjSize.token(), 0x15);
         assert_eq!(Tag::from_token(0, 0x30), None, "0x30 is reserved on page 0");
+    }
+
+    #[test]
+    fn names_compare_equal_exactly_when_their_octets_do() {
+        let names: Vec<Vec<u8>> = (0..=20)
+            .flat_map(|n| {
+                let base: Vec<u8> = (0..n).map(|i| b'a' + (i % 26) as u8).collect();
+                // The name itself, and each one-octet change of it.
+                let mut variants = vec![base.clone()];
+                for at in 0..n {
+                    let mut v = base.clone();
+                    v[at] ^= 0x20;
+                    variants.push(v);
+                }
+                variants
+            })
+            .collect();
+        for a in &names {
+            for b in &names {
+                assert_eq!(same_name(a, b), a == b, "{a:?} {b:?}");
+            }
+        }
     }
 
     #[test]

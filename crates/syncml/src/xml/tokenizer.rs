@@ -203,33 +203,29 @@ impl<'a> Tokenizer<'a> {
     /// A start tag with attributes, or malformed: quotes followed, every rule checked.
     fn general_start_tag(&mut self, start: usize) -> Result<Token<'a>, DecodeError> {
         let bytes = self.input.as_bytes();
-        // Most tags hold no quote: their end is the first `>`.
-        let plain = bytes[start + 1..]
-            .iter()
-            .position(|&b| matches!(b, b'>' | b'"' | b'\'' | b'<'))
-            .map(|k| start + 1 + k)
-            .filter(|&at| bytes[at] == b'>');
+        // Outside quotes the tag ends at `>`; a quote opens a value, closed by the same quote;
+        // `<` is refused in either.
         let mut i = start + 1;
-        let mut quote = None;
-        let gt = if let Some(gt) = plain {
-            gt
-        } else {
-            loop {
-                let Some(&b) = bytes.get(i) else {
-                    return Err(self.eof());
-                };
-                match (quote, b) {
-                    (Some(q), _) if b == q => quote = None,
-                    (Some(_), b'<') => {
+        let gt = loop {
+            let k = bytes[i..]
+                .iter()
+                .position(|&b| matches!(b, b'>' | b'"' | b'\'' | b'<'))
+                .ok_or_else(|| self.eof())?;
+            i += k;
+            match bytes[i] {
+                b'>' => break i,
+                b'<' => return Err(self.syntax(i, "`<` inside a tag".into())),
+                quote => {
+                    let k = bytes[i + 1..]
+                        .iter()
+                        .position(|&b| b == quote || b == b'<')
+                        .ok_or_else(|| self.eof())?;
+                    i += 1 + k;
+                    if bytes[i] == b'<' {
                         return Err(self.syntax(i, "`<` in an attribute value".into()));
                     }
-                    (Some(_), _) => {}
-                    (None, b'"' | b'\'') => quote = Some(b),
-                    (None, b'>') => break i,
-                    (None, b'<') => return Err(self.syntax(i, "`<` inside a tag".into())),
-                    _ => {}
+                    i += 1;
                 }
-                i += 1;
             }
         };
         let empty = bytes[gt - 1] == b'/' && gt - 1 > start;
@@ -258,7 +254,9 @@ impl<'a> Tokenizer<'a> {
         // Nearly always `</Name>` naming the element open: compared in place.
         if let Some(&open) = self.open.last() {
             let after = start + 2 + open.len();
-            if bytes.get(after) == Some(&b'>') && &bytes[start + 2..after] == open.as_bytes() {
+            if bytes.get(after) == Some(&b'>')
+                && crate::tag::same_name(&bytes[start + 2..after], open.as_bytes())
+            {
                 self.open.pop();
                 self.pos = after + 1;
                 return Ok(Token::End);
@@ -309,7 +307,7 @@ fn excerpt(text: &str) -> String {
 pub(crate) fn attributes(attrs: &str) -> impl Iterator<Item = Result<(&str, &str), String>> {
     let mut rest = attrs;
     std::iter::from_fn(move || {
-        rest = rest.trim_start_matches([' ', '\t', '\r', '\n']);
+        rest = trim_space_start(rest);
         if rest.is_empty() {
             return None;
         }
@@ -318,15 +316,15 @@ pub(crate) fn attributes(attrs: &str) -> impl Iterator<Item = Result<(&str, &str
             rest = "";
             return Some(Err(format!("attribute without a value: {bad}")));
         };
-        let name = rest[..eq].trim_end_matches([' ', '\t', '\r', '\n']);
-        let after = rest[eq + 1..].trim_start_matches([' ', '\t', '\r', '\n']);
-        let quote = after.chars().next().filter(|&c| c == '"' || c == '\'');
-        let (Some(quote), false) = (quote, name.is_empty() || name.contains(is_space_char)) else {
+        let name = trim_space_end(&rest[..eq]);
+        let after = trim_space_start(&rest[eq + 1..]);
+        let quote = after.bytes().next().filter(|&b| b == b'"' || b == b'\'');
+        let (Some(quote), false) = (quote, name.is_empty() || name.bytes().any(is_space)) else {
             let bad = excerpt(rest);
             rest = "";
             return Some(Err(format!("malformed attribute: {bad}")));
         };
-        let Some(close) = after.bytes().skip(1).position(|b| b == quote as u8) else {
+        let Some(close) = after.bytes().skip(1).position(|b| b == quote) else {
             rest = "";
             return Some(Err("unterminated attribute value".into()));
         };
@@ -336,8 +334,22 @@ pub(crate) fn attributes(attrs: &str) -> impl Iterator<Item = Result<(&str, &str
     })
 }
 
-fn is_space_char(c: char) -> bool {
-    matches!(c, ' ' | '\t' | '\r' | '\n')
+/// `text` without its leading XML white space.
+fn trim_space_start(text: &str) -> &str {
+    let k = text
+        .bytes()
+        .position(|b| !is_space(b))
+        .unwrap_or(text.len());
+    &text[k..]
+}
+
+/// `text` without its trailing XML white space.
+fn trim_space_end(text: &str) -> &str {
+    let k = text
+        .bytes()
+        .rposition(|b| !is_space(b))
+        .map_or(0, |k| k + 1);
+    &text[..k]
 }
 
 /// What is wrong with a reference in text.
