@@ -305,3 +305,35 @@ fn bad_command_is_malformed_when_lenient_and_the_rest_still_decodes() {
     assert_eq!(lenient.body.commands[1], msg.body.commands[1]);
     assert!(lenient.body.is_final);
 }
+
+#[test]
+fn text_that_is_not_utf8_is_refused_at_its_string_whether_whole_or_in_pieces() {
+    let good = hex(PKG1_WBXML);
+    // SessionID `65 03 "1234" 00 01`: the STR_I token's offset.
+    let at = good
+        .windows(8)
+        .position(|w| w == hex("65 03 31323334 00 01"))
+        .unwrap()
+        + 1;
+    // In one string (`STR_I .. 00 END`).
+    let mut whole = good.clone();
+    whole[at + 2] = 0xFF;
+    let err = decode(&whole).unwrap_err();
+    assert_eq!((err.kind, err.offset), (ErrorKind::InvalidUtf8, at));
+    // In two strings, the second one bad: refused at the second.
+    let mut pieces = good[..at].to_vec();
+    pieces.extend(hex("03 31 00 03 FF 33 34 00"));
+    pieces.extend(&good[at + 6..]);
+    let err = decode(&pieces).unwrap_err();
+    assert_eq!((err.kind, err.offset), (ErrorKind::InvalidUtf8, at + 3));
+    // And good text in two strings is joined.
+    let mut joined = good[..at].to_vec();
+    joined.extend(hex("03 3132 00 03 3334 00"));
+    joined.extend(&good[at + 6..]);
+    assert_eq!(decode(&joined).unwrap().header.session_id, "1234");
+    // An empty element, `SessionID` with no content (0x25): empty text.
+    let mut empty = good[..at - 1].to_vec();
+    empty.push(0x25);
+    empty.extend(&good[at + 7..]);
+    assert_eq!(decode(&empty).unwrap().header.session_id, "");
+}

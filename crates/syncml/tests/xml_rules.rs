@@ -476,3 +476,39 @@ fn namespace_declarations_in_scope_are_bounded() {
     );
     assert!(decode(&few).is_ok());
 }
+
+#[test]
+fn leaf_text_reads_the_same_in_one_piece_or_in_several() {
+    let session = |text: &str| {
+        let doc = wrap_body("").replace("<SessionID>1</SessionID>", text);
+        decode(&doc).map(|m| m.header.session_id.into_owned())
+    };
+    for (leaf, want) in [
+        ("<SessionID>42</SessionID>", "42"),
+        ("<SessionID>42</SessionID \n>", "42"),
+        ("<SessionID></SessionID>", ""),
+        ("<SessionID/>", ""),
+        ("<SessionID>4<!-- c -->2</SessionID>", "42"),
+        ("<SessionID>4<![CDATA[<2>]]></SessionID>", "4<2>"),
+        ("<SessionID>a&amp;b</SessionID>", "a&b"),
+        ("<SessionID>a\r\nb</SessionID>", "a\nb"),
+    ] {
+        assert_eq!(session(leaf).unwrap(), want, "{leaf}");
+    }
+    // Errors name the same place either way: the `&` of the text.
+    let doc = wrap_body("").replace("<SessionID>1</SessionID>", "<SessionID>a & b</SessionID>");
+    let err = decode(&doc).unwrap_err();
+    let amp = doc.find(" & ").unwrap() + 1;
+    assert!(
+        matches!(err.kind, ErrorKind::UnescapedAmpersand { .. }),
+        "{err}"
+    );
+    assert_eq!(err.offset, amp);
+    for leaf in [
+        "<SessionID>1</Session>",
+        "<SessionID>1</SessionIDs>",
+        "<SessionID>1<MsgID/></SessionID>",
+    ] {
+        assert!(session(leaf).is_err(), "{leaf}");
+    }
+}

@@ -269,6 +269,21 @@ impl<'a> EventSource<'a> for WbxmlSource<'a> {
 
     fn read_text(&mut self) -> Result<Cow<'a, str>, DecodeError> {
         let mut text = Cow::Borrowed("");
+        // The common shape, `STR_I text 00 END`, in one step (what the tokens would give).
+        if !self.pending_end && self.input.get(self.pos) == Some(&token::STR_I) {
+            let from = self.pos + 1;
+            let len = self.input[from..].iter().position(|&b| b == 0);
+            if let Some(len) =
+                len.filter(|&len| self.input.get(from + len + 1) == Some(&token::END))
+            {
+                self.token_start = self.pos;
+                self.push_str(&mut text, &self.input[from..from + len])?;
+                self.token_start = from + len + 1;
+                self.pos = from + len + 2;
+                self.depth -= 1;
+                return Ok(text);
+            }
+        }
         loop {
             match self.token()? {
                 Token::End => return Ok(text),

@@ -147,16 +147,21 @@ impl<'a> XmlSource<'a> {
                 Some(start)
             }
             Token::End => {
-                self.depth -= 1;
-                self.open.pop();
-                while self.bindings.last().is_some_and(|b| b.depth > self.depth) {
-                    self.bindings.pop();
-                }
+                self.close();
                 None
             }
             _ => None,
         };
         Ok((start, token))
+    }
+
+    /// Leaves the element just ended.
+    fn close(&mut self) {
+        self.depth -= 1;
+        self.open.pop();
+        while self.bindings.last().is_some_and(|b| b.depth > self.depth) {
+            self.bindings.pop();
+        }
     }
 
     /// Records the namespace declarations of the element just opened (at `self.depth`).
@@ -366,6 +371,18 @@ impl<'a> EventSource<'a> for XmlSource<'a> {
 
     fn read_text(&mut self) -> Result<Cow<'a, str>, DecodeError> {
         let mut text = Cow::Borrowed("");
+        // The common shape, text and the element's end tag, in one step (what the tokens
+        // would give).
+        let at = self.position();
+        if let Some((raw, end_at)) = self.tokens.leaf_text() {
+            if !raw.is_empty() {
+                self.event_start = at;
+                self.push_chars(&mut text, raw, at, false)?;
+            }
+            self.event_start = end_at;
+            self.close();
+            return self.charged(text);
+        }
         loop {
             let (start, token) = self.next_event()?;
             match token {

@@ -248,6 +248,29 @@ impl<'a> Tokenizer<'a> {
         Ok(Token::Start { name, attrs })
     }
 
+    /// When what follows is character data without markup (possibly none) and then the end
+    /// tag of the element open, `</Name>`: both read, and the raw text returned with the end
+    /// tag's offset. Otherwise nothing is read.
+    pub(crate) fn leaf_text(&mut self) -> Option<(&'a str, usize)> {
+        if self.pending_end {
+            return None;
+        }
+        let bytes = self.input.as_bytes();
+        let start = self.pos;
+        let lt = start + find_byte(b'<', bytes.get(start..)?)?;
+        let open = *self.open.last()?;
+        let after = lt + 2 + open.len();
+        let closes = bytes.get(lt + 1) == Some(&b'/')
+            && bytes.get(after) == Some(&b'>')
+            && crate::tag::same_name(&bytes[lt + 2..after], open.as_bytes());
+        if !closes {
+            return None;
+        }
+        self.open.pop();
+        self.pos = after + 1;
+        Some((&self.input[start..lt], lt))
+    }
+
     /// `</name>` at `start`: must close the element open.
     fn end_tag(&mut self, start: usize) -> Result<Token<'a>, DecodeError> {
         let bytes = self.input.as_bytes();
