@@ -253,6 +253,26 @@ impl<'a> WbxmlSource<'a> {
 
 impl<'a> EventSource<'a> for WbxmlSource<'a> {
     fn next_child(&mut self) -> Result<Option<(Start, usize)>, DecodeError> {
+        // The common tokens, a known tag of the page in force or END, in one step (what
+        // `token` would give).
+        if let (false, Some(&b)) = (self.pending_end, self.input.get(self.pos)) {
+            let tag = (b & 0x3F >= 0x05 && b & token::WITH_ATTRIBUTES == 0)
+                .then(|| Tag::from_token(self.page, b & 0x3F))
+                .flatten();
+            if let Some(tag) = tag {
+                self.token_start = self.pos;
+                self.pos += 1;
+                self.open()?;
+                self.pending_end = b & token::WITH_CONTENT == 0;
+                return Ok(Some((Start::Known(tag), self.token_start)));
+            }
+            if b == token::END && self.depth > 0 {
+                self.token_start = self.pos;
+                self.pos += 1;
+                self.depth -= 1;
+                return Ok(None);
+            }
+        }
         loop {
             match self.token()? {
                 Token::Tag(tag) => return Ok(Some((tag, self.token_start))),
