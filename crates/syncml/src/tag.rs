@@ -163,16 +163,20 @@ tags! {
 
 /// Seed of the name hash, chosen so that the 73 names fall into distinct slots (the table
 /// below fails to compile otherwise).
-const NAME_HASH_SEED: u32 = 365;
+const NAME_HASH_SEED: u32 = 804;
 
-/// FNV-1a-style hash of an element name into one of 512 slots.
+/// Hash of an element name into one of 512 slots, from its length and its first, middle
+/// and last octets (which tell the 73 names apart): a few operations whatever the name's
+/// length. The slot's name is then compared in full.
 const fn name_slot(name: &[u8]) -> usize {
-    let mut h = NAME_HASH_SEED;
-    let mut i = 0;
-    while i < name.len() {
-        h = (h ^ name[i] as u32).wrapping_mul(0x0100_0193);
-        i += 1;
+    let len = name.len();
+    if len == 0 {
+        return 0;
     }
+    let mut h = (NAME_HASH_SEED ^ len as u32).wrapping_mul(0x9E37_79B1);
+    h = (h ^ name[0] as u32).wrapping_mul(0x0100_0193);
+    h = (h ^ name[len / 2] as u32).wrapping_mul(0x0100_0193);
+    h = (h ^ name[len - 1] as u32).wrapping_mul(0x0100_0193);
     (h >> 23) as usize
 }
 

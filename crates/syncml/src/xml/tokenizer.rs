@@ -55,7 +55,7 @@ fn find(hay: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
 /// between tags is a few octets, shorter than a vector search takes to set up), the rest by
 /// `memchr`.
 fn find_byte(needle: u8, hay: &[u8]) -> Option<usize> {
-    const SHORT: usize = 16;
+    const SHORT: usize = 64;
     let head = &hay[..hay.len().min(SHORT)];
     if let Some(k) = head.iter().position(|&b| b == needle) {
         return Some(k);
@@ -534,7 +534,7 @@ mod tests {
         assert_eq!(end("<A/>"), 3);
         assert_eq!(end("<A\n/>"), 3);
         // Text shorter and longer than the plain loop's reach, `<` at its edge.
-        for len in [0, 1, 15, 16, 17, 40] {
+        for len in [0, 1, 63, 64, 65, 200] {
             let text = "x".repeat(len);
             let doc = format!("<A>{text}</A>");
             let want = if len == 0 {
