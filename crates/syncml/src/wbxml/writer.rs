@@ -63,6 +63,12 @@ impl WbxmlSink {
     }
 }
 
+/// Whether `bytes` holds a NUL: a scan without an early exit, which the compiler turns into
+/// a few vector operations (values are short: a call to `memchr` costs more).
+fn has_nul(bytes: &[u8]) -> bool {
+    bytes.iter().fold(false, |nul, &b| nul | (b == 0))
+}
+
 impl Sink for WbxmlSink {
     fn root(&mut self, _namespace: &str) {
         self.tag(Tag::SyncMl, true);
@@ -100,16 +106,26 @@ impl Sink for WbxmlSink {
     }
 
     fn leaf(&mut self, tag: Tag, text: &str) {
-        self.tag(tag, true);
-        if text.is_empty() || text.as_bytes().contains(&0) {
+        let bytes = text.as_bytes();
+        if bytes.is_empty() || has_nul(bytes) {
+            self.tag(tag, true);
             self.text(text);
             self.out.push(token::END);
             return;
         }
-        // The common case in one go: STR_I, the text, its NUL, END.
-        self.out.reserve(text.len() + 3);
-        self.out.push(token::STR_I);
-        self.out.extend_from_slice(text.as_bytes());
+        // The common case in one go: [SWITCH_PAGE page] tag STR_I, the text, its NUL, END;
+        // room made once, fixed-size pieces copied without a call.
+        self.out.reserve(bytes.len() + 6);
+        let page = tag.page() as u8;
+        let start = tag.token() | token::WITH_CONTENT;
+        if page == self.page {
+            self.out.extend_from_slice(&[start, token::STR_I]);
+        } else {
+            self.page = page;
+            self.out
+                .extend_from_slice(&[token::SWITCH_PAGE, page, start, token::STR_I]);
+        }
+        self.out.extend_from_slice(bytes);
         self.out.extend_from_slice(&[0, token::END]);
     }
 
