@@ -32,27 +32,32 @@ impl Manager {
     /// ancestor's, else the TND's default for the root) permits `cmd` to `server_id`; the ACLs
     /// of stored nodes are read in place (this runs for every command).
     fn acl_permits(&mut self, path: &str, cmd: AclCommand, server_id: &str) -> bool {
+        let Some(i) = self.owner(path) else {
+            // No mount owns `path`, nor any of its ancestors (a mount owns its prefix and
+            // everything below it): the whole walk is in the store.
+            return self.store_acl_permits(path, cmd, server_id);
+        };
+        // Up to the mount point every node is the CSP's (mounts do not nest: `mount`
+        // refuses a prefix inside or above another), above it the store's.
         let mut p = path;
         loop {
-            let verdict = if let Some(i) = self.owner(p) {
-                // As `own_acl`, the mount point's ACL read in place.
-                match self.call_csp(i, false, |csp| csp.get_property(p, "ACL")) {
-                    Ok(acl) => (!acl.is_empty()).then(|| acl::permits(&acl, cmd, server_id)),
-                    Err(_) => {
-                        let mount = &self.mounts[i];
-                        (mount.prefix.as_str() == p && !mount.acl.is_empty())
-                            .then(|| acl::permits(&mount.acl, cmd, server_id))
-                    }
-                }
-            } else {
-                // No mount owns `p`, nor any of its ancestors (a mount owns its prefix and
-                // everything below it): the rest of the walk is in the store.
-                return self.store_acl_permits(p, cmd, server_id);
+            // As `own_acl`, the mount point's ACL read in place; the CSP's refusal is an
+            // answer here, not an error to report.
+            let own = self.call_csp(i, false, |csp| Ok(csp.get_property(p, "ACL")));
+            let mount = &self.mounts[i];
+            let verdict = match own {
+                Ok(Ok(acl)) => (!acl.is_empty()).then(|| acl::permits(&acl, cmd, server_id)),
+                _ => (mount.prefix.as_str() == p && !mount.acl.is_empty())
+                    .then(|| acl::permits(&mount.acl, cmd, server_id)),
             };
             if let Some(verdict) = verdict {
                 return verdict;
             }
+            let at_mount_point = mount.prefix.as_str() == p;
             match parent_str(p) {
+                Some(parent) if at_mount_point => {
+                    return self.store_acl_permits(parent, cmd, server_id)
+                }
                 Some(parent) => p = parent,
                 None => return acl::permits(DEFAULT_ROOT_ACL, cmd, server_id),
             }
