@@ -46,9 +46,18 @@ fn is_space(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\r' | b'\n')
 }
 
-/// Offset of the first `needle` in `hay` at or after `from`.
+/// Offset of the first `needle` (a few octets: `?>`, `-->`, `]]>`) in `hay` at or after
+/// `from`: its first octet searched by `memchr`, the rest compared there.
 fn find(hay: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
-    memchr::memmem::find(hay.get(from..)?, needle).map(|k| from + k)
+    let mut i = from;
+    while i + needle.len() <= hay.len() {
+        i += memchr::memchr(needle[0], &hay[i..])?;
+        if hay[i..].starts_with(needle) {
+            return Some(i);
+        }
+        i += 1;
+    }
+    None
 }
 
 /// Offset of the first `needle` in `hay`: the first octets by a plain loop (most text
