@@ -228,6 +228,15 @@ fn metinf_wrapper_is_flattened() {
 fn white_space_and_comments_between_elements_are_ignored() {
     let text = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<!-- c -->\n<SyncML xmlns=\"SYNCML:SYNCML1.2\">\n <SyncHdr>\n  <VerDTD>1.2</VerDTD><VerProto>DM/1.2</VerProto><SessionID>1</SessionID><MsgID>1</MsgID>\n  <Target><LocURI>d</LocURI></Target><Source><LocURI>s</LocURI></Source>\n </SyncHdr>\n <SyncBody>\n  <!-- none -->\n  <Final/>\n </SyncBody>\n</SyncML>\n";
     assert!(decode(text).unwrap().body.is_final);
+    // And with no white space around them: right after a start tag, before an end tag.
+    let tight = text
+        .replace('\n', "")
+        .replace(" ", "")
+        .replace("<SyncHdr>", "<SyncHdr><!--c--><?pix?>")
+        .replace("</Target>", "<!--c--></Target>")
+        .replace("<SyncMLxmlns=", "<SyncML xmlns=")
+        .replace("<?xmlversion=\"1.0\"encoding=\"UTF-8\"?>", "");
+    assert!(decode(&tight).unwrap().body.is_final, "{tight}");
 }
 
 #[test]

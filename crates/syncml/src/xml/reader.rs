@@ -9,7 +9,7 @@
 
 use std::borrow::Cow;
 
-use super::tokenizer::{attributes, unescape, BadReference, Token, Tokenizer};
+use super::tokenizer::{attributes, unescape, BadReference, Plain, Token, Tokenizer};
 use crate::error::{DecodeError, ErrorKind};
 use crate::events::{is_blank, EventSource, RawData, Start};
 use crate::limits::{Budget, Limits};
@@ -341,6 +341,26 @@ fn line_ends(raw: &str) -> Cow<'_, str> {
 
 impl<'a> EventSource<'a> for XmlSource<'a> {
     fn next_child(&mut self) -> Result<Option<(Start, usize)>, DecodeError> {
+        // The common markup in one step (what `next_event` would give).
+        let at = self.position();
+        match self.tokens.plain_markup() {
+            Some(Plain::Start(name)) => {
+                self.event_start = at;
+                self.open()?;
+                let start = self.classify(name);
+                self.open.push(match &start {
+                    Start::Known(tag) => Some(*tag),
+                    Start::Unknown(_) => None,
+                });
+                return Ok(Some((start, at)));
+            }
+            Some(Plain::End) => {
+                self.event_start = at;
+                self.close();
+                return Ok(None);
+            }
+            None => {}
+        }
         loop {
             let (start, token) = self.next_event()?;
             match token {

@@ -12,6 +12,16 @@ use std::borrow::Cow;
 
 use crate::error::{DecodeError, ErrorKind};
 
+/// The markup the reader's short path takes: a tag without attributes or the end of the
+/// element open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Plain<'a> {
+    /// `<Name>` or `<Name/>` (then a [`Plain::End`] or [`Token::End`] follows).
+    Start(&'a str),
+    /// `</Name>` closing the element open, or the end of an empty element.
+    End,
+}
+
 /// One piece of the document.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Token<'a> {
@@ -181,32 +191,76 @@ impl<'a> Tokenizer<'a> {
         Err(self.eof())
     }
 
+    /// When the next token is `<Name>`, `<Name/>`, `</Name>` closing the element open, or the
+    /// end of an empty element: that token, read (what [`Tokenizer::next_token`] would give).
+    /// Otherwise nothing is read: text, other markup, and every malformed tag are left to
+    /// `next_token`.
+    pub(crate) fn plain_markup(&mut self) -> Option<Plain<'a>> {
+        if self.pending_end {
+            self.pending_end = false;
+            self.open.pop();
+            return Some(Plain::End);
+        }
+        let start = self.pos;
+        match self.input.as_bytes().get(start..start + 2)? {
+            [b'<', b'/'] => self.plain_end(start).then_some(Plain::End),
+            // Comments, CDATA, DOCTYPE, processing instructions: `next_token`'s.
+            [b'<', b'!' | b'?'] => None,
+            [b'<', _] => self.plain_start(start).map(Plain::Start),
+            _ => None,
+        }
+    }
+
+    /// `<Name>` or `<Name/>` at `start`, read; `None` (nothing read) for any other tag.
+    fn plain_start(&mut self, start: usize) -> Option<&'a str> {
+        let bytes = self.input.as_bytes();
+        // One scan of the name finds its end.
+        let at = start
+            + 1
+            + bytes[start + 1..]
+                .iter()
+                .position(|&b| ENDS_PLAIN_NAME[usize::from(b)])?;
+        if at == start + 1 {
+            return None;
+        }
+        let empty = match (bytes[at], bytes.get(at + 1)) {
+            (b'>', _) => false,
+            (b'/', Some(b'>')) => true,
+            _ => return None,
+        };
+        let name = &self.input[start + 1..at];
+        self.pos = at + 1 + usize::from(empty);
+        self.open.push(name);
+        self.pending_end = empty;
+        Some(name)
+    }
+
+    /// `</Name>` at `start` naming the element open, read; false (nothing read) otherwise.
+    fn plain_end(&mut self, start: usize) -> bool {
+        let bytes = self.input.as_bytes();
+        let Some(&open) = self.open.last() else {
+            return false;
+        };
+        let after = start + 2 + open.len();
+        let closes = bytes.get(after) == Some(&b'>')
+            && crate::tag::same_name(&bytes[start + 2..after], open.as_bytes());
+        if closes {
+            self.open.pop();
+            self.pos = after + 1;
+        }
+        closes
+    }
+
     /// `<name attrs>` or `<name attrs/>` at `start`.
     fn start_tag(&mut self, start: usize) -> Result<Token<'a>, DecodeError> {
-        let bytes = self.input.as_bytes();
-        // Nearly every tag is `<Name>` or `<Name/>`: one scan of the name finds its end.
-        let name_end = bytes[start + 1..]
-            .iter()
-            .position(|&b| ENDS_PLAIN_NAME[usize::from(b)])
-            .map(|k| start + 1 + k);
-        if let Some(at) = name_end.filter(|&at| at > start + 1) {
-            let empty = match (bytes[at], bytes.get(at + 1)) {
-                (b'>', _) => Some(false),
-                (b'/', Some(b'>')) => Some(true),
-                _ => None,
-            };
-            if let Some(empty) = empty {
-                let name = &self.input[start + 1..at];
-                self.pos = at + 1 + usize::from(empty);
-                self.open.push(name);
-                self.pending_end = empty;
-                return Ok(Token::Start {
-                    name,
-                    attrs: &self.input[at..at],
-                });
-            }
+        // Nearly every tag is `<Name>` or `<Name/>`.
+        match self.plain_start(start) {
+            Some(name) => Ok(Token::Start {
+                name,
+                attrs: &self.input[self.pos..self.pos],
+            }),
+            None => self.general_start_tag(start),
         }
-        self.general_start_tag(start)
     }
 
     /// A start tag with attributes, or malformed: quotes followed, every rule checked.
@@ -282,18 +336,11 @@ impl<'a> Tokenizer<'a> {
 
     /// `</name>` at `start`: must close the element open.
     fn end_tag(&mut self, start: usize) -> Result<Token<'a>, DecodeError> {
-        let bytes = self.input.as_bytes();
         // Nearly always `</Name>` naming the element open: compared in place.
-        if let Some(&open) = self.open.last() {
-            let after = start + 2 + open.len();
-            if bytes.get(after) == Some(&b'>')
-                && crate::tag::same_name(&bytes[start + 2..after], open.as_bytes())
-            {
-                self.open.pop();
-                self.pos = after + 1;
-                return Ok(Token::End);
-            }
+        if self.plain_end(start) {
+            return Ok(Token::End);
         }
+        let bytes = self.input.as_bytes();
         let gt = memchr::memchr(b'>', &bytes[start..])
             .map(|k| start + k)
             .ok_or_else(|| self.eof())?;
@@ -476,6 +523,28 @@ fn resolve(name: &str) -> Option<char> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// As [`tokens`], taking [`Tokenizer::plain_markup`] first wherever it answers (as the
+    /// reader does), `next_token` elsewhere.
+    fn with_short_path(text: &str) -> Result<Vec<Token<'_>>, DecodeError> {
+        let mut t = Tokenizer::new(text);
+        let mut out = Vec::new();
+        loop {
+            let at = t.position();
+            let token = match t.plain_markup() {
+                Some(Plain::Start(name)) => Token::Start {
+                    name,
+                    attrs: &text[at + 1 + name.len()..at + 1 + name.len()],
+                },
+                Some(Plain::End) => Token::End,
+                None => t.next_token()?,
+            };
+            out.push(token);
+            if token == Token::Eof {
+                return Ok(out);
+            }
+        }
+    }
 
     fn tokens(text: &str) -> Result<Vec<Token<'_>>, DecodeError> {
         let mut t = Tokenizer::new(text);
@@ -700,6 +769,11 @@ mod tests {
         #[test]
         fn the_tokenizer_reads_what_quick_xml_reads(doc in document()) {
             proptest::prop_assert_eq!(ours(&doc), quick_xml(&doc), "{}", doc);
+        }
+
+        #[test]
+        fn the_short_path_reads_what_the_tokens_read(doc in document()) {
+            proptest::prop_assert_eq!(with_short_path(&doc), tokens(&doc), "{}", doc);
         }
     }
 
