@@ -337,3 +337,43 @@ fn text_that_is_not_utf8_is_refused_at_its_string_whether_whole_or_in_pieces() {
     empty.extend(&good[at + 7..]);
     assert_eq!(decode(&empty).unwrap().header.session_id, "");
 }
+
+#[test]
+fn opaque_data_reads_the_same_alone_or_beside_strings_and_truncated_is_refused() {
+    let good = hex(PKG1_WBXML);
+    // The Replace's Data: `4F C3 14 <20 octets> 01`.
+    let at = good
+        .windows(3)
+        .position(|w| w == [0x4F, 0xC3, 0x14])
+        .unwrap()
+        + 1;
+    let data = |bytes: &[u8]| -> Option<Data<'static>> {
+        let msg = decode(bytes).ok()?.into_owned();
+        let Command::Replace(r) = &msg.body.commands[1] else {
+            panic!()
+        };
+        r.items[0].data.clone()
+    };
+    assert_eq!(
+        data(&good),
+        Some(Data::Opaque(b"IMEI:493005100592800".to_vec().into()))
+    );
+    // The same octets in two OPAQUEs, and after a string: joined.
+    let mut split = good[..at].to_vec();
+    split.extend(hex("C3 04"));
+    split.extend(b"IMEI");
+    split.extend(hex("C3 10"));
+    split.extend(&good[at + 6..]);
+    assert_eq!(data(&split), data(&good));
+    let mut after_string = good[..at].to_vec();
+    after_string.extend(hex("03 494D4549 00 C3 10"));
+    after_string.extend(&good[at + 6..]);
+    assert_eq!(data(&after_string), data(&good));
+    // A length past the end of the input, or a multi-byte length that never ends.
+    for cut in [at + 2, at + 10, at + 21] {
+        assert!(decode(&good[..cut]).is_err(), "{cut}");
+    }
+    let mut endless = good[..at + 1].to_vec();
+    endless.extend([0xFF; 6]);
+    assert!(decode(&endless).is_err());
+}

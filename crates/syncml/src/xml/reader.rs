@@ -155,6 +155,26 @@ impl<'a> XmlSource<'a> {
         Ok((start, token))
     }
 
+    /// When the element's content is text without markup (possibly none) followed by its
+    /// end tag: the text, read with the end in one step (what the tokens would give);
+    /// otherwise nothing is read.
+    // In line in both callers: it is most leaves' whole reading.
+    #[inline(always)]
+    fn plain_text(&mut self) -> Option<Result<Cow<'a, str>, DecodeError>> {
+        let at = self.position();
+        let (raw, end_at) = self.tokens.leaf_text()?;
+        let mut text = Cow::Borrowed("");
+        if !raw.is_empty() {
+            self.event_start = at;
+            if let Err(e) = self.push_chars(&mut text, raw, at, false) {
+                return Some(Err(e));
+            }
+        }
+        self.event_start = end_at;
+        self.close();
+        Some(self.charged(text))
+    }
+
     /// Leaves the element just ended.
     fn close(&mut self) {
         self.depth -= 1;
@@ -390,19 +410,10 @@ impl<'a> EventSource<'a> for XmlSource<'a> {
     }
 
     fn read_text(&mut self) -> Result<Cow<'a, str>, DecodeError> {
-        let mut text = Cow::Borrowed("");
-        // The common shape, text and the element's end tag, in one step (what the tokens
-        // would give).
-        let at = self.position();
-        if let Some((raw, end_at)) = self.tokens.leaf_text() {
-            if !raw.is_empty() {
-                self.event_start = at;
-                self.push_chars(&mut text, raw, at, false)?;
-            }
-            self.event_start = end_at;
-            self.close();
-            return self.charged(text);
+        if let Some(text) = self.plain_text() {
+            return text;
         }
+        let mut text = Cow::Borrowed("");
         loop {
             let (start, token) = self.next_event()?;
             match token {
@@ -428,6 +439,9 @@ impl<'a> EventSource<'a> for XmlSource<'a> {
     }
 
     fn read_data(&mut self) -> Result<RawData<'a>, DecodeError> {
+        if let Some(text) = self.plain_text() {
+            return text.map(RawData::Text);
+        }
         let content_start = self.position();
         let data_depth = self.depth;
         let mut text = Cow::Borrowed("");
