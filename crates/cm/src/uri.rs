@@ -365,6 +365,28 @@ impl NodeUri<'_> {
 /// The common case of [`parse_target`] in one pass over the octets: a path of printable
 /// ASCII without escapes (`%`, `&`), every segment a valid name, within the limits. `None`
 /// sends the caller to the general rules, which also name what is wrong.
+/// [`PRINTABLE_CLASS`]: an octet a name may hold as it is.
+const PLAIN: u8 = 0;
+/// [`PRINTABLE_CLASS`]: the separator.
+const SLASH: u8 = 1;
+/// [`PRINTABLE_CLASS`]: anything else (controls, non-ASCII, `%` and `&` escapes): the target
+/// is left to the general rules.
+const OTHER: u8 = 2;
+
+/// Each octet's class for the one-pass check: one load per octet.
+static PRINTABLE_CLASS: [u8; 256] = {
+    let mut table = [OTHER; 256];
+    let mut b = 0x20;
+    while b <= 0x7E {
+        table[b] = PLAIN;
+        b += 1;
+    }
+    table[b'/' as usize] = SLASH;
+    table[b'%' as usize] = OTHER;
+    table[b'&' as usize] = OTHER;
+    table
+};
+
 fn parse_printable<'a>(path: &'a str, rest: &str, limits: &UriLimits) -> Option<NodeUri<'a>> {
     if rest.is_empty() && path != "." {
         return None;
@@ -374,15 +396,17 @@ fn parse_printable<'a>(path: &'a str, rest: &str, limits: &UriLimits) -> Option<
     let name = |segment: &[u8]| !matches!(segment, b"" | b"." | b".." | b"*");
     let (mut depth, mut longest, mut start) = (0usize, 0usize, 0usize);
     for (i, &b) in bytes.iter().enumerate() {
-        if b == b'/' {
-            if !name(&bytes[start..i]) {
-                return None;
+        match PRINTABLE_CLASS[usize::from(b)] {
+            PLAIN => {}
+            SLASH => {
+                if !name(&bytes[start..i]) {
+                    return None;
+                }
+                depth += 1;
+                longest = longest.max(i - start);
+                start = i + 1;
             }
-            depth += 1;
-            longest = longest.max(i - start);
-            start = i + 1;
-        } else if !(0x20..=0x7E).contains(&b) || b == b'%' || b == b'&' {
-            return None;
+            _ => return None,
         }
     }
     if !rest.is_empty() {
