@@ -377,3 +377,21 @@ fn opaque_data_reads_the_same_alone_or_beside_strings_and_truncated_is_refused()
     endless.extend([0xFF; 6]);
     assert!(decode(&endless).is_err());
 }
+
+#[test]
+fn text_bodies_read_the_same_whether_checked_whole_or_string_by_string() {
+    // A body of tags and strings only (valid UTF-8 as a whole), multi-byte text in it; then
+    // the same message with one OPAQUE (the body is no longer UTF-8 as a whole).
+    let mut msg = pkg1_from_xml();
+    msg.header.session_id = "s\u{e9}ssion-\u{4e2d}".into();
+    let text_only = wbxml::encode(&msg);
+    assert!(std::str::from_utf8(&text_only[4..]).is_ok());
+    assert_eq!(decode(&text_only).unwrap(), msg);
+    let Command::Replace(r) = &mut msg.body.commands[1] else {
+        panic!()
+    };
+    r.items[0].data = Some(Data::Opaque(vec![0xC3, 0x28, 0xFF].into()));
+    let with_opaque = wbxml::encode(&msg);
+    assert!(std::str::from_utf8(&with_opaque[4..]).is_err());
+    assert_eq!(decode(&with_opaque).unwrap(), msg);
+}

@@ -35,6 +35,11 @@ pub(crate) struct WbxmlSource<'a> {
     page: u8,
     charset: Charset,
     string_table: &'a [u8],
+    /// The body as text, when the document is UTF-8 and its whole body is valid UTF-8 (a
+    /// body of tags and inline strings, without OPAQUE or table references): its inline
+    /// strings are then slices of it, checked once for all rather than one by one (they
+    /// start and end next to ASCII tokens, so on character boundaries).
+    body_text: Option<&'a str>,
     limits: Limits,
     depth: usize,
     elements: usize,
@@ -62,6 +67,9 @@ impl<'a> WbxmlSource<'a> {
             page: 0,
             charset: header.charset,
             string_table: header.string_table,
+            body_text: (header.charset == Charset::Utf8)
+                .then(|| std::str::from_utf8(&input[header.body_offset..]).ok())
+                .flatten(),
             limits,
             depth: 0,
             elements: 0,
@@ -186,6 +194,17 @@ impl<'a> WbxmlSource<'a> {
     /// A string of the input (inline or in the string table) as text: borrowed when it is
     /// UTF-8 (or ASCII in a Latin-1 document), else converted.
     fn chars(&self, bytes: &'a [u8]) -> Result<Cow<'a, str>, DecodeError> {
+        if let Some(body) = self.body_text {
+            let at = (bytes.as_ptr() as usize).wrapping_sub(body.as_ptr() as usize);
+            let text = at
+                .checked_add(bytes.len())
+                .and_then(|end| body.get(at..end))
+                // The same octets, not merely octets at the same offsets of other ones.
+                .filter(|text| text.as_ptr() == bytes.as_ptr());
+            if let Some(text) = text {
+                return Ok(Cow::Borrowed(text));
+            }
+        }
         match self.charset {
             Charset::Utf8 => std::str::from_utf8(bytes)
                 .map(Cow::Borrowed)
