@@ -477,6 +477,20 @@ fn namespace_declarations_in_scope_are_bounded() {
         matches!(err.kind, ErrorKind::Xml(ref m) if m.contains("namespace declarations")),
         "{err:?}"
     );
+    // Default namespaces declared alone on nested elements count the same.
+    let nested = "<MetInf xmlns=\"syncml:metinf\">".repeat(40) + &"</MetInf>".repeat(40);
+    let text = wrap_body(&format!(
+        "<Get><CmdID>1</CmdID><Item><Meta>{nested}</Meta><Target><LocURI>./a</LocURI></Target></Item></Get>"
+    ));
+    let deep = Limits {
+        max_depth: 100,
+        ..Limits::default()
+    };
+    let err = xml::decode(text.as_bytes(), &deep).unwrap_err();
+    assert!(
+        matches!(err.kind, ErrorKind::Xml(ref m) if m.contains("namespace declarations")),
+        "{err:?}"
+    );
     // A handful, as real documents have, is fine.
     let few = wrap_body("").replacen(
         "<SyncML xmlns=\"SYNCML:SYNCML1.2\"",

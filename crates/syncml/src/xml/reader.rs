@@ -186,6 +186,18 @@ impl<'a> XmlSource<'a> {
 
     /// Records the namespace declarations of the element just opened (at `self.depth`).
     fn declare(&mut self, attrs: &str) -> Result<(), DecodeError> {
+        if attrs.is_empty() {
+            return Ok(());
+        }
+        // The common shape, a default namespace alone (`<Type xmlns="syncml:metinf">`),
+        // without reading the attributes one by one.
+        let default_alone = attrs
+            .strip_prefix(" xmlns=\"")
+            .and_then(|rest| rest.strip_suffix('"'))
+            .filter(|uri| !uri.contains('"'));
+        if let Some(uri) = default_alone {
+            return self.bind(None, uri);
+        }
         // Most tags have no attributes; a short scan finds a declaration in the others.
         if !attrs.as_bytes().windows(5).any(|w| w == b"xmlns") {
             return Ok(());
@@ -198,24 +210,31 @@ impl<'a> XmlSource<'a> {
                 Some(p) if p.starts_with(':') && p.len() > 1 => Some(p[1..].into()),
                 _ => continue,
             };
-            if self.bindings.len() == MAX_BINDINGS {
-                return Err(DecodeError::new(
-                    ErrorKind::Xml(format!(
-                        "more than {MAX_BINDINGS} namespace declarations in scope"
-                    )),
-                    self.event_start,
-                ));
-            }
-            self.budget.charge(
-                size_of::<Binding>() + prefix.as_ref().map_or(0, |p| p.len()) + value.len(),
-                self.event_start,
-            )?;
-            self.bindings.push(Binding {
-                depth: self.depth,
-                prefix,
-                ns: Ns::of(value),
-            });
+            self.bind(prefix, value)?;
         }
+        Ok(())
+    }
+
+    /// Records that `prefix` (`None`: the default namespace) is bound to `uri` (as written)
+    /// on the element just opened.
+    fn bind(&mut self, prefix: Option<Box<str>>, uri: &str) -> Result<(), DecodeError> {
+        if self.bindings.len() == MAX_BINDINGS {
+            return Err(DecodeError::new(
+                ErrorKind::Xml(format!(
+                    "more than {MAX_BINDINGS} namespace declarations in scope"
+                )),
+                self.event_start,
+            ));
+        }
+        self.budget.charge(
+            size_of::<Binding>() + prefix.as_ref().map_or(0, |p| p.len()) + uri.len(),
+            self.event_start,
+        )?;
+        self.bindings.push(Binding {
+            depth: self.depth,
+            prefix,
+            ns: Ns::of(uri),
+        });
         Ok(())
     }
 

@@ -251,14 +251,47 @@ impl<'a> Tokenizer<'a> {
         closes
     }
 
+    /// `<Name xmlns="uri">` or `<Name xmlns="uri"/>` at `start` (a URI without `"` or `<`),
+    /// read; `None` (nothing read) for any other tag.
+    fn namespaced_start(&mut self, start: usize) -> Option<Token<'a>> {
+        const DECLARATION: &[u8] = b" xmlns=\"";
+        let bytes = self.input.as_bytes();
+        let at = start
+            + 1
+            + bytes[start + 1..]
+                .iter()
+                .position(|&b| ENDS_PLAIN_NAME[usize::from(b)])?;
+        if at == start + 1 || !bytes[at..].starts_with(DECLARATION) {
+            return None;
+        }
+        let uri = at + DECLARATION.len();
+        let close = uri + bytes[uri..].iter().position(|&b| b == b'"' || b == b'<')?;
+        let empty = match (bytes[close], bytes.get(close + 1), bytes.get(close + 2)) {
+            (b'"', Some(b'>'), _) => false,
+            (b'"', Some(b'/'), Some(b'>')) => true,
+            _ => return None,
+        };
+        let name = &self.input[start + 1..at];
+        self.pos = close + 2 + usize::from(empty);
+        self.open.push(name);
+        self.pending_end = empty;
+        Some(Token::Start {
+            name,
+            attrs: &self.input[at..close + 1],
+        })
+    }
+
     /// `<name attrs>` or `<name attrs/>` at `start`.
     fn start_tag(&mut self, start: usize) -> Result<Token<'a>, DecodeError> {
-        // Nearly every tag is `<Name>` or `<Name/>`.
-        match self.plain_start(start) {
-            Some(name) => Ok(Token::Start {
+        // Nearly every tag is `<Name>` or `<Name/>`; MetInf's carry their namespace.
+        if let Some(name) = self.plain_start(start) {
+            return Ok(Token::Start {
                 name,
                 attrs: &self.input[self.pos..self.pos],
-            }),
+            });
+        }
+        match self.namespaced_start(start) {
+            Some(token) => Ok(token),
             None => self.general_start_tag(start),
         }
     }
@@ -606,6 +639,34 @@ mod tests {
         for doc in ["<A/ >", "<A/b>", "<A/", "</>", "<>", "</ >"] {
             assert!(tokens(doc).is_err(), "{doc}");
         }
+        // A namespace declaration alone, and what is not quite one.
+        for doc in [
+            "<A xmlns=\"u<v\"></A>",
+            "<A xmlns=\"u\"",
+            "<A xmlns=\"u\"/",
+            "<A xmlns=\"u",
+        ] {
+            assert!(tokens(doc).is_err(), "{doc}");
+        }
+        // (Attributes after it are the general path's, read by the reader when it asks.)
+        assert_eq!(
+            tokens("<A xmlns=\"u\"x></A>").unwrap()[0],
+            Token::Start {
+                name: "A",
+                attrs: " xmlns=\"u\"x"
+            }
+        );
+        assert_eq!(
+            tokens("<A xmlns=\"u\"/>").unwrap(),
+            [
+                Token::Start {
+                    name: "A",
+                    attrs: " xmlns=\"u\""
+                },
+                Token::End,
+                Token::Eof
+            ]
+        );
         let end = |doc| tokens(doc).unwrap().len();
         assert_eq!(end("<A></A>"), 3);
         assert_eq!(end("<A></A >"), 3);
@@ -744,6 +805,9 @@ mod tests {
                 prop_oneof![
                     Just(""),
                     Just(" xmlns=\"SYNCML:SYNCML1.2\""),
+                    Just(" xmlns=\"syncml:metinf\" "),
+                    Just(" xmlns=\"\""),
+                    Just(" xmlns=\"it's\""),
                     Just(" xmlns:m='syncml:metinf'"),
                     Just(" a=\"x>y\" b='/'"),
                 ],
