@@ -63,12 +63,6 @@ impl WbxmlSink {
     }
 }
 
-/// Whether `bytes` holds a NUL: a scan without an early exit, which the compiler turns into
-/// a few vector operations (values are short: a call to `memchr` costs more).
-fn has_nul(bytes: &[u8]) -> bool {
-    bytes.iter().fold(false, |nul, &b| nul | (b == 0))
-}
-
 impl Sink for WbxmlSink {
     fn root(&mut self, _namespace: &str) {
         self.tag(Tag::SyncMl, true);
@@ -107,7 +101,7 @@ impl Sink for WbxmlSink {
 
     fn leaf(&mut self, tag: Tag, text: &str) {
         let bytes = text.as_bytes();
-        if bytes.is_empty() || has_nul(bytes) {
+        if bytes.is_empty() || bytes.contains(&0) {
             self.tag(tag, true);
             self.text(text);
             self.out.push(token::END);
