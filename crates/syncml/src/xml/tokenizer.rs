@@ -211,28 +211,43 @@ impl<'a> Tokenizer<'a> {
         }
     }
 
-    /// `<Name>` or `<Name/>` at `start`, read; `None` (nothing read) for any other tag.
-    fn plain_start(&mut self, start: usize) -> Option<&'a str> {
+    /// Where the name of the tag at `start` ends (at an octet of [`ENDS_PLAIN_NAME`]), when
+    /// it has one: one scan of the name.
+    fn name_end(&self, start: usize) -> Option<usize> {
         let bytes = self.input.as_bytes();
-        // One scan of the name finds its end.
         let at = start
             + 1
             + bytes[start + 1..]
                 .iter()
                 .position(|&b| ENDS_PLAIN_NAME[usize::from(b)])?;
-        if at == start + 1 {
-            return None;
-        }
+        (at > start + 1).then_some(at)
+    }
+
+    /// Opens the element of the tag at `start` whose name ends at `name_end`; the tag's last
+    /// octet is at `gt`, and it is `empty` (`/>`).
+    fn opened(&mut self, start: usize, name_end: usize, gt: usize, empty: bool) -> &'a str {
+        let name = &self.input[start + 1..name_end];
+        self.pos = gt + 1;
+        self.open.push(name);
+        self.pending_end = empty;
+        name
+    }
+
+    /// `<Name>` or `<Name/>` at `start`, read; `None` (nothing read) for any other tag.
+    fn plain_start(&mut self, start: usize) -> Option<&'a str> {
+        let at = self.name_end(start)?;
+        self.plain_start_at(start, at)
+    }
+
+    /// As [`Tokenizer::plain_start`], the name's end known.
+    fn plain_start_at(&mut self, start: usize, at: usize) -> Option<&'a str> {
+        let bytes = self.input.as_bytes();
         let empty = match (bytes[at], bytes.get(at + 1)) {
             (b'>', _) => false,
             (b'/', Some(b'>')) => true,
             _ => return None,
         };
-        let name = &self.input[start + 1..at];
-        self.pos = at + 1 + usize::from(empty);
-        self.open.push(name);
-        self.pending_end = empty;
-        Some(name)
+        Some(self.opened(start, at, at + usize::from(empty), empty))
     }
 
     /// `</Name>` at `start` naming the element open, read; false (nothing read) otherwise.
@@ -252,16 +267,11 @@ impl<'a> Tokenizer<'a> {
     }
 
     /// `<Name xmlns="uri">` or `<Name xmlns="uri"/>` at `start` (a URI without `"` or `<`),
-    /// read; `None` (nothing read) for any other tag.
-    fn namespaced_start(&mut self, start: usize) -> Option<Token<'a>> {
+    /// read; `None` (nothing read) for any other tag. The name's end is known (`at`).
+    fn namespaced_start(&mut self, start: usize, at: usize) -> Option<Token<'a>> {
         const DECLARATION: &[u8] = b" xmlns=\"";
         let bytes = self.input.as_bytes();
-        let at = start
-            + 1
-            + bytes[start + 1..]
-                .iter()
-                .position(|&b| ENDS_PLAIN_NAME[usize::from(b)])?;
-        if at == start + 1 || !bytes[at..].starts_with(DECLARATION) {
+        if !bytes[at..].starts_with(DECLARATION) {
             return None;
         }
         let uri = at + DECLARATION.len();
@@ -271,10 +281,7 @@ impl<'a> Tokenizer<'a> {
             (b'"', Some(b'/'), Some(b'>')) => true,
             _ => return None,
         };
-        let name = &self.input[start + 1..at];
-        self.pos = close + 2 + usize::from(empty);
-        self.open.push(name);
-        self.pending_end = empty;
+        let name = self.opened(start, at, close + 1 + usize::from(empty), empty);
         Some(Token::Start {
             name,
             attrs: &self.input[at..close + 1],
@@ -284,16 +291,18 @@ impl<'a> Tokenizer<'a> {
     /// `<name attrs>` or `<name attrs/>` at `start`.
     fn start_tag(&mut self, start: usize) -> Result<Token<'a>, DecodeError> {
         // Nearly every tag is `<Name>` or `<Name/>`; MetInf's carry their namespace.
-        if let Some(name) = self.plain_start(start) {
-            return Ok(Token::Start {
-                name,
-                attrs: &self.input[self.pos..self.pos],
-            });
+        if let Some(at) = self.name_end(start) {
+            if let Some(name) = self.plain_start_at(start, at) {
+                return Ok(Token::Start {
+                    name,
+                    attrs: &self.input[self.pos..self.pos],
+                });
+            }
+            if let Some(token) = self.namespaced_start(start, at) {
+                return Ok(token);
+            }
         }
-        match self.namespaced_start(start) {
-            Some(token) => Ok(token),
-            None => self.general_start_tag(start),
-        }
+        self.general_start_tag(start)
     }
 
     /// A start tag with attributes, or malformed: quotes followed, every rule checked.
