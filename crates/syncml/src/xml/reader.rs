@@ -136,16 +136,7 @@ impl<'a> XmlSource<'a> {
         self.event_start = self.position();
         let token = self.tokens.next_token()?;
         let start = match &token {
-            Token::Start { name, attrs } => {
-                self.open()?;
-                self.declare(attrs)?;
-                let start = self.classify(name);
-                self.open.push(match &start {
-                    Start::Known(tag) => Some(*tag),
-                    Start::Unknown(_) => None,
-                });
-                Some(start)
-            }
+            Token::Start { name, attrs } => Some(self.enter(name, attrs)?),
             Token::End => {
                 self.close();
                 None
@@ -173,6 +164,21 @@ impl<'a> XmlSource<'a> {
         self.event_start = end_at;
         self.close();
         Some(self.charged(text))
+    }
+
+    /// Enters the element just started, named `name` with the attribute text `attrs`:
+    /// limits checked, namespaces declared, the name classified.
+    // In line in both callers: every element start goes through it.
+    #[inline(always)]
+    fn enter(&mut self, name: &str, attrs: &str) -> Result<Start, DecodeError> {
+        self.open()?;
+        self.declare(attrs)?;
+        let start = self.classify(name);
+        self.open.push(match &start {
+            Start::Known(tag) => Some(*tag),
+            Start::Unknown(_) => None,
+        });
+        Ok(start)
     }
 
     /// Leaves the element just ended.
@@ -385,13 +391,7 @@ impl<'a> EventSource<'a> for XmlSource<'a> {
         match self.tokens.plain_markup() {
             Some(Plain::Start(name)) => {
                 self.event_start = at;
-                self.open()?;
-                let start = self.classify(name);
-                self.open.push(match &start {
-                    Start::Known(tag) => Some(*tag),
-                    Start::Unknown(_) => None,
-                });
-                return Ok(Some((start, at)));
+                return Ok(Some((self.enter(name, "")?, at)));
             }
             Some(Plain::End) => {
                 self.event_start = at;
