@@ -213,6 +213,8 @@ impl<'a> Tokenizer<'a> {
 
     /// Where the name of the tag at `start` ends (at an octet of [`ENDS_PLAIN_NAME`]), when
     /// it has one: one scan of the name.
+    // In line: on the path of every start tag (a call measured 1% of an XML message).
+    #[inline(always)]
     fn name_end(&self, start: usize) -> Option<usize> {
         let bytes = self.input.as_bytes();
         let at = start
@@ -225,6 +227,8 @@ impl<'a> Tokenizer<'a> {
 
     /// Opens the element of the tag at `start` whose name ends at `name_end`; the tag's last
     /// octet is at `gt`, and it is `empty` (`/>`).
+    // In line: on the path of every start tag (a call measured 1% of an XML message).
+    #[inline(always)]
     fn opened(&mut self, start: usize, name_end: usize, gt: usize, empty: bool) -> &'a str {
         let name = &self.input[start + 1..name_end];
         self.pos = gt + 1;
@@ -240,6 +244,8 @@ impl<'a> Tokenizer<'a> {
     }
 
     /// As [`Tokenizer::plain_start`], the name's end known.
+    // In line: on the path of every start tag (a call measured 1% of an XML message).
+    #[inline(always)]
     fn plain_start_at(&mut self, start: usize, at: usize) -> Option<&'a str> {
         let bytes = self.input.as_bytes();
         let empty = match (bytes[at], bytes.get(at + 1)) {
