@@ -395,3 +395,49 @@ fn text_bodies_read_the_same_whether_checked_whole_or_string_by_string() {
     assert!(std::str::from_utf8(&with_opaque[4..]).is_err());
     assert_eq!(decode(&with_opaque).unwrap(), msg);
 }
+
+#[test]
+fn text_is_checked_at_character_boundaries_across_opaque_and_string_table_references() {
+    // The header's SessionID and the Source LocURI as STR_T references into a table that
+    // holds `s\u{e9}` and `\u{4e2d}x` (`73 C3A9 00 E4B8AD 78 00`).
+    let original = hex(PKG1_WBXML);
+    let session = hex("65 03 31323334 00 01");
+    let imei = [&[0x03][..], b"IMEI:493005100592800", &[0x00]].concat();
+    let with_refs = |session_ref: u8, source_ref: u8| {
+        let s = original
+            .windows(session.len())
+            .position(|w| w == session)
+            .unwrap();
+        let i = original
+            .windows(imei.len())
+            .position(|w| w == imei)
+            .unwrap();
+        let mut bytes = vec![0x02, 0xA4, 0x01, 0x6A, 0x09];
+        bytes.extend(hex("73 C3A9 00 E4B8AD 78 00"));
+        bytes.extend_from_slice(&original[5..s + 1]);
+        bytes.extend([0x83, session_ref, 0x01]);
+        bytes.extend_from_slice(&original[s + session.len()..i]);
+        bytes.extend([0x83, source_ref]);
+        bytes.extend_from_slice(&original[i + imei.len()..]);
+        bytes
+    };
+    for (session_ref, source_ref, session_id, source) in [
+        (0, 4, "s\u{e9}", "\u{4e2d}x"),
+        (4, 0, "\u{4e2d}x", "s\u{e9}"),
+    ] {
+        let bytes = with_refs(session_ref, source_ref);
+        let read = decode(&bytes).unwrap();
+        assert_eq!(read.header.session_id, session_id);
+        assert_eq!(read.header.source.loc_uri, source);
+    }
+    // A reference into the middle of a character is refused, whichever string checks the
+    // table first; so is one starting on a continuation octet after a good one.
+    for (session_ref, source_ref) in [(2, 4), (0, 5), (0, 6), (4, 2)] {
+        let err = decode(&with_refs(session_ref, source_ref)).unwrap_err();
+        assert_eq!(
+            err.kind,
+            ErrorKind::InvalidUtf8,
+            "{session_ref} {source_ref}"
+        );
+    }
+}

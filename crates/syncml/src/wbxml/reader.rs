@@ -35,11 +35,15 @@ pub(crate) struct WbxmlSource<'a> {
     page: u8,
     charset: Charset,
     string_table: &'a [u8],
-    /// The body as text, when the document is UTF-8 and its whole body is valid UTF-8 (a
-    /// body of tags and inline strings, without OPAQUE or table references): its inline
-    /// strings are then slices of it, checked once for all rather than one by one (they
-    /// start and end next to ASCII tokens, so on character boundaries).
-    body_text: Option<&'a str>,
+    /// Octets of the input known to be valid UTF-8 (`start..end`, empty at first), so that
+    /// a UTF-8 document's strings are checked run by run rather than one by one. When a
+    /// string lies beyond it, the input is checked from the string's start until its first
+    /// octet that is not UTF-8 (in a SyncML body, usually the next OPAQUE token), and the
+    /// strings up to there are slices of that run. Runs never overlap, so the whole input
+    /// is checked at most once.
+    valid_utf8: &'a str,
+    /// Where `valid_utf8` starts in the input.
+    valid_from: usize,
     limits: Limits,
     depth: usize,
     elements: usize,
@@ -67,9 +71,8 @@ impl<'a> WbxmlSource<'a> {
             page: 0,
             charset: header.charset,
             string_table: header.string_table,
-            body_text: (header.charset == Charset::Utf8)
-                .then(|| std::str::from_utf8(&input[header.body_offset..]).ok())
-                .flatten(),
+            valid_utf8: "",
+            valid_from: 0,
             limits,
             depth: 0,
             elements: 0,
@@ -193,27 +196,41 @@ impl<'a> WbxmlSource<'a> {
 
     /// A string of the input (inline or in the string table) as text: borrowed when it is
     /// UTF-8 (or ASCII in a Latin-1 document), else converted.
-    fn chars(&self, bytes: &'a [u8]) -> Result<Cow<'a, str>, DecodeError> {
-        if let Some(body) = self.body_text {
-            let at = (bytes.as_ptr() as usize).wrapping_sub(body.as_ptr() as usize);
-            let text = at
-                .checked_add(bytes.len())
-                .and_then(|end| body.get(at..end))
-                // The same octets, not merely octets at the same offsets of other ones.
-                .filter(|text| text.as_ptr() == bytes.as_ptr());
-            if let Some(text) = text {
-                return Ok(Cow::Borrowed(text));
-            }
-        }
+    fn chars(&mut self, bytes: &'a [u8]) -> Result<Cow<'a, str>, DecodeError> {
         match self.charset {
-            Charset::Utf8 => std::str::from_utf8(bytes)
-                .map(Cow::Borrowed)
-                .map_err(|_| self.err(ErrorKind::InvalidUtf8)),
+            Charset::Utf8 => match self.known_utf8(bytes) {
+                Some(text) => Ok(Cow::Borrowed(text)),
+                None => Err(self.err(ErrorKind::InvalidUtf8)),
+            },
             Charset::Latin1 if bytes.is_ascii() => Ok(Cow::Borrowed(
                 std::str::from_utf8(bytes).map_err(|_| self.err(ErrorKind::InvalidUtf8))?,
             )),
             Charset::Latin1 => Ok(Cow::Owned(bytes.iter().map(|&b| char::from(b)).collect())),
         }
+    }
+
+    /// `bytes` as text when they are UTF-8, checked against (or extending) the run of the
+    /// input already known to be UTF-8; `bytes` is a slice of the input.
+    fn known_utf8(&mut self, bytes: &'a [u8]) -> Option<&'a str> {
+        let start = (bytes.as_ptr() as usize).wrapping_sub(self.input.as_ptr() as usize);
+        let end = start.checked_add(bytes.len())?;
+        let run_end = self.valid_from + self.valid_utf8.len();
+        if start < self.valid_from || end > run_end {
+            if start < run_end || end > self.input.len() {
+                // Straddles the run's end (so holds the octet that ended it), or is no
+                // slice of the input: checked alone.
+                return std::str::from_utf8(bytes).ok();
+            }
+            let rest = &self.input[start..];
+            self.valid_utf8 = match std::str::from_utf8(rest) {
+                Ok(text) => text,
+                Err(e) => std::str::from_utf8(&rest[..e.valid_up_to()]).ok()?,
+            };
+            self.valid_from = start;
+        }
+        // Within a valid run, a slice is valid when both its ends are character boundaries.
+        self.valid_utf8
+            .get(start - self.valid_from..end - self.valid_from)
     }
 
     /// Appends character data. The first piece of an element's text stays borrowed; text
