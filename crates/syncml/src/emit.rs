@@ -287,9 +287,33 @@ fn emit_meta<S: Sink>(meta: &Meta, sink: &mut S) {
     sink.end(Tag::Meta);
 }
 
+/// The numbers 0 to 999 in three digits each (`000001002...999`), built at compile time.
+static SMALL_DECIMALS: &str = match std::str::from_utf8(&three_digit_numbers()) {
+    Ok(text) => text,
+    Err(_) => panic!("digits are ASCII"),
+};
+
+const fn three_digit_numbers() -> [u8; 3000] {
+    let mut table = [0; 3000];
+    let mut n = 0;
+    while n < 1000 {
+        table[3 * n] = b'0' + (n / 100) as u8;
+        table[3 * n + 1] = b'0' + (n / 10 % 10) as u8;
+        table[3 * n + 2] = b'0' + (n % 10) as u8;
+        n += 1;
+    }
+    table
+}
+
 /// `n` in decimal, written into `buf` (no allocation for the numbers every message
 /// carries: CmdIDs, sizes).
 pub(crate) fn decimal(mut n: u64, buf: &mut [u8; 20]) -> &str {
+    if n < 1000 {
+        // Nearly every CmdID, MsgID and reference: a slice of the table, its leading zeros
+        // left out.
+        let (at, zeros) = (3 * n as usize, usize::from(n < 100) + usize::from(n < 10));
+        return SMALL_DECIMALS.get(at + zeros..at + 3).unwrap_or("0");
+    }
     let mut at = buf.len();
     loop {
         at -= 1;
@@ -309,7 +333,7 @@ mod tests {
 
     #[test]
     fn decimal_is_to_string() {
-        for n in [0, 7, 10, 99, 65_535, 1 << 40, u64::MAX] {
+        for n in (0..1100).chain([65_535, 1 << 40, u64::MAX / 3 * 3, u64::MAX]) {
             assert_eq!(decimal(n, &mut [0; 20]), n.to_string());
         }
     }
