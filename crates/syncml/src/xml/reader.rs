@@ -136,7 +136,7 @@ impl<'a> XmlSource<'a> {
         self.event_start = self.position();
         let token = self.tokens.next_token()?;
         let start = match &token {
-            Token::Start { name, attrs } => Some(self.enter(name, attrs)?),
+            Token::Start { name, attrs } => Some(self.enter(name, attrs, true)?),
             Token::End => {
                 self.close();
                 None
@@ -167,13 +167,18 @@ impl<'a> XmlSource<'a> {
     }
 
     /// Enters the element just started, named `name` with the attribute text `attrs`:
-    /// limits checked, namespaces declared, the name classified.
+    /// limits checked, namespaces declared, the name classified. Only a name that may be
+    /// `prefixed` is looked at for a `:` (the short path's names have none).
     // In line in both callers: every element start goes through it.
     #[inline(always)]
-    fn enter(&mut self, name: &str, attrs: &str) -> Result<Start, DecodeError> {
+    fn enter(&mut self, name: &str, attrs: &str, prefixed: bool) -> Result<Start, DecodeError> {
         self.open()?;
         self.declare(attrs)?;
-        let start = self.classify(name);
+        let colon = prefixed.then(|| name.bytes().position(|b| b == b':'));
+        let start = match colon.flatten() {
+            Some(colon) => self.classify(Some(&name[..colon]), &name[colon + 1..]),
+            None => self.classify(None, name),
+        };
         self.open.push(match &start {
             Start::Known(tag) => Some(*tag),
             Start::Unknown(_) => None,
@@ -261,12 +266,8 @@ impl<'a> XmlSource<'a> {
         }
     }
 
-    /// Maps an element's name to a SyncML/MetInf tag.
-    fn classify(&self, qname: &str) -> Start {
-        let (prefix, local) = match qname.bytes().position(|b| b == b':') {
-            Some(colon) => (Some(&qname[..colon]), &qname[colon + 1..]),
-            None => (None, qname),
-        };
+    /// Maps an element's name (`prefix:local`, or `local` alone) to a SyncML/MetInf tag.
+    fn classify(&self, prefix: Option<&str>, local: &str) -> Start {
         let name = || local.to_owned();
         match self.resolve(prefix) {
             Resolved::In(Ns::SyncMl) | Resolved::Unbound => {}
@@ -389,9 +390,9 @@ impl<'a> EventSource<'a> for XmlSource<'a> {
         // The common markup in one step (what `next_event` would give).
         let at = self.position();
         match self.tokens.plain_markup() {
-            Some(Plain::Start(name)) => {
+            Some(Plain::Start { name, attrs }) => {
                 self.event_start = at;
-                return Ok(Some((self.enter(name, "")?, at)));
+                return Ok(Some((self.enter(name, attrs, false)?, at)));
             }
             Some(Plain::End) => {
                 self.event_start = at;

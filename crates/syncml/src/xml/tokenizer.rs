@@ -12,12 +12,18 @@ use std::borrow::Cow;
 
 use crate::error::{DecodeError, ErrorKind};
 
-/// The markup the reader's short path takes: a tag without attributes or the end of the
-/// element open.
+/// The markup the reader's short path takes: a tag without attributes or with a default
+/// namespace declaration alone, or the end of the element open.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Plain<'a> {
-    /// `<Name>` or `<Name/>` (then a [`Plain::End`] or [`Token::End`] follows).
-    Start(&'a str),
+    /// `<Name>`, `<Name/>`, `<Name xmlns="uri">` or `<Name xmlns="uri"/>` (then a
+    /// [`Plain::End`] or [`Token::End`] follows). The name has no prefix (no `:`).
+    Start {
+        /// The element's name.
+        name: &'a str,
+        /// Its attribute text: empty, or the declaration ` xmlns="uri"`.
+        attrs: &'a str,
+    },
     /// `</Name>` closing the element open, or the end of an empty element.
     End,
 }
@@ -87,7 +93,9 @@ fn find_byte(needle: u8, hay: &[u8]) -> Option<usize> {
 /// load per octet of every name read.
 static ENDS_PLAIN_NAME: [bool; 256] = {
     let mut table = [false; 256];
-    let ends = b"> /\t\r\n\"'<";
+    // `:` too: a name read by the short paths has no prefix (a prefixed one is read by
+    // `general_start_tag`), so the reader need not look for one.
+    let ends = b"> /\t\r\n\"'<:";
     let mut i = 0;
     while i < ends.len() {
         table[ends[i] as usize] = true;
@@ -191,8 +199,9 @@ impl<'a> Tokenizer<'a> {
         Err(self.eof())
     }
 
-    /// When the next token is `<Name>`, `<Name/>`, `</Name>` closing the element open, or the
-    /// end of an empty element: that token, read (what [`Tokenizer::next_token`] would give).
+    /// When the next token is `<Name>`, `<Name/>`, `<Name xmlns="uri">` (or empty),
+    /// `</Name>` closing the element open, or the end of an empty element: that token, read
+    /// (what [`Tokenizer::next_token`] would give).
     /// Otherwise nothing is read: text, other markup, and every malformed tag are left to
     /// `next_token`.
     pub(crate) fn plain_markup(&mut self) -> Option<Plain<'a>> {
@@ -206,7 +215,16 @@ impl<'a> Tokenizer<'a> {
             [b'<', b'/'] => self.plain_end(start).then_some(Plain::End),
             // Comments, CDATA, DOCTYPE, processing instructions: `next_token`'s.
             [b'<', b'!' | b'?'] => None,
-            [b'<', _] => self.plain_start(start).map(Plain::Start),
+            [b'<', _] => {
+                let at = self.name_end(start)?;
+                if let Some(name) = self.plain_start_at(start, at) {
+                    return Some(Plain::Start { name, attrs: "" });
+                }
+                match self.namespaced_start(start, at)? {
+                    Token::Start { name, attrs } => Some(Plain::Start { name, attrs }),
+                    _ => None,
+                }
+            }
             _ => None,
         }
     }
@@ -237,13 +255,8 @@ impl<'a> Tokenizer<'a> {
         name
     }
 
-    /// `<Name>` or `<Name/>` at `start`, read; `None` (nothing read) for any other tag.
-    fn plain_start(&mut self, start: usize) -> Option<&'a str> {
-        let at = self.name_end(start)?;
-        self.plain_start_at(start, at)
-    }
-
-    /// As [`Tokenizer::plain_start`], the name's end known.
+    /// `<Name>` or `<Name/>` at `start`, read, the name's end known (`at`); `None` (nothing
+    /// read) for any other tag.
     // In line: on the path of every start tag (a call measured 1% of an XML message).
     #[inline(always)]
     fn plain_start_at(&mut self, start: usize, at: usize) -> Option<&'a str> {
@@ -580,10 +593,15 @@ mod tests {
         loop {
             let at = t.position();
             let token = match t.plain_markup() {
-                Some(Plain::Start(name)) => Token::Start {
-                    name,
-                    attrs: &text[at + 1 + name.len()..at + 1 + name.len()],
-                },
+                Some(Plain::Start { name, attrs }) => {
+                    // Borrowed from the tag itself, as `next_token`'s are.
+                    let from = at + 1 + name.len();
+                    assert_eq!(&text[from..from + attrs.len()], attrs);
+                    Token::Start {
+                        name,
+                        attrs: &text[from..from + attrs.len()],
+                    }
+                }
                 Some(Plain::End) => Token::End,
                 None => t.next_token()?,
             };
