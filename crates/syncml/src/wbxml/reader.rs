@@ -211,26 +211,35 @@ impl<'a> WbxmlSource<'a> {
 
     /// `bytes` as text when they are UTF-8, checked against (or extending) the run of the
     /// input already known to be UTF-8; `bytes` is a slice of the input.
+    // In line: every string goes through it, and nearly all lie in the run.
+    #[inline(always)]
     fn known_utf8(&mut self, bytes: &'a [u8]) -> Option<&'a str> {
         let start = (bytes.as_ptr() as usize).wrapping_sub(self.input.as_ptr() as usize);
         let end = start.checked_add(bytes.len())?;
-        let run_end = self.valid_from + self.valid_utf8.len();
-        if start < self.valid_from || end > run_end {
-            if start < run_end || end > self.input.len() {
-                // Straddles the run's end (so holds the octet that ended it), or is no
-                // slice of the input: checked alone.
-                return std::str::from_utf8(bytes).ok();
-            }
-            let rest = &self.input[start..];
-            self.valid_utf8 = match std::str::from_utf8(rest) {
-                Ok(text) => text,
-                Err(e) => std::str::from_utf8(&rest[..e.valid_up_to()]).ok()?,
-            };
-            self.valid_from = start;
+        if start < self.valid_from || end > self.valid_from + self.valid_utf8.len() {
+            return self.new_utf8_run(bytes, start, end);
         }
         // Within a valid run, a slice is valid when both its ends are character boundaries.
         self.valid_utf8
             .get(start - self.valid_from..end - self.valid_from)
+    }
+
+    /// As [`WbxmlSource::known_utf8`] for `bytes` (at `start..end` of the input) beyond the
+    /// run: the input checked from `start` on, as the new run.
+    #[cold]
+    fn new_utf8_run(&mut self, bytes: &'a [u8], start: usize, end: usize) -> Option<&'a str> {
+        if start < self.valid_from + self.valid_utf8.len() || end > self.input.len() {
+            // Straddles the run's end (so holds the octet that ended it), or is no slice of
+            // the input: checked alone.
+            return std::str::from_utf8(bytes).ok();
+        }
+        let rest = &self.input[start..];
+        self.valid_utf8 = match std::str::from_utf8(rest) {
+            Ok(text) => text,
+            Err(e) => std::str::from_utf8(&rest[..e.valid_up_to()]).ok()?,
+        };
+        self.valid_from = start;
+        self.valid_utf8.get(..bytes.len())
     }
 
     /// Appends character data. The first piece of an element's text stays borrowed; text
@@ -238,17 +247,25 @@ impl<'a> WbxmlSource<'a> {
     /// capacity) to the budget first: a string-table entry referenced again and again must
     /// not grow text beyond what the input's size allows.
     fn push_str(&mut self, out: &mut Cow<'a, str>, bytes: &'a [u8]) -> Result<(), DecodeError> {
-        let piece = self.chars(bytes)?;
         if out.is_empty() {
-            if let Cow::Owned(s) = &piece {
-                self.budget.charge(2 * s.len(), self.token_start)?;
-            }
-            *out = piece;
+            *out = self.first_piece(bytes)?;
             return Ok(());
         }
+        let piece = self.chars(bytes)?;
         self.charge_growth(out.len(), matches!(out, Cow::Borrowed(_)), piece.len())?;
         out.to_mut().push_str(&piece);
         Ok(())
+    }
+
+    /// The first piece of an element's text (see [`WbxmlSource::push_str`]).
+    // In line: most leaves are one piece.
+    #[inline(always)]
+    fn first_piece(&mut self, bytes: &'a [u8]) -> Result<Cow<'a, str>, DecodeError> {
+        let piece = self.chars(bytes)?;
+        if let Cow::Owned(s) = &piece {
+            self.budget.charge(2 * s.len(), self.token_start)?;
+        }
+        Ok(piece)
     }
 
     /// Charges `added` octets joining content of `len` octets, which is copied first when it
@@ -290,10 +307,10 @@ impl<'a> WbxmlSource<'a> {
             return None;
         }
         self.token_start = self.pos;
-        let mut text = Cow::Borrowed("");
-        if let Err(e) = self.push_str(&mut text, &self.input[from..from + len]) {
-            return Some(Err(e));
-        }
+        let text = match self.first_piece(&self.input[from..from + len]) {
+            Ok(text) => text,
+            Err(e) => return Some(Err(e)),
+        };
         self.token_start = from + len + 1;
         self.pos = from + len + 2;
         self.depth -= 1;
