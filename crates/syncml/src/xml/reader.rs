@@ -153,9 +153,11 @@ impl<'a> XmlSource<'a> {
     #[inline(always)]
     fn plain_text(&mut self) -> Option<Result<Cow<'a, str>, DecodeError>> {
         let at = self.position();
-        let (raw, end_at) = self.tokens.leaf_text()?;
+        let (raw, end_at, plain) = self.tokens.leaf_text()?;
         let mut text = Cow::Borrowed("");
-        if !raw.is_empty() {
+        if plain {
+            text = Cow::Borrowed(raw);
+        } else {
             self.event_start = at;
             if let Err(e) = self.push_chars(&mut text, raw, at, false) {
                 return Some(Err(e));

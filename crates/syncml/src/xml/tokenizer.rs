@@ -88,6 +88,33 @@ fn find_byte(needle: u8, hay: &[u8]) -> Option<usize> {
     memchr::memchr(needle, hay.get(SHORT..)?).map(|k| SHORT + k)
 }
 
+/// The octets that end text (`<`) or make it more than a slice of the input (`&`, CR, NUL),
+/// as a table: a leaf's text is scanned once for both.
+static STOPS_PLAIN_TEXT: [bool; 256] = {
+    let mut table = [false; 256];
+    table[b'<' as usize] = true;
+    table[b'&' as usize] = true;
+    table[b'\r' as usize] = true;
+    table[0] = true;
+    table
+};
+
+/// Where the text starting `hay` ends (its first `<`), and whether it is plain (no `&`, CR
+/// or NUL before it): short text in one table-driven scan, longer text as [`find_byte`]
+/// and a second scan.
+fn text_end(hay: &[u8]) -> Option<(usize, bool)> {
+    const SHORT: usize = 64;
+    let head = &hay[..hay.len().min(SHORT)];
+    match head.iter().position(|&b| STOPS_PLAIN_TEXT[usize::from(b)]) {
+        Some(k) if head[k] == b'<' => return Some((k, true)),
+        None if head.len() < SHORT => return None,
+        _ => {}
+    }
+    let lt = find_byte(b'<', hay)?;
+    let plain = !hay[..lt].iter().any(|&b| STOPS_PLAIN_TEXT[usize::from(b)]);
+    Some((lt, plain))
+}
+
 /// The octets that end an element name in the common, attribute-less tag (`<Name>`,
 /// `<Name/>`; a name ended by anything else is read by the general path), as a table: one
 /// load per octet of every name read.
@@ -374,14 +401,16 @@ impl<'a> Tokenizer<'a> {
 
     /// When what follows is character data without markup (possibly none) and then the end
     /// tag of the element open, `</Name>`: both read, and the raw text returned with the end
-    /// tag's offset. Otherwise nothing is read.
-    pub(crate) fn leaf_text(&mut self) -> Option<(&'a str, usize)> {
+    /// tag's offset and whether it is plain (no reference, CR or NUL: the text as it is).
+    /// Otherwise nothing is read.
+    pub(crate) fn leaf_text(&mut self) -> Option<(&'a str, usize, bool)> {
         if self.pending_end {
             return None;
         }
         let bytes = self.input.as_bytes();
         let start = self.pos;
-        let lt = start + find_byte(b'<', bytes.get(start..)?)?;
+        let (k, plain) = text_end(bytes.get(start..)?)?;
+        let lt = start + k;
         let open = *self.open.last()?;
         let after = lt + 2 + open.len();
         let closes = bytes.get(lt + 1) == Some(&b'/')
@@ -392,7 +421,7 @@ impl<'a> Tokenizer<'a> {
         }
         self.open.pop();
         self.pos = after + 1;
-        Some((&self.input[start..lt], lt))
+        Some((&self.input[start..lt], lt, plain))
     }
 
     /// `</name>` at `start`: must close the element open.
@@ -881,5 +910,27 @@ mod tests {
         assert!(attributes(" xmlns").next().unwrap().is_err());
         assert!(attributes(" a=b").next().unwrap().is_err());
         assert!(attributes(" a='b").next().unwrap().is_err());
+    }
+
+    #[test]
+    fn text_ends_at_its_first_lt_and_is_plain_without_reference_cr_or_nul() {
+        // Every length either side of the short scan's 64 octets, a stop at every place.
+        for len in 0..140 {
+            let mut text = vec![b'a'; len];
+            text.push(b'<');
+            assert_eq!(text_end(&text), Some((len, true)), "{len}");
+            assert_eq!(text_end(&text[..len]), None, "{len}");
+            for at in 0..len {
+                for stop in [b'&', b'\r', 0] {
+                    let mut dirty = text.clone();
+                    dirty[at] = stop;
+                    assert_eq!(text_end(&dirty), Some((len, false)), "{len} {at} {stop}");
+                    assert_eq!(text_end(&dirty[..len]), None, "{len} {at} {stop}");
+                }
+                let mut early = text.clone();
+                early[at] = b'<';
+                assert_eq!(text_end(&early), Some((at, true)), "{len} {at}");
+            }
+        }
     }
 }
