@@ -92,6 +92,43 @@ fn prefixed_syncml_namespace_and_namespace_case_are_accepted() {
 }
 
 #[test]
+fn default_namespaces_are_known_in_any_case_and_near_misses_are_not() {
+    // On the short path (`<Name xmlns="uri">`) as on the general one (another attribute).
+    for (uri, known) in [
+        ("syncml:metinf", true),
+        ("SYNCML:METINF", true),
+        ("SyncML:MetInf", true),
+        ("SYNCML:SYNCML1.2", true),
+        ("syncml:syncml1.1", true),
+        ("syncml:metinfo", false),
+        ("syncml:metin", false),
+        ("syncml:metinG", false),
+        ("SYNCML:SYNCML1.", false),
+        ("SYNCML:SYNCML2.0", false),
+    ] {
+        for extra in ["", " a='b'"] {
+            let body = format!(
+                r#"<Get><CmdID>2</CmdID><Meta><Format xmlns="{uri}"{extra}>chr</Format></Meta><Item><Target><LocURI>./a</LocURI></Target></Item></Get>"#
+            );
+            match decode(&wrap_body(&body)) {
+                Ok(msg) => {
+                    assert!(known, "{uri}{extra}");
+                    let Command::Get(get) = &msg.body.commands[0] else {
+                        panic!()
+                    };
+                    assert_eq!(get.meta.as_ref().unwrap().format.as_deref(), Some("chr"));
+                }
+                Err(err) => assert!(
+                    !known
+                        && matches!(err.kind, ErrorKind::UnknownNamespace { ref namespace, .. } if namespace == uri),
+                    "{uri}{extra}: {err:?}"
+                ),
+            }
+        }
+    }
+}
+
+#[test]
 fn cdata_and_entities_in_data_are_unescaped() {
     let body = r#"<Replace><CmdID>2</CmdID><Item><Target><LocURI>./a</LocURI></Target><Data><![CDATA[<raw & text>]]> &amp; &lt;&#x41;&#66;&quot;&apos;</Data></Item></Replace>"#;
     let msg = decode(&wrap_body(body)).unwrap();

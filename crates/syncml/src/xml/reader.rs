@@ -13,7 +13,7 @@ use super::tokenizer::{attributes, unescape, BadReference, Plain, Token, Tokeniz
 use crate::error::{DecodeError, ErrorKind};
 use crate::events::{is_blank, EventSource, RawData, Start};
 use crate::limits::{Budget, Limits};
-use crate::tag::{Tag, METINF_NS};
+use crate::tag::{same_name, Tag, METINF_NS};
 
 /// A namespace an element can be in, as far as SyncML cares.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,6 +29,13 @@ enum Ns {
 
 impl Ns {
     fn of(uri: &str) -> Ns {
+        // As nearly every peer writes them, compared as words first.
+        let bytes = uri.as_bytes();
+        if same_name(bytes, METINF_NS.as_bytes())
+            || (bytes.len() == 16 && same_name(&bytes[..15], b"SYNCML:SYNCML1."))
+        {
+            return Ns::SyncMl;
+        }
         let syncml = uri.len() == 16
             && uri.is_char_boundary(15)
             && uri[..15].eq_ignore_ascii_case("SYNCML:SYNCML1.");
@@ -40,6 +47,15 @@ impl Ns {
             Ns::Other(uri.into())
         }
     }
+}
+
+/// A start tag's attributes, as [`XmlSource::enter`] is given them.
+#[derive(Clone, Copy)]
+enum Attrs<'t> {
+    /// Read by the short path: none, or a default namespace declaration alone (its URI).
+    Plain(Option<&'t str>),
+    /// The attribute text of a token (declarations among it are read by `declare`).
+    Text(&'t str),
 }
 
 /// Most namespace declarations in scope at once. SyncML uses two or three; a bound keeps every
@@ -136,7 +152,7 @@ impl<'a> XmlSource<'a> {
         self.event_start = self.position();
         let token = self.tokens.next_token()?;
         let start = match &token {
-            Token::Start { name, attrs } => Some(self.enter(name, attrs, true)?),
+            Token::Start { name, attrs } => Some(self.enter(name, Attrs::Text(attrs))?),
             Token::End => {
                 self.close();
                 None
@@ -168,14 +184,24 @@ impl<'a> XmlSource<'a> {
         Some(self.charged(text))
     }
 
-    /// Enters the element just started, named `name` with the attribute text `attrs`:
-    /// limits checked, namespaces declared, the name classified. Only a name that may be
-    /// `prefixed` is looked at for a `:` (the short path's names have none).
+    /// Enters the element just started, named `name` with the attributes `attrs`: limits
+    /// checked, namespaces declared, the name classified.
     // In line in both callers: every element start goes through it.
     #[inline(always)]
-    fn enter(&mut self, name: &str, attrs: &str, prefixed: bool) -> Result<Start, DecodeError> {
+    fn enter(&mut self, name: &str, attrs: Attrs<'_>) -> Result<Start, DecodeError> {
         self.open()?;
-        self.declare(attrs)?;
+        // Only a name from the tokens may have a prefix (the short path's have no `:`).
+        let prefixed = match attrs {
+            Attrs::Plain(None) => false,
+            Attrs::Plain(Some(uri)) => {
+                self.bind(None, uri)?;
+                false
+            }
+            Attrs::Text(text) => {
+                self.declare(text)?;
+                true
+            }
+        };
         let colon = prefixed.then(|| name.bytes().position(|b| b == b':'));
         let start = match colon.flatten() {
             Some(colon) => self.classify(Some(&name[..colon]), &name[colon + 1..]),
@@ -392,9 +418,9 @@ impl<'a> EventSource<'a> for XmlSource<'a> {
         // The common markup in one step (what `next_event` would give).
         let at = self.position();
         match self.tokens.plain_markup() {
-            Some(Plain::Start { name, attrs }) => {
+            Some(Plain::Start { name, default_ns }) => {
                 self.event_start = at;
-                return Ok(Some((self.enter(name, attrs, false)?, at)));
+                return Ok(Some((self.enter(name, Attrs::Plain(default_ns))?, at)));
             }
             Some(Plain::End) => {
                 self.event_start = at;

@@ -21,8 +21,9 @@ pub(crate) enum Plain<'a> {
     Start {
         /// The element's name.
         name: &'a str,
-        /// Its attribute text: empty, or the declaration ` xmlns="uri"`.
-        attrs: &'a str,
+        /// The URI its declaration ` xmlns="uri"` binds the default namespace to, if it
+        /// has that attribute (its only one).
+        default_ns: Option<&'a str>,
     },
     /// `</Name>` closing the element open, or the end of an empty element.
     End,
@@ -87,6 +88,10 @@ fn find_byte(needle: u8, hay: &[u8]) -> Option<usize> {
     }
     memchr::memchr(needle, hay.get(SHORT..)?).map(|k| SHORT + k)
 }
+
+/// How the one attribute of a start tag the short path reads begins: a default namespace
+/// declaration.
+const NAMESPACE_DECLARATION: &str = " xmlns=\"";
 
 /// The octets that end text (`<`) or make it more than a slice of the input (`&`, CR, NUL),
 /// as a table: a leaf's text is scanned once for both.
@@ -245,10 +250,17 @@ impl<'a> Tokenizer<'a> {
             [b'<', _] => {
                 let at = self.name_end(start)?;
                 if let Some(name) = self.plain_start_at(start, at) {
-                    return Some(Plain::Start { name, attrs: "" });
+                    return Some(Plain::Start {
+                        name,
+                        default_ns: None,
+                    });
                 }
                 match self.namespaced_start(start, at)? {
-                    Token::Start { name, attrs } => Some(Plain::Start { name, attrs }),
+                    Token::Start { name, attrs } => Some(Plain::Start {
+                        name,
+                        // ` xmlns="uri"`, as `namespaced_start` read it.
+                        default_ns: attrs.get(NAMESPACE_DECLARATION.len()..attrs.len() - 1),
+                    }),
                     _ => None,
                 }
             }
@@ -315,12 +327,11 @@ impl<'a> Tokenizer<'a> {
     /// `<Name xmlns="uri">` or `<Name xmlns="uri"/>` at `start` (a URI without `"` or `<`),
     /// read; `None` (nothing read) for any other tag. The name's end is known (`at`).
     fn namespaced_start(&mut self, start: usize, at: usize) -> Option<Token<'a>> {
-        const DECLARATION: &[u8] = b" xmlns=\"";
         let bytes = self.input.as_bytes();
-        if !bytes[at..].starts_with(DECLARATION) {
+        if !bytes[at..].starts_with(NAMESPACE_DECLARATION.as_bytes()) {
             return None;
         }
-        let uri = at + DECLARATION.len();
+        let uri = at + NAMESPACE_DECLARATION.len();
         let close = uri + bytes[uri..].iter().position(|&b| b == b'"' || b == b'<')?;
         let empty = match (bytes[close], bytes.get(close + 1), bytes.get(close + 2)) {
             (b'"', Some(b'>'), _) => false,
@@ -622,8 +633,11 @@ mod tests {
         loop {
             let at = t.position();
             let token = match t.plain_markup() {
-                Some(Plain::Start { name, attrs }) => {
-                    // Borrowed from the tag itself, as `next_token`'s are.
+                Some(Plain::Start { name, default_ns }) => {
+                    // The attribute text as `next_token` borrows it from the tag.
+                    let attrs = default_ns.map_or(String::new(), |uri| {
+                        format!("{NAMESPACE_DECLARATION}{uri}\"")
+                    });
                     let from = at + 1 + name.len();
                     assert_eq!(&text[from..from + attrs.len()], attrs);
                     Token::Start {
