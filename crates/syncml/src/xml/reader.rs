@@ -72,13 +72,13 @@ struct Binding {
 }
 
 /// How an element's name resolved.
-enum Resolved<'n> {
+enum Resolved<'n, 'p> {
     /// In this namespace.
     In(&'n Ns),
     /// No namespace applies (unprefixed, no default declared).
     Unbound,
     /// A prefix no declaration binds.
-    UndeclaredPrefix(String),
+    UndeclaredPrefix(&'p str),
 }
 
 /// Reads one XML SyncML document.
@@ -278,7 +278,7 @@ impl<'a> XmlSource<'a> {
     }
 
     /// Which namespace `prefix` (`None`: the default one) is bound to here.
-    fn resolve(&self, prefix: Option<&str>) -> Resolved<'_> {
+    fn resolve<'p>(&self, prefix: Option<&'p str>) -> Resolved<'_, 'p> {
         match self
             .bindings
             .iter()
@@ -289,34 +289,40 @@ impl<'a> XmlSource<'a> {
             Some(b) => Resolved::In(&b.ns),
             None => match prefix {
                 None => Resolved::Unbound,
-                Some(p) => Resolved::UndeclaredPrefix(p.to_owned()),
+                Some(p) => Resolved::UndeclaredPrefix(p),
             },
         }
     }
 
     /// Maps an element's name (`prefix:local`, or `local` alone) to a SyncML/MetInf tag.
+    // In line, the refusals out of line: every element read by name goes through it.
+    #[inline(always)]
     fn classify(&self, prefix: Option<&str>, local: &str) -> Start {
-        let name = || local.to_owned();
-        match self.resolve(prefix) {
-            Resolved::In(Ns::SyncMl) | Resolved::Unbound => {}
-            Resolved::In(Ns::None) => {}
-            Resolved::In(Ns::Other(ns)) => {
-                return Start::Unknown(Box::new(ErrorKind::UnknownNamespace {
-                    element: name(),
-                    namespace: ns.to_string(),
-                }))
-            }
-            Resolved::UndeclaredPrefix(prefix) => {
-                return Start::Unknown(Box::new(ErrorKind::UnknownNamespace {
-                    element: name(),
-                    namespace: format!("{prefix}: (undeclared prefix)"),
-                }))
-            }
-        }
+        let ours = matches!(
+            self.resolve(prefix),
+            Resolved::In(Ns::SyncMl | Ns::None) | Resolved::Unbound
+        );
         match Tag::from_name(local.as_bytes()) {
-            Some(tag) => Start::Known(tag),
-            None => Start::Unknown(Box::new(ErrorKind::UnknownElement(name()))),
+            Some(tag) if ours => Start::Known(tag),
+            _ => self.unknown(prefix, local),
         }
+    }
+
+    /// Why the element `prefix:local` is not one of ours: its namespace, or its name.
+    #[cold]
+    fn unknown(&self, prefix: Option<&str>, local: &str) -> Start {
+        let element = local.to_owned();
+        Start::Unknown(Box::new(match self.resolve(prefix) {
+            Resolved::In(Ns::Other(ns)) => ErrorKind::UnknownNamespace {
+                element,
+                namespace: ns.to_string(),
+            },
+            Resolved::UndeclaredPrefix(prefix) => ErrorKind::UnknownNamespace {
+                element,
+                namespace: format!("{prefix}: (undeclared prefix)"),
+            },
+            _ => ErrorKind::UnknownElement(element),
+        }))
     }
 
     fn open(&mut self) -> Result<(), DecodeError> {
