@@ -145,7 +145,7 @@ pub(crate) fn table_string(table: &[u8], index: u32) -> Option<&[u8]> {
     if rest.is_empty() {
         return None;
     }
-    let end = rest.iter().position(|&b| b == 0).unwrap_or(rest.len());
+    let end = super::nul::find_nul(rest).unwrap_or(rest.len());
     Some(&rest[..end])
 }
 

@@ -2,6 +2,7 @@
 //! code pages 0 and 1). No Rust crate does this well, so it is written here.
 
 mod header;
+mod nul;
 mod reader;
 pub(crate) mod writer;
 

@@ -8,6 +8,7 @@
 use std::borrow::Cow;
 
 use super::header::{parse_header, read_mb_u32, table_string, token, Charset};
+use super::nul::find_nul;
 use crate::error::{DecodeError, ErrorKind};
 use crate::events::{is_blank, EventSource, RawData, Start};
 use crate::limits::{Budget, Limits};
@@ -129,7 +130,7 @@ impl<'a> WbxmlSource<'a> {
                 }
                 token::STR_I => {
                     let rest = &self.input[self.pos..];
-                    let len = rest.iter().position(|&b| b == 0).ok_or_else(|| {
+                    let len = find_nul(rest).ok_or_else(|| {
                         DecodeError::new(ErrorKind::UnexpectedEof, self.input.len())
                     })?;
                     self.pos += len + 1;
@@ -302,7 +303,7 @@ impl<'a> WbxmlSource<'a> {
             return None;
         }
         let from = self.pos + 1;
-        let len = self.input[from..].iter().position(|&b| b == 0)?;
+        let len = find_nul(&self.input[from..])?;
         if self.input.get(from + len + 1) != Some(&token::END) {
             return None;
         }

@@ -7,6 +7,7 @@
 //! the first tag of the other page, as libwbxml does.
 
 use super::header::{token, write_mb_u32};
+use super::nul::find_nul;
 use crate::events::Sink;
 use crate::model::{Data, DmVersion};
 use crate::tag::Tag;
@@ -101,7 +102,7 @@ impl Sink for WbxmlSink {
 
     fn leaf(&mut self, tag: Tag, text: &str) {
         let bytes = text.as_bytes();
-        if bytes.is_empty() || bytes.contains(&0) {
+        if bytes.is_empty() || find_nul(bytes).is_some() {
             self.tag(tag, true);
             self.text(text);
             self.out.push(token::END);
