@@ -206,6 +206,38 @@ fn switch_page_is_emitted_lazily_around_meta() {
 }
 
 #[test]
+fn page_switches_read_the_same_however_many_and_wherever() {
+    let original = hex(PKG1_WBXML);
+    let expected = decode(&original).unwrap();
+    let meta = original
+        .windows(4)
+        .position(|w| w == [0x5A, 0x00, 0x01, 0x4C])
+        .unwrap();
+    // Redundant switches: to page 0 before Meta (a page-0 tag), to page 1 twice before
+    // MaxMsgSize, and to page 0 then 1 (twice) before it.
+    for (at, switches) in [
+        (meta, &[0x00, 0x00][..]),
+        (meta + 1, &[0x00, 0x01][..]),
+        (meta + 1, &[0x00, 0x00, 0x00, 0x01][..]),
+    ] {
+        let mut bytes = original.clone();
+        bytes.splice(at..at, switches.iter().copied());
+        assert_eq!(decode(&bytes).unwrap(), expected, "{switches:02X?} at {at}");
+    }
+    // A switch to a page that does not exist is refused where it is; one cut short, at the
+    // end of the input.
+    let mut bad = original.clone();
+    bad[meta + 2] = 0x02;
+    let err = decode(&bad).unwrap_err();
+    assert_eq!(
+        (err.kind, err.offset),
+        (ErrorKind::UnknownCodePage(2), meta + 1)
+    );
+    let err = decode(&original[..meta + 2]).unwrap_err();
+    assert_eq!(err.kind, ErrorKind::UnexpectedEof);
+}
+
+#[test]
 fn attributes_literals_and_extensions_are_unsupported_tokens() {
     for token in [0x04, 0x40, 0x43, 0x80, 0xC0, 0xED] {
         let mut bytes = hex(PKG1_WBXML);

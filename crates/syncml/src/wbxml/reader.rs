@@ -352,8 +352,19 @@ impl<'a> WbxmlSource<'a> {
 impl<'a> EventSource<'a> for WbxmlSource<'a> {
     fn next_child(&mut self) -> Result<Option<(Start, usize)>, DecodeError> {
         // The common tokens, a known tag of the page in force or END, in one step (what
-        // `token` would give).
-        if let (false, Some(&b)) = (self.pending_end, self.input.get(self.pos)) {
+        // `token` would give); a switch to page 0 or 1 before them (MetInf elements, and
+        // back) taken in the same step.
+        if let (false, Some(&first)) = (self.pending_end, self.input.get(self.pos)) {
+            let mut b = first;
+            if b == token::SWITCH_PAGE {
+                if let (Some(&page @ 0..=1), Some(&next)) =
+                    (self.input.get(self.pos + 1), self.input.get(self.pos + 2))
+                {
+                    self.page = page;
+                    self.pos += 2;
+                    b = next;
+                }
+            }
             let tag = (b & 0x3F >= 0x05 && b & token::WITH_ATTRIBUTES == 0)
                 .then(|| Tag::from_token(self.page, b & 0x3F))
                 .flatten();
