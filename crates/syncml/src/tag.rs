@@ -41,8 +41,6 @@ macro_rules! tags {
             pub const ALL: &'static [Tag] = &[ $( Tag::$variant ),* ];
 
             /// The element's local name as written in XML.
-            // In line: a table lookup, on the path of every element read by name.
-            #[inline(always)]
             pub const fn name(self) -> &'static str {
                 match self { $( Tag::$variant => $name ),* }
             }
