@@ -216,7 +216,8 @@ impl<'a> WbxmlSource<'a> {
     #[inline(always)]
     fn known_utf8(&mut self, bytes: &'a [u8]) -> Option<&'a str> {
         let start = (bytes.as_ptr() as usize).wrapping_sub(self.input.as_ptr() as usize);
-        let end = start.checked_add(bytes.len())?;
+        // (A slice from elsewhere, whose offset would overflow, is checked alone.)
+        let end = start.saturating_add(bytes.len());
         if start < self.valid_from || end > self.valid_from + self.valid_utf8.len() {
             return self.new_utf8_run(bytes, start, end);
         }
@@ -499,5 +500,29 @@ impl<'a> EventSource<'a> for WbxmlSource<'a> {
         } else {
             Err(DecodeError::new(ErrorKind::TrailingData, self.pos))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_outside_the_input_or_before_the_run_is_checked_alone() {
+        // A document whose body starts with a string: `SyncML STR_I "ab" 00 END`.
+        let input = [
+            0x02, 0xA4, 0x01, 0x6A, 0x00, 0x6D, 0x03, b'a', b'b', 0x00, 0x01,
+        ];
+        let mut source = WbxmlSource::new(&input, Limits::default()).unwrap();
+        assert_eq!(source.known_utf8(&input[7..9]), Some("ab"));
+        assert_eq!(source.valid_from, 7);
+        // Octets of no input at all, good and bad: checked alone, the run unchanged.
+        let elsewhere = b"\xC3\xA9t\xC3";
+        assert_eq!(source.known_utf8(&elsewhere[..3]), Some("\u{e9}t"));
+        assert_eq!(source.known_utf8(&elsewhere[3..]), None);
+        // Before the run (where a string table lies): alone too.
+        assert_eq!(source.known_utf8(&input[1..2]), None);
+        assert_eq!(source.known_utf8(&input[3..4]), Some("j"));
+        assert_eq!((source.valid_from, source.valid_utf8), (7, "ab\0\u{1}"));
     }
 }
