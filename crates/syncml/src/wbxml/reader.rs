@@ -36,12 +36,13 @@ pub(crate) struct WbxmlSource<'a> {
     page: u8,
     charset: Charset,
     string_table: &'a [u8],
-    /// Octets of the input known to be valid UTF-8 (`start..end`, empty at first), so that
-    /// a UTF-8 document's strings are checked run by run rather than one by one. When a
-    /// string lies beyond it, the input is checked from the string's start until its first
-    /// octet that is not UTF-8 (in a SyncML body, usually the next OPAQUE token), and the
-    /// strings up to there are slices of that run. Runs never overlap, so the whole input
-    /// is checked at most once.
+    /// A run of the input known to be valid UTF-8 (empty at first), so that a UTF-8
+    /// document's strings are checked run by run rather than one by one. When a string
+    /// lies beyond it, the input is checked from the string's start until its first octet
+    /// that is not UTF-8 (in a SyncML body, usually the next OPAQUE token), and the strings
+    /// up to there are slices of that run. Runs never overlap, so the whole input is
+    /// checked at most once (strings before the run, in the string table, are checked
+    /// alone).
     valid_utf8: &'a str,
     /// Where `valid_utf8` starts in the input.
     valid_from: usize,
@@ -210,8 +211,9 @@ impl<'a> WbxmlSource<'a> {
         }
     }
 
-    /// `bytes` as text when they are UTF-8, checked against (or extending) the run of the
-    /// input already known to be UTF-8; `bytes` is a slice of the input.
+    /// `bytes` as text when they are UTF-8, checked against the run of the input already
+    /// known to be UTF-8, or starting a new one (`bytes` not from the input are checked
+    /// alone).
     // In line: every string goes through it, and nearly all lie in the run.
     #[inline(always)]
     fn known_utf8(&mut self, bytes: &'a [u8]) -> Option<&'a str> {
@@ -231,8 +233,8 @@ impl<'a> WbxmlSource<'a> {
     #[cold]
     fn new_utf8_run(&mut self, bytes: &'a [u8], start: usize, end: usize) -> Option<&'a str> {
         if start < self.valid_from + self.valid_utf8.len() || end > self.input.len() {
-            // Straddles the run's end (so holds the octet that ended it), or is no slice of
-            // the input: checked alone.
+            // Before the run (the string table), straddling its end (so holding the octet
+            // that ended it), or no slice of the input: checked alone.
             return std::str::from_utf8(bytes).ok();
         }
         let rest = &self.input[start..];

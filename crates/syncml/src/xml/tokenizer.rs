@@ -29,6 +29,17 @@ pub(crate) enum Plain<'a> {
     End,
 }
 
+/// A start tag whose only attribute declares the default namespace, as
+/// [`Tokenizer::namespaced_start`] read it.
+struct NamespacedStart<'a> {
+    /// The element's name.
+    name: &'a str,
+    /// Its attribute text, ` xmlns="uri"`.
+    attrs: &'a str,
+    /// The URI declared.
+    uri: &'a str,
+}
+
 /// One piece of the document.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Token<'a> {
@@ -263,14 +274,11 @@ impl<'a> Tokenizer<'a> {
                         default_ns: None,
                     });
                 }
-                match self.namespaced_start(start, at)? {
-                    Token::Start { name, attrs } => Some(Plain::Start {
-                        name,
-                        // ` xmlns="uri"`, as `namespaced_start` read it.
-                        default_ns: attrs.get(NAMESPACE_DECLARATION.len()..attrs.len() - 1),
-                    }),
-                    _ => None,
-                }
+                let tag = self.namespaced_start(start, at)?;
+                Some(Plain::Start {
+                    name: tag.name,
+                    default_ns: Some(tag.uri),
+                })
             }
             _ => None,
         }
@@ -334,7 +342,7 @@ impl<'a> Tokenizer<'a> {
 
     /// `<Name xmlns="uri">` or `<Name xmlns="uri"/>` at `start` (a URI without `"` or `<`),
     /// read; `None` (nothing read) for any other tag. The name's end is known (`at`).
-    fn namespaced_start(&mut self, start: usize, at: usize) -> Option<Token<'a>> {
+    fn namespaced_start(&mut self, start: usize, at: usize) -> Option<NamespacedStart<'a>> {
         let bytes = self.input.as_bytes();
         if !bytes[at..].starts_with(NAMESPACE_DECLARATION.as_bytes()) {
             return None;
@@ -347,9 +355,10 @@ impl<'a> Tokenizer<'a> {
             _ => return None,
         };
         let name = self.opened(start, at, close + 1 + usize::from(empty), empty);
-        Some(Token::Start {
+        Some(NamespacedStart {
             name,
             attrs: between(self.input, at, close + 1),
+            uri: between(self.input, uri, close),
         })
     }
 
@@ -363,8 +372,11 @@ impl<'a> Tokenizer<'a> {
                     attrs: &self.input[self.pos..self.pos],
                 });
             }
-            if let Some(token) = self.namespaced_start(start, at) {
-                return Ok(token);
+            if let Some(tag) = self.namespaced_start(start, at) {
+                return Ok(Token::Start {
+                    name: tag.name,
+                    attrs: tag.attrs,
+                });
             }
         }
         self.general_start_tag(start)
