@@ -362,9 +362,6 @@ impl NodeUri<'_> {
     }
 }
 
-/// The common case of [`parse_target`] in one pass over the octets: a path of printable
-/// ASCII without escapes (`%`, `&`), every segment a valid name, within the limits. `None`
-/// sends the caller to the general rules, which also name what is wrong.
 /// [`PRINTABLE_CLASS`]: an octet a name may hold as it is.
 const PLAIN: u8 = 0;
 /// [`PRINTABLE_CLASS`]: the separator.
@@ -387,6 +384,9 @@ static PRINTABLE_CLASS: [u8; 256] = {
     table
 };
 
+/// The common case of [`parse_target`] in one pass over the octets: a path of printable
+/// ASCII without escapes (`%`, `&`), every segment a valid name, within the limits. `None`
+/// sends the caller to the general rules, which also name what is wrong.
 fn parse_printable<'a>(path: &'a str, rest: &str, limits: &UriLimits) -> Option<NodeUri<'a>> {
     if rest.is_empty() && path != "." {
         return None;
