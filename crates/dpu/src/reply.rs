@@ -11,6 +11,21 @@ use omadm_syncml::{
     command_len, Alert, Command, Data, Encoding, Item, MessageWriter, SyncHdr, CLOSING_LEN,
 };
 
+/// The least room a reply's buffer starts with.
+const MIN_CAPACITY: usize = 1024;
+
+/// The most room a reply's buffer starts with, whatever it answers: beyond it the buffer
+/// grows as it is written.
+const MAX_CAPACITY: usize = 256 * 1024;
+
+/// The room a reply's buffer starts with, answering `answered` octets under `limit`.
+fn capacity(answered: usize, limit: usize) -> usize {
+    answered
+        .saturating_mul(2)
+        .clamp(MIN_CAPACITY, MAX_CAPACITY)
+        .min(limit.saturating_add(CLOSING_LEN))
+}
+
 /// A reply message being written.
 pub(crate) struct ReplyBuilder {
     writer: MessageWriter,
@@ -24,8 +39,19 @@ pub(crate) struct ReplyBuilder {
 }
 
 impl ReplyBuilder {
-    /// A reply with `header` to a server that accepts `max_msg_size` octets.
-    pub(crate) fn new(header: &SyncHdr<'_>, encoding: Encoding, max_msg_size: Option<u64>) -> Self {
+    /// A reply with `header`, answering a message of `answered` octets, to a server that
+    /// accepts `max_msg_size` octets.
+    ///
+    /// The buffer starts with room for twice the message answered (Results make a reply
+    /// larger than what asked for them, and an XML reply to WBXML larger still), at least
+    /// [`MIN_CAPACITY`] and at most the message's limit and [`MAX_CAPACITY`]: a buffer that
+    /// grows copies what it holds each time it doubles.
+    pub(crate) fn new(
+        header: &SyncHdr<'_>,
+        encoding: Encoding,
+        max_msg_size: Option<u64>,
+        answered: usize,
+    ) -> Self {
         let limit = match max_msg_size {
             None => usize::MAX,
             Some(size) => {
@@ -38,7 +64,7 @@ impl ReplyBuilder {
             }
         };
         ReplyBuilder {
-            writer: MessageWriter::new(header, encoding),
+            writer: MessageWriter::with_capacity(header, encoding, capacity(answered, limit)),
             encoding,
             limit,
             next_id: 0,
@@ -240,4 +266,20 @@ fn make_chunk<'c>(
         items: vec![piece],
         ..r.clone()
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_reply_starts_with_room_for_twice_what_it_answers_within_its_bounds() {
+        assert_eq!(capacity(5_000, usize::MAX), 10_000);
+        assert_eq!(capacity(0, usize::MAX), MIN_CAPACITY);
+        assert_eq!(capacity(10_000_000, usize::MAX), MAX_CAPACITY);
+        assert_eq!(capacity(usize::MAX, usize::MAX), MAX_CAPACITY);
+        // Never more than the server accepts (with the closing tags).
+        assert_eq!(capacity(5_000, 3_000), 3_000 + CLOSING_LEN);
+        assert_eq!(capacity(5_000, 0), CLOSING_LEN);
+    }
 }

@@ -558,6 +558,7 @@ impl Session {
                 &self.next_header(),
                 self.config.encoding,
                 self.server_max_msg_size,
+                bytes.len(),
             );
             let mut header_status = header_status;
             header_status.msg_ref = Cow::Borrowed(server_msg_id);

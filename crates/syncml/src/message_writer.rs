@@ -30,10 +30,21 @@ pub const CLOSING_LEN: usize = 28;
 impl MessageWriter {
     /// Starts a message with `header` (the dialect is its VerDTD's, 1.2 when unknown).
     pub fn new(header: &SyncHdr<'_>, encoding: Encoding) -> Self {
+        let capacity = match encoding {
+            Encoding::Xml => 1024,
+            Encoding::Wbxml => 512,
+        };
+        Self::with_capacity(header, encoding, capacity)
+    }
+
+    /// As [`MessageWriter::new`], with room for `capacity` octets before the buffer grows
+    /// (a sender that can tell how large the message will be saves the copies a growing
+    /// buffer makes).
+    pub fn with_capacity(header: &SyncHdr<'_>, encoding: Encoding, capacity: usize) -> Self {
         let version = DmVersion::from_ver_dtd(&header.ver_dtd).unwrap_or(DmVersion::V1_2);
         let mut sink = match encoding {
-            Encoding::Xml => AnySink::Xml(XmlSink::with_capacity(1024)),
-            Encoding::Wbxml => AnySink::Wbxml(WbxmlSink::new(version, 512)),
+            Encoding::Xml => AnySink::Xml(XmlSink::with_capacity(capacity)),
+            Encoding::Wbxml => AnySink::Wbxml(WbxmlSink::new(version, capacity)),
         };
         match &mut sink {
             AnySink::Xml(s) => emit::emit_opening(version, header, s),
