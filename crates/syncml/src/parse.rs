@@ -9,8 +9,8 @@
 use crate::error::{excerpt, DecodeError, ErrorKind};
 use crate::events::{EventSource, RawData, Start};
 use crate::model::{
-    Alert, Chal, Command, Container, Cred, Data, Exec, Item, ItemCommand, Location, Malformed,
-    Meta, Results, Status, SyncBody, SyncHdr, SyncMl,
+    Alert, Chal, Command, Container, Cred, Data, Exec, Item, ItemCommand, Items, Location,
+    Malformed, Meta, Results, Status, SyncBody, SyncHdr, SyncMl,
 };
 use crate::tag::Tag;
 use std::borrow::Cow;
@@ -246,7 +246,7 @@ fn parse_item_command<'a>(
     let mut no_resp = false;
     let mut cred = None;
     let mut meta: Option<Box<Meta<'a>>> = None;
-    let mut items = Vec::new();
+    let mut items = Items::new();
     while let Some((start, offset)) = src.next_child()? {
         let child = known(start, offset)?;
         match child {
@@ -261,7 +261,8 @@ fn parse_item_command<'a>(
                 set(&mut meta, Box::new(parse_meta(src)?), child, offset)?
             }
             Tag::Item => {
-                room_for_one(src, &mut items)?;
+                // The first is held in the command (charged with it), more in a list.
+                src.charge(items.growth())?;
                 items.push(parse_item(src, meta.as_deref())?)
             }
             _ => return Err(misplaced(child.name(), name, offset)),

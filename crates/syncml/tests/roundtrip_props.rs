@@ -150,7 +150,7 @@ fn leaf_command(with_opaque: bool) -> BoxedStrategy<Command<'static>> {
             no_resp,
             cred,
             meta,
-            items,
+            items: items.into(),
         });
     prop_oneof![
         (0..5u8, item_command).prop_map(|(kind, c)| match kind {

@@ -2,7 +2,7 @@
 
 use std::borrow::Cow;
 
-use super::{Chal, Cred, Item, Meta, Refs};
+use super::{Chal, Cred, Item, Items, Meta, Refs};
 use crate::error::DecodeError;
 
 /// The `CmdRef` a Status for the SyncHdr carries.
@@ -111,19 +111,19 @@ pub struct ItemCommand<'a> {
     pub cred: Option<Box<Cred<'a>>>,
     /// `Meta` applying to every item.
     pub meta: Option<Box<Meta<'a>>>,
-    /// `Item`s, one or more.
-    pub items: Vec<Item<'a>>,
+    /// `Item`s, one or more (one held in place).
+    pub items: Items<'a>,
 }
 
 impl<'a> ItemCommand<'a> {
-    /// A command with one item and no Meta.
-    pub fn new(cmd_id: impl Into<Cow<'a, str>>, items: Vec<Item<'a>>) -> Self {
+    /// A command with `items` and no Meta.
+    pub fn new(cmd_id: impl Into<Cow<'a, str>>, items: impl Into<Items<'a>>) -> Self {
         ItemCommand {
             cmd_id: cmd_id.into(),
             no_resp: false,
             cred: None,
             meta: None,
-            items,
+            items: items.into(),
         }
     }
 }

@@ -12,6 +12,7 @@
 
 mod command;
 mod item;
+mod items;
 mod message;
 mod meta;
 mod owned;
@@ -22,6 +23,7 @@ pub use command::{
     STATUS_FOR_HEADER,
 };
 pub use item::{Data, Item, Location};
+pub use items::{Items, ItemsIntoIter};
 pub use message::{Cred, DmVersion, SyncBody, SyncHdr, SyncMl};
 pub use meta::{Chal, Meta};
 pub use refs::Refs;

@@ -15,7 +15,10 @@ fn own_opt(text: Option<Cow<'_, str>>) -> Option<Cow<'static, str>> {
     text.map(own)
 }
 
-fn own_items(items: Vec<Item<'_>>) -> Vec<Item<'static>> {
+fn own_items<'a, L>(items: impl IntoIterator<Item = Item<'a>>) -> L
+where
+    L: FromIterator<Item<'static>>,
+{
     items.into_iter().map(Item::into_owned).collect()
 }
 
