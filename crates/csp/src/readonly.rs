@@ -1,6 +1,7 @@
 //! A read-only CSP over a fixed table of leaves, shared by DevInfo and DevDetail.
 
 use std::collections::BTreeMap;
+use std::ops::Bound;
 
 use omadm_cm::{CspError, CspNode, LeafValue};
 
@@ -30,14 +31,24 @@ impl FixedTree {
         if let Some(v) = self.leaves.get(path) {
             return Ok(CspNode::Leaf(v.clone()));
         }
-        let prefix = format!("{path}/");
-        let mut children: Vec<String> = self
+        // The leaves below `path` are a range of the ordered table: the keys after it that
+        // start with `path/` (keys such as `path-x` sort between them and are skipped). A
+        // child's name is the first segment below `path`; its leaves are next to each other.
+        let mut children: Vec<String> = Vec::new();
+        let after = self
             .leaves
-            .keys()
-            .filter_map(|k| k.strip_prefix(&prefix))
-            .map(|rest| rest.split('/').next().unwrap_or(rest).to_owned())
-            .collect();
-        children.dedup();
+            .range::<str, _>((Bound::Excluded(path), Bound::Unbounded))
+            .map(|(key, _)| key.as_str())
+            .take_while(|key| key.starts_with(path));
+        for key in after {
+            let Some(rest) = key[path.len()..].strip_prefix('/') else {
+                continue;
+            };
+            let name = rest.split_once('/').map_or(rest, |(name, _)| name);
+            if children.last().map(String::as_str) != Some(name) {
+                children.push(name.to_owned());
+            }
+        }
         if children.is_empty() && path != self.root {
             return Err(CspError::NotFound);
         }
@@ -63,5 +74,45 @@ pub(crate) fn boolean(value: bool) -> LeafValue<'static> {
         data: value.to_string().into_bytes().into(),
         format: "bool".into(),
         type_: "text/plain".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn children(tree: &FixedTree, path: &str) -> Result<Vec<String>, CspError> {
+        match tree.node(path)? {
+            CspNode::Interior { children, .. } => Ok(children),
+            CspNode::Leaf(_) => panic!("{path} is a leaf"),
+        }
+    }
+
+    #[test]
+    fn an_interior_node_lists_each_child_once_and_nothing_that_only_shares_its_prefix() {
+        let mut tree = FixedTree::new("./T", "urn:t");
+        for leaf in ["a/x", "a/y", "a-b", "ab", "b/c/d", "b/e", "z"] {
+            tree.leaf(leaf, int(1));
+        }
+        // In the order of the paths (`-` sorts before `/`).
+        assert_eq!(
+            children(&tree, "./T").unwrap(),
+            ["a-b", "a", "ab", "b", "z"]
+        );
+        assert_eq!(children(&tree, "./T/a").unwrap(), ["x", "y"]);
+        assert_eq!(children(&tree, "./T/b").unwrap(), ["c", "e"]);
+        assert_eq!(children(&tree, "./T/b/c").unwrap(), ["d"]);
+        assert!(matches!(tree.node("./T/a/x"), Ok(CspNode::Leaf(_))));
+        assert_eq!(children(&tree, "./T/a-"), Err(CspError::NotFound));
+        assert_eq!(children(&tree, "./T/q"), Err(CspError::NotFound));
+        match tree.node("./T").unwrap() {
+            CspNode::Interior { type_, .. } => assert_eq!(type_, "urn:t"),
+            CspNode::Leaf(_) => unreachable!(),
+        }
+        // An empty table: the root exists, with no children.
+        assert_eq!(
+            children(&FixedTree::new("./E", ""), "./E").unwrap(),
+            Vec::<String>::new()
+        );
     }
 }
