@@ -101,17 +101,18 @@ impl Manager {
             .ok_or_else(|| CmError::not_found(format!("{path} not found")))
     }
 
-    fn children(&mut self, path: &str, found: &Found) -> Vec<String> {
+    /// The names of the children of the node at `path`, as `found`: a CSP's own list is lent.
+    fn children<'f>(&mut self, path: &str, found: &'f Found) -> Cow<'f, [String]> {
         match found {
             Found::Store(n) => {
                 let mut names: Vec<String> = n.children.iter().cloned().collect();
                 names.extend(self.mounted_children(path));
                 names.sort();
                 names.dedup();
-                names
+                Cow::Owned(names)
             }
-            Found::Csp(_, CspNode::Interior { children, .. }) => children.clone(),
-            Found::Csp(_, CspNode::Leaf(_)) => Vec::new(),
+            Found::Csp(_, CspNode::Interior { children, .. }) => Cow::Borrowed(children),
+            Found::Csp(_, CspNode::Leaf(_)) => Cow::Borrowed(&[]),
         }
     }
 
@@ -263,7 +264,7 @@ impl Manager {
         while let Some((p, f)) = stack.pop() {
             let readable = self.readable(&p);
             let interior = f.is_interior();
-            let names = self.children(&p, &f);
+            let names = self.children(&p, &f).into_owned();
             // An interior node's Data in a list is not its child list: none.
             out.push(self.item(Cow::Owned(p.clone()), f, with_data && readable && !interior));
             let mut kids = Vec::new();
@@ -756,8 +757,8 @@ impl Manager {
                     Found::Csp(_, CspNode::Leaf(v)) => Some(v.clone()),
                     Found::Csp(_, CspNode::Interior { .. }) => None,
                 };
-                for name in m.children(u.as_str(), &f).into_iter().rev() {
-                    let child = u.child(&name)?;
+                for name in m.children(u.as_str(), &f).iter().rev() {
+                    let child = u.child(name)?;
                     m.check(who, child.as_str(), AclCommand::Get)?;
                     let cf = m
                         .find(child.as_str())?
