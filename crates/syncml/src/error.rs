@@ -34,7 +34,7 @@ pub enum ErrorKind {
     UnexpectedEof,
     /// XML: an `&` that starts no entity or character reference (it should be `&amp;`).
     UnescapedAmpersand {
-        /// Where: `<Data>`, `an unknown element`, `the document`.
+        /// Where: the element holding the text, as written (`<Data>`), or `the document`.
         element: String,
     },
     /// The XML is not well formed (the parser's own message).

@@ -538,6 +538,39 @@ fn namespace_declarations_in_scope_are_bounded() {
 }
 
 #[test]
+fn errors_in_text_name_the_element_holding_it_on_either_path() {
+    let header = |leaf: &str| wrap_body("").replace("<SessionID>1</SessionID>", leaf);
+    let element = |doc: &str| match decode(doc).unwrap_err().kind {
+        ErrorKind::UnescapedAmpersand { element } => element,
+        ErrorKind::Xml(message) => message,
+        other => panic!("{other:?}"),
+    };
+    // One piece of text (read with its end tag in one step), or several (token by token).
+    assert_eq!(
+        element(&header("<SessionID>a & b</SessionID>")),
+        "<SessionID>"
+    );
+    assert_eq!(
+        element(&header("<SessionID>a<!-- c --> & b</SessionID>")),
+        "<SessionID>"
+    );
+    assert_eq!(
+        element(&header("<SessionID>a\0b</SessionID>")),
+        "NUL character in <SessionID>"
+    );
+    assert_eq!(
+        element(&header("<SessionID>a<![CDATA[x]]>&bogus;</SessionID>")),
+        "unknown entity &bogus; in <SessionID>"
+    );
+    // Data's own text, after the command's other leaves were read.
+    let doc = wrap_body(
+        "<Replace><CmdID>2</CmdID><Item><Target><LocURI>./a</LocURI></Target>\
+         <Data>x & y</Data></Item></Replace>",
+    );
+    assert_eq!(element(&doc), "<Data>");
+}
+
+#[test]
 fn leaf_text_reads_the_same_in_one_piece_or_in_several() {
     let session = |text: &str| {
         let doc = wrap_body("").replace("<SessionID>1</SessionID>", text);

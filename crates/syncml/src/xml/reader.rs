@@ -93,9 +93,6 @@ pub(crate) struct XmlSource<'a> {
     /// Offset of the event being read (the reader's position before it).
     event_start: usize,
     budget: Budget,
-    /// The open elements (None: not a SyncML element), innermost last, for errors that name
-    /// the element they are in; at most `limits.max_depth` long.
-    open: Vec<Option<Tag>>,
 }
 
 impl<'a> XmlSource<'a> {
@@ -120,7 +117,6 @@ impl<'a> XmlSource<'a> {
             elements: 0,
             event_start: 0,
             budget: Budget::new(&limits, input.len()),
-            open: Vec::new(),
         })
     }
 
@@ -128,23 +124,13 @@ impl<'a> XmlSource<'a> {
         self.tokens.position()
     }
 
-    /// The innermost open element, for messages: `<Data>`, `an unknown element` or `the
-    /// document`.
-    fn current_element(&self) -> String {
-        match self.open.last() {
-            Some(Some(tag)) => format!("<{}>", tag.name()),
-            Some(None) => "an unknown element".to_owned(),
+    /// The element holding text (`element`, as written), for messages: `<Data>`, or `the
+    /// document` outside any.
+    fn element_label(element: Option<&str>) -> String {
+        match element {
+            Some(name) => format!("<{}>", crate::printable(name).limit(64)),
             None => "the document".to_owned(),
         }
-    }
-
-    fn unescaped_ampersand(&self, at: usize) -> DecodeError {
-        DecodeError::new(
-            ErrorKind::UnescapedAmpersand {
-                element: self.current_element(),
-            },
-            at,
-        )
     }
 
     /// Reads the next token, recording where it started.
@@ -175,7 +161,15 @@ impl<'a> XmlSource<'a> {
             text = Cow::Borrowed(raw);
         } else {
             self.event_start = at;
-            if let Err(e) = self.push_chars(&mut text, raw, at, false) {
+            // The element's end tag, `</Name>` exactly, was read last: its name is there.
+            let element = self.input.get(end_at + 2..self.position() - 1);
+            let piece = Chars {
+                raw,
+                at,
+                cdata: false,
+                element,
+            };
+            if let Err(e) = self.push_chars(&mut text, piece) {
                 return Some(Err(e));
             }
         }
@@ -207,17 +201,12 @@ impl<'a> XmlSource<'a> {
             Some(colon) => self.classify(Some(&name[..colon]), &name[colon + 1..]),
             None => self.classify(None, name),
         };
-        self.open.push(match &start {
-            Start::Known(tag) => Some(*tag),
-            Start::Unknown(_) => None,
-        });
         Ok(start)
     }
 
     /// Leaves the element just ended.
     fn close(&mut self) {
         self.depth -= 1;
-        self.open.pop();
         while self.bindings.last().is_some_and(|b| b.depth > self.depth) {
             self.bindings.pop();
         }
@@ -360,18 +349,29 @@ impl<'a> XmlSource<'a> {
         DecodeError::new(ErrorKind::UnexpectedEof, self.input.len())
     }
 
+    /// The character data of the token just read (`cdata`: a CDATA section's content, which
+    /// starts after its `<![CDATA[`), held by the innermost open element.
+    fn token_chars(&self, raw: &'a str, cdata: bool) -> Chars<'a> {
+        Chars {
+            raw,
+            at: self.event_start + if cdata { CDATA_OPEN.len() } else { 0 },
+            cdata,
+            element: self.tokens.innermost(),
+        }
+    }
+
     /// Appends character data, refusing NUL (which no XML document can contain, and which
-    /// the writer could not write back); `raw` is the data as written, `at` its offset.
-    /// References are resolved in text (`cdata` false) and line ends normalised in both. The
-    /// first piece of an element's text is kept borrowed from the input when nothing had to
-    /// be resolved; a second one (text after CDATA) makes the text owned.
-    fn push_chars(
-        &self,
-        text: &mut Cow<'a, str>,
-        raw: &'a str,
-        at: usize,
-        cdata: bool,
-    ) -> Result<(), DecodeError> {
+    /// the writer could not write back). References are resolved in text (not CDATA) and
+    /// line ends normalised in both. The first piece of an element's text is kept borrowed
+    /// from the input when nothing had to be resolved; a second one (text after CDATA) makes
+    /// the text owned.
+    fn push_chars(&self, text: &mut Cow<'a, str>, piece: Chars<'a>) -> Result<(), DecodeError> {
+        let Chars {
+            raw,
+            at,
+            cdata,
+            element,
+        } = piece;
         // Nearly all text has no reference, no CR and no NUL: one scan says so.
         if !raw.bytes().any(|b| matches!(b, b'&' | b'\r' | 0)) {
             if text.is_empty() {
@@ -383,7 +383,7 @@ impl<'a> XmlSource<'a> {
         }
         if let Some(i) = raw.bytes().position(|b| b == 0) {
             return Err(DecodeError::new(
-                ErrorKind::Xml(format!("NUL character in {}", self.current_element())),
+                ErrorKind::Xml(format!("NUL character in {}", Self::element_label(element))),
                 at + i,
             ));
         }
@@ -391,12 +391,17 @@ impl<'a> XmlSource<'a> {
             line_ends(raw)
         } else {
             unescape(raw).map_err(|bad| match bad {
-                BadReference::BareAmpersand(i) => self.unescaped_ampersand(at + i),
+                BadReference::BareAmpersand(i) => DecodeError::new(
+                    ErrorKind::UnescapedAmpersand {
+                        element: Self::element_label(element),
+                    },
+                    at + i,
+                ),
                 BadReference::Unknown(name, i) => DecodeError::new(
                     ErrorKind::Xml(format!(
                         "unknown entity &{}; in {}",
                         crate::printable(&name).limit(32),
-                        self.current_element()
+                        Self::element_label(element)
                     )),
                     at + i,
                 ),
@@ -409,6 +414,21 @@ impl<'a> XmlSource<'a> {
         }
         Ok(())
     }
+}
+
+/// What opens a CDATA section (its content starts this many octets after the token).
+const CDATA_OPEN: &str = "<![CDATA[";
+
+/// A piece of character data and where it is, for [`XmlSource::push_chars`].
+struct Chars<'a> {
+    /// As written.
+    raw: &'a str,
+    /// Its offset in the input.
+    at: usize,
+    /// Inside CDATA (no references).
+    cdata: bool,
+    /// The element holding it, as written (`None`: outside the root).
+    element: Option<&'a str>,
 }
 
 /// CDATA content with CR LF and lone CR as LF (XML 1.0 §2.11).
@@ -471,8 +491,8 @@ impl<'a> EventSource<'a> for XmlSource<'a> {
         loop {
             let (start, token) = self.next_event()?;
             match token {
-                Token::Text(t) => self.push_chars(&mut text, t, self.event_start, false)?,
-                Token::CData(c) => self.push_chars(&mut text, c, self.event_start + 9, true)?,
+                Token::Text(t) => self.push_chars(&mut text, self.token_chars(t, false))?,
+                Token::CData(c) => self.push_chars(&mut text, self.token_chars(c, true))?,
                 Token::End => return self.charged(text),
                 Token::Start { .. } => {
                     let element = match start.expect("classified on Start") {
@@ -504,10 +524,10 @@ impl<'a> EventSource<'a> for XmlSource<'a> {
             let (_, token) = self.next_event()?;
             match token {
                 Token::Text(t) if !markup => {
-                    self.push_chars(&mut text, t, self.event_start, false)?
+                    self.push_chars(&mut text, self.token_chars(t, false))?
                 }
                 Token::CData(c) if !markup => {
-                    self.push_chars(&mut text, c, self.event_start + 9, true)?
+                    self.push_chars(&mut text, self.token_chars(c, true))?
                 }
                 Token::Text(_) | Token::CData(_) => {}
                 Token::Start { .. } => markup = true,

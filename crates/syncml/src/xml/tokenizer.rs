@@ -431,9 +431,9 @@ impl<'a> Tokenizer<'a> {
     }
 
     /// When what follows is character data without markup (possibly none) and then the end
-    /// tag of the element open, `</Name>`: both read, and the raw text returned with the end
-    /// tag's offset and whether it is plain (no reference, CR or NUL: the text as it is).
-    /// Otherwise nothing is read.
+    /// tag of the element open, `</Name>` exactly: both read, and the raw text returned with
+    /// the end tag's offset and whether it is plain (no reference, CR or NUL: the text as it
+    /// is). Otherwise nothing is read.
     pub(crate) fn leaf_text(&mut self) -> Option<(&'a str, usize, bool)> {
         if self.pending_end {
             return None;
@@ -453,6 +453,11 @@ impl<'a> Tokenizer<'a> {
         self.open.pop();
         self.pos = after + 1;
         Some((between(self.input, start, lt), lt, plain))
+    }
+
+    /// The name of the innermost open element, as written.
+    pub(crate) fn innermost(&self) -> Option<&'a str> {
+        self.open.last().copied()
     }
 
     /// `</name>` at `start`: must close the element open.
