@@ -84,6 +84,14 @@ impl<'a> Items<'a> {
         self
     }
 
+    /// These items with their text owned.
+    pub fn into_owned(self) -> Items<'static> {
+        Items(match self.0 {
+            Repr::One(item) => Repr::One(item.into_owned()),
+            Repr::Many(list) => Repr::Many(list.into_iter().map(Item::into_owned).collect()),
+        })
+    }
+
     /// The items as a list of their own.
     pub fn into_vec(self) -> Vec<Item<'a>> {
         match self.0 {
@@ -275,6 +283,9 @@ mod tests {
         assert_eq!(uris, ["./a", "./b", "./c", "./d", "./e"]);
         assert_eq!(items.clone().into_iter().len(), 5);
         assert_eq!(items.clone().into_vec(), *items);
+        assert_eq!(items.clone().into_owned(), items);
+        let one = Items::one(Item::target(String::from("./a")));
+        assert!(matches!(one.into_owned().0, Repr::One(_)));
     }
 
     #[test]

@@ -15,10 +15,7 @@ fn own_opt(text: Option<Cow<'_, str>>) -> Option<Cow<'static, str>> {
     text.map(own)
 }
 
-fn own_items<'a, L>(items: impl IntoIterator<Item = Item<'a>>) -> L
-where
-    L: FromIterator<Item<'static>>,
-{
+fn own_items(items: Vec<Item<'_>>) -> Vec<Item<'static>> {
     items.into_iter().map(Item::into_owned).collect()
 }
 
@@ -110,7 +107,7 @@ impl ItemCommand<'_> {
             no_resp: self.no_resp,
             cred: own_cred(self.cred),
             meta: own_meta(self.meta),
-            items: own_items(self.items),
+            items: self.items.into_owned(),
         }
     }
 }
