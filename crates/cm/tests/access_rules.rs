@@ -350,3 +350,37 @@ fn verdicts_at_one_node_differ_by_command_and_server() {
     }
     m.delete(&srv("a"), "./A/B/D").unwrap();
 }
+
+#[test]
+fn verdicts_stay_right_across_many_places_servers_and_acl_changes() {
+    // Five places under their own ACLs (more than the Manager remembers at once), asked in
+    // turn by two servers; every answer is checked against the ACLs as they are then.
+    let mut m = manager();
+    let places = ["./P0", "./P1", "./P2", "./P3", "./P4"];
+    let mut acls: Vec<String> = Vec::new();
+    for (i, place) in places.iter().enumerate() {
+        m.add(&local(), &format!("{place}/n"), leaf("1")).unwrap();
+        let acl = if i % 2 == 0 { "Get=a" } else { "Get=b" };
+        m.replace(&local(), &format!("{place}?prop=ACL"), text(acl))
+            .unwrap();
+        acls.push(acl.to_owned());
+    }
+    let allowed = |acls: &[String], i: usize, who: &str| acls[i] == format!("Get={who}");
+    let mut step = 0;
+    for round in 0..6 {
+        for (i, place) in places.iter().enumerate().rev() {
+            for who in ["a", "b"] {
+                let got = m.get(&srv(who), &format!("{place}/n")).is_ok();
+                assert_eq!(got, allowed(&acls, i, who), "round {round}, {place}, {who}");
+                step += 1;
+                if step % 7 == 0 {
+                    // The ACL changes between two Gets of the same place.
+                    let flipped = if acls[i] == "Get=a" { "Get=b" } else { "Get=a" };
+                    m.replace(&local(), &format!("{place}?prop=ACL"), text(flipped))
+                        .unwrap();
+                    acls[i] = flipped.to_owned();
+                }
+            }
+        }
+    }
+}

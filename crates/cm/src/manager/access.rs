@@ -8,22 +8,36 @@ use crate::uri::{decode_canonical_segment, parent_str};
 /// The ACL the TND recommends for a root that has none.
 const DEFAULT_ROOT_ACL: &str = "Add=*&Get=*";
 
-/// The ACL in force at a node of the built-in store, as last looked up: true while the
-/// store is unchanged (its generation), so that the commands of a message under one parent
-/// (nearly all of them) walk its ancestors once.
+/// How many store nodes' ACLs [`AclMemo`] keeps: the commands of a message reach the store
+/// at a few places (the parents of the mounts they address, and the store's own nodes),
+/// often in turn.
+const ACL_MEMO_ENTRIES: usize = 4;
+
+/// The ACLs in force at the nodes of the built-in store last looked up, true while the store
+/// is unchanged (its generation), so that the commands of a message walk each place's
+/// ancestors once.
 #[derive(Debug, Default)]
 pub(super) struct AclMemo {
+    /// The store's generation when the entries were looked up.
+    generation: u64,
+    /// The server whose verdicts the entries keep.
+    server_id: String,
+    entries: [AclMemoEntry; ACL_MEMO_ENTRIES],
+    /// The entry a new lookup replaces (in turn).
+    next: usize,
+}
+
+/// One node's ACL in [`AclMemo`].
+#[derive(Debug, Default)]
+struct AclMemoEntry {
     /// Whether the rest holds a lookup.
     valid: bool,
-    /// The store's generation when it was looked up.
-    generation: u64,
     /// The node looked up.
     path: String,
     /// The ACL in force there (its own, an ancestor's, or the default for the root).
     acl: String,
-    /// The server whose verdicts are kept.
-    server_id: String,
-    /// What that ACL answers that server, by command (`AclCommand as usize`), once asked.
+    /// What that ACL answers the memo's server, by command (`AclCommand as usize`), once
+    /// asked.
     verdicts: [Option<bool>; AclCommand::ALL.len()],
 }
 
@@ -70,31 +84,41 @@ impl Manager {
     fn store_acl_permits(&mut self, path: &str, cmd: AclCommand, server_id: &str) -> bool {
         let generation = self.store.generation();
         let memo = &mut self.acl_memo;
-        if !(memo.valid && memo.generation == generation && memo.path == path) {
-            let mut p = path;
-            let acl = loop {
-                if let Some(n) = self.store.get(p).filter(|n| !n.props.acl.is_empty()) {
-                    break n.props.acl.as_str();
-                }
-                match parent_str(p) {
-                    Some(parent) => p = parent,
-                    None => break DEFAULT_ROOT_ACL,
-                }
-            };
-            memo.path.clear();
-            memo.path.push_str(path);
-            memo.acl.clear();
-            memo.acl.push_str(acl);
+        if memo.generation != generation || memo.server_id != server_id {
+            // The store changed, or another server asks: nothing remembered holds.
+            memo.entries.iter_mut().for_each(|e| e.valid = false);
             memo.generation = generation;
-            memo.valid = true;
-            memo.verdicts = Default::default();
-        }
-        if memo.server_id != server_id {
             memo.server_id.clear();
             memo.server_id.push_str(server_id);
-            memo.verdicts = Default::default();
         }
-        *memo.verdicts[cmd as usize].get_or_insert_with(|| acl::permits(&memo.acl, cmd, server_id))
+        let i = match memo.entries.iter().position(|e| e.valid && e.path == path) {
+            Some(i) => i,
+            None => {
+                let mut p = path;
+                let acl = loop {
+                    if let Some(n) = self.store.get(p).filter(|n| !n.props.acl.is_empty()) {
+                        break n.props.acl.as_str();
+                    }
+                    match parent_str(p) {
+                        Some(parent) => p = parent,
+                        None => break DEFAULT_ROOT_ACL,
+                    }
+                };
+                let i = memo.next;
+                memo.next = (i + 1) % ACL_MEMO_ENTRIES;
+                let entry = &mut memo.entries[i];
+                entry.path.clear();
+                entry.path.push_str(path);
+                entry.acl.clear();
+                entry.acl.push_str(acl);
+                entry.verdicts = Default::default();
+                entry.valid = true;
+                i
+            }
+        };
+        let entry = &mut memo.entries[i];
+        *entry.verdicts[cmd as usize]
+            .get_or_insert_with(|| acl::permits(&entry.acl, cmd, server_id))
     }
 
     /// The node's own ACL property (empty when it inherits), or `None` if unknown.

@@ -119,7 +119,7 @@ pub struct Manager {
     /// Undo steps of the running transaction or command.
     undo: Vec<txn::Step>,
     in_atomic: bool,
-    /// The last ACL looked up in the store (see [`access::AclMemo`]).
+    /// The ACLs last looked up in the store (see [`access::AclMemo`]).
     acl_memo: access::AclMemo,
     /// The running command changes the tree in one CSP call at most, after which nothing
     /// of it can fail: outside an Atomic its undo steps would never be used, so none are
