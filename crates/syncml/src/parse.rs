@@ -20,8 +20,9 @@ type Result<T> = std::result::Result<T, DecodeError>;
 use std::mem::size_of;
 
 /// Makes room for one more element in `list`, charging exactly the memory the room takes:
-/// one element for a list's first (most lists of a message hold one: a command's Items, a
-/// Status's TargetRefs), then doubling, at least to four.
+/// one element for a list's first (most lists of a message hold one: an Alert's Items, a
+/// Status's TargetRefs), then doubling, at least to four. (An Add, Copy, Delete, Get or
+/// Replace holds its first Item in place: [`Items::growth`] says what more cost.)
 fn room_for_one<T>(src: &mut dyn EventSource<'_>, list: &mut Vec<T>) -> Result<()> {
     grow(src, list, |capacity| (capacity * 2).max(4))
 }

@@ -22,6 +22,7 @@ pub(super) struct AclMemo {
     generation: u64,
     /// The server whose verdicts the entries keep.
     server_id: String,
+    /// The places looked up.
     entries: [AclMemoEntry; ACL_MEMO_ENTRIES],
     /// The entry a new lookup replaces (in turn).
     next: usize,

@@ -416,7 +416,8 @@ impl<'a> XmlSource<'a> {
     }
 }
 
-/// What opens a CDATA section (its content starts this many octets after the token).
+/// What opens a CDATA section: its content starts `CDATA_OPEN.len()` octets after the
+/// token's start.
 const CDATA_OPEN: &str = "<![CDATA[";
 
 /// A piece of character data and where it is, for [`XmlSource::push_chars`].
