@@ -5,12 +5,15 @@ use std::ops::Bound;
 
 use omadm_cm::{CspError, CspNode, LeafValue};
 
-/// Fixed leaves by canonical path; interior nodes are implied by the paths.
+/// Fixed leaves by canonical path; interior nodes are implied by the paths, and their child
+/// lists are made as the leaves are added (the table is built once and read often).
 #[derive(Debug, Clone)]
 pub(crate) struct FixedTree {
     root: String,
     type_: String,
     leaves: BTreeMap<String, LeafValue<'static>>,
+    /// Each interior node's children, by canonical path (the root's always there).
+    interiors: BTreeMap<String, Vec<String>>,
 }
 
 impl FixedTree {
@@ -19,21 +22,31 @@ impl FixedTree {
             root: root.to_owned(),
             type_: type_.to_owned(),
             leaves: BTreeMap::new(),
+            interiors: BTreeMap::from([(root.to_owned(), Vec::new())]),
         }
     }
 
     pub(crate) fn leaf(&mut self, relative: &str, value: LeafValue<'static>) {
-        self.leaves
-            .insert(format!("{}/{relative}", self.root), value);
+        let path = format!("{}/{relative}", self.root);
+        self.leaves.insert(path.clone(), value);
+        // Every ancestor up to the root lists its children again.
+        let mut at = path.len();
+        while let Some(slash) = path[..at].rfind('/') {
+            at = slash;
+            if at < self.root.len() {
+                break;
+            }
+            let ancestor = &path[..at];
+            let children = self.children_of(ancestor);
+            self.interiors.insert(ancestor.to_owned(), children);
+        }
     }
 
-    pub(crate) fn node(&self, path: &str) -> Result<CspNode, CspError> {
-        if let Some(v) = self.leaves.get(path) {
-            return Ok(CspNode::Leaf(v.clone()));
-        }
-        // The leaves below `path` are a range of the ordered table: the keys after it that
-        // start with `path/` (keys such as `path-x` sort between them and are skipped). A
-        // child's name is the first segment below `path`; its leaves are next to each other.
+    /// The children of `path` from the leaves below it: a range of the ordered table, the
+    /// keys after `path` that start with `path/` (keys such as `path-x` sort between them
+    /// and are skipped). A child's name is the first segment below `path`; its leaves are
+    /// next to each other.
+    fn children_of(&self, path: &str) -> Vec<String> {
         let mut children: Vec<String> = Vec::new();
         let after = self
             .leaves
@@ -49,15 +62,23 @@ impl FixedTree {
                 children.push(name.to_owned());
             }
         }
-        if children.is_empty() && path != self.root {
-            return Err(CspError::NotFound);
+        children
+    }
+
+    pub(crate) fn node(&self, path: &str) -> Result<CspNode, CspError> {
+        if let Some(v) = self.leaves.get(path) {
+            return Ok(CspNode::Leaf(v.clone()));
         }
+        let children = self.interiors.get(path).ok_or(CspError::NotFound)?;
         let type_ = if path == self.root {
             self.type_.clone()
         } else {
             String::new()
         };
-        Ok(CspNode::Interior { children, type_ })
+        Ok(CspNode::Interior {
+            children: children.clone(),
+            type_,
+        })
     }
 }
 
