@@ -98,7 +98,7 @@ impl Manager {
     /// The node at `path`, or 404.
     fn existing(&mut self, path: &str) -> Result<Found, CmError> {
         self.find(path)?
-            .ok_or_else(|| CmError::not_found(format!("{path} not found")))
+            .ok_or_else(|| CmError::not_found([path, " not found"].concat()))
     }
 
     /// The names of the children of the node at `path`, as `found`: a CSP's own list is lent.
@@ -162,11 +162,11 @@ impl Manager {
         if query.is_none() && self.owner(path).is_none() {
             // Fast path for store leaves: no copy of the node beyond its value.
             match self.store.get(path) {
-                None => return Err(CmError::not_found(format!("{path} not found"))),
+                None => return Err(CmError::not_found([path, " not found"].concat())),
                 Some(n) if !n.is_interior() => {
                     self.check(who, path, AclCommand::Get)?;
                     if !self.readable(path) {
-                        return Err(CmError::not_allowed(format!("{path} is write-only")));
+                        return Err(CmError::not_allowed([path, " is write-only"].concat()));
                     }
                     let n = self.store.get(path).expect("checked above");
                     found(ResultItem {
@@ -185,7 +185,7 @@ impl Manager {
         match query {
             None => {
                 if !self.readable(path) {
-                    return Err(CmError::not_allowed(format!("{path} is write-only")));
+                    return Err(CmError::not_allowed([path, " is write-only"].concat()));
                 }
                 found(self.item(uri.to_text(), node, true));
             }
@@ -353,7 +353,7 @@ impl Manager {
     fn add_at(&mut self, who: &Principal, uri: &NodeUri, node: NewNode) -> Result<(), CmError> {
         let path = uri.as_str();
         if uri.is_root() || self.kind(path)?.is_some() {
-            return Err(CmError::already_exists(format!("{path} exists")));
+            return Err(CmError::already_exists([path, " exists"].concat()));
         }
         // Nearest existing ancestor, and the missing ones below it (top first). The parent
         // exists in the common case: looked at first, without building any URI.
@@ -480,11 +480,11 @@ impl Manager {
                 // asked whether the node is a leaf, not for a copy of it.
                 let interior = self
                     .kind(path)?
-                    .ok_or_else(|| CmError::not_found(format!("{path} not found")))?;
+                    .ok_or_else(|| CmError::not_found([path, " not found"].concat()))?;
                 self.check(who, path, AclCommand::Replace)?;
                 crate::format::check_value(&value.format, &value.data)?;
                 if interior {
-                    return Err(CmError::not_allowed(format!("{path} is interior")));
+                    return Err(CmError::not_allowed([path, " is interior"].concat()));
                 }
                 return self.call_csp(i, true, |csp| csp.replace(path, &value));
             }
@@ -500,7 +500,7 @@ impl Manager {
         crate::format::check_value(format, &value.data)?;
         match found {
             Found::Store(n) if n.is_interior() => {
-                Err(CmError::not_allowed(format!("{path} is interior")))
+                Err(CmError::not_allowed([path, " is interior"].concat()))
             }
             Found::Store(mut n) => {
                 n.value = Some(value.data.into_owned());
@@ -516,7 +516,7 @@ impl Manager {
                 Ok(())
             }
             Found::Csp(_, CspNode::Interior { .. }) => {
-                Err(CmError::not_allowed(format!("{path} is interior")))
+                Err(CmError::not_allowed([path, " is interior"].concat()))
             }
             Found::Csp(i, CspNode::Leaf(old)) => {
                 self.call_csp(i, true, |csp| csp.replace(path, &value))?;
@@ -665,7 +665,7 @@ impl Manager {
             return Err(CmError::not_allowed("the root cannot be deleted"));
         }
         if self.kind(path)?.is_none() {
-            return Err(CmError::not_found(format!("{path} not found")));
+            return Err(CmError::not_found([path, " not found"].concat()));
         }
         self.check(who, path, AclCommand::Delete)?;
         match self.owner(path) {
@@ -744,7 +744,7 @@ impl Manager {
             }
             let found = m
                 .find(from.as_str())?
-                .ok_or_else(|| CmError::not_found(format!("{from} not found")))?;
+                .ok_or_else(|| CmError::not_found([from.as_str(), " not found"].concat()))?;
             m.check(who, from.as_str(), AclCommand::Get)?;
             let mut nodes = Vec::new();
             let mut stack = vec![(from.clone(), found)];
@@ -808,7 +808,10 @@ impl Manager {
         self.existing(from.as_str())?;
         self.check(who, from.as_str(), AclCommand::Get)?;
         if !self.readable(from.as_str()) {
-            return Err(CmError::new(403, format!("{from} cannot be copied")));
+            return Err(CmError::new(
+                403,
+                [from.as_str(), " cannot be copied"].concat(),
+            ));
         }
         let Some(parent) = to.parent() else {
             return Ok(false);
@@ -853,10 +856,12 @@ impl Manager {
         self.run(|m| {
             let found = m
                 .find(&path)?
-                .ok_or_else(|| CmError::not_found(format!("{path} not found")))?;
+                .ok_or_else(|| CmError::not_found([path.as_str(), " not found"].concat()))?;
             m.check(who, &path, AclCommand::Exec)?;
             match found {
-                Found::Store(_) => Err(CmError::not_allowed(format!("{path} is not executable"))),
+                Found::Store(_) => Err(CmError::not_allowed(
+                    [path.as_str(), " is not executable"].concat(),
+                )),
                 Found::Csp(i, _) => m.call_csp(i, true, |csp| csp.exec(&path, data, correlator)),
             }
         })

@@ -455,7 +455,7 @@ impl Manager {
         let node = self
             .store
             .get(path)
-            .ok_or_else(|| CmError::not_found(format!("{path} not found")))?;
+            .ok_or_else(|| CmError::not_found([path, " not found"].concat()))?;
         Ok(match Manager::leaf_of(node) {
             Some(v) => CspNode::Leaf(v),
             None => {
