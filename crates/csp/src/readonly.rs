@@ -12,8 +12,9 @@ pub(crate) struct FixedTree {
     root: String,
     type_: String,
     leaves: BTreeMap<String, LeafValue<'static>>,
-    /// Each interior node's children, by canonical path (the root's always there).
-    interiors: BTreeMap<String, Vec<String>>,
+    /// Each interior node's canonical path and children (the root's always there; a few
+    /// entries, looked through in order).
+    interiors: Vec<(String, Vec<String>)>,
 }
 
 impl FixedTree {
@@ -22,7 +23,7 @@ impl FixedTree {
             root: root.to_owned(),
             type_: type_.to_owned(),
             leaves: BTreeMap::new(),
-            interiors: BTreeMap::from([(root.to_owned(), Vec::new())]),
+            interiors: vec![(root.to_owned(), Vec::new())],
         }
     }
 
@@ -38,7 +39,10 @@ impl FixedTree {
             }
             let ancestor = &path[..at];
             let children = self.children_of(ancestor);
-            self.interiors.insert(ancestor.to_owned(), children);
+            match self.interiors.iter_mut().find(|(p, _)| p == ancestor) {
+                Some((_, listed)) => *listed = children,
+                None => self.interiors.push((ancestor.to_owned(), children)),
+            }
         }
     }
 
@@ -69,7 +73,11 @@ impl FixedTree {
         if let Some(v) = self.leaves.get(path) {
             return Ok(CspNode::Leaf(v.clone()));
         }
-        let children = self.interiors.get(path).ok_or(CspError::NotFound)?;
+        let (_, children) = self
+            .interiors
+            .iter()
+            .find(|(p, _)| p == path)
+            .ok_or(CspError::NotFound)?;
         let type_ = if path == self.root {
             self.type_.clone()
         } else {
