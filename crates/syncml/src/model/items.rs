@@ -39,7 +39,8 @@ impl<'a> Items<'a> {
     /// Adds an item.
     pub fn push(&mut self, item: Item<'a>) {
         match &mut self.0 {
-            Repr::Many(list) if list.is_empty() && list.capacity() == 0 => self.0 = Repr::One(item),
+            // No list yet (an empty one with room keeps it): the item goes in place.
+            Repr::Many(list) if list.capacity() == 0 => self.0 = Repr::One(item),
             Repr::Many(list) => {
                 list.reserve_exact(Self::new_slots(list));
                 list.push(item)
