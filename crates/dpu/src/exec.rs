@@ -20,10 +20,11 @@ use std::borrow::Cow;
 
 use omadm_cm::{CmError, ExecOutcome, LeafValue, Manager, NewNode, Principal, ResultItem};
 
+use crate::response::Response;
 use crate::ui::{parse_options, UiKind, UiRequest, UiResponse, UserInterface};
 use omadm_syncml::{
-    Alert, Command, Container, Data, Exec as ExecCmd, Item, ItemCommand, Location, Malformed, Meta,
-    Results, Status,
+    Alert, Command, Container, Data, Exec as ExecCmd, Item, ItemCommand, ItemStatus, Location,
+    Malformed, Meta, Results, Status,
 };
 
 /// The codes a command ends with, for container bookkeeping.
@@ -43,12 +44,15 @@ pub(crate) struct Executor<'a, 'm> {
     pub cancelled: bool,
 }
 
-/// A response waiting for its CmdID (assigned when the message is built). It borrows what
-/// it repeats (MsgRef, CmdRef, TargetRefs) from the command it answers.
-pub(crate) type Response<'c> = Command<'c>;
-
-fn status<'c>(msg_ref: &'c str, cmd_ref: &'c str, cmd: &'c str, code: u16) -> Status<'c> {
-    Status::new("", msg_ref, cmd_ref, cmd, code)
+/// A Status with nothing but its references and code.
+fn status<'c>(msg_ref: &'c str, cmd_ref: &'c str, cmd: &'c str, code: u16) -> Response<'c> {
+    Response::Status(ItemStatus {
+        msg_ref,
+        cmd_ref,
+        cmd,
+        items: &[],
+        code,
+    })
 }
 
 fn effective_meta<'m>(
@@ -91,7 +95,7 @@ impl<'m> Executor<'_, 'm> {
             let id = command.cmd_id().unwrap_or("");
             let mut i = start;
             while i < out.len() {
-                if matches!(&out[i], Command::Status(s) if s.cmd_ref == id) {
+                if out[i].is_status_for(id) {
                     out.remove(i);
                 } else {
                     i += 1;
@@ -166,13 +170,13 @@ impl<'m> Executor<'_, 'm> {
             // Status and Results from the server are handled by the session, never answered.
             Command::Status(_) | Command::Results(_) => true,
             Command::Malformed(m) => {
-                out.push(Command::Status(self.malformed(m)));
+                out.push(self.malformed(m));
                 false
             }
         }
     }
 
-    fn malformed<'c>(&self, m: &'c Malformed<'_>) -> Status<'c>
+    fn malformed<'c>(&self, m: &'c Malformed<'_>) -> Response<'c>
     where
         'm: 'c,
     {
@@ -251,9 +255,13 @@ impl<'m> Executor<'_, 'm> {
         'm: 'c,
     {
         let status_for = |items: &'c [Item<'_>], code: u16| {
-            let mut s = status(self.msg_ref, cmd_id, name, code);
-            s.refer_to_items(items);
-            Command::Status(s)
+            Response::Status(ItemStatus {
+                msg_ref: self.msg_ref,
+                cmd_ref: cmd_id,
+                cmd: name,
+                items,
+                code,
+            })
         };
         let first = codes.first().copied().unwrap_or(200);
         if codes.iter().all(|&code| code == first) {
@@ -309,7 +317,7 @@ impl<'m> Executor<'_, 'm> {
             codes.iter().all(|code| is_success(*code))
         };
         if !result_items.is_empty() {
-            out.push(Command::Results(Results {
+            out.push(Response::Command(Command::Results(Results {
                 cmd_id: Cow::Borrowed(""),
                 msg_ref: Some(Cow::Borrowed(self.msg_ref)),
                 cmd_ref: Cow::Borrowed(&c.cmd_id),
@@ -317,7 +325,7 @@ impl<'m> Executor<'_, 'm> {
                 target_ref: None,
                 source_ref: None,
                 items: result_items,
-            }));
+            })));
         }
         ok
     }
@@ -359,7 +367,7 @@ impl<'m> Executor<'_, 'm> {
             Some(1104) => Some(UiKind::MultipleChoice),
             _ => None,
         };
-        let mut s = status(self.msg_ref, &a.cmd_id, "Alert", 200);
+        let mut s = Status::new("", self.msg_ref, &*a.cmd_id, "Alert", 200);
         match (a.code(), kind) {
             // Next message: the session's continuation logic sends what is due.
             (Some(1222), _) => {}
@@ -368,7 +376,7 @@ impl<'m> Executor<'_, 'm> {
             _ => s.data = "406".into(),
         }
         let ok = is_success(s.code().unwrap_or(500));
-        out.push(Command::Status(s));
+        out.push(Response::Command(Command::Status(s)));
         ok
     }
 
@@ -446,14 +454,9 @@ impl<'m> Executor<'_, 'm> {
     where
         'm: 'c,
     {
-        let mut out = vec![Command::Status(status(
-            self.msg_ref,
-            &c.cmd_id,
-            "Atomic",
-            200,
-        ))];
+        let mut out = vec![status(self.msg_ref, &c.cmd_id, "Atomic", 200)];
         if let Err(e) = self.cm.begin_atomic() {
-            out[0] = Command::Status(status(self.msg_ref, &c.cmd_id, "Atomic", e.status));
+            out[0] = status(self.msg_ref, &c.cmd_id, "Atomic", e.status);
             all.append(&mut out);
             return false;
         }
@@ -466,7 +469,7 @@ impl<'m> Executor<'_, 'm> {
             }
             let (responses, ok) = match child {
                 Command::Get(_) | Command::Exec(_) | Command::Sequence(_) | Command::Atomic(_) => (
-                    vec![Command::Status(Status::for_command(
+                    vec![Response::Status(ItemStatus::for_command(
                         self.msg_ref,
                         child,
                         500,
@@ -488,7 +491,7 @@ impl<'m> Executor<'_, 'm> {
             None => match self.cm.commit_atomic() {
                 Ok(()) => {}
                 Err(e) => {
-                    out[0] = Command::Status(status(self.msg_ref, &c.cmd_id, "Atomic", e.status));
+                    out[0] = status(self.msg_ref, &c.cmd_id, "Atomic", e.status);
                 }
             },
             Some(failed) => {
@@ -497,15 +500,13 @@ impl<'m> Executor<'_, 'm> {
                     Ok(()) => (507, 216),
                     Err(_) => (516, 516),
                 };
-                out[0] = Command::Status(status(self.msg_ref, &c.cmd_id, "Atomic", atomic_code));
+                out[0] = status(self.msg_ref, &c.cmd_id, "Atomic", atomic_code);
                 for (i, responses) in &mut child_out {
                     if *i < failed {
                         for r in responses.iter_mut() {
-                            if let Command::Status(s) = r {
-                                s.data = omadm_syncml::code_text(undone_code);
-                            }
+                            r.set_status_code(undone_code);
                         }
-                        responses.retain(|r| !matches!(r, Command::Results(_)));
+                        responses.retain(|r| !r.is_results());
                     }
                 }
             }
@@ -519,12 +520,7 @@ impl<'m> Executor<'_, 'm> {
     where
         'm: 'c,
     {
-        out.push(Command::Status(status(
-            self.msg_ref,
-            &c.cmd_id,
-            "Sequence",
-            200,
-        )));
+        out.push(status(self.msg_ref, &c.cmd_id, "Sequence", 200));
         let mut stopped = false;
         for child in &c.commands {
             if stopped {
@@ -533,7 +529,7 @@ impl<'m> Executor<'_, 'm> {
             }
             let ok = match child {
                 Command::Sequence(_) => {
-                    out.push(Command::Status(Status::for_command(
+                    out.push(Response::Status(ItemStatus::for_command(
                         self.msg_ref,
                         child,
                         500,
@@ -575,7 +571,9 @@ pub(crate) fn refused<'c>(
     command: &'c Command<'_>,
     code: u16,
 ) -> Vec<Response<'c>> {
-    let mut out = vec![Command::Status(Status::for_command(msg_ref, command, code))];
+    let mut out = vec![Response::Status(ItemStatus::for_command(
+        msg_ref, command, code,
+    ))];
     if let Command::Atomic(c) | Command::Sequence(c) = command {
         for child in &c.commands {
             out.extend(refused(msg_ref, child, code));

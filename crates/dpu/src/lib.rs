@@ -21,6 +21,7 @@ mod event;
 mod exec;
 mod large_object;
 mod reply;
+mod response;
 mod session;
 pub mod ui;
 

@@ -11,6 +11,8 @@ use omadm_syncml::{
     command_len, Alert, Command, Data, Encoding, Item, MessageWriter, SyncHdr, CLOSING_LEN,
 };
 
+use crate::response::Response;
+
 /// The least room a reply's buffer starts with.
 const MIN_CAPACITY: usize = 1024;
 
@@ -101,14 +103,36 @@ impl ReplyBuilder {
     /// Adds a response: written now if it fits (the first response always is, however
     /// large, with a warning), cut when it is a Results that can be, else kept for the next
     /// message, as is everything after it.
-    pub(crate) fn push(&mut self, command: Command<'_>) {
+    pub(crate) fn push(&mut self, response: Response<'_>) {
         if self.is_full() {
-            self.overflow.push_back(command.into_owned());
+            self.overflow
+                .push_back(response.into_command().into_owned());
             return;
         }
-        if self.write_within(&command, self.limit).is_some() {
-            return;
-        }
+        let command = match response {
+            Response::Status(status) => {
+                let written =
+                    self.writer
+                        .push_item_status_within(&status, self.next_id + 1, self.limit);
+                if written.is_some() {
+                    self.next_id += 1;
+                    return;
+                }
+                Command::Status(status.to_status())
+            }
+            Response::Command(command) => {
+                if self.write_within(&command, self.limit).is_some() {
+                    return;
+                }
+                command
+            }
+        };
+        self.push_unfit(command);
+    }
+
+    /// Adds a response that did not fit the room left: cut when it is a Results that can
+    /// be, written anyway when it is the first response, else kept for the next message.
+    fn push_unfit(&mut self, command: Command<'_>) {
         let room = self.limit.saturating_sub(self.writer.len());
         match split_results(command, room, self.encoding) {
             Split::Whole(command) => {

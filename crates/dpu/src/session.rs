@@ -18,6 +18,7 @@ use crate::event::{EndReason, Event};
 use crate::exec::Executor;
 use crate::large_object::Assembler;
 use crate::reply::ReplyBuilder;
+use crate::response::Response;
 use crate::ui::UserInterface;
 use crate::{AlertStore, GenericAlert};
 
@@ -562,9 +563,9 @@ impl Session {
             );
             let mut header_status = header_status;
             header_status.msg_ref = Cow::Borrowed(server_msg_id);
-            reply.push(Command::Status(header_status));
+            reply.push(Command::Status(header_status).into());
             for c in self.outbox.drain(..) {
-                reply.push(c);
+                reply.push(c.into());
             }
             Responses::Reply(reply)
         };
@@ -606,16 +607,21 @@ impl Session {
                     exec.run(command, &mut scratch);
                     responses.extend(scratch.drain(..));
                 }
-                crate::large_object::Offer::Respond(extra) => responses.extend(extra),
+                crate::large_object::Offer::Respond(extra) => {
+                    responses.extend(extra.into_iter().map(Response::from))
+                }
                 crate::large_object::Offer::Complete {
                     command: whole,
                     extra,
                 } => {
-                    responses.extend(extra);
+                    responses.extend(extra.into_iter().map(Response::from));
                     // The assembled command lives here only: its responses own their text.
                     let mut own = Vec::new();
                     exec.run(&whole, &mut own);
-                    responses.extend(own.into_iter().map(Command::into_owned));
+                    responses.extend(
+                        own.into_iter()
+                            .map(|r| Response::Command(r.into_command().into_owned())),
+                    );
                 }
             }
         }
@@ -933,11 +939,11 @@ enum Responses<'m> {
 }
 
 impl<'m> Responses<'m> {
-    fn extend<'c: 'm>(&mut self, responses: impl IntoIterator<Item = Command<'c>>) {
-        for c in responses {
+    fn extend<'c: 'm>(&mut self, responses: impl IntoIterator<Item = Response<'c>>) {
+        for r in responses {
             match self {
-                Responses::Reply(reply) => reply.push(c),
-                Responses::Restart(_, list) => list.push(c),
+                Responses::Reply(reply) => reply.push(r),
+                Responses::Restart(_, list) => list.push(r.into_command()),
             }
         }
     }

@@ -10,8 +10,8 @@
 
 use crate::events::Sink;
 use crate::model::{
-    Alert, Chal, Command, Container, Cred, DmVersion, Exec, Item, ItemCommand, Location, Meta,
-    Results, Status, SyncHdr, SyncMl,
+    Alert, Chal, Command, Container, Cred, DmVersion, Exec, Item, ItemCommand, ItemStatus,
+    Location, Meta, Results, Status, SyncHdr, SyncMl,
 };
 use crate::tag::Tag;
 
@@ -154,12 +154,17 @@ fn emit_container<S: Sink>(tag: Tag, container: &Container, cmd_id: &str, sink: 
     sink.end(tag);
 }
 
-fn emit_status<S: Sink>(status: &Status, cmd_id: &str, sink: &mut S) {
+/// Writes a Status's opening and the references every Status has.
+fn emit_status_head<S: Sink>(cmd_id: &str, msg_ref: &str, cmd_ref: &str, cmd: &str, sink: &mut S) {
     sink.start(Tag::Status);
     sink.leaf(Tag::CmdId, cmd_id);
-    sink.leaf(Tag::MsgRef, &status.msg_ref);
-    sink.leaf(Tag::CmdRef, &status.cmd_ref);
-    sink.leaf(Tag::Cmd, &status.cmd);
+    sink.leaf(Tag::MsgRef, msg_ref);
+    sink.leaf(Tag::CmdRef, cmd_ref);
+    sink.leaf(Tag::Cmd, cmd);
+}
+
+fn emit_status<S: Sink>(status: &Status, cmd_id: &str, sink: &mut S) {
+    emit_status_head(cmd_id, &status.msg_ref, &status.cmd_ref, &status.cmd, sink);
     for target in status.target_refs.iter() {
         sink.leaf(Tag::TargetRef, target);
     }
@@ -176,6 +181,21 @@ fn emit_status<S: Sink>(status: &Status, cmd_id: &str, sink: &mut S) {
     for item in &status.items {
         emit_item(item, sink);
     }
+    sink.end(Tag::Status);
+}
+
+/// Writes `status` with CmdID `cmd_id`: the bytes [`emit_status`] writes for
+/// [`ItemStatus::to_status`].
+pub(crate) fn emit_item_status<S: Sink>(status: &ItemStatus, cmd_id: &str, sink: &mut S) {
+    emit_status_head(cmd_id, status.msg_ref, status.cmd_ref, status.cmd, sink);
+    for target in status.target_refs() {
+        sink.leaf(Tag::TargetRef, target);
+    }
+    for source in status.source_refs() {
+        sink.leaf(Tag::SourceRef, source);
+    }
+    let mut digits = [0u8; 20];
+    sink.leaf(Tag::Data, decimal(status.code.into(), &mut digits));
     sink.end(Tag::Status);
 }
 

@@ -3,7 +3,7 @@
 //! straight into the message, measured as written, and taken back when it does not fit.
 
 use crate::emit;
-use crate::model::{Command, DmVersion, SyncHdr};
+use crate::model::{Command, DmVersion, ItemStatus, SyncHdr};
 use crate::wbxml::writer::WbxmlSink;
 use crate::xml::writer::XmlSink;
 use crate::Encoding;
@@ -12,6 +12,13 @@ use crate::Encoding;
 enum AnySink {
     Xml(XmlSink),
     Wbxml(WbxmlSink),
+}
+
+/// What [`MessageWriter::write_within`] writes.
+#[derive(Clone, Copy)]
+enum Piece<'p, 'c> {
+    Command(&'p Command<'c>),
+    ItemStatus(&'p ItemStatus<'c>),
 }
 
 /// A message being written: the header and the opening of the body are written by
@@ -73,13 +80,14 @@ impl MessageWriter {
 
     /// Writes `command`; returns the octets it took.
     pub fn push(&mut self, command: &Command<'_>) -> usize {
-        self.write_within(command, None, usize::MAX).unwrap_or(0)
+        self.write_within(Piece::Command(command), None, usize::MAX)
+            .unwrap_or(0)
     }
 
     /// Writes `command` if the message stays within `limit` octets; else leaves the message
     /// as it was and returns `None`. Returns the octets it took.
     pub fn push_within(&mut self, command: &Command<'_>, limit: usize) -> Option<usize> {
-        self.write_within(command, None, limit)
+        self.write_within(Piece::Command(command), None, limit)
     }
 
     /// As [`MessageWriter::push_within`], the command written with CmdID `cmd_id` whatever
@@ -92,23 +100,47 @@ impl MessageWriter {
     ) -> Option<usize> {
         let mut digits = [0u8; 20];
         self.write_within(
-            command,
+            Piece::Command(command),
             Some(emit::decimal(cmd_id.into(), &mut digits)),
             limit,
         )
     }
 
+    /// As [`MessageWriter::push_numbered_within`] for a Status held as references to what
+    /// it answers: the same bytes as its [`ItemStatus::to_status`], without building it.
+    pub fn push_item_status_within(
+        &mut self,
+        status: &ItemStatus<'_>,
+        cmd_id: u32,
+        limit: usize,
+    ) -> Option<usize> {
+        let mut digits = [0u8; 20];
+        self.write_within(
+            Piece::ItemStatus(status),
+            Some(emit::decimal(cmd_id.into(), &mut digits)),
+            limit,
+        )
+    }
+
+    /// Writes `piece` (with CmdID `cmd_id` when given) if the message stays within `limit`
+    /// octets; else takes it back.
     fn write_within(
         &mut self,
-        command: &Command<'_>,
+        piece: Piece<'_, '_>,
         cmd_id: Option<&str>,
         limit: usize,
     ) -> Option<usize> {
         let mark = self.mark();
         let before = self.len();
-        match &mut self.sink {
-            AnySink::Xml(s) => emit::emit_command_as(command, cmd_id, s),
-            AnySink::Wbxml(s) => emit::emit_command_as(command, cmd_id, s),
+        match (&mut self.sink, piece) {
+            (AnySink::Xml(s), Piece::Command(c)) => emit::emit_command_as(c, cmd_id, s),
+            (AnySink::Wbxml(s), Piece::Command(c)) => emit::emit_command_as(c, cmd_id, s),
+            (AnySink::Xml(s), Piece::ItemStatus(status)) => {
+                emit::emit_item_status(status, cmd_id.unwrap_or(""), s)
+            }
+            (AnySink::Wbxml(s), Piece::ItemStatus(status)) => {
+                emit::emit_item_status(status, cmd_id.unwrap_or(""), s)
+            }
         }
         self.commands += 1;
         if self.len() <= limit {
@@ -154,7 +186,9 @@ impl MessageWriter {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Alert, Item, ItemCommand, Location, Meta, Status, SyncBody, SyncMl};
+    use crate::model::{
+        Alert, Item, ItemCommand, ItemStatus, Location, Meta, Status, SyncBody, SyncMl,
+    };
 
     fn message() -> SyncMl<'static> {
         let header = SyncHdr::new(
@@ -195,6 +229,55 @@ mod tests {
             }
             assert_eq!(writer.commands(), 3);
             assert_eq!(writer.finish(true), crate::encode(&msg, encoding));
+        }
+    }
+
+    #[test]
+    fn an_item_status_is_written_as_the_status_it_stands_for() {
+        let items = [
+            Item::target("./a&b"),
+            Item::source("./s"),
+            Item::default(),
+            Item::target("./c").with_data("x"),
+        ];
+        let header = message().header;
+        for encoding in [Encoding::Xml, Encoding::Wbxml] {
+            for (items, code) in [
+                (&items[..0], 200),
+                (&items[..1], 404),
+                (&items[1..2], 1234),
+                (&items[2..3], 0),
+                (&items[..], u16::MAX),
+            ] {
+                let status = ItemStatus {
+                    msg_ref: "12",
+                    cmd_ref: "3",
+                    cmd: "Copy",
+                    items,
+                    code,
+                };
+                let mut direct = MessageWriter::new(&header, encoding);
+                let mut built = MessageWriter::new(&header, encoding);
+                let len = direct.push_item_status_within(&status, 1000, usize::MAX);
+                let expected = built.push_numbered_within(
+                    &Command::Status(status.to_status()),
+                    1000,
+                    usize::MAX,
+                );
+                assert_eq!(len, expected);
+                assert_eq!(direct.commands(), 1);
+                // Beyond the limit: taken back whole.
+                assert_eq!(
+                    direct.push_item_status_within(&status, 1001, direct.len()),
+                    None
+                );
+                assert_eq!(direct.commands(), 1);
+                assert_eq!(
+                    direct.finish(true),
+                    built.finish(true),
+                    "{encoding:?} {status:?}"
+                );
+            }
         }
     }
 

@@ -246,15 +246,7 @@ impl<'a> Status<'a> {
     /// its items' Target and Source, as DM RepPro asks of a Status for a command that names
     /// nodes), with no CmdID yet. The status borrows what it repeats from `command`.
     pub fn for_command(msg_ref: &'a str, command: &'a Command<'_>, code: u16) -> Status<'a> {
-        let mut s = Status::new(
-            "",
-            msg_ref,
-            command.cmd_id().unwrap_or(""),
-            command.name(),
-            code,
-        );
-        s.refer_to_items(command.items());
-        s
+        super::ItemStatus::for_command(msg_ref, command, code).to_status()
     }
 
     /// Sets the TargetRefs and SourceRefs to the Target and Source URIs of `items`, lent

@@ -12,6 +12,7 @@
 
 mod command;
 mod item;
+mod item_status;
 mod items;
 mod message;
 mod meta;
@@ -23,6 +24,7 @@ pub use command::{
     STATUS_FOR_HEADER,
 };
 pub use item::{Data, Item, Location};
+pub use item_status::ItemStatus;
 pub use items::{Items, ItemsIntoIter};
 pub use message::{Cred, DmVersion, SyncBody, SyncHdr, SyncMl};
 pub use meta::{Chal, Meta};
