@@ -34,6 +34,16 @@ impl omadm_str {
         len: 0,
     };
 
+    /// A view of `text_and_nul` without its last byte, a NUL (the text must outlive the
+    /// use of the view).
+    pub(crate) fn lent(text_and_nul: &[u8]) -> omadm_str {
+        debug_assert_eq!(text_and_nul.last(), Some(&0));
+        omadm_str {
+            data: text_and_nul.as_ptr().cast(),
+            len: text_and_nul.len().saturating_sub(1),
+        }
+    }
+
     /// A view of `s` (which must outlive the use of the view).
     pub(crate) fn of(s: &CString) -> omadm_str {
         omadm_str {
