@@ -10,6 +10,7 @@
 
 use std::borrow::Cow;
 use std::fmt;
+use std::sync::Arc;
 
 /// What a CSP reports about one of its nodes (owned: the Manager keeps it while it asks
 /// the CSP more).
@@ -17,8 +18,9 @@ use std::fmt;
 pub enum CspNode {
     /// An interior node with these child names (not URI-encoded).
     Interior {
-        /// Child names.
-        children: Vec<String>,
+        /// Child names. Shared: a CSP whose lists are fixed (DevInfo, DevDetail) lends its
+        /// own without copying them; any other makes one from a `Vec` (`names.into()`).
+        children: Arc<[String]>,
         /// Type (MO identifier) or empty.
         type_: String,
     },

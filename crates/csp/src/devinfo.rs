@@ -62,7 +62,7 @@ impl Csp for DevInfoCsp {
         if path == "./DevInfo/Ext" {
             return match self.tree.node(path) {
                 Err(CspError::NotFound) => Ok(CspNode::Interior {
-                    children: vec![],
+                    children: [].into(),
                     type_: String::new(),
                 }),
                 other => other,

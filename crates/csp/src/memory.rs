@@ -51,7 +51,7 @@ impl Csp for MemoryCsp {
             Some(Some(v)) => Ok(CspNode::Leaf(v.clone())),
             Some(None) => {
                 let prefix = format!("{path}/");
-                let children = self
+                let children: Vec<String> = self
                     .nodes
                     .range(prefix.clone()..)
                     .take_while(|(k, _)| k.starts_with(&prefix))
@@ -60,7 +60,7 @@ impl Csp for MemoryCsp {
                     .map(str::to_owned)
                     .collect();
                 Ok(CspNode::Interior {
-                    children,
+                    children: children.into(),
                     type_: String::new(),
                 })
             }

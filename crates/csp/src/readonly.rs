@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::ops::Bound;
+use std::sync::Arc;
 
 use omadm_cm::{CspError, CspNode, LeafValue};
 
@@ -13,8 +14,8 @@ pub(crate) struct FixedTree {
     type_: String,
     leaves: BTreeMap<String, LeafValue<'static>>,
     /// Each interior node's canonical path and children (the root's always there; a few
-    /// entries, looked through in order).
-    interiors: Vec<(String, Vec<String>)>,
+    /// entries, looked through in order), lent to each Get.
+    interiors: Vec<(String, Arc<[String]>)>,
 }
 
 impl FixedTree {
@@ -23,7 +24,7 @@ impl FixedTree {
             root: root.to_owned(),
             type_: type_.to_owned(),
             leaves: BTreeMap::new(),
-            interiors: vec![(root.to_owned(), Vec::new())],
+            interiors: vec![(root.to_owned(), Arc::new([]))],
         }
     }
 
@@ -38,7 +39,7 @@ impl FixedTree {
                 break;
             }
             let ancestor = &path[..at];
-            let children = self.children_of(ancestor);
+            let children = self.children_of(ancestor).into();
             match self.interiors.iter_mut().find(|(p, _)| p == ancestor) {
                 Some((_, listed)) => *listed = children,
                 None => self.interiors.push((ancestor.to_owned(), children)),
@@ -112,7 +113,7 @@ mod tests {
 
     fn children(tree: &FixedTree, path: &str) -> Result<Vec<String>, CspError> {
         match tree.node(path)? {
-            CspNode::Interior { children, .. } => Ok(children),
+            CspNode::Interior { children, .. } => Ok(children.to_vec()),
             CspNode::Leaf(_) => panic!("{path} is a leaf"),
         }
     }
@@ -143,5 +144,21 @@ mod tests {
             children(&FixedTree::new("./E", ""), "./E").unwrap(),
             Vec::<String>::new()
         );
+    }
+
+    #[test]
+    fn a_child_list_is_lent_not_copied() {
+        let mut tree = FixedTree::new("./T", "");
+        tree.leaf("a/x", int(1));
+        tree.leaf("b", int(2));
+        let list = |path| match tree.node(path).unwrap() {
+            CspNode::Interior { children, .. } => children,
+            CspNode::Leaf(_) => unreachable!(),
+        };
+        for path in ["./T", "./T/a"] {
+            assert!(Arc::ptr_eq(&list(path), &list(path)), "{path}");
+        }
+        // Each node its own list.
+        assert!(!Arc::ptr_eq(&list("./T"), &list("./T/a")));
     }
 }

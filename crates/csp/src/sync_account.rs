@@ -241,7 +241,7 @@ impl Csp for SyncAccountCsp {
                 } else {
                     format!("{rel}/")
                 };
-                let children = nodes
+                let children: Vec<String> = nodes
                     .range(prefix.clone()..)
                     .take_while(|(k, _)| k.starts_with(&prefix))
                     .filter_map(|(k, _)| k.strip_prefix(&prefix))
@@ -249,7 +249,7 @@ impl Csp for SyncAccountCsp {
                     .map(str::to_owned)
                     .collect();
                 Ok(CspNode::Interior {
-                    children,
+                    children: children.into(),
                     type_: String::new(),
                 })
             }
@@ -407,7 +407,7 @@ mod tests {
         assert_eq!(
             c.node(&p("Accounts")).unwrap(),
             CspNode::Interior {
-                children: vec![],
+                children: [].into(),
                 type_: String::new()
             }
         );

@@ -17,7 +17,7 @@ impl Csp for ExecNode {
     fn node(&mut self, path: &str) -> Result<CspNode, CspError> {
         match path {
             "./test" => Ok(CspNode::Interior {
-                children: vec!["execute".into()],
+                children: ["execute".into()].into(),
                 type_: String::new(),
             }),
             "./test/execute" => Ok(CspNode::Leaf(LeafValue::text(""))),

@@ -545,7 +545,10 @@ impl Csp for NativeCsp {
             Some(Ok(_)) => return Err(CspError::failed("child_names gave a malformed answer")),
             Some(Err(e)) => return Err(e),
         };
-        Ok(CspNode::Interior { children, type_ })
+        Ok(CspNode::Interior {
+            children: children.into(),
+            type_,
+        })
     }
 
     fn is_interior(&mut self, path: &str) -> Result<bool, CspError> {

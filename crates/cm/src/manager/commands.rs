@@ -111,7 +111,7 @@ impl Manager {
                 names.dedup();
                 Cow::Owned(names)
             }
-            Found::Csp(_, CspNode::Interior { children, .. }) => Cow::Borrowed(children),
+            Found::Csp(_, CspNode::Interior { children, .. }) => Cow::Borrowed(&children[..]),
             Found::Csp(_, CspNode::Leaf(_)) => Cow::Borrowed(&[]),
         }
     }

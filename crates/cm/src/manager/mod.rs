@@ -464,7 +464,7 @@ impl Manager {
                 children.sort();
                 children.dedup();
                 CspNode::Interior {
-                    children,
+                    children: children.into(),
                     type_: node.props.type_.clone(),
                 }
             }

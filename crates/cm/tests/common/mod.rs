@@ -75,14 +75,14 @@ impl Csp for TestCsp {
             Some(Some(v)) => Ok(CspNode::Leaf(v.clone())),
             Some(None) => {
                 let prefix = format!("{path}/");
-                let children = nodes
+                let children: Vec<String> = nodes
                     .keys()
                     .filter_map(|k| k.strip_prefix(&prefix))
                     .filter(|rest| !rest.contains('/'))
                     .map(str::to_owned)
                     .collect();
                 Ok(CspNode::Interior {
-                    children,
+                    children: children.into(),
                     type_: String::new(),
                 })
             }

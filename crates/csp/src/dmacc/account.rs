@@ -139,7 +139,7 @@ fn text(tree: &mut Manager, path: &str) -> String {
 
 fn children(tree: &mut Manager, path: &str) -> Vec<String> {
     match tree.inspect(path) {
-        Ok(CspNode::Interior { children, .. }) => children,
+        Ok(CspNode::Interior { children, .. }) => children.to_vec(),
         _ => Vec::new(),
     }
 }

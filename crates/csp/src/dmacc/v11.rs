@@ -79,7 +79,7 @@ fn existing(t: &mut Manager, x: &str, field: &str) -> Option<String> {
                 Ok(CspNode::Interior { children, .. }) => children,
                 _ => return None,
             };
-            names.into_iter().find_map(|y| {
+            names.iter().find_map(|y| {
                 let lvl = match t.inspect(&format!("{base}/{y}/AAuthLevel")) {
                     Ok(CspNode::Leaf(v)) => v.data,
                     _ => return None,

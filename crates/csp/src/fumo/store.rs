@@ -132,10 +132,10 @@ impl FumoStore {
             _ => return Vec::new(),
         };
         let mut out = Vec::new();
-        for id in ids {
-            match tree.inspect(&record_path(&id)) {
+        for id in ids.iter() {
+            match tree.inspect(&record_path(id)) {
                 Ok(CspNode::Leaf(v)) => {
-                    match record::decode(&id, &String::from_utf8_lossy(&v.data)) {
+                    match record::decode(id, &String::from_utf8_lossy(&v.data)) {
                         Some(p) => out.push(p),
                         None => log::error!("FUMO package {id}: damaged record skipped"),
                     }
