@@ -683,33 +683,30 @@ impl Csp for NativeCsp {
     }
 
     fn begin(&mut self) -> Result<(), CspError> {
-        let p = self.prefix.clone();
         self.simple(
             "begin",
             self.callbacks.begin,
-            &p,
+            &self.prefix,
             Args::default(),
             CspError::NotSupported,
         )
     }
 
     fn commit(&mut self) -> Result<(), CspError> {
-        let p = self.prefix.clone();
         self.simple(
             "commit",
             self.callbacks.commit,
-            &p,
+            &self.prefix,
             Args::default(),
             CspError::NotSupported,
         )
     }
 
     fn rollback(&mut self) -> Result<(), CspError> {
-        let p = self.prefix.clone();
         let r = self.simple(
             "rollback",
             self.callbacks.rollback,
-            &p,
+            &self.prefix,
             Args::default(),
             CspError::NotSupported,
         );
