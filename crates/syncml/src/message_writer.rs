@@ -98,12 +98,7 @@ impl MessageWriter {
         cmd_id: u32,
         limit: usize,
     ) -> Option<usize> {
-        let mut digits = [0u8; 20];
-        self.write_within(
-            Piece::Command(command),
-            Some(emit::decimal(cmd_id.into(), &mut digits)),
-            limit,
-        )
+        self.write_numbered_within(Piece::Command(command), cmd_id, limit)
     }
 
     /// As [`MessageWriter::push_numbered_within`] for a Status held as references to what
@@ -114,9 +109,19 @@ impl MessageWriter {
         cmd_id: u32,
         limit: usize,
     ) -> Option<usize> {
+        self.write_numbered_within(Piece::ItemStatus(status), cmd_id, limit)
+    }
+
+    /// [`MessageWriter::write_within`] with CmdID `cmd_id`.
+    fn write_numbered_within(
+        &mut self,
+        piece: Piece<'_, '_>,
+        cmd_id: u32,
+        limit: usize,
+    ) -> Option<usize> {
         let mut digits = [0u8; 20];
         self.write_within(
-            Piece::ItemStatus(status),
+            piece,
             Some(emit::decimal(cmd_id.into(), &mut digits)),
             limit,
         )
