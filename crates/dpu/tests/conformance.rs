@@ -603,6 +603,80 @@ fn a_reply_larger_than_the_server_max_msg_size_is_split_with_1222() {
 }
 
 #[test]
+fn statuses_that_do_not_fit_follow_in_later_messages_each_once_in_order_with_its_refs() {
+    let (mut m, mut s) = started();
+    // Sixty Deletes of nodes that are not there (404), one of them with two items: only
+    // Statuses to send, far more than 1,500 octets of them.
+    let mut deletes: String = (0..60)
+        .map(|i| format!(r#"<Delete><CmdID>{}</CmdID><Item><Target><LocURI>./Vendor/memory/n{i}</LocURI></Target></Item></Delete>"#, i + 2))
+        .collect();
+    deletes.push_str(r#"<Delete><CmdID>62</CmdID><Item><Target><LocURI>./Vendor/memory/x</LocURI></Target></Item><Item><Target><LocURI>./Vendor/memory/y</LocURI></Target></Item></Delete>"#);
+    let text = String::from_utf8(server_msg("1", 2, &deletes, true))
+        .unwrap()
+        .replacen(
+            "</Source></SyncHdr>",
+            r#"</Source><Meta><MaxMsgSize xmlns="syncml:metinf">1500</MaxMsgSize></Meta></SyncHdr>"#,
+            1,
+        );
+    let mut seen: Vec<(String, Vec<String>, u16)> = Vec::new();
+    let mut messages = 0;
+    let mut msg_id = 2;
+    let mut out = s.handle(&mut m, text.as_bytes()).unwrap().unwrap();
+    loop {
+        messages += 1;
+        assert!(
+            out.body.len() <= 1500,
+            "message of {} octets",
+            out.body.len()
+        );
+        let reply = parse(&out.body);
+        // CmdIDs run 1, 2, 3, ... in every message.
+        let ids: Vec<&str> = reply
+            .body
+            .commands
+            .iter()
+            .filter_map(|c| c.cmd_id())
+            .collect();
+        let expected: Vec<String> = (1..=ids.len()).map(|i| i.to_string()).collect();
+        assert_eq!(ids, expected);
+        for st in statuses(&reply) {
+            if st.cmd == "Delete" {
+                seen.push((
+                    st.cmd_ref.to_string(),
+                    st.target_refs.iter().map(|t| t.to_string()).collect(),
+                    st.code().unwrap(),
+                ));
+            }
+        }
+        if reply.body.is_final {
+            break;
+        }
+        msg_id += 1;
+        let next = r#"<Alert><CmdID>2</CmdID><Data>1222</Data></Alert>"#;
+        out = s
+            .handle(&mut m, &server_msg("1", msg_id, next, true))
+            .unwrap()
+            .unwrap();
+    }
+    let mut expected: Vec<(String, Vec<String>, u16)> = (0..60)
+        .map(|i| {
+            (
+                (i + 2).to_string(),
+                vec![format!("./Vendor/memory/n{i}")],
+                404,
+            )
+        })
+        .collect();
+    expected.push((
+        "62".into(),
+        vec!["./Vendor/memory/x".into(), "./Vendor/memory/y".into()],
+        404,
+    ));
+    assert_eq!(seen, expected);
+    assert!(messages >= 4, "the statuses took {messages} messages");
+}
+
+#[test]
 fn a_large_object_in_5_chunks_with_a_size_mismatch_is_424_and_a_right_one_is_stored() {
     let (mut m, mut s) = started();
     let send = |s: &mut Session, m: &mut Manager, id: u32, body: String, more: bool| {
