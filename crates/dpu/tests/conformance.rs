@@ -563,43 +563,57 @@ fn a_servers_challenge_is_heard_even_when_the_server_failed_authentication() {
         .any(|e| matches!(e, Event::ClientNonce { trusted: true, .. })));
 }
 
-#[test]
-fn a_reply_larger_than_the_server_max_msg_size_is_split_with_1222() {
-    let (mut m, mut s) = started();
-    let gets: String = (0..40).map(|i| format!(r#"<Get><CmdID>{}</CmdID><Item><Target><LocURI>./DevDetail/URI/MaxDepth</LocURI></Target></Item></Get>"#, i + 2)).collect();
-    let text = String::from_utf8(server_msg("1", 2, &gets, true)).unwrap().replacen(
-        "</Source></SyncHdr>",
-        r#"</Source><Meta><MaxMsgSize xmlns="syncml:metinf">3000</MaxMsgSize></Meta></SyncHdr>"#,
-        1,
-    );
-    let mut received = 0;
+/// The device's replies to `body` sent under a MaxMsgSize of `max`, the server asking for
+/// the rest with Alert 1222 until a reply is final; each reply checked to be within `max`.
+fn replies_within(
+    s: &mut Session,
+    m: &mut Manager,
+    body: &str,
+    max: usize,
+) -> Vec<SyncMl<'static>> {
+    let text = String::from_utf8(server_msg("1", 2, body, true))
+        .unwrap()
+        .replacen(
+            "</Source></SyncHdr>",
+            &format!(r#"</Source><Meta><MaxMsgSize xmlns="syncml:metinf">{max}</MaxMsgSize></Meta></SyncHdr>"#),
+            1,
+        );
+    let mut replies = Vec::new();
     let mut msg_id = 2;
-    let mut out = s.handle(&mut m, text.as_bytes()).unwrap().unwrap();
+    let mut out = s.handle(m, text.as_bytes()).unwrap().unwrap();
     loop {
         assert!(
-            out.body.len() <= 3000,
+            out.body.len() <= max,
             "message of {} octets",
             out.body.len()
         );
         let reply = parse(&out.body);
-        received += reply
-            .body
-            .commands
-            .iter()
-            .filter(|c| matches!(c, Command::Results(_)))
-            .count();
-        if reply.body.is_final {
-            break;
+        let is_final = reply.body.is_final;
+        replies.push(reply);
+        if is_final {
+            return replies;
         }
         msg_id += 1;
         let next = r#"<Alert><CmdID>2</CmdID><Data>1222</Data></Alert>"#;
         out = s
-            .handle(&mut m, &server_msg("1", msg_id, next, true))
+            .handle(m, &server_msg("1", msg_id, next, true))
             .unwrap()
             .unwrap();
     }
+}
+
+#[test]
+fn a_reply_larger_than_the_server_max_msg_size_is_split_with_1222() {
+    let (mut m, mut s) = started();
+    let gets: String = (0..40).map(|i| format!(r#"<Get><CmdID>{}</CmdID><Item><Target><LocURI>./DevDetail/URI/MaxDepth</LocURI></Target></Item></Get>"#, i + 2)).collect();
+    let replies = replies_within(&mut s, &mut m, &gets, 3000);
+    let received = replies
+        .iter()
+        .flat_map(|r| &r.body.commands)
+        .filter(|c| matches!(c, Command::Results(_)))
+        .count();
     assert_eq!(received, 40);
-    assert!(msg_id > 3, "the reply took several messages");
+    assert!(replies.len() > 2, "the reply took several messages");
 }
 
 #[test]
@@ -611,25 +625,9 @@ fn statuses_that_do_not_fit_follow_in_later_messages_each_once_in_order_with_its
         .map(|i| format!(r#"<Delete><CmdID>{}</CmdID><Item><Target><LocURI>./Vendor/memory/n{i}</LocURI></Target></Item></Delete>"#, i + 2))
         .collect();
     deletes.push_str(r#"<Delete><CmdID>62</CmdID><Item><Target><LocURI>./Vendor/memory/x</LocURI></Target></Item><Item><Target><LocURI>./Vendor/memory/y</LocURI></Target></Item></Delete>"#);
-    let text = String::from_utf8(server_msg("1", 2, &deletes, true))
-        .unwrap()
-        .replacen(
-            "</Source></SyncHdr>",
-            r#"</Source><Meta><MaxMsgSize xmlns="syncml:metinf">1500</MaxMsgSize></Meta></SyncHdr>"#,
-            1,
-        );
+    let replies = replies_within(&mut s, &mut m, &deletes, 1500);
     let mut seen: Vec<(String, Vec<String>, u16)> = Vec::new();
-    let mut messages = 0;
-    let mut msg_id = 2;
-    let mut out = s.handle(&mut m, text.as_bytes()).unwrap().unwrap();
-    loop {
-        messages += 1;
-        assert!(
-            out.body.len() <= 1500,
-            "message of {} octets",
-            out.body.len()
-        );
-        let reply = parse(&out.body);
+    for reply in &replies {
         // CmdIDs run 1, 2, 3, ... in every message.
         let ids: Vec<&str> = reply
             .body
@@ -639,7 +637,7 @@ fn statuses_that_do_not_fit_follow_in_later_messages_each_once_in_order_with_its
             .collect();
         let expected: Vec<String> = (1..=ids.len()).map(|i| i.to_string()).collect();
         assert_eq!(ids, expected);
-        for st in statuses(&reply) {
+        for st in statuses(reply) {
             if st.cmd == "Delete" {
                 seen.push((
                     st.cmd_ref.to_string(),
@@ -648,15 +646,6 @@ fn statuses_that_do_not_fit_follow_in_later_messages_each_once_in_order_with_its
                 ));
             }
         }
-        if reply.body.is_final {
-            break;
-        }
-        msg_id += 1;
-        let next = r#"<Alert><CmdID>2</CmdID><Data>1222</Data></Alert>"#;
-        out = s
-            .handle(&mut m, &server_msg("1", msg_id, next, true))
-            .unwrap()
-            .unwrap();
     }
     let mut expected: Vec<(String, Vec<String>, u16)> = (0..60)
         .map(|i| {
@@ -673,7 +662,11 @@ fn statuses_that_do_not_fit_follow_in_later_messages_each_once_in_order_with_its
         404,
     ));
     assert_eq!(seen, expected);
-    assert!(messages >= 4, "the statuses took {messages} messages");
+    assert!(
+        replies.len() >= 4,
+        "the statuses took {} messages",
+        replies.len()
+    );
 }
 
 #[test]
