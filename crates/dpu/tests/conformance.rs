@@ -158,6 +158,20 @@ fn statuses<'a>(msg: &'a SyncMl<'_>) -> Vec<&'a Status<'a>> {
     out
 }
 
+/// Checks that the message's CmdIDs are unique and numbered from 1.
+fn assert_numbered_from_1(msg: &SyncMl) {
+    let ids: Vec<&str> = msg
+        .body
+        .commands
+        .iter()
+        .filter_map(|c| c.cmd_id())
+        .collect();
+    assert_eq!(
+        ids,
+        (1..=ids.len()).map(|i| i.to_string()).collect::<Vec<_>>()
+    );
+}
+
 fn code_for(msg: &SyncMl, cmd_ref: &str) -> Vec<u16> {
     statuses(msg)
         .iter()
@@ -265,17 +279,7 @@ fn mixed_sample_gets_a_status_for_every_command_and_results_for_gets() {
         pos(&|c| matches!(c, Command::Status(s) if s.cmd_ref == "5"))
             < pos(&|c| matches!(c, Command::Results(r) if r.cmd_ref == "5"))
     );
-    // CmdIDs are unique and numbered from 1.
-    let ids: Vec<&str> = reply
-        .body
-        .commands
-        .iter()
-        .filter_map(|c| c.cmd_id())
-        .collect();
-    assert_eq!(
-        ids,
-        (1..=ids.len()).map(|i| i.to_string()).collect::<Vec<_>>()
-    );
+    assert_numbered_from_1(&reply);
     assert!(reply.body.is_final);
     assert!(
         !m.exists("./Vendor/memory/a"),
@@ -628,15 +632,7 @@ fn statuses_that_do_not_fit_follow_in_later_messages_each_once_in_order_with_its
     let replies = replies_within(&mut s, &mut m, &deletes, 1500);
     let mut seen: Vec<(String, Vec<String>, u16)> = Vec::new();
     for reply in &replies {
-        // CmdIDs run 1, 2, 3, ... in every message.
-        let ids: Vec<&str> = reply
-            .body
-            .commands
-            .iter()
-            .filter_map(|c| c.cmd_id())
-            .collect();
-        let expected: Vec<String> = (1..=ids.len()).map(|i| i.to_string()).collect();
-        assert_eq!(ids, expected);
+        assert_numbered_from_1(reply);
         for st in statuses(reply) {
             if st.cmd == "Delete" {
                 seen.push((
