@@ -314,6 +314,14 @@ pub(crate) struct NativeCsp {
     /// one buffer kept from call to call, so that a round trip allocates nothing. Taken
     /// for the call (a callback re-entering the adapter finds it empty and uses its own).
     views: Cell<Vec<u8>>,
+    /// The node `node` read last and whether the host marked it write-only, for the
+    /// `readable` of that same node that follows (the Manager reads a node, checks its ACL,
+    /// then asks whether its value may be returned): the flag that came with the value,
+    /// without a second `get`. Valid while `read_valid`, which any other callback but
+    /// `get_property` and any change of caller clear.
+    read_path: String,
+    read_secret: bool,
+    read_valid: Cell<bool>,
 }
 
 /// `s` up to its first NUL: what C reads of it.
@@ -362,6 +370,9 @@ impl NativeCsp {
             server_id: String::new(),
             roles: 0,
             views: Cell::new(Vec::new()),
+            read_path: String::new(),
+            read_secret: false,
+            read_valid: Cell::new(false),
         }
     }
 
@@ -379,6 +390,9 @@ impl NativeCsp {
         out: Option<&mut omadm_csp_out>,
     ) -> Option<Result<u32, CspError>> {
         let cb = cb?;
+        if name != "get_property" {
+            self.read_valid.set(false);
+        }
         if self.retired.load(Ordering::SeqCst) {
             return Some(Err(CspError::NotFound));
         }
@@ -486,6 +500,15 @@ impl NativeCsp {
         }
     }
 
+    /// Notes that the host answered `get` for `path` with the write-only flag `secret` (see
+    /// `read_path`).
+    fn remember_read(&mut self, path: &str, secret: bool) {
+        self.read_path.clear();
+        self.read_path.push_str(path);
+        self.read_secret = secret;
+        self.read_valid.set(true);
+    }
+
     /// The node at `path` as the host answers `get`; with `shape_only`, only what it is
     /// (its value checked, not copied).
     fn get(&self, path: &str, shape_only: bool) -> Result<omadm_csp_out, CspError> {
@@ -519,6 +542,10 @@ impl NativeCsp {
 impl Csp for NativeCsp {
     fn set_caller(&mut self, caller: &Caller<'_>) {
         let id = until_nul(caller.server_id.unwrap_or(""));
+        if self.server_id != id || self.roles != caller.roles {
+            // The host may answer another caller otherwise.
+            self.read_valid.set(false);
+        }
         if self.server_id != id {
             self.server_id.clear();
             self.server_id.push_str(id);
@@ -529,6 +556,7 @@ impl Csp for NativeCsp {
     fn node(&mut self, path: &str) -> Result<CspNode, CspError> {
         let out = self.get(path, false)?;
         if let Some(v) = out.leaf {
+            self.remember_read(path, out.secret);
             return Ok(CspNode::Leaf(v));
         }
         let type_ = out.interior.unwrap_or_default();
@@ -545,6 +573,7 @@ impl Csp for NativeCsp {
             Some(Ok(_)) => return Err(CspError::failed("child_names gave a malformed answer")),
             Some(Err(e)) => return Err(e),
         };
+        self.remember_read(path, out.secret);
         Ok(CspNode::Interior {
             children: children.into(),
             type_,
@@ -670,6 +699,12 @@ impl Csp for NativeCsp {
     }
 
     fn readable(&mut self, path: &str) -> bool {
+        if self.read_valid.replace(false)
+            && self.read_path == path
+            && !self.retired.load(Ordering::SeqCst)
+        {
+            return !self.read_secret;
+        }
         self.get(path, true).is_ok_and(|o| !o.secret)
     }
 
@@ -862,6 +897,15 @@ mod tests {
         server_ids: Vec<String>,
     }
 
+    thread_local! {
+        /// `get` callbacks answered on this thread (each test runs on its own).
+        static GETS: Cell<usize> = const { Cell::new(0) };
+    }
+
+    fn gets() -> usize {
+        GETS.with(Cell::get)
+    }
+
     /// Reads a view as the host does, checking the NUL after it (without allocating: the
     /// test counts the adapter's allocations).
     ///
@@ -916,6 +960,7 @@ mod tests {
     ) -> u32 {
         // SAFETY: called as a callback.
         let (host, _, path) = unsafe { open(userdata, params) };
+        GETS.with(|n| n.set(n.get() + 1));
         // SAFETY: out as lent.
         unsafe {
             match host.nodes.get(path) {
@@ -1071,6 +1116,78 @@ mod tests {
     }
 
     #[test]
+    fn a_get_asks_the_host_once_and_returns_a_value_by_the_flag_that_came_with_it() {
+        let mut host = new_host();
+        host.nodes
+            .insert("./Vendor/host/a".into(), Some(b"v".to_vec()));
+        host.nodes
+            .insert("./Vendor/host/secret".into(), Some(b"pin".to_vec()));
+        let mut m = manager(&mut host);
+        let dm = Principal::server("dm1", roles::MANAGER);
+        let before = gets();
+        let mut values = Vec::new();
+        m.get_each(&dm, "./Vendor/host/a", |r| values.push(r.data))
+            .unwrap();
+        assert_eq!(values, [Some(b"v".to_vec())]);
+        assert_eq!(gets() - before, 1, "one get for the node and its flag");
+        let before = gets();
+        let refused = m.get_each(&dm, "./Vendor/host/secret", |_| {}).unwrap_err();
+        assert_eq!(refused.status, 405);
+        assert_eq!(gets() - before, 1);
+    }
+
+    #[test]
+    fn the_flag_read_with_a_node_serves_only_the_next_readable_of_that_node() {
+        let mut host = new_host();
+        for name in ["a", "b"] {
+            host.nodes
+                .insert(format!("./Vendor/host/{name}"), Some(b"v".to_vec()));
+        }
+        host.nodes
+            .insert("./Vendor/host/secret".into(), Some(b"v".to_vec()));
+        let mut csp = native(&mut host);
+        let dm = Caller {
+            server_id: Some("dm1"),
+            roles: 1,
+        };
+        let asks = |csp: &mut NativeCsp, before: &mut dyn FnMut(&mut NativeCsp), path: &str| {
+            csp.node("./Vendor/host/a").unwrap();
+            before(csp);
+            let n = gets();
+            let readable = csp.readable(path);
+            (readable, gets() - n)
+        };
+        csp.set_caller(&dm);
+        // Right after the node: no second get.
+        assert_eq!(asks(&mut csp, &mut |_| {}, "./Vendor/host/a"), (true, 0));
+        // Another node, or the same one after a change, a second readable, another caller:
+        // the host is asked.
+        assert_eq!(asks(&mut csp, &mut |_| {}, "./Vendor/host/b"), (true, 1));
+        let replace =
+            &mut |c: &mut NativeCsp| c.replace("./Vendor/host/a", &LeafValue::text("w")).unwrap();
+        assert_eq!(asks(&mut csp, replace, "./Vendor/host/a"), (true, 1));
+        let read_again = &mut |c: &mut NativeCsp| assert!(c.readable("./Vendor/host/a"));
+        assert_eq!(asks(&mut csp, read_again, "./Vendor/host/a"), (true, 1));
+        let other = &mut |c: &mut NativeCsp| {
+            c.set_caller(&Caller {
+                server_id: Some("dm2"),
+                roles: 1,
+            })
+        };
+        assert_eq!(asks(&mut csp, other, "./Vendor/host/a"), (true, 1));
+        // A property read in between (the ACL check) keeps the flag.
+        let property = &mut |c: &mut NativeCsp| {
+            let _ = c.get_property("./Vendor/host/a", "ACL");
+        };
+        assert_eq!(asks(&mut csp, property, "./Vendor/host/a"), (true, 0));
+        // A write-only node's flag, from the node read.
+        csp.node("./Vendor/host/secret").unwrap();
+        let n = gets();
+        assert!(!csp.readable("./Vendor/host/secret"));
+        assert_eq!(gets(), n);
+    }
+
+    #[test]
     fn every_view_lent_ends_with_a_nul_and_names_the_caller() {
         let mut host = new_host();
         let mut m = manager(&mut host);
@@ -1098,8 +1215,9 @@ mod tests {
         let mut m = manager(&mut host);
         let dm = Principal::server("dm1", roles::MANAGER);
         let leaf = NewNode::Leaf(LeafValue::text("1"));
-        // The first command sets up what the adapter and the Manager keep.
+        // The first commands set up what the adapter and the Manager keep.
         m.add(&dm, "./Vendor/host/warm", leaf.clone()).unwrap();
+        m.get_each(&dm, "./Vendor/host/warm", |_| {}).unwrap();
         let add = allocations_in(|| m.add(&dm, "./Vendor/host/a", leaf.clone()).unwrap());
         let replace = allocations_in(|| {
             m.replace(&dm, "./Vendor/host/a", LeafValue::text("2"))
