@@ -9,8 +9,8 @@
 use crate::error::{excerpt, DecodeError, ErrorKind};
 use crate::events::{EventSource, RawData, Start};
 use crate::model::{
-    Alert, Chal, Command, Container, Cred, Data, Exec, Item, ItemCommand, Items, Location,
-    Malformed, Meta, Results, Status, SyncBody, SyncHdr, SyncMl,
+    Alert, Chal, Command, Container, Cred, Data, Exec, Item, ItemCommand, Location, Malformed,
+    Meta, Results, Status, SyncBody, SyncHdr, SyncMl,
 };
 use crate::tag::Tag;
 use std::borrow::Cow;
@@ -139,67 +139,95 @@ fn parse_body<'a>(src: &mut dyn EventSource<'a>) -> Result<SyncBody<'a>> {
             body.is_final = flag(src)?;
             continue;
         }
-        room_for_command(src, &mut body.commands)?;
-        body.commands
-            .push(parse_command(src, start, offset, "SyncBody")?);
+        parse_command(src, start, offset, "SyncBody", &mut body.commands)?;
     }
     Ok(body)
 }
 
-/// Parses one command whose start has just been read; recoverable errors inside it give
-/// [`Command::Malformed`].
+/// Parses one command whose start has just been read onto the end of `list`; recoverable
+/// errors inside it give [`Command::Malformed`]. An Add, Copy, Delete, Get or Replace (most
+/// of a message) is parsed in its place in the list, not moved there once parsed.
 fn parse_command<'a>(
     src: &mut dyn EventSource<'a>,
     start: Start,
     offset: usize,
     parent: &'static str,
-) -> Result<Command<'a>> {
+    list: &mut Vec<Command<'a>>,
+) -> Result<()> {
+    room_for_command(src, list)?;
     let depth = src.depth();
     let mut cmd_id = None;
     let tag = match start {
         Start::Known(tag) => tag,
         Start::Unknown(kind) => {
             let element = unknown_name(&kind);
-            return malformed_skip(
+            list.push(malformed_skip(
                 src,
                 depth - 1,
                 element,
                 None,
                 DecodeError::new(*kind, offset),
-            );
+            )?);
+            return Ok(());
         }
     };
-    let result = match tag {
-        Tag::Add => parse_item_command(src, &mut cmd_id, tag).map(Command::Add),
-        Tag::Copy => parse_item_command(src, &mut cmd_id, tag).map(Command::Copy),
-        Tag::Delete => parse_item_command(src, &mut cmd_id, tag).map(Command::Delete),
-        Tag::Get => parse_item_command(src, &mut cmd_id, tag).map(Command::Get),
-        Tag::Replace => parse_item_command(src, &mut cmd_id, tag).map(Command::Replace),
-        Tag::Alert => parse_alert(src, &mut cmd_id).map(Command::Alert),
-        Tag::Exec => parse_exec(src, &mut cmd_id).map(Command::Exec),
-        Tag::Atomic => parse_container(src, &mut cmd_id, tag).map(Command::Atomic),
-        Tag::Sequence => parse_container(src, &mut cmd_id, tag).map(Command::Sequence),
-        Tag::Status => parse_status(src, &mut cmd_id).map(Command::Status),
-        Tag::Results => parse_results(src, &mut cmd_id).map(Command::Results),
-        _ => Err(misplaced(tag.name(), parent, offset)),
+    let in_place: Option<fn(ItemCommand<'a>) -> Command<'a>> = match tag {
+        Tag::Add => Some(Command::Add),
+        Tag::Copy => Some(Command::Copy),
+        Tag::Delete => Some(Command::Delete),
+        Tag::Get => Some(Command::Get),
+        Tag::Replace => Some(Command::Replace),
+        _ => None,
     };
-    match result {
-        Ok(command) => Ok(command),
-        Err(error) if is_recoverable(&error.kind) => {
-            if src.depth() < depth {
-                // The command's end was already consumed (error found after its last child).
-                src.charge(malformed_cost(tag.name()))?;
-                Ok(Command::Malformed(Malformed {
-                    element: tag.name().to_owned(),
-                    cmd_id,
-                    error,
-                }))
-            } else {
-                malformed_skip(src, depth - 1, tag.name().to_owned(), cmd_id, error)
+    let result = match in_place {
+        Some(variant) => {
+            list.push(variant(ItemCommand::empty()));
+            match list.last_mut() {
+                Some(
+                    Command::Add(command)
+                    | Command::Copy(command)
+                    | Command::Delete(command)
+                    | Command::Get(command)
+                    | Command::Replace(command),
+                ) => parse_item_command(src, &mut cmd_id, tag, command),
+                _ => Err(misplaced(tag.name(), parent, offset)),
             }
         }
-        Err(error) => Err(error),
+        None => {
+            let command = match tag {
+                Tag::Alert => parse_alert(src, &mut cmd_id).map(Command::Alert),
+                Tag::Exec => parse_exec(src, &mut cmd_id).map(Command::Exec),
+                Tag::Atomic => parse_container(src, &mut cmd_id, tag).map(Command::Atomic),
+                Tag::Sequence => parse_container(src, &mut cmd_id, tag).map(Command::Sequence),
+                Tag::Status => parse_status(src, &mut cmd_id).map(Command::Status),
+                Tag::Results => parse_results(src, &mut cmd_id).map(Command::Results),
+                _ => Err(misplaced(tag.name(), parent, offset)),
+            };
+            command.map(|command| list.push(command))
+        }
+    };
+    let error = match result {
+        Ok(()) => return Ok(()),
+        Err(error) if is_recoverable(&error.kind) => error,
+        Err(error) => return Err(error),
+    };
+    // What was parsed in place is dropped for the record of the malformed command.
+    if in_place.is_some() {
+        list.pop();
     }
+    let malformed = if src.depth() < depth {
+        // The command's end was already consumed (error found after its last child).
+        src.charge(malformed_cost(tag.name()))?;
+        Command::Malformed(Malformed {
+            element: tag.name().to_owned(),
+            cmd_id,
+            error,
+        })
+    } else {
+        malformed_skip(src, depth - 1, tag.name().to_owned(), cmd_id, error)?
+    };
+    list.push(malformed);
+    Ok(())
 }
 
 /// Skips to the end of a malformed command (back to `depth`) and records it.
@@ -238,53 +266,45 @@ fn is_recoverable(kind: &ErrorKind) -> bool {
     )
 }
 
+/// Parses an Add, Copy, Delete, Get or Replace into `command` (empty, in its place).
 fn parse_item_command<'a>(
     src: &mut dyn EventSource<'a>,
     cmd_id: &mut Option<Cow<'a, str>>,
     tag: Tag,
-) -> Result<ItemCommand<'a>> {
-    let name = tag.name();
-    let mut no_resp = false;
-    let mut cred = None;
-    let mut meta: Option<Box<Meta<'a>>> = None;
-    let mut items = Items::new();
+    command: &mut ItemCommand<'a>,
+) -> Result<()> {
     while let Some((start, offset)) = src.next_child()? {
         let child = known(start, offset)?;
         match child {
             Tag::CmdId => set(cmd_id, src.read_text()?, child, offset)?,
-            Tag::NoResp => no_resp = flag(src)?,
+            Tag::NoResp => command.no_resp = flag(src)?,
             Tag::Cred => {
                 src.charge(size_of::<Cred>())?;
-                set(&mut cred, Box::new(parse_cred(src)?), child, offset)?
+                set(&mut command.cred, Box::new(parse_cred(src)?), child, offset)?
             }
             Tag::Meta => {
                 src.charge(size_of::<Meta>())?;
-                set(&mut meta, Box::new(parse_meta(src)?), child, offset)?
+                set(&mut command.meta, Box::new(parse_meta(src)?), child, offset)?
             }
             Tag::Item => {
                 // The first is held in the command (charged with it), more in a list.
-                src.charge(items.growth())?;
-                items.push(parse_item(src, meta.as_deref())?)
+                src.charge(command.items.growth())?;
+                let item = command.items.push_default();
+                parse_item(src, command.meta.as_deref(), item)?
             }
-            _ => return Err(misplaced(child.name(), name, offset)),
+            _ => return Err(misplaced(child.name(), tag.name(), offset)),
         }
     }
     let at = src.offset();
     if cmd_id.is_none() {
-        return Err(missing("CmdID", name, at));
+        return Err(missing("CmdID", tag.name(), at));
     }
-    if items.is_empty() {
-        return Err(missing("Item", name, at));
+    if command.items.is_empty() {
+        return Err(missing("Item", tag.name(), at));
     }
     // Taken only once nothing can fail: the caller names a malformed command by its CmdID.
-    let cmd_id = cmd_id.take().unwrap_or_default();
-    Ok(ItemCommand {
-        cmd_id,
-        no_resp,
-        cred,
-        meta,
-        items,
-    })
+    command.cmd_id = cmd_id.take().unwrap_or_default();
+    Ok(())
 }
 
 fn parse_alert<'a>(
@@ -307,10 +327,7 @@ fn parse_alert<'a>(
             }
             Tag::Data => set(&mut data, src.read_text()?, child, offset)?,
             Tag::Correlator => set(&mut correlator, src.read_text()?, child, offset)?,
-            Tag::Item => {
-                room_for_one(src, &mut items)?;
-                items.push(parse_item(src, None)?)
-            }
+            Tag::Item => parse_listed_item(src, None, &mut items)?,
             _ => return Err(misplaced(child.name(), "Alert", offset)),
         }
     }
@@ -351,10 +368,7 @@ fn parse_exec<'a>(
                 set(&mut meta, Box::new(parse_meta(src)?), child, offset)?
             }
             Tag::Correlator => set(&mut correlator, src.read_text()?, child, offset)?,
-            Tag::Item => {
-                room_for_one(src, &mut items)?;
-                items.push(parse_item(src, meta.as_deref())?)
-            }
+            Tag::Item => parse_listed_item(src, meta.as_deref(), &mut items)?,
             _ => return Err(misplaced(child.name(), "Exec", offset)),
         }
     }
@@ -393,10 +407,7 @@ fn parse_container<'a>(
                 src.charge(size_of::<Meta>())?;
                 set(&mut meta, Box::new(parse_meta(src)?), Tag::Meta, offset)?
             }
-            start => {
-                room_for_command(src, &mut commands)?;
-                commands.push(parse_command(src, start, offset, name)?)
-            }
+            start => parse_command(src, start, offset, name, &mut commands)?,
         }
     }
     let at = src.offset();
@@ -446,10 +457,7 @@ fn parse_status<'a>(
                 set(&mut chal, Box::new(parse_chal(src)?), child, offset)?
             }
             Tag::Data => set(&mut data, src.read_text()?, child, offset)?,
-            Tag::Item => {
-                room_for_one(src, &mut items)?;
-                items.push(parse_item(src, None)?)
-            }
+            Tag::Item => parse_listed_item(src, None, &mut items)?,
             _ => return Err(misplaced(child.name(), "Status", offset)),
         }
     }
@@ -493,10 +501,7 @@ fn parse_results<'a>(
             }
             Tag::TargetRef => set(&mut target_ref, src.read_text()?, child, offset)?,
             Tag::SourceRef => set(&mut source_ref, src.read_text()?, child, offset)?,
-            Tag::Item => {
-                room_for_one(src, &mut items)?;
-                items.push(parse_item(src, meta.as_deref())?)
-            }
+            Tag::Item => parse_listed_item(src, meta.as_deref(), &mut items)?,
             _ => return Err(misplaced(child.name(), "Results", offset)),
         }
     }
@@ -520,8 +525,8 @@ fn parse_results<'a>(
 fn parse_item<'a>(
     src: &mut dyn EventSource<'a>,
     command_meta: Option<&Meta<'_>>,
-) -> Result<Item<'a>> {
-    let mut item = Item::default();
+    item: &mut Item<'a>,
+) -> Result<()> {
     while let Some((start, offset)) = src.next_child()? {
         let child = known(start, offset)?;
         match child {
@@ -588,7 +593,19 @@ fn parse_item<'a>(
             _ => return Err(misplaced(child.name(), "Item", offset)),
         }
     }
-    Ok(item)
+    Ok(())
+}
+
+/// Parses an Item onto the end of a plain list (an Alert's, Exec's, Status's or Results's).
+fn parse_listed_item<'a>(
+    src: &mut dyn EventSource<'a>,
+    command_meta: Option<&Meta<'_>>,
+    items: &mut Vec<Item<'a>>,
+) -> Result<()> {
+    room_for_one(src, items)?;
+    items.push(Item::default());
+    let last = items.len() - 1;
+    parse_item(src, command_meta, &mut items[last])
 }
 
 fn parse_location<'a>(src: &mut dyn EventSource<'a>, name: &'static str) -> Result<Location<'a>> {

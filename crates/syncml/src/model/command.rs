@@ -126,6 +126,17 @@ impl<'a> ItemCommand<'a> {
             items: items.into(),
         }
     }
+
+    /// A command with no CmdID and no items yet, which the decoder fills in its place.
+    pub(crate) const fn empty() -> Self {
+        ItemCommand {
+            cmd_id: Cow::Borrowed(""),
+            no_resp: false,
+            cred: None,
+            meta: None,
+            items: Items::new(),
+        }
+    }
 }
 
 /// `Alert` (DM RepPro §4.2): Data is the alert code.

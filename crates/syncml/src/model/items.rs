@@ -57,6 +57,14 @@ impl<'a> Items<'a> {
     }
 
     /// The room of the list a second item moves the items into.
+    /// Adds an empty item, as [`Items::push`] would, and lends it: the decoder parses an
+    /// item in its place.
+    pub(crate) fn push_default(&mut self) -> &mut Item<'a> {
+        self.push(Item::default());
+        let last = self.len() - 1;
+        &mut self[last]
+    }
+
     pub(crate) const FIRST_LIST: usize = 4;
 
     /// The slots a push adds to `list`: none while it has room, else as many as it has (at
