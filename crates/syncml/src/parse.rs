@@ -171,40 +171,44 @@ fn parse_command<'a>(
             return Ok(());
         }
     };
-    let in_place: Option<fn(ItemCommand<'a>) -> Command<'a>> = match tag {
-        Tag::Add => Some(Command::Add),
-        Tag::Copy => Some(Command::Copy),
-        Tag::Delete => Some(Command::Delete),
-        Tag::Get => Some(Command::Get),
-        Tag::Replace => Some(Command::Replace),
-        _ => None,
-    };
-    let result = match in_place {
-        Some(variant) => {
-            list.push(variant(ItemCommand::empty()));
-            match list.last_mut() {
-                Some(
-                    Command::Add(command)
-                    | Command::Copy(command)
-                    | Command::Delete(command)
-                    | Command::Get(command)
-                    | Command::Replace(command),
-                ) => parse_item_command(src, &mut cmd_id, tag, command),
-                _ => Err(misplaced(tag.name(), parent, offset)),
-            }
+    // An item command is pushed empty and parsed where it lies; the others are built and
+    // then pushed.
+    let in_place = matches!(
+        tag,
+        Tag::Add | Tag::Copy | Tag::Delete | Tag::Get | Tag::Replace
+    );
+    let result = if in_place {
+        // (Made by `resize_with` after the room is checked, the empty command is written
+        // straight into the list rather than copied there.)
+        list.resize_with(list.len() + 1, || match tag {
+            Tag::Add => Command::Add(ItemCommand::empty()),
+            Tag::Copy => Command::Copy(ItemCommand::empty()),
+            Tag::Delete => Command::Delete(ItemCommand::empty()),
+            Tag::Get => Command::Get(ItemCommand::empty()),
+            // Replace, the one left.
+            _ => Command::Replace(ItemCommand::empty()),
+        });
+        match list.last_mut() {
+            Some(
+                Command::Add(command)
+                | Command::Copy(command)
+                | Command::Delete(command)
+                | Command::Get(command)
+                | Command::Replace(command),
+            ) => parse_item_command(src, &mut cmd_id, tag, command),
+            _ => Err(misplaced(tag.name(), parent, offset)),
         }
-        None => {
-            let command = match tag {
-                Tag::Alert => parse_alert(src, &mut cmd_id).map(Command::Alert),
-                Tag::Exec => parse_exec(src, &mut cmd_id).map(Command::Exec),
-                Tag::Atomic => parse_container(src, &mut cmd_id, tag).map(Command::Atomic),
-                Tag::Sequence => parse_container(src, &mut cmd_id, tag).map(Command::Sequence),
-                Tag::Status => parse_status(src, &mut cmd_id).map(Command::Status),
-                Tag::Results => parse_results(src, &mut cmd_id).map(Command::Results),
-                _ => Err(misplaced(tag.name(), parent, offset)),
-            };
-            command.map(|command| list.push(command))
-        }
+    } else {
+        let command = match tag {
+            Tag::Alert => parse_alert(src, &mut cmd_id).map(Command::Alert),
+            Tag::Exec => parse_exec(src, &mut cmd_id).map(Command::Exec),
+            Tag::Atomic => parse_container(src, &mut cmd_id, tag).map(Command::Atomic),
+            Tag::Sequence => parse_container(src, &mut cmd_id, tag).map(Command::Sequence),
+            Tag::Status => parse_status(src, &mut cmd_id).map(Command::Status),
+            Tag::Results => parse_results(src, &mut cmd_id).map(Command::Results),
+            _ => Err(misplaced(tag.name(), parent, offset)),
+        };
+        command.map(|command| list.push(command))
     };
     let error = match result {
         Ok(()) => return Ok(()),
@@ -212,7 +216,7 @@ fn parse_command<'a>(
         Err(error) => return Err(error),
     };
     // What was parsed in place is dropped for the record of the malformed command.
-    if in_place.is_some() {
+    if in_place {
         list.pop();
     }
     let malformed = if src.depth() < depth {

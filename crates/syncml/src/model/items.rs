@@ -60,7 +60,11 @@ impl<'a> Items<'a> {
     /// Adds an empty item, as [`Items::push`] would, and lends it: the decoder parses an
     /// item in its place.
     pub(crate) fn push_default(&mut self) -> &mut Item<'a> {
-        self.push(Item::default());
+        if matches!(&self.0, Repr::Many(list) if list.capacity() == 0) {
+            self.0 = Repr::One(Item::default());
+        } else {
+            self.push(Item::default());
+        }
         let last = self.len() - 1;
         &mut self[last]
     }
