@@ -288,7 +288,7 @@ fn parse_item_command<'a>(
             }
             Tag::Meta => {
                 src.charge(size_of::<Meta>())?;
-                set(&mut command.meta, Box::new(parse_meta(src)?), child, offset)?
+                set(&mut command.meta, parse_boxed_meta(src)?, child, offset)?
             }
             Tag::Item => {
                 // The first is held in the command (charged with it), more in a list.
@@ -369,7 +369,7 @@ fn parse_exec<'a>(
             }
             Tag::Meta => {
                 src.charge(size_of::<Meta>())?;
-                set(&mut meta, Box::new(parse_meta(src)?), child, offset)?
+                set(&mut meta, parse_boxed_meta(src)?, child, offset)?
             }
             Tag::Correlator => set(&mut correlator, src.read_text()?, child, offset)?,
             Tag::Item => parse_listed_item(src, meta.as_deref(), &mut items)?,
@@ -409,7 +409,7 @@ fn parse_container<'a>(
             Start::Known(Tag::NoResp) => no_resp = flag(src)?,
             Start::Known(Tag::Meta) => {
                 src.charge(size_of::<Meta>())?;
-                set(&mut meta, Box::new(parse_meta(src)?), Tag::Meta, offset)?
+                set(&mut meta, parse_boxed_meta(src)?, Tag::Meta, offset)?
             }
             start => parse_command(src, start, offset, name, &mut commands)?,
         }
@@ -501,7 +501,7 @@ fn parse_results<'a>(
             Tag::CmdRef => set(&mut cmd_ref, src.read_text()?, child, offset)?,
             Tag::Meta => {
                 src.charge(size_of::<Meta>())?;
-                set(&mut meta, Box::new(parse_meta(src)?), child, offset)?
+                set(&mut meta, parse_boxed_meta(src)?, child, offset)?
             }
             Tag::TargetRef => set(&mut target_ref, src.read_text()?, child, offset)?,
             Tag::SourceRef => set(&mut source_ref, src.read_text()?, child, offset)?,
@@ -566,7 +566,7 @@ fn parse_item<'a>(
             }
             Tag::Meta => {
                 src.charge(size_of::<Meta>())?;
-                set(&mut item.meta, Box::new(parse_meta(src)?), child, offset)?
+                set(&mut item.meta, parse_boxed_meta(src)?, child, offset)?
             }
             Tag::Data => {
                 let format = item
@@ -667,6 +667,14 @@ fn parse_chal<'a>(src: &mut dyn EventSource<'a>) -> Result<Chal<'a>> {
 /// flattened into the same Meta.
 fn parse_meta<'a>(src: &mut dyn EventSource<'a>) -> Result<Meta<'a>> {
     let mut meta = Meta::default();
+    parse_meta_into(src, &mut meta, "Meta")?;
+    Ok(meta)
+}
+
+/// As [`parse_meta`], into its box (a Meta is parsed where it will be kept, not copied
+/// there).
+fn parse_boxed_meta<'a>(src: &mut dyn EventSource<'a>) -> Result<Box<Meta<'a>>> {
+    let mut meta = Box::<Meta>::default();
     parse_meta_into(src, &mut meta, "Meta")?;
     Ok(meta)
 }
