@@ -366,9 +366,11 @@ impl NodeUri<'_> {
 const PLAIN: u8 = 0;
 /// [`PRINTABLE_CLASS`]: the separator.
 const SLASH: u8 = 1;
+/// [`PRINTABLE_CLASS`]: the start of the query, which ends the path.
+const QUERY: u8 = 2;
 /// [`PRINTABLE_CLASS`]: anything else (controls, non-ASCII, `%` and `&` escapes): the target
 /// is left to the general rules.
-const OTHER: u8 = 2;
+const OTHER: u8 = 3;
 
 /// Each octet's class for the one-pass check: one load per octet.
 static PRINTABLE_CLASS: [u8; 256] = {
@@ -379,44 +381,65 @@ static PRINTABLE_CLASS: [u8; 256] = {
         b += 1;
     }
     table[b'/' as usize] = SLASH;
+    table[b'?' as usize] = QUERY;
     table[b'%' as usize] = OTHER;
     table[b'&' as usize] = OTHER;
     table
 };
 
 /// The common case of [`parse_target`] in one pass over the octets: a path of printable
-/// ASCII without escapes (`%`, `&`), every segment a valid name, within the limits. `None`
-/// sends the caller to the general rules, which also name what is wrong.
-fn parse_printable<'a>(path: &'a str, rest: &str, limits: &UriLimits) -> Option<NodeUri<'a>> {
-    if rest.is_empty() && path != "." {
-        return None;
-    }
+/// ASCII without escapes (`%`, `&`), every segment a valid name, within the limits, and the
+/// text of its query if it has one (from the first `?` on). `None` sends the caller to the
+/// general rules, which also name what is wrong.
+fn parse_printable<'a>(
+    text: &'a str,
+    limits: &UriLimits,
+) -> Option<(NodeUri<'a>, Option<&'a str>)> {
+    let bytes = text.as_bytes();
+    // Where the names start: after `./`; after the root `.` alone or before its query
+    // (no names); else at once (a relative path).
+    let from = match bytes {
+        [b'.', b'/', ..] => 2,
+        [b'.'] | [b'.', b'?', ..] => 1,
+        _ => 0,
+    };
     // Every segment a name: not empty, not `.`, `..` or `*` (only short ones are looked at).
-    let bytes = rest.as_bytes();
     let name = |segment: &[u8]| !matches!(segment, b"" | b"." | b".." | b"*");
-    let (mut depth, mut longest, mut start) = (0usize, 0usize, 0usize);
-    for (i, &b) in bytes.iter().enumerate() {
+    let (mut depth, mut longest, mut start) = (0usize, 0usize, from);
+    let mut end = bytes.len();
+    for (at, &b) in bytes.get(from..)?.iter().enumerate() {
+        let i = from + at;
         match PRINTABLE_CLASS[usize::from(b)] {
             PLAIN => {}
             SLASH => {
-                if !name(&bytes[start..i]) {
+                if !name(bytes.get(start..i)?) {
                     return None;
                 }
                 depth += 1;
                 longest = longest.max(i - start);
                 start = i + 1;
             }
+            QUERY => {
+                end = i;
+                break;
+            }
             _ => return None,
         }
     }
-    if !rest.is_empty() {
-        if !name(&bytes[start..]) {
+    let rest_len = end - from;
+    if rest_len == 0 {
+        // Only the root has no names (`./` is a trailing `/`, an empty text no URI).
+        if from != 1 {
+            return None;
+        }
+    } else {
+        if !name(bytes.get(start..end)?) {
             return None;
         }
         depth += 1;
-        longest = longest.max(bytes.len() - start);
+        longest = longest.max(end - start);
     }
-    let total = rest.len() + if rest.is_empty() { 1 } else { 2 };
+    let total = rest_len + if rest_len == 0 { 1 } else { 2 };
     let within = |value: usize, limit: u16| limit == 0 || value <= usize::from(limit);
     if !(within(depth, limits.max_depth)
         && within(longest, limits.max_seg_len)
@@ -424,16 +447,23 @@ fn parse_printable<'a>(path: &'a str, rest: &str, limits: &UriLimits) -> Option<
     {
         return None;
     }
-    let text = if rest.is_empty() || rest.len() + 2 == path.len() {
+    // (Every octet before `end` is ASCII, and `end` holds `?` or is the end.)
+    let path = text.get(..end)?;
+    let text_form = if from != 0 {
         // `.` or `./rest`: the target is its own canonical text.
         Cow::Borrowed(path)
     } else {
-        let mut text = String::with_capacity(rest.len() + 2);
-        text.push_str("./");
-        text.push_str(rest);
-        Cow::Owned(text)
+        let mut canonical = String::with_capacity(rest_len + 2);
+        canonical.push_str("./");
+        canonical.push_str(path);
+        Cow::Owned(canonical)
     };
-    Some(NodeUri { text })
+    let query = if end < bytes.len() {
+        Some(text.get(end + 1..)?)
+    } else {
+        None
+    };
+    Some((NodeUri { text: text_form }, query))
 }
 
 /// The pieces of `text` between `/`s, found on octets.
@@ -488,8 +518,25 @@ pub fn parse_target<'a>(
     text: &'a str,
     limits: &UriLimits,
 ) -> Result<(NodeUri<'a>, Option<Query>), UriError> {
-    // Split on octets: the separators are ASCII, and the general `str` patterns cost more
-    // than the short URIs they would scan (this runs for every command).
+    // The common target in one pass (this runs for every command), else the general rules.
+    let (uri, query) = match parse_printable(text, limits) {
+        Some(parsed) => parsed,
+        None => parse_general(text, limits)?,
+    };
+    let query = match query {
+        None => None,
+        Some(q) => Some(parse_query(q)?),
+    };
+    Ok((uri, query))
+}
+
+/// The target split at its first `?`, its path checked by the general rules; the query's
+/// text is returned as it is.
+fn parse_general<'a>(
+    text: &'a str,
+    limits: &UriLimits,
+) -> Result<(NodeUri<'a>, Option<&'a str>), UriError> {
+    // Split on octets: the separators are ASCII.
     let (path, query) = match text.bytes().position(|b| b == b'?') {
         Some(q) => (&text[..q], Some(&text[q + 1..])),
         None => (text, None),
@@ -510,15 +557,7 @@ pub fn parse_target<'a>(
     } else {
         path
     };
-    let uri = match parse_printable(path, rest, limits) {
-        Some(uri) => uri,
-        None => parse_path(path, rest, limits)?,
-    };
-    let query = match query {
-        None => None,
-        Some(q) => Some(parse_query(q)?),
-    };
-    Ok((uri, query))
+    Ok((parse_path(path, rest, limits)?, query))
 }
 
 /// The path `path` (whose text below the root is `rest`) by the general rules: escapes
@@ -648,7 +687,7 @@ mod tests {
         // Every path of up to 6 characters over an alphabet of the corner cases, under tight
         // and default limits: where the one-pass parse answers, the general rules agree.
         let alphabet = [
-            'a', '.', '*', '/', '%', '&', ' ', '\u{7f}', '\u{e9}', '4', '1',
+            'a', '.', '*', '/', '%', '&', ' ', '\u{7f}', '\u{e9}', '4', '1', '?',
         ];
         let tight = UriLimits {
             max_depth: 2,
@@ -665,12 +704,10 @@ mod tests {
                 }
             }
             for text in longer.iter().flat_map(|p| [p.clone(), format!("./{p}")]) {
-                let rest = text.strip_prefix("./").unwrap_or(&text);
-                let rest = if text == "." { "" } else { rest };
                 for limits in [tight, UriLimits::default()] {
-                    if let Some(fast) = parse_printable(&text, rest, &limits) {
+                    if let Some(fast) = parse_printable(&text, &limits) {
                         answered += 1;
-                        assert_eq!(Ok(fast), parse_path(&text, rest, &limits), "{text:?}");
+                        assert_eq!(Ok(fast), parse_general(&text, &limits), "{text:?}");
                     }
                 }
             }
