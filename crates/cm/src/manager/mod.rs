@@ -304,8 +304,9 @@ impl Manager {
     fn owner(&self, path: &str) -> Option<usize> {
         self.mounts.iter().position(|m| {
             let p = m.prefix.as_str();
-            path == p
-                || (path.len() > p.len() && path.starts_with(p) && path.as_bytes()[p.len()] == b'/')
+            // The octet after the prefix first: it rules out most mounts without comparing
+            // the prefix (this runs several times for every command).
+            path == p || (path.as_bytes().get(p.len()) == Some(&b'/') && path.starts_with(p))
         })
     }
 
