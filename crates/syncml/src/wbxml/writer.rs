@@ -109,8 +109,7 @@ impl Sink for WbxmlSink {
             return;
         }
         // The common case in one go: [SWITCH_PAGE page] tag STR_I, the text, its NUL, END;
-        // room made once, fixed-size pieces copied without a call.
-        self.out.reserve(bytes.len() + 6);
+        // fixed-size pieces copied without a call.
         let page = tag.page() as u8;
         let start = tag.token() | token::WITH_CONTENT;
         if page == self.page {
