@@ -48,18 +48,6 @@ fn chunk_of<'c, 'm>(command: &'c Command<'m>) -> Option<(&'static str, &'c ItemC
     }
 }
 
-/// Whether an Item of `command` is marked MoreData.
-fn has_more_data(command: &Command<'_>) -> bool {
-    match command {
-        Command::Add(c)
-        | Command::Copy(c)
-        | Command::Delete(c)
-        | Command::Get(c)
-        | Command::Replace(c) => c.items.iter().any(|i| i.more_data),
-        _ => false,
-    }
-}
-
 /// Execute `command` as it is, after `extra` responses if there are any.
 fn pass_after<'c>(command: &Command<'_>, extra: Vec<Command<'c>>) -> Offer<'c> {
     if extra.is_empty() {
@@ -110,8 +98,9 @@ impl Assembler {
     }
 
     pub(crate) fn offer<'c>(&mut self, command: &'c Command<'_>, msg_ref: &'c str) -> Offer<'c> {
-        // Nearly every command: no object being received, and no chunk of one.
-        if self.pending.is_none() && !has_more_data(command) {
+        // Nearly every command: no object being received, and no item marked MoreData
+        // (those that are, the rules below judge).
+        if self.pending.is_none() && !command.items().iter().any(|i| i.more_data) {
             return Offer::Pass;
         }
         let Some((name, c)) = chunk_of(command) else {
