@@ -56,9 +56,8 @@ impl<'a> Items<'a> {
         }
     }
 
-    /// The room of the list a second item moves the items into.
     /// Adds an empty item, as [`Items::push`] would, and lends it: the decoder parses an
-    /// item in its place.
+    /// item in its place (the first one assigned there, not moved by `push`).
     pub(crate) fn push_default(&mut self) -> &mut Item<'a> {
         if matches!(&self.0, Repr::Many(list) if list.capacity() == 0) {
             self.0 = Repr::One(Item::default());
@@ -69,6 +68,7 @@ impl<'a> Items<'a> {
         &mut self[last]
     }
 
+    /// The room of the list a second item moves the items into.
     pub(crate) const FIRST_LIST: usize = 4;
 
     /// The slots a push adds to `list`: none while it has room, else as many as it has (at
