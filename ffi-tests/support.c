@@ -1,9 +1,10 @@
 /* See support.h. */
-#define _POSIX_C_SOURCE 200809L
+#define _XOPEN_SOURCE 700 /* POSIX 2008 with XSI: nftw */
 #include "support.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -43,8 +44,35 @@ static void untrack_server(pid_t pid) {
   }
 }
 
+/* The temporary directories this test made: removed when it exits after passing, kept (and
+ * named on stderr) when a check failed, for whoever looks into the failure. */
+#define MAX_TEMP_DIRS 16
+static char temp_dirs[MAX_TEMP_DIRS][512];
+static int temp_dir_count;
+static int test_failed;
+
+static int remove_entry(const char *path, const struct stat *st, int type, struct FTW *ftw) {
+  (void)st;
+  (void)type;
+  (void)ftw;
+  remove(path);
+  return 0;
+}
+
+static void remove_temp_dirs(void) {
+  int i;
+  for (i = 0; i < temp_dir_count; i++) {
+    if (test_failed) {
+      fprintf(stderr, "kept %s\n", temp_dirs[i]);
+    } else {
+      nftw(temp_dirs[i], remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    }
+  }
+}
+
 static void fail_test(void) {
   int i;
+  test_failed = 1;
   for (i = 0; i < MAX_SERVERS; i++) {
     if (running_servers[i] > 0) {
       kill(running_servers[i], SIGKILL);
@@ -89,6 +117,11 @@ void make_temp_dir(char *out, size_t out_len, const char *tag) {
   }
   snprintf(out, out_len, "%s/omadm-ffi-%s-XXXXXX", base, tag);
   CHECK(mkdtemp(out) != NULL);
+  CHECK(temp_dir_count < MAX_TEMP_DIRS && strlen(out) < sizeof temp_dirs[0]);
+  if (temp_dir_count == 0) {
+    CHECK(atexit(remove_temp_dirs) == 0);
+  }
+  strcpy(temp_dirs[temp_dir_count++], out);
 }
 
 static void sleep_ms(long ms) {

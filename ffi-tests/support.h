@@ -21,7 +21,8 @@ extern "C" {
 void check_true(int cond, const char *what, const char *file, int line);
 void check_result(unsigned got, unsigned expected, const char *what, const char *file, int line);
 
-/* A fresh directory under $TMPDIR (or /tmp); the returned string is static per call slot. */
+/* A fresh directory under $TMPDIR (or /tmp), written to `out`; removed with its contents when
+ * the test exits after passing, kept when a check failed. */
 void make_temp_dir(char *out, size_t out_len, const char *tag);
 
 /* The reference server (`omadm server`) running as a child process. */

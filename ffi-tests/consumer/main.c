@@ -1,4 +1,5 @@
-/* Opens an agent in a temporary directory, registers a one-node CSP, reads it back. */
+/* Opens an agent in a temporary directory (under $TMPDIR, or /tmp), registers a one-node CSP,
+ * reads it back. */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,13 +17,18 @@ static uint32_t get(void *userdata, const omadm_csp_params *p, omadm_csp_out *ou
 }
 
 int main(void) {
-  char dir[] = "/tmp/omadm-consumer-XXXXXX";
+  const char *tmp = getenv("TMPDIR");
+  char dir[512];
   omadm_agent_config *cfg = omadm_agent_config_new();
   omadm_agent *agent = NULL;
   omadm_device_info dev;
   omadm_csp_callbacks cb;
   char buf[16];
   size_t len = 0;
+  if (tmp == NULL || tmp[0] == '\0') {
+    tmp = "/tmp";
+  }
+  snprintf(dir, sizeof dir, "%s/omadm-consumer-XXXXXX", tmp);
   if (mkdtemp(dir) == NULL || cfg == NULL) return 1;
   memset(&dev, 0, sizeof dev);
   dev.struct_size = sizeof dev;

@@ -11,6 +11,9 @@ type=${3:-Debug}
 cargo_target=${4:-}
 here=$(cd "$(dirname "$0")" && pwd)
 rm -rf "$work"
+# The consumers' state directories go under WORK_DIR, removed with it on the next run.
+mkdir -p "$work/tmp"
+export TMPDIR="$work/tmp"
 cmake --install "$build" --prefix "$work/prefix" >/dev/null
 cmake -S "$here" -B "$work/build" -DCMAKE_PREFIX_PATH="$work/prefix" -DCMAKE_BUILD_TYPE="$type" >/dev/null
 cmake --build "$work/build" >/dev/null

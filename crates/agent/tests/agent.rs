@@ -203,11 +203,11 @@ fn setup(
     jobs: &str,
     server: impl FnOnce(&mut EngineConfig),
     acc: impl FnOnce(&mut DmAccount),
-) -> (omadm_server::http::RunningServer, Agent) {
+) -> (omadm_server::http::RunningServer, AgentInDir) {
     let (srv, cert) = server_with(jobs, server);
     let mut account = account(&format!("https://127.0.0.1:{}/dm", srv.addr.port()));
     acc(&mut account);
-    let a = agent(&state_dir(name), &cert);
+    let a = fresh_agent(name, &cert);
     a.accounts().create(&account, roles::MANAGER).unwrap();
     (srv, a)
 }
@@ -322,7 +322,7 @@ fn a_server_whose_certificate_is_not_trusted_is_refused() {
     let (srv, _cert) = server(JOBS);
     let (other_cert, _) = self_signed(&["127.0.0.1"], 1).unwrap();
     let url = format!("https://127.0.0.1:{}/dm", srv.addr.port());
-    let mut a = agent(&state_dir("badcert"), &other_cert);
+    let mut a = fresh_agent("badcert", &other_cert);
     a.set_sleeper(Box::new(|_| {}));
     a.accounts().create(&account(&url), roles::MANAGER).unwrap();
     let (event, _) = one_session(&mut a);
@@ -514,7 +514,7 @@ fn the_fallback_waits_its_interval_and_can_be_turned_off() {
     let (srv, cert) = server_with(JOBS, |c| c.accept_v12 = false);
     let url = format!("https://127.0.0.1:{}/dm", srv.addr.port());
     for (attempts, expect_fallback) in [(1, true), (0, false)] {
-        let mut a = agent_with(&state_dir(&format!("fb-{attempts}")), &cert, |c| {
+        let mut a = fresh_agent_with(&format!("fb-{attempts}"), &cert, |c| {
             c.fallback = omadm_agent::FallbackPolicy {
                 attempts,
                 interval: Duration::from_millis(30),
@@ -566,9 +566,7 @@ fn the_server_serves_many_devices_at_once() {
         .map(|(i, id)| {
             let (id, cert, url) = (id.clone(), cert.clone(), url.clone());
             std::thread::spawn(move || {
-                let mut a = agent_with(&state_dir(&format!("many-{i}")), &cert, |c| {
-                    c.device.dev_id = id
-                });
+                let mut a = fresh_agent_with(&format!("many-{i}"), &cert, |c| c.device.dev_id = id);
                 a.accounts().create(&account(&url), roles::MANAGER).unwrap();
                 let mut results = Vec::new();
                 for _ in 0..3 {
@@ -716,7 +714,7 @@ fn a_reply_larger_than_the_announced_max_msg_size_is_refused_unread() {
 #[test]
 fn with_the_hosts_transport_queued_sessions_wait_to_be_taken_and_run_over_it() {
     let (srv, cert) = server_with(JOBS, |_| {});
-    let mut a = agent(&state_dir("host-transport"), &cert);
+    let mut a = fresh_agent("host-transport", &cert);
     a.accounts()
         .create(
             &account(&format!("https://127.0.0.1:{}/dm", srv.addr.port())),

@@ -7,6 +7,7 @@
 mod common;
 use common::*;
 
+use std::ops::Deref;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -18,6 +19,7 @@ use omadm_push::wdp::Bearer;
 use omadm_push::Input;
 use omadm_server::firmware::{sha256_file, Downloads, FirmwareJob};
 use omadm_syncml::notification::{Notification, UiMode};
+use tempfile::TempDir;
 
 /// What the test platform saw and will answer.
 #[derive(Default)]
@@ -63,27 +65,47 @@ impl UserInterface for Declines {
     }
 }
 
-fn firmware_file(name: &str, len: usize) -> PathBuf {
-    let path = state_dir(&format!("fw-{name}")).with_extension("bin");
+/// A firmware image in a temporary directory of its own, removed when dropped.
+struct Firmware {
+    path: PathBuf,
+    _dir: TempDir,
+}
+
+impl Deref for Firmware {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl AsRef<Path> for Firmware {
+    fn as_ref(&self) -> &Path {
+        &self.path
+    }
+}
+
+fn firmware_file(name: &str, len: usize) -> Firmware {
+    let dir = state_dir(&format!("fw-{name}"));
+    let path = dir.path().join("image.bin");
     let data: Vec<u8> = (0..len as u32)
         .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
         .collect();
     std::fs::write(&path, data).unwrap();
-    path
+    Firmware { path, _dir: dir }
 }
 
 struct Setup {
     srv: omadm_server::http::RunningServer,
     cert: Vec<u8>,
     downloads: Arc<Downloads>,
-    dir: PathBuf,
-    image: PathBuf,
+    dir: TempDir,
+    image: Firmware,
     platform: TestUpdater,
 }
 
 /// A server with a firmware job for `image` (digest: the file's, or `digest`), cut after
 /// `cut` bytes once if given; an agent state directory with the account.
-fn setup(name: &str, image: PathBuf, digest: Option<String>, cut: Option<u64>) -> Setup {
+fn setup(name: &str, image: Firmware, digest: Option<String>, cut: Option<u64>) -> Setup {
     let mut downloads = Downloads::new();
     downloads.add("/fw/image.bin", &image);
     if let Some(c) = cut {
@@ -117,10 +139,10 @@ fn installing_device(
     name: &str,
     srv: &omadm_server::http::RunningServer,
     cert: &[u8],
-) -> (Agent, TestUpdater) {
+) -> (AgentInDir, TestUpdater) {
     let platform = TestUpdater::default();
     platform.0.lock().unwrap().finish_with = Some(200);
-    let mut a = agent(&state_dir(name), cert);
+    let mut a = fresh_agent(name, cert);
     add_account(&a, srv);
     a.enable_fumo(Box::new(platform.clone()), FumoSettings::default())
         .unwrap();

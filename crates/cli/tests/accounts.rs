@@ -294,7 +294,7 @@ fn an_account_added_by_the_cli_is_the_bytes_a_bootstrap_writes() {
         .create_all(&accounts, omadm_cm::roles::USER_AUTH)
         .unwrap();
     drop(store);
-    let read = |d: &PathBuf| std::fs::read(d.join("accounts/tree.journal")).unwrap();
+    let read = |d: &Path| std::fs::read(d.join("accounts/tree.journal")).unwrap();
     assert_eq!(read(&cli), read(&boot));
 }
 

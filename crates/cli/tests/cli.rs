@@ -3,6 +3,11 @@
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
+/// A fresh directory for a test's files, removed with them when dropped.
+fn scratch(prefix: &str) -> tempfile::TempDir {
+    tempfile::Builder::new().prefix(prefix).tempdir().unwrap()
+}
+
 fn omadm(args: &[&str], stdin: Option<&[u8]>) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_omadm"))
         .args(args)
@@ -262,8 +267,8 @@ fn respond_answers_each_server_message_with_statuses() {
 
 #[test]
 fn respond_in_wbxml_and_with_package1_to_a_directory() {
-    let dir = std::env::temp_dir().join(format!("omadm-respond-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+    let scratch = scratch("omadm-respond-");
+    let dir = scratch.path().join("replies");
     let out = omadm(
         &[
             "respond",
@@ -334,10 +339,9 @@ fn bench_dpu_reports_latencies() {
 
 #[test]
 fn push_build_then_decode_sms_wsp_and_cdma() {
-    let dir = std::env::temp_dir().join(format!("omadm-push-build-{}", std::process::id()));
+    let scratch = scratch("omadm-push-build-");
     for (bearer, kind) in [("gsm", "sms"), ("cdma", "cdma-sms"), ("udp", "wsp")] {
-        let out_dir = dir.join(bearer);
-        let _ = std::fs::remove_dir_all(&out_dir);
+        let out_dir = scratch.path().join(bearer);
         let out = omadm(
             &[
                 "push",
@@ -404,8 +408,8 @@ fn push_build_then_decode_sms_wsp_and_cdma() {
 
 #[test]
 fn push_build_bootstrap_gives_a_w7_account_signed_with_the_pin() {
-    let dir = std::env::temp_dir().join(format!("omadm-push-bootstrap-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+    let scratch = scratch("omadm-push-bootstrap-");
+    let dir = scratch.path().join("out");
     let out = omadm(
         &[
             "push",
@@ -500,7 +504,8 @@ fn decode_sms_of_the_spec_vector_with_its_smsc() {
 
 #[test]
 fn push_build_splits_long_notifications_and_refuses_bad_arguments() {
-    let dir = std::env::temp_dir().join(format!("omadm-push-bad-{}", std::process::id()));
+    let scratch = scratch("omadm-push-bad-");
+    let dir = scratch.path().join("out");
     let bad = omadm(
         &[
             "push",

@@ -92,13 +92,11 @@ fn a_damaged_journal_record_is_reported_not_half_loaded() {
 
 #[test]
 fn a_torn_last_record_is_dropped_and_appending_continues() {
-    let dir = tempdir("torn");
+    let scratch = tempdir("torn");
+    let dir = scratch.path();
     {
-        let mut m = Manager::open(
-            Box::new(FileStorage::open(&dir).unwrap()),
-            Config::default(),
-        )
-        .unwrap();
+        let mut m =
+            Manager::open(Box::new(FileStorage::open(dir).unwrap()), Config::default()).unwrap();
         m.add(&local(), "./A", NewNode::Leaf(text("1"))).unwrap();
         m.persist().unwrap();
         m.add(&local(), "./B", NewNode::Leaf(text("2"))).unwrap();
@@ -112,32 +110,27 @@ fn a_torn_last_record_is_dropped_and_appending_continues() {
         .unwrap();
     f.set_len(len - 3).unwrap();
     drop(f);
-    let mut m = Manager::open(
-        Box::new(FileStorage::open(&dir).unwrap()),
-        Config::default(),
-    )
-    .unwrap();
+    let mut m =
+        Manager::open(Box::new(FileStorage::open(dir).unwrap()), Config::default()).unwrap();
     assert!(m.exists("./A") && !m.exists("./B"));
     m.add(&local(), "./C", NewNode::Leaf(text("3"))).unwrap();
     m.persist().unwrap();
     drop(m);
-    let mut m = Manager::open(
-        Box::new(FileStorage::open(&dir).unwrap()),
-        Config::default(),
-    )
-    .unwrap();
+    let mut m =
+        Manager::open(Box::new(FileStorage::open(dir).unwrap()), Config::default()).unwrap();
     assert!(m.exists("./A") && !m.exists("./B") && m.exists("./C"));
 }
 
 #[test]
 fn a_damaged_snapshot_is_reported() {
-    let dir = tempdir("snap");
+    let scratch = tempdir("snap");
+    let dir = scratch.path();
     {
         let config = Config {
             snapshot_threshold: 1,
             ..Config::default()
         };
-        let mut m = Manager::open(Box::new(FileStorage::open(&dir).unwrap()), config).unwrap();
+        let mut m = Manager::open(Box::new(FileStorage::open(dir).unwrap()), config).unwrap();
         m.add(&local(), "./A", NewNode::Leaf(text("1"))).unwrap();
         m.persist().unwrap();
     }
@@ -147,10 +140,7 @@ fn a_damaged_snapshot_is_reported() {
     bytes[last] ^= 1;
     std::fs::write(&snap, bytes).unwrap();
     assert!(matches!(
-        Manager::open(
-            Box::new(FileStorage::open(&dir).unwrap()),
-            Config::default()
-        ),
+        Manager::open(Box::new(FileStorage::open(dir).unwrap()), Config::default()),
         Err(LoadError::Corrupt(_))
     ));
 }
@@ -173,18 +163,10 @@ fn atomic_changes_are_persisted_only_after_commit() {
     assert!(!m.exists("./A") && m.exists("./B"));
 }
 
-fn tempdir(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "omadm-cm-{name}-{}-{}",
-        std::process::id(),
-        unique()
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn unique() -> u64 {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static N: AtomicU64 = AtomicU64::new(0);
-    N.fetch_add(1, Ordering::Relaxed)
+/// A fresh directory, removed with its contents when dropped.
+fn tempdir(name: &str) -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix(&format!("omadm-cm-{name}-"))
+        .tempdir()
+        .unwrap()
 }

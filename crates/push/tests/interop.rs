@@ -2,6 +2,7 @@
 //! SMS and CDMA SMS PDUs; the PyPI decoder smspdudecoder agrees with our GSM PDUs. A missing
 //! tool skips loudly, except under CI (`CI=true`), where it fails.
 
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
@@ -34,12 +35,14 @@ fn script(name: &str) -> PathBuf {
         .join(name)
 }
 
-fn write_temp(name: &str, bytes: &[u8]) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("omadm-push-interop-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join(name);
-    std::fs::write(&path, bytes).unwrap();
-    path
+/// `bytes` in a fresh file named after `name`, removed when the returned path is dropped.
+fn write_temp(name: &str, bytes: &[u8]) -> tempfile::TempPath {
+    let mut file = tempfile::Builder::new()
+        .prefix(&format!("omadm-push-interop-{name}-"))
+        .tempfile()
+        .unwrap();
+    file.write_all(bytes).unwrap();
+    file.into_temp_path()
 }
 
 fn tshark_fields(kind: &str, bytes: &[u8], fields: &[&str]) -> Vec<String> {

@@ -45,10 +45,12 @@ fn samples() -> Vec<PathBuf> {
     out
 }
 
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("omadm-interop-{name}-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+/// A fresh directory, removed with its contents when dropped.
+fn temp_dir(name: &str) -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix(&format!("omadm-interop-{name}-"))
+        .tempdir()
+        .unwrap()
 }
 
 fn run(cmd: &mut Command) -> Vec<u8> {
@@ -83,7 +85,8 @@ fn libwbxml_decodes_our_wbxml_to_the_same_document() {
     if !have("wbxml2xml") || !have("python3") {
         return;
     }
-    let dir = temp_dir("ours-to-libwbxml");
+    let scratch = temp_dir("ours-to-libwbxml");
+    let dir = scratch.path();
     for sample in samples() {
         let name = sample.file_stem().unwrap().to_string_lossy().into_owned();
         let input = std::fs::read(&sample).unwrap();
@@ -112,7 +115,8 @@ fn we_decode_what_libwbxml_encodes() {
     if !have("xml2wbxml") {
         return;
     }
-    let dir = temp_dir("libwbxml-to-ours");
+    let scratch = temp_dir("libwbxml-to-ours");
+    let dir = scratch.path();
     for sample in samples() {
         let name = sample.file_stem().unwrap().to_string_lossy().into_owned();
         let input = std::fs::read(&sample).unwrap();

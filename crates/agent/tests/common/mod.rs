@@ -3,7 +3,8 @@
 #![allow(dead_code)]
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::ops::{Deref, DerefMut};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -16,13 +17,16 @@ use omadm_server::{jobs, DeviceAccount, Engine, EngineConfig};
 use omadm_syncml::auth::AuthScheme;
 use omadm_transport::tls::self_signed;
 use omadm_transport::ClientConfig;
+use tempfile::TempDir;
 
 pub const DEVICE: &str = "IMEI:356938035643809";
 
-pub fn state_dir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("omadm-agent-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    d
+/// A fresh, empty state directory, removed (with what the test left in it) when dropped.
+pub fn state_dir(name: &str) -> TempDir {
+    tempfile::Builder::new()
+        .prefix(&format!("omadm-agent-{name}-"))
+        .tempdir()
+        .unwrap()
 }
 
 pub fn server(jobs_text: &str) -> (omadm_server::http::RunningServer, Vec<u8>) {
@@ -83,11 +87,53 @@ pub fn server_with_downloads(
     )
 }
 
-pub fn agent(dir: &Path, cert: &[u8]) -> Agent {
+pub fn agent(dir: impl AsRef<Path>, cert: &[u8]) -> Agent {
     agent_with(dir, cert, |_| {})
 }
 
-pub fn agent_with(dir: &Path, cert: &[u8], adjust: impl FnOnce(&mut AgentConfig)) -> Agent {
+/// An agent and the fresh state directory it lives in, which is removed after the agent.
+pub struct AgentInDir {
+    agent: Agent,
+    _dir: TempDir,
+}
+
+impl Deref for AgentInDir {
+    type Target = Agent;
+    fn deref(&self) -> &Agent {
+        &self.agent
+    }
+}
+
+impl DerefMut for AgentInDir {
+    fn deref_mut(&mut self) -> &mut Agent {
+        &mut self.agent
+    }
+}
+
+/// [`agent_with`] in a fresh state directory named after `name`.
+pub fn fresh_agent_with(
+    name: &str,
+    cert: &[u8],
+    adjust: impl FnOnce(&mut AgentConfig),
+) -> AgentInDir {
+    let dir = state_dir(name);
+    AgentInDir {
+        agent: agent_with(&dir, cert, adjust),
+        _dir: dir,
+    }
+}
+
+/// [`agent`] in a fresh state directory named after `name`.
+pub fn fresh_agent(name: &str, cert: &[u8]) -> AgentInDir {
+    fresh_agent_with(name, cert, |_| {})
+}
+
+pub fn agent_with(
+    dir: impl AsRef<Path>,
+    cert: &[u8],
+    adjust: impl FnOnce(&mut AgentConfig),
+) -> Agent {
+    let dir = dir.as_ref();
     let mut config = AgentConfig {
         device: DeviceInfo {
             dev_id: DEVICE.into(),

@@ -2,8 +2,10 @@
 //! agents as child processes, and the bootstrap that gives an agent its DM account.
 #![allow(dead_code)]
 
+use std::ffi::OsStr;
 use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
+use std::ops::Deref;
+use std::path::Path;
 use std::process::{Child, ChildStdout, Command, Stdio};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_omadm");
@@ -17,11 +19,35 @@ impl Drop for Killed {
     }
 }
 
-pub fn dir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("omadm-proc-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
+/// A fresh scratch directory, removed with its contents when dropped; it reads as its path.
+pub struct Scratch(tempfile::TempDir);
+
+impl Deref for Scratch {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        self.0.path()
+    }
+}
+
+impl AsRef<Path> for Scratch {
+    fn as_ref(&self) -> &Path {
+        self.0.path()
+    }
+}
+
+impl AsRef<OsStr> for Scratch {
+    fn as_ref(&self) -> &OsStr {
+        self.0.path().as_os_str()
+    }
+}
+
+pub fn dir(name: &str) -> Scratch {
+    Scratch(
+        tempfile::Builder::new()
+            .prefix(&format!("omadm-proc-{name}-"))
+            .tempdir()
+            .unwrap(),
+    )
 }
 
 /// The text of a file another process writes, once it contains `needle` (or after 5 s).
