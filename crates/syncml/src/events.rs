@@ -64,6 +64,13 @@ pub(crate) trait EventSource<'a> {
     /// ([`crate::Limits::max_bytes_per_input_byte`]); the text `read_text` and `read_data`
     /// return is charged by the reader itself, when it is not borrowed from the input.
     fn charge(&mut self, bytes: usize) -> Result<(), DecodeError>;
+
+    /// Octets of memory [`EventSource::charge`] still accepts.
+    fn budget_left(&self) -> usize;
+
+    /// How many commands the input not read yet likely holds, at the octets a typical DM
+    /// command takes in this encoding: an estimate to presize a list by, never a limit.
+    fn likely_commands(&self) -> usize;
 }
 
 /// A push sink of elements, implemented by the XML and WBXML writers. Writers are infallible:

@@ -61,6 +61,11 @@ impl Budget {
         Budget { left: limit, limit }
     }
 
+    /// Octets not spent yet.
+    pub(crate) fn left(&self) -> usize {
+        self.left
+    }
+
     /// Takes `bytes` from the budget; an error at `offset` once it is spent.
     pub(crate) fn charge(&mut self, bytes: usize, offset: usize) -> Result<(), crate::DecodeError> {
         match self.left.checked_sub(bytes) {

@@ -49,6 +49,27 @@ fn grow<T>(
     Ok(())
 }
 
+/// The most command slots reserved before a message's commands are read: a message of a few
+/// large commands (a large object's chunk) leaves at most these unused.
+const MAX_PRESIZED_COMMANDS: usize = 256;
+
+/// Reserves the command list of a body whose commands are about to be read: the commands the
+/// input left likely holds ([`EventSource::likely_commands`]), at most
+/// [`MAX_PRESIZED_COMMANDS`] and a quarter of the budget left, so that the list of a common
+/// message is made once instead of copied as it grows.
+fn presize_commands(src: &mut dyn EventSource<'_>, list: &mut Vec<Command<'_>>) -> Result<()> {
+    let size = size_of::<Command>();
+    let slots = src
+        .likely_commands()
+        .min(MAX_PRESIZED_COMMANDS)
+        .min(src.budget_left() / 4 / size);
+    if slots > list.capacity() {
+        src.charge((slots - list.capacity()) * size)?;
+        list.reserve_exact(slots - list.len());
+    }
+    Ok(())
+}
+
 /// Parses a whole message.
 pub(crate) fn parse_message<'a>(src: &mut dyn EventSource<'a>) -> Result<SyncMl<'a>> {
     let (start, offset) = src
@@ -120,6 +141,7 @@ fn parse_header<'a>(src: &mut dyn EventSource<'a>) -> Result<SyncHdr<'a>> {
 
 fn parse_body<'a>(src: &mut dyn EventSource<'a>) -> Result<SyncBody<'a>> {
     let mut body = SyncBody::default();
+    presize_commands(src, &mut body.commands)?;
     while let Some((start, offset)) = src.next_child()? {
         if body.is_final {
             // Final closes the body: anything after it is misplaced, but only that command.

@@ -29,6 +29,11 @@ enum Token<'a> {
     Eof,
 }
 
+/// Octets a typical DM command takes in WBXML (an Add or Replace of a short value with its
+/// Format and Type is 70 to 80, a Get or Delete of a short URI 30 to 40): what
+/// [`EventSource::likely_commands`] divides by.
+const TYPICAL_COMMAND_OCTETS: usize = 48;
+
 /// Reads one WBXML SyncML document.
 pub(crate) struct WbxmlSource<'a> {
     input: &'a [u8],
@@ -486,6 +491,14 @@ impl<'a> EventSource<'a> for WbxmlSource<'a> {
 
     fn charge(&mut self, bytes: usize) -> Result<(), DecodeError> {
         self.budget.charge(bytes, self.token_start)
+    }
+
+    fn budget_left(&self) -> usize {
+        self.budget.left()
+    }
+
+    fn likely_commands(&self) -> usize {
+        self.input.len().saturating_sub(self.pos) / TYPICAL_COMMAND_OCTETS
     }
 
     fn depth(&self) -> usize {

@@ -81,6 +81,11 @@ enum Resolved<'n, 'p> {
     UndeclaredPrefix(&'p str),
 }
 
+/// Octets a typical DM command takes in XML (an Add or Replace of a short value with its
+/// Format and Type is 200 to 250, a Get or Delete of a short URI 90 to 100): what
+/// [`EventSource::likely_commands`] divides by.
+const TYPICAL_COMMAND_OCTETS: usize = 160;
+
 /// Reads one XML SyncML document.
 pub(crate) struct XmlSource<'a> {
     tokens: Tokenizer<'a>,
@@ -559,6 +564,14 @@ impl<'a> EventSource<'a> for XmlSource<'a> {
 
     fn charge(&mut self, bytes: usize) -> Result<(), DecodeError> {
         self.budget.charge(bytes, self.event_start)
+    }
+
+    fn budget_left(&self) -> usize {
+        self.budget.left()
+    }
+
+    fn likely_commands(&self) -> usize {
+        self.input.len().saturating_sub(self.position()) / TYPICAL_COMMAND_OCTETS
     }
 
     fn depth(&self) -> usize {
