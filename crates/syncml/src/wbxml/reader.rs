@@ -43,11 +43,10 @@ pub(crate) struct WbxmlSource<'a> {
     string_table: &'a [u8],
     /// A run of the input known to be valid UTF-8 (empty at first), so that a UTF-8
     /// document's strings are checked run by run rather than one by one. When a string
-    /// lies beyond it, the input is checked from the string's start until its first octet
-    /// that is not UTF-8 (in a SyncML body, usually the next OPAQUE token), and the strings
-    /// up to there are slices of that run. Runs never overlap, so the whole input is
-    /// checked at most once (strings before the run, in the string table, are checked
-    /// alone).
+    /// lies beyond it, the input is checked from the string's start until the next OPAQUE
+    /// token or its first octet that is not UTF-8, and the strings up to there are slices
+    /// of that run. Runs never overlap, so no octet is checked twice in a run (strings
+    /// before the run, in the string table, or past its end are checked alone).
     valid_utf8: &'a str,
     /// Where `valid_utf8` starts in the input.
     valid_from: usize,
@@ -243,12 +242,19 @@ impl<'a> WbxmlSource<'a> {
             return std::str::from_utf8(bytes).ok();
         }
         let rest = &self.input[start..];
-        self.valid_utf8 = match std::str::from_utf8(rest) {
+        // The run is tried up to the next OPAQUE token (where a body's UTF-8 nearly always
+        // stops: octets follow it), so that it is checked in one pass rather than checked
+        // to its end and then again up to it; a string running past that octet (it also
+        // starts some two-octet characters) is checked alone.
+        let window = memchr::memchr(token::OPAQUE, rest).map_or(rest, |k| &rest[..k]);
+        self.valid_utf8 = match std::str::from_utf8(window) {
             Ok(text) => text,
-            Err(e) => std::str::from_utf8(&rest[..e.valid_up_to()]).ok()?,
+            Err(e) => std::str::from_utf8(&window[..e.valid_up_to()]).ok()?,
         };
         self.valid_from = start;
-        self.valid_utf8.get(..bytes.len())
+        self.valid_utf8
+            .get(..bytes.len())
+            .or_else(|| std::str::from_utf8(bytes).ok())
     }
 
     /// Appends character data. The first piece of an element's text stays borrowed; text
@@ -539,5 +545,23 @@ mod tests {
         assert_eq!(source.known_utf8(&input[1..2]), None);
         assert_eq!(source.known_utf8(&input[3..4]), Some("j"));
         assert_eq!((source.valid_from, source.valid_utf8), (7, "ab\0\u{1}"));
+    }
+
+    #[test]
+    fn a_run_ends_at_an_opaque_token_and_a_string_past_its_octet_is_checked_alone() {
+        // `SyncML STR_I "x" 00, STR_I "café" 00, OPAQUE 2 FF FE, STR_I "ok" 00 END`: é is
+        // C3 A9, and C3 is also OPAQUE.
+        let mut input = vec![0x02, 0xA4, 0x01, 0x6A, 0x00, 0x6D, 0x03, b'x', 0x00, 0x03];
+        input.extend_from_slice("café".as_bytes());
+        input.extend_from_slice(&[0x00, 0xC3, 0x02, 0xFF, 0xFE, 0x03, b'o', b'k', 0x00, 0x01]);
+        let mut source = WbxmlSource::new(&input, Limits::default()).unwrap();
+        assert_eq!(source.known_utf8(&input[7..8]), Some("x"));
+        // The run stops at the first C3, inside "café".
+        assert_eq!((source.valid_from, source.valid_utf8), (7, "x\0\u{3}caf"));
+        assert_eq!(source.known_utf8(&input[10..15]), Some("café"));
+        // The opaque octets are no text; the string after them starts a new run.
+        assert_eq!(source.known_utf8(&input[17..19]), None);
+        assert_eq!(source.known_utf8(&input[21..23]), Some("ok"));
+        assert_eq!((source.valid_from, source.valid_utf8), (21, "ok\0\u{1}"));
     }
 }
