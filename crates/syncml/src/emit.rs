@@ -156,11 +156,7 @@ fn emit_container<S: Sink>(tag: Tag, container: &Container, cmd_id: &str, sink: 
 
 /// Writes a Status's opening and the references every Status has.
 fn emit_status_head<S: Sink>(cmd_id: &str, msg_ref: &str, cmd_ref: &str, cmd: &str, sink: &mut S) {
-    sink.start(Tag::Status);
-    sink.leaf(Tag::CmdId, cmd_id);
-    sink.leaf(Tag::MsgRef, msg_ref);
-    sink.leaf(Tag::CmdRef, cmd_ref);
-    sink.leaf(Tag::Cmd, cmd);
+    sink.status_head([cmd_id, msg_ref, cmd_ref, cmd]);
 }
 
 fn emit_status<S: Sink>(status: &Status, cmd_id: &str, sink: &mut S) {

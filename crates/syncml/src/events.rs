@@ -99,6 +99,20 @@ pub(crate) trait Sink {
         self.text(text);
         self.end(tag);
     }
+
+    /// Opens a `Status` and writes the references every Status starts with: `CmdID`,
+    /// `MsgRef`, `CmdRef` and `Cmd` (a writer may do it in one step: a reply is mostly
+    /// these).
+    fn status_head(&mut self, refs: [&str; 4]) {
+        // Written out rather than looped, so that each tag is a constant where the
+        // writer's `leaf` is in line (the XML writer's tags are then fixed copies).
+        let [cmd_id, msg_ref, cmd_ref, cmd] = refs;
+        self.start(Tag::Status);
+        self.leaf(Tag::CmdId, cmd_id);
+        self.leaf(Tag::MsgRef, msg_ref);
+        self.leaf(Tag::CmdRef, cmd_ref);
+        self.leaf(Tag::Cmd, cmd);
+    }
 }
 
 /// Whether `bytes` is nothing but XML white space.

@@ -12,6 +12,9 @@ use crate::events::Sink;
 use crate::model::{Data, DmVersion};
 use crate::tag::Tag;
 
+/// The leaves [`Sink::status_head`] writes after the Status's tag, in order.
+const STATUS_HEAD: [Tag; 4] = [Tag::CmdId, Tag::MsgRef, Tag::CmdRef, Tag::Cmd];
+
 /// Writes WBXML into a byte buffer.
 pub(crate) struct WbxmlSink {
     pub(crate) out: Vec<u8>,
@@ -123,11 +126,79 @@ impl Sink for WbxmlSink {
         self.out.extend_from_slice(&[0, token::END]);
     }
 
+    fn status_head(&mut self, refs: [&str; 4]) {
+        if refs
+            .iter()
+            .any(|text| text.is_empty() || find_nul(text.as_bytes()).is_some())
+        {
+            // Text that is not one inline string: leaf by leaf.
+            let [cmd_id, msg_ref, cmd_ref, cmd] = refs;
+            self.tag(Tag::Status, true);
+            self.leaf(Tag::CmdId, cmd_id);
+            self.leaf(Tag::MsgRef, msg_ref);
+            self.leaf(Tag::CmdRef, cmd_ref);
+            self.leaf(Tag::Cmd, cmd);
+            return;
+        }
+        // The common case in one reservation, as `leaf` writes each: the five tags are on
+        // code page 0, so the page is looked at once.
+        let text: usize = refs.iter().map(|text| text.len()).sum();
+        self.out.reserve(text + 3 + 4 * 4);
+        if self.page != 0 {
+            self.out.extend_from_slice(&[token::SWITCH_PAGE, 0]);
+            self.page = 0;
+        }
+        self.out.push(Tag::Status.token() | token::WITH_CONTENT);
+        for (tag, text) in STATUS_HEAD.into_iter().zip(refs) {
+            self.out
+                .extend_from_slice(&[tag.token() | token::WITH_CONTENT, token::STR_I]);
+            self.out.extend_from_slice(text.as_bytes());
+            self.out.extend_from_slice(&[0, token::END]);
+        }
+    }
+
     fn data(&mut self, data: &Data) {
         match data {
             Data::Text(text) => self.text(text),
             Data::Opaque(bytes) => self.opaque(bytes),
             Data::Xml(markup) => self.opaque(markup.as_bytes()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What `status_head` must write: the Status's tag and its four leaves one by one.
+    fn one_by_one(page: u8, refs: [&str; 4]) -> Vec<u8> {
+        let mut sink = WbxmlSink::new(DmVersion::V1_2, 0);
+        sink.set_page(page);
+        sink.start(Tag::Status);
+        for (tag, text) in STATUS_HEAD.into_iter().zip(refs) {
+            sink.leaf(tag, text);
+        }
+        sink.out
+    }
+
+    #[test]
+    fn a_status_head_in_one_step_is_its_leaves_one_by_one() {
+        for page in [0, 1] {
+            for refs in [
+                ["1", "1", "0", "SyncHdr"],
+                ["12", "3", "456", "Replace"],
+                ["", "1", "2", "Add"],
+                ["7", "", "", ""],
+                ["7", "1", "2\0", "Get"],
+                ["\0", "a\0b", "2", "Get"],
+                ["9", "1", "2", "Caf\u{e9}"],
+            ] {
+                let mut sink = WbxmlSink::new(DmVersion::V1_2, 0);
+                sink.set_page(page);
+                sink.status_head(refs);
+                assert_eq!(sink.out, one_by_one(page, refs), "{page} {refs:?}");
+                assert_eq!(sink.page(), 0, "{page} {refs:?}");
+            }
         }
     }
 }
