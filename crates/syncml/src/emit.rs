@@ -184,14 +184,25 @@ fn emit_status<S: Sink>(status: &Status, cmd_id: &str, sink: &mut S) {
 /// [`ItemStatus::to_status`].
 pub(crate) fn emit_item_status<S: Sink>(status: &ItemStatus, cmd_id: &str, sink: &mut S) {
     emit_status_head(cmd_id, status.msg_ref, status.cmd_ref, status.cmd, sink);
+    let mut digits = [0u8; 20];
+    let code = decimal(status.code.into(), &mut digits);
+    if let [Item {
+        target: Some(target),
+        source: None,
+        ..
+    }] = status.items
+    {
+        // One target and no source: most Statuses.
+        sink.status_tail(&target.loc_uri, code);
+        return;
+    }
     for target in status.target_refs() {
         sink.leaf(Tag::TargetRef, target);
     }
     for source in status.source_refs() {
         sink.leaf(Tag::SourceRef, source);
     }
-    let mut digits = [0u8; 20];
-    sink.leaf(Tag::Data, decimal(status.code.into(), &mut digits));
+    sink.leaf(Tag::Data, code);
     sink.end(Tag::Status);
 }
 

@@ -113,6 +113,14 @@ pub(crate) trait Sink {
         self.leaf(Tag::CmdRef, cmd_ref);
         self.leaf(Tag::Cmd, cmd);
     }
+
+    /// Closes a Status whose only reference left is one `TargetRef`, after it and its
+    /// `Data` (the code): how most Statuses of a reply end.
+    fn status_tail(&mut self, target_ref: &str, data: &str) {
+        self.leaf(Tag::TargetRef, target_ref);
+        self.leaf(Tag::Data, data);
+        self.end(Tag::Status);
+    }
 }
 
 /// Whether `bytes` is nothing but XML white space.

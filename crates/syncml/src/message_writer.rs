@@ -252,6 +252,7 @@ mod tests {
                 (&items[..1], 404),
                 (&items[1..2], 1234),
                 (&items[2..3], 0),
+                (&items[3..], 500),
                 (&items[..], u16::MAX),
             ] {
                 let status = ItemStatus {

@@ -15,6 +15,15 @@ use crate::tag::Tag;
 /// The leaves [`Sink::status_head`] writes after the Status's tag, in order.
 const STATUS_HEAD: [Tag; 4] = [Tag::CmdId, Tag::MsgRef, Tag::CmdRef, Tag::Cmd];
 
+/// The octets of a leaf beside its text: tag, `STR_I`, the text's NUL, `END`.
+const LEAF_OCTETS: usize = 4;
+
+/// Whether `text` is written as one inline string (it is not empty and holds no NUL, which
+/// [`Sink::text`] writes as `ENTITY 0`).
+fn is_one_inline_string(text: &str) -> bool {
+    !text.is_empty() && find_nul(text.as_bytes()).is_none()
+}
+
 /// Writes WBXML into a byte buffer.
 pub(crate) struct WbxmlSink {
     pub(crate) out: Vec<u8>,
@@ -58,6 +67,25 @@ impl WbxmlSink {
             byte |= token::WITH_CONTENT;
         }
         self.out.push(byte);
+    }
+
+    /// Switches to code page 0 if the writer is on another.
+    fn page_0(&mut self) {
+        if self.page != 0 {
+            self.out.extend_from_slice(&[token::SWITCH_PAGE, 0]);
+            self.page = 0;
+        }
+    }
+
+    /// Writes `tag` (of code page 0, the one in force) holding `text` as one inline string
+    /// (see [`is_one_inline_string`]), into room reserved by the caller: the Status
+    /// writers' steps, as [`Sink::leaf`] writes them.
+    #[inline(always)]
+    fn page_0_leaf(&mut self, tag: Tag, text: &str) {
+        self.out
+            .extend_from_slice(&[tag.token() | token::WITH_CONTENT, token::STR_I]);
+        self.out.extend_from_slice(text.as_bytes());
+        self.out.extend_from_slice(&[0, token::END]);
     }
 
     fn opaque(&mut self, bytes: &[u8]) {
@@ -127,11 +155,7 @@ impl Sink for WbxmlSink {
     }
 
     fn status_head(&mut self, refs: [&str; 4]) {
-        if refs
-            .iter()
-            .any(|text| text.is_empty() || find_nul(text.as_bytes()).is_some())
-        {
-            // Text that is not one inline string: leaf by leaf.
+        if !refs.iter().all(|text| is_one_inline_string(text)) {
             let [cmd_id, msg_ref, cmd_ref, cmd] = refs;
             self.tag(Tag::Status, true);
             self.leaf(Tag::CmdId, cmd_id);
@@ -140,21 +164,28 @@ impl Sink for WbxmlSink {
             self.leaf(Tag::Cmd, cmd);
             return;
         }
-        // The common case in one reservation, as `leaf` writes each: the five tags are on
-        // code page 0, so the page is looked at once.
         let text: usize = refs.iter().map(|text| text.len()).sum();
-        self.out.reserve(text + 3 + 4 * 4);
-        if self.page != 0 {
-            self.out.extend_from_slice(&[token::SWITCH_PAGE, 0]);
-            self.page = 0;
-        }
+        self.out.reserve(text + 3 + 4 * LEAF_OCTETS);
+        self.page_0();
         self.out.push(Tag::Status.token() | token::WITH_CONTENT);
         for (tag, text) in STATUS_HEAD.into_iter().zip(refs) {
-            self.out
-                .extend_from_slice(&[tag.token() | token::WITH_CONTENT, token::STR_I]);
-            self.out.extend_from_slice(text.as_bytes());
-            self.out.extend_from_slice(&[0, token::END]);
+            self.page_0_leaf(tag, text);
         }
+    }
+
+    fn status_tail(&mut self, target_ref: &str, data: &str) {
+        if !(is_one_inline_string(target_ref) && is_one_inline_string(data)) {
+            self.leaf(Tag::TargetRef, target_ref);
+            self.leaf(Tag::Data, data);
+            self.out.push(token::END);
+            return;
+        }
+        self.out
+            .reserve(target_ref.len() + data.len() + 3 + 2 * LEAF_OCTETS);
+        self.page_0();
+        self.page_0_leaf(Tag::TargetRef, target_ref);
+        self.page_0_leaf(Tag::Data, data);
+        self.out.push(token::END);
     }
 
     fn data(&mut self, data: &Data) {
@@ -198,6 +229,30 @@ mod tests {
                 sink.status_head(refs);
                 assert_eq!(sink.out, one_by_one(page, refs), "{page} {refs:?}");
                 assert_eq!(sink.page(), 0, "{page} {refs:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_status_tail_in_one_step_is_its_leaves_one_by_one() {
+        for page in [0, 1] {
+            for (target, data) in [
+                ("./Vendor/memory/n5", "200"),
+                ("./a", ""),
+                ("", "404"),
+                ("./a\0b", "200"),
+                ("./caf\u{e9}", "\0"),
+            ] {
+                let mut sink = WbxmlSink::new(DmVersion::V1_2, 0);
+                sink.set_page(page);
+                sink.status_tail(target, data);
+                let mut expected = WbxmlSink::new(DmVersion::V1_2, 0);
+                expected.set_page(page);
+                expected.leaf(Tag::TargetRef, target);
+                expected.leaf(Tag::Data, data);
+                expected.end(Tag::Status);
+                assert_eq!(sink.out, expected.out, "{page} {target:?} {data:?}");
+                assert_eq!(sink.page(), 0);
             }
         }
     }
