@@ -46,7 +46,28 @@ impl<'a> Meta<'a> {
 
     /// Whether no field is set.
     pub fn is_empty(&self) -> bool {
-        *self == Meta::default()
+        // Field by field (a default Meta is not built to compare with); the destructuring
+        // makes a new field fail to compile here until it is added.
+        let Meta {
+            format,
+            type_,
+            mark,
+            size,
+            next_nonce,
+            version,
+            max_msg_size,
+            max_obj_size,
+            emi,
+        } = self;
+        format.is_none()
+            && type_.is_none()
+            && mark.is_none()
+            && size.is_none()
+            && next_nonce.is_none()
+            && version.is_none()
+            && max_msg_size.is_none()
+            && max_obj_size.is_none()
+            && emi.is_empty()
     }
 }
 
@@ -55,4 +76,31 @@ impl<'a> Meta<'a> {
 pub struct Chal<'a> {
     /// The challenge's Meta.
     pub meta: Meta<'a>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Meta;
+
+    #[test]
+    fn a_meta_is_empty_exactly_when_it_is_the_default() {
+        assert!(Meta::default().is_empty());
+        let each_field: [fn(&mut Meta<'static>); 9] = [
+            |m| m.format = Some("x".into()),
+            |m| m.type_ = Some("x".into()),
+            |m| m.mark = Some("x".into()),
+            |m| m.size = Some(0),
+            |m| m.next_nonce = Some("".into()),
+            |m| m.version = Some("x".into()),
+            |m| m.max_msg_size = Some(1),
+            |m| m.max_obj_size = Some(1),
+            |m| m.emi.push("x".into()),
+        ];
+        for set in each_field {
+            let mut meta = Meta::default();
+            set(&mut meta);
+            assert!(!meta.is_empty(), "{meta:?}");
+            assert_ne!(meta, Meta::default());
+        }
+    }
 }
