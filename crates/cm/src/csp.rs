@@ -218,8 +218,10 @@ pub enum TxMode {
 /// Every method takes the canonical path of the node concerned. Defaults answer "not
 /// allowed" (405) or "not supported" (406) so that a read-only CSP implements `node` only.
 pub trait Csp: Send {
-    /// Told, before each call, who the command comes from; CSPs that keep their own rules
-    /// (the DM account store's role ceiling) use it. The default ignores it.
+    /// Told who the command comes from, before the first call after the caller changed
+    /// (the caller told holds until the next time this is called, so it is not repeated
+    /// before every call); CSPs that keep their own rules (the DM account store's role
+    /// ceiling) use it. The default ignores it.
     fn set_caller(&mut self, caller: &Caller<'_>) {
         let _ = caller;
     }

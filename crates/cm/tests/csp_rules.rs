@@ -440,3 +440,98 @@ fn an_implicit_add_skips_ancestors_the_csp_created_with_their_parent() {
         "Fixed came with pkg"
     );
 }
+
+/// A CSP of one leaf, `PREFIX/x`, that logs the caller it was last told at every call.
+struct CallerLog {
+    prefix: String,
+    told: String,
+    log: Calls,
+}
+
+impl CallerLog {
+    fn record(&self, call: &str) {
+        let entry = format!("{call} by {}", self.told);
+        self.log.lock().unwrap().push(entry);
+    }
+}
+
+impl omadm_cm::Csp for CallerLog {
+    fn set_caller(&mut self, caller: &omadm_cm::Caller<'_>) {
+        self.told = format!("{:?}/{}", caller.server_id, caller.roles);
+        self.log.lock().unwrap().push("told".into());
+    }
+
+    fn node(&mut self, path: &str) -> Result<omadm_cm::CspNode, omadm_cm::CspError> {
+        self.record("node");
+        if path == self.prefix {
+            Ok(omadm_cm::CspNode::Interior {
+                children: vec!["x".to_owned()].into(),
+                type_: String::new(),
+            })
+        } else {
+            Ok(omadm_cm::CspNode::Leaf(text("v")))
+        }
+    }
+
+    fn replace(&mut self, _: &str, _: &omadm_cm::LeafValue<'_>) -> Result<(), omadm_cm::CspError> {
+        self.record("replace");
+        Ok(())
+    }
+}
+
+#[test]
+fn a_csp_knows_each_commands_caller_and_is_told_only_when_it_changes() {
+    let config = omadm_cm::Config {
+        root_acl: "Get=*&Replace=*".into(),
+        ..omadm_cm::Config::default()
+    };
+    let mut m = omadm_cm::Manager::open(Box::new(omadm_cm::MemoryStorage::new()), config).unwrap();
+    let logs: Vec<_> = ["./A", "./B"]
+        .into_iter()
+        .map(|prefix| {
+            let log = std::sync::Arc::default();
+            let csp = CallerLog {
+                prefix: prefix.into(),
+                told: "nobody".into(),
+                log: std::sync::Arc::clone(&log),
+            };
+            m.mount(prefix, Box::new(csp), roles::MANAGER).unwrap();
+            log
+        })
+        .collect();
+    let server = |id: &str| Principal::server(id, roles::MANAGER);
+    let steps = [
+        (server("s1"), "./A/x"),
+        (server("s1"), "./A/x"),
+        (server("s1"), "./B/x"),
+        (server("s2"), "./A/x"),
+        (local(), "./A/x"),
+        (server("s1"), "./B/x"),
+        (server("s1"), "./A/x"),
+    ];
+    let mut told = [0, 0];
+    for (who, target) in &steps {
+        m.get(who, target).unwrap();
+        m.replace(who, target, text("w")).unwrap();
+        // Every call saw the caller of its own command.
+        let by = match who {
+            Principal::Server { server_id, roles } => {
+                format!("{:?}/{roles}", Some(server_id.as_str()))
+            }
+            Principal::Local { roles } => format!("None/{roles}"),
+        };
+        for (log, told) in logs.iter().zip(&mut told) {
+            let calls = std::mem::take(&mut *log.lock().unwrap());
+            *told += calls.iter().filter(|c| *c == "told").count();
+            for call in calls.iter().filter(|c| *c != "told") {
+                assert!(
+                    call.ends_with(&format!(" by {by}")),
+                    "{call} in {who:?} {target}"
+                );
+            }
+        }
+    }
+    // Told once per change of caller that reached it: A saw s1, s2, local, s1; B s1 twice
+    // (s2 and the local caller came between).
+    assert_eq!(told, [4, 2]);
+}

@@ -106,6 +106,8 @@ struct Mount {
     acl: String,
     /// An internal transaction was begun on this CSP and awaits its end.
     begun: bool,
+    /// The [`Manager::caller_epoch`] the CSP was last told the caller in (0: never).
+    told: u64,
 }
 
 /// The Configuration Manager. See the crate documentation.
@@ -127,6 +129,9 @@ pub struct Manager {
     single_step: bool,
     /// The principal of the command being run, handed to CSPs.
     caller: Option<Principal>,
+    /// Counts the changes of `caller` (from 1), so that a CSP is told the caller once
+    /// after each change rather than before every call.
+    caller_epoch: u64,
     /// `pending.len()` when the Atomic began.
     atomic_pending_mark: usize,
     now: Option<String>,
@@ -184,6 +189,7 @@ impl Manager {
             acl_memo: access::AclMemo::default(),
             single_step: false,
             caller: None,
+            caller_epoch: 1,
             atomic_pending_mark: 0,
             now: None,
             generation,
@@ -249,6 +255,7 @@ impl Manager {
             default_role,
             acl: String::new(),
             begun: false,
+            told: 0,
         });
         // Longest prefix first, so that ownership lookups find the deepest mount.
         self.mounts
@@ -298,6 +305,7 @@ impl Manager {
     fn set_caller(&mut self, who: &Principal) {
         if self.caller.as_ref() != Some(who) {
             self.caller = Some(who.clone());
+            self.caller_epoch += 1;
         }
     }
 
@@ -354,10 +362,14 @@ impl Manager {
                 roles: 0,
             },
         };
-        let csp = &mut self.mounts[i].csp;
+        let epoch = self.caller_epoch;
+        let mount = &mut self.mounts[i];
         match catch_unwind(AssertUnwindSafe(|| {
-            csp.set_caller(&caller);
-            f(csp.as_mut())
+            if mount.told != epoch {
+                mount.csp.set_caller(&caller);
+                mount.told = epoch;
+            }
+            f(mount.csp.as_mut())
         })) {
             Ok(result) => result.map_err(CmError::from),
             Err(_) => {
