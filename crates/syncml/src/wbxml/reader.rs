@@ -276,6 +276,13 @@ impl<'a> WbxmlSource<'a> {
     // In line: most leaves are one piece.
     #[inline(always)]
     fn first_piece(&mut self, bytes: &'a [u8]) -> Result<Cow<'a, str>, DecodeError> {
+        if self.charset == Charset::Utf8 {
+            // Nearly every string (as `chars`, without its call): borrowed, never charged.
+            return match self.known_utf8(bytes) {
+                Some(text) => Ok(Cow::Borrowed(text)),
+                None => Err(self.err(ErrorKind::InvalidUtf8)),
+            };
+        }
         let piece = self.chars(bytes)?;
         if let Cow::Owned(s) = &piece {
             self.budget.charge(2 * s.len(), self.token_start)?;
