@@ -384,3 +384,65 @@ fn verdicts_stay_right_across_many_places_servers_and_acl_changes() {
         }
     }
 }
+
+#[test]
+fn a_mount_points_acl_rules_the_csps_nodes_and_nothing_beside_them() {
+    let mut m = manager();
+    // Store nodes whose names start like the mount's, above and beside it.
+    m.add(&local(), "./V/xy", leaf("store")).unwrap();
+    m.add(&local(), "./Vx", leaf("store")).unwrap();
+    m.replace(&local(), "./V?prop=ACL", text("Get=*&Replace=s2"))
+        .unwrap();
+    m.mount("./V/x", Box::new(TestCsp::new("./V/x")), roles::MANAGER)
+        .unwrap();
+    m.add(&local(), "./V/x/a", leaf("1")).unwrap();
+    m.add(&local(), "./V/x/a/b", leaf("1")).unwrap_err();
+    m.add(
+        &local(),
+        "./V/x/c",
+        NewNode::Interior {
+            type_: String::new(),
+        },
+    )
+    .unwrap();
+    m.add(&local(), "./V/x/c/d", leaf("1")).unwrap();
+    // Without a mount ACL the CSP's nodes inherit the store's, above the mount point.
+    for target in ["./V/x", "./V/x/a", "./V/x/c/d"] {
+        assert!(m.get(&srv("s1"), target).is_ok(), "{target}");
+    }
+    assert_eq!(
+        m.replace(&srv("s1"), "./V/x/a", text("2"))
+            .unwrap_err()
+            .status,
+        425
+    );
+    m.replace(&srv("s2"), "./V/x/c/d", text("2")).unwrap();
+    // The mount point's ACL rules at it and at every depth below it.
+    m.set_mount_acl("./V/x", "Get=s1&Replace=s1").unwrap();
+    for target in ["./V/x", "./V/x/a", "./V/x/c", "./V/x/c/d"] {
+        assert!(m.get(&srv("s1"), target).is_ok(), "{target}");
+        assert_eq!(
+            m.get(&srv("s2"), target).unwrap_err().status,
+            425,
+            "{target}"
+        );
+    }
+    m.replace(&srv("s1"), "./V/x/a", text("3")).unwrap();
+    m.replace(&srv("s1"), "./V/x/c/d", text("3")).unwrap();
+    assert_eq!(
+        m.replace(&srv("s2"), "./V/x/c/d", text("4"))
+            .unwrap_err()
+            .status,
+        425
+    );
+    // Above and beside the mount, the store's ACLs still rule.
+    assert!(m.get(&srv("s2"), "./V/xy").is_ok());
+    assert!(m.get(&srv("s2"), "./Vx").is_ok());
+    m.replace(&srv("s2"), "./V/xy", text("5")).unwrap();
+    assert_eq!(
+        m.replace(&srv("s1"), "./V/xy", text("5"))
+            .unwrap_err()
+            .status,
+        425
+    );
+}

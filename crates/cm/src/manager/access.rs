@@ -55,20 +55,23 @@ impl Manager {
         // Up to the mount point every node is the CSP's (mounts do not nest: `mount`
         // refuses a prefix inside or above another), above it the store's.
         let mut p = path;
+        // `p` is always `path` or one of its ancestors, and `path` is the mount point or
+        // below it: `p` is the mount point exactly when it is as long.
+        let mount_point_len = self.mounts[i].prefix.as_str().len();
         loop {
+            let at_mount_point = p.len() == mount_point_len;
             // As `own_acl`, the mount point's ACL read in place; the CSP's refusal is an
             // answer here, not an error to report.
             let own = self.call_csp(i, false, |csp| Ok(csp.get_property(p, "ACL")));
             let mount = &self.mounts[i];
             let verdict = match own {
                 Ok(Ok(acl)) => (!acl.is_empty()).then(|| acl::permits(&acl, cmd, server_id)),
-                _ => (mount.prefix.as_str() == p && !mount.acl.is_empty())
+                _ => (at_mount_point && !mount.acl.is_empty())
                     .then(|| acl::permits(&mount.acl, cmd, server_id)),
             };
             if let Some(verdict) = verdict {
                 return verdict;
             }
-            let at_mount_point = mount.prefix.as_str() == p;
             match parent_str(p) {
                 Some(parent) if at_mount_point => {
                     return self.store_acl_permits(parent, cmd, server_id)
