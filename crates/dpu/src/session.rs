@@ -37,8 +37,9 @@ pub enum Trigger {
     },
 }
 
-/// How many server messages in a row may ask for more (Alert 1222) with nothing to exchange
-/// before the session ends with [`EndReason::ProtocolError`].
+/// How many server messages in a row may ask for more (Alert 1222) with nothing to exchange,
+/// or leave a large object the device awaits without its next chunk, before the session ends
+/// with [`EndReason::ProtocolError`].
 pub const MAX_IDLE_EXCHANGES: u32 = 4;
 
 /// The largest server message accepted when `max_msg_size` was announced: that size plus
@@ -661,13 +662,16 @@ impl Session {
 
         // A server that only keeps asking for the next message while neither side has
         // anything left to send is looping: end the session rather than ping-pong forever.
+        // So is one that leaves a large object unfinished and sends nothing more of it
+        // (messages ended with Final, which the device would answer with Alert 1222 for
+        // the next chunk, forever): only a message with a command in it is progress.
         let substantive = msg.body.commands.iter().any(|c| match c {
             Command::Status(_) | Command::Results(_) => false,
             Command::Alert(a) => a.code() != Some(1222),
             _ => true,
         });
-        if !substantive && !msg.body.is_final && outbox_was_empty && !self.large_object.is_pending()
-        {
+        let asks_for_more = !msg.body.is_final || self.large_object.is_pending();
+        if !substantive && asks_for_more && outbox_was_empty {
             self.idle_exchanges += 1;
             if self.idle_exchanges > MAX_IDLE_EXCHANGES {
                 log::warn!(

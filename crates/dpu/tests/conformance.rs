@@ -1197,6 +1197,41 @@ fn a_server_that_only_keeps_asking_for_more_is_cut_off() {
     );
 }
 
+#[test]
+fn a_server_that_drops_a_large_object_and_ends_its_messages_is_cut_off() {
+    // Found by the session_pair fuzz target: the reference server forgot the session (its
+    // header Status 404) after the first chunk of a large object, and answered every Alert
+    // 1222 with a Final message holding only that Status; the device asked for the next
+    // chunk forever.
+    let (mut m, mut s) = started();
+    let chunk = r#"<Add><CmdID>2</CmdID><Item><Target><LocURI>./Vendor/memory/big</LocURI></Target><Meta><Size xmlns="syncml:metinf">100</Size></Meta><Data>abc</Data><MoreData/></Item></Add>"#;
+    let first = reply(&mut s, &mut m, &server_msg("1", 2, chunk, false));
+    assert_eq!(code_for(&first, "2"), [213]);
+    let mut replies = 0;
+    for msg_id in 3..40 {
+        match s
+            .handle(&mut m, &server_msg("1", msg_id, "", true))
+            .unwrap()
+        {
+            Some(_) => replies += 1,
+            None => break,
+        }
+    }
+    assert_eq!(replies, omadm_dpu::MAX_IDLE_EXCHANGES);
+    let mut ended = None;
+    while let Some(e) = s.poll_event() {
+        if let omadm_dpu::Event::Ended(r) = e {
+            ended = Some(r);
+        }
+    }
+    assert!(
+        matches!(ended, Some(omadm_dpu::EndReason::ProtocolError(_))),
+        "{ended:?}"
+    );
+    // Nothing of the unfinished object was added.
+    assert!(m.inspect("./Vendor/memory/big").is_err());
+}
+
 // ---- Issue 12: nothing from an unauthenticated server is believed ------------------------
 
 fn md5_server_config(nonce: &[u8]) -> SessionConfig {
