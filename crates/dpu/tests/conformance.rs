@@ -1174,10 +1174,23 @@ fn every_server_sample_is_answered_command_by_command() {
 fn a_server_that_only_keeps_asking_for_more_is_cut_off() {
     let (mut m, mut s) = started();
     let more = r#"<Alert><CmdID>2</CmdID><Data>1222</Data></Alert>"#;
+    assert_cut_off_after_idle_exchanges(&mut s, &mut m, 2, more, false);
+}
+
+/// Sends the server message holding `body` (with Final when `is_final`) again and again,
+/// from MsgID `from` on, and asserts that the device answers it `MAX_IDLE_EXCHANGES` times
+/// and then ends the session with a protocol error.
+fn assert_cut_off_after_idle_exchanges(
+    s: &mut Session,
+    m: &mut Manager,
+    from: u32,
+    body: &str,
+    is_final: bool,
+) {
     let mut replies = 0;
-    for msg_id in 2..20 {
+    for msg_id in from..from + 40 {
         match s
-            .handle(&mut m, &server_msg("1", msg_id, more, false))
+            .handle(m, &server_msg("1", msg_id, body, is_final))
             .unwrap()
         {
             Some(_) => replies += 1,
@@ -1207,27 +1220,7 @@ fn a_server_that_drops_a_large_object_and_ends_its_messages_is_cut_off() {
     let chunk = r#"<Add><CmdID>2</CmdID><Item><Target><LocURI>./Vendor/memory/big</LocURI></Target><Meta><Size xmlns="syncml:metinf">100</Size></Meta><Data>abc</Data><MoreData/></Item></Add>"#;
     let first = reply(&mut s, &mut m, &server_msg("1", 2, chunk, false));
     assert_eq!(code_for(&first, "2"), [213]);
-    let mut replies = 0;
-    for msg_id in 3..40 {
-        match s
-            .handle(&mut m, &server_msg("1", msg_id, "", true))
-            .unwrap()
-        {
-            Some(_) => replies += 1,
-            None => break,
-        }
-    }
-    assert_eq!(replies, omadm_dpu::MAX_IDLE_EXCHANGES);
-    let mut ended = None;
-    while let Some(e) = s.poll_event() {
-        if let omadm_dpu::Event::Ended(r) = e {
-            ended = Some(r);
-        }
-    }
-    assert!(
-        matches!(ended, Some(omadm_dpu::EndReason::ProtocolError(_))),
-        "{ended:?}"
-    );
+    assert_cut_off_after_idle_exchanges(&mut s, &mut m, 3, "", true);
     // Nothing of the unfinished object was added.
     assert!(m.inspect("./Vendor/memory/big").is_err());
 }
