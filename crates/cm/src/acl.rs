@@ -115,8 +115,9 @@ impl Acl {
                 }
             }
             None => {
-                self.entries.push((cmd, vec![id.to_owned()]));
-                self.entries.sort_by_key(|(c, _)| *c);
+                // In command order (what `Display` writes), each command once.
+                let at = self.entries.partition_point(|(c, _)| *c < cmd);
+                self.entries.insert(at, (cmd, vec![id.to_owned()]));
             }
         }
     }
@@ -141,9 +142,8 @@ impl Acl {
 
 impl fmt::Display for Acl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut entries = self.entries.clone();
-        entries.sort_by_key(|(c, _)| *c);
-        for (i, (cmd, ids)) in entries.iter().enumerate() {
+        // (`grant` keeps the entries in command order.)
+        for (i, (cmd, ids)) in self.entries.iter().enumerate() {
             if i > 0 {
                 f.write_str("&")?;
             }

@@ -249,17 +249,21 @@ impl Manager {
                 }
             }
         }
-        self.mounts.push(Mount {
-            prefix,
-            csp,
-            default_role,
-            acl: String::new(),
-            begun: false,
-            told: 0,
-        });
-        // Longest prefix first, so that ownership lookups find the deepest mount.
-        self.mounts
-            .sort_by_key(|m| std::cmp::Reverse(m.prefix.depth()));
+        // Deepest prefix first, so that ownership lookups find the deepest mount; after the
+        // mounts as deep, in the order they were made.
+        let depth = prefix.depth();
+        let at = self.mounts.partition_point(|m| m.prefix.depth() >= depth);
+        self.mounts.insert(
+            at,
+            Mount {
+                prefix,
+                csp,
+                default_role,
+                acl: String::new(),
+                begun: false,
+                told: 0,
+            },
+        );
         Ok(())
     }
 

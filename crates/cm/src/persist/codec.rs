@@ -251,8 +251,10 @@ pub fn encode_snapshot<'a>(
     nodes: impl Iterator<Item = (&'a String, &'a Node)>,
 ) -> Vec<u8> {
     let mut nodes: Vec<_> = nodes.collect();
-    // Parents before children, so that loading can link each node as it comes.
-    nodes.sort_by(|a, b| (a.0.matches('/').count(), a.0).cmp(&(b.0.matches('/').count(), b.0)));
+    // Parents before children, so that loading can link each node as it comes: in the
+    // order of the paths' text, where a path comes before every path it is a prefix of.
+    // (Earlier versions wrote them in order of depth, also parents first: both load.)
+    nodes.sort_unstable_by(|a, b| a.0.cmp(b.0));
     let changes: Vec<Change> = nodes
         .into_iter()
         .map(|(p, n)| Change::Put(p.clone(), n.clone()))
@@ -332,6 +334,37 @@ mod tests {
         let mut bad = snap.clone();
         *bad.last_mut().unwrap() ^= 1;
         assert!(decode_snapshot(&bad).is_err());
+    }
+
+    #[test]
+    fn a_snapshot_puts_every_parent_before_its_children() {
+        // Names that sort before `/` (`-`, `!`, `.`) and after it, at several depths.
+        let paths = [
+            "./a/b/c", "./a-b", "./a", "./a!", "./a/b", "./a.x/y", "./a.x", "./b", ".", "./a/b-c",
+        ];
+        let nodes: Vec<(String, Node)> = paths
+            .iter()
+            .map(|p| (p.to_string(), Node::interior("")))
+            .collect();
+        let snap = encode_snapshot(1, nodes.iter().map(|(p, n)| (p, n)));
+        let (_, changes) = decode_snapshot(&snap).unwrap();
+        let order: Vec<&str> = changes
+            .iter()
+            .map(|c| match c {
+                Change::Put(p, _) => p.as_str(),
+                Change::Remove(p) => panic!("a snapshot removes nothing: {p}"),
+            })
+            .collect();
+        assert_eq!(order.len(), paths.len());
+        for (i, path) in order.iter().enumerate() {
+            if let Some(parent) = crate::uri::parent_str(path) {
+                let at = order.iter().position(|p| *p == parent);
+                assert!(
+                    at.is_some_and(|at| at < i),
+                    "{parent} after {path}: {order:?}"
+                );
+            }
+        }
     }
 
     #[test]
