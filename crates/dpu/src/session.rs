@@ -477,7 +477,7 @@ impl Session {
         limits.max_input_bytes = limits
             .max_input_bytes
             .min(usize::try_from(accepted).unwrap_or(usize::MAX));
-        let (msg, _) = decode_lenient(bytes, &limits).map_err(SessionError::Undecodable)?;
+        let (msg, encoding) = decode_lenient(bytes, &limits).map_err(SessionError::Undecodable)?;
         if msg.header.session_id.trim() != self.session_id {
             return Err(SessionError::WrongSession {
                 got: omadm_syncml::printable(&msg.header.session_id)
@@ -561,6 +561,7 @@ impl Session {
                 self.config.encoding,
                 self.server_max_msg_size,
                 bytes.len(),
+                encoding,
             );
             let mut header_status = header_status;
             header_status.msg_ref = Cow::Borrowed(server_msg_id);

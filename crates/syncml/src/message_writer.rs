@@ -60,6 +60,14 @@ impl MessageWriter {
         MessageWriter { sink, commands: 0 }
     }
 
+    /// Octets the message's buffer has room for before it must grow.
+    pub fn capacity(&self) -> usize {
+        match &self.sink {
+            AnySink::Xml(s) => s.out.capacity(),
+            AnySink::Wbxml(s) => s.out.capacity(),
+        }
+    }
+
     /// Octets written so far.
     pub fn len(&self) -> usize {
         match &self.sink {
