@@ -256,6 +256,25 @@ pub trait Csp: Send {
         Err(CspError::NotAllowed)
     }
 
+    /// Whether [`Csp::add`], [`Csp::replace`] and [`Csp::delete`] check their target
+    /// themselves, whatever it is: `add` answers `AlreadyExists` for a node that exists,
+    /// `NotFound` when the parent is absent and `NotAllowed` below a leaf; `replace` answers
+    /// `NotFound` for an absent node and `NotAllowed` for an interior one; `delete` answers
+    /// `NotFound` for an absent node. Each does nothing when it refuses.
+    ///
+    /// Such a CSP is then called without being asked first ([`Csp::is_interior`]) whether
+    /// the target exists and what it is: one call a command rather than two or three. The
+    /// Manager asks only when a call or a check fails, so that every command is answered as
+    /// before (the same status, in the same order of checks). A CSP with internal
+    /// transactions may see a transaction begun and ended with nothing changed.
+    ///
+    /// The default, `false`, keeps the promises above: `add` is only called for an absent
+    /// node below an existing interior one, `replace` for an existing leaf, `delete` for an
+    /// existing node.
+    fn checks_targets(&self) -> bool {
+        false
+    }
+
     /// Copies the node at `source` (with its subtree) to `target`, both inside this CSP, for
     /// a CSP that can do it better than node by node (a native copy of an account). The
     /// target does not exist and its parent does. The default, `NotSupported`, lets the

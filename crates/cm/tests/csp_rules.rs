@@ -535,3 +535,126 @@ fn a_csp_knows_each_commands_caller_and_is_told_only_when_it_changes() {
     // (s2 and the local caller came between).
     assert_eq!(told, [4, 2]);
 }
+
+/// Each command's status and message (or success), then the CSP's nodes as `path=value`.
+type Answers = (Vec<Result<(), (u16, String)>>, Vec<String>);
+
+/// What each command of a fixed run answered (its status and message), and the CSP's nodes
+/// after the run, for a CSP at `./V` that checks its targets itself or not.
+fn answers(checks_targets: bool, who: &Principal, atomic: bool) -> Answers {
+    let mut m = manager();
+    let mut csp = TestCsp::new("./V");
+    csp.checks_targets = checks_targets;
+    let nodes = csp.nodes.clone();
+    m.mount("./V", Box::new(csp), roles::MANAGER).unwrap();
+    // Server a may do everything, b may only add and read.
+    m.set_mount_acl("./V", "Add=a+b&Get=*&Replace=a&Delete=a")
+        .unwrap();
+    m.add(&local(), "./V/leaf", leaf("1")).unwrap();
+    m.add(&local(), "./V/dir/x", leaf("2")).unwrap();
+    let int = |s: &str| omadm_cm::LeafValue {
+        data: s.as_bytes().to_vec().into(),
+        format: "int".into(),
+        type_: "".into(),
+    };
+    if atomic {
+        m.begin_atomic().unwrap();
+    }
+    let interior = || NewNode::Interior {
+        type_: String::new(),
+    };
+    let results = vec![
+        m.add(who, "./V/new", leaf("n")),
+        m.add(who, "./V/leaf", leaf("x")),
+        m.add(who, "./V/leaf/below", leaf("x")),
+        m.add(who, "./V/p/q/r", leaf("x")),
+        m.add(who, "./V/dir", leaf("x")),
+        m.add(who, "./V/dir2", interior()),
+        m.add(who, "./V/bad", NewNode::Leaf(int("abc"))),
+        m.add(who, "./V/leaf", NewNode::Leaf(int("abc"))),
+        m.add(who, "./V/none/bad", NewNode::Leaf(int("abc"))),
+        m.add(who, "./V", leaf("x")),
+        m.replace(who, "./V/leaf", text("y")),
+        m.replace(who, "./V/missing", text("y")),
+        m.replace(who, "./V/dir", text("y")),
+        m.replace(who, "./V/leaf", int("abc")),
+        m.replace(who, "./V/missing", int("abc")),
+        m.replace(who, "./V/dir", int("abc")),
+        m.replace(who, "./V", text("y")),
+        m.delete(who, "./V/missing"),
+        m.delete(who, "./V/leaf"),
+        m.delete(who, "./V/leaf"),
+        m.delete(who, "./V/dir"),
+        m.delete(who, "./V"),
+    ];
+    if atomic {
+        m.commit_atomic().unwrap();
+    }
+    let results = results
+        .into_iter()
+        .map(|r| r.map_err(|e| (e.status, e.message.to_string())))
+        .collect();
+    let left = nodes
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| format!("{k}={:?}", v.as_ref().map(|v| &v.data)))
+        .collect();
+    (results, left)
+}
+
+#[test]
+fn a_csp_checking_its_targets_gets_every_command_answered_as_before() {
+    for who in [
+        local(),
+        Principal::server("a", roles::MANAGER),
+        Principal::server("b", roles::MANAGER),
+    ] {
+        for atomic in [false, true] {
+            let (asked, asked_left) = answers(false, &who, atomic);
+            let (trusted, trusted_left) = answers(true, &who, atomic);
+            for (i, (a, t)) in asked.iter().zip(&trusted).enumerate() {
+                assert_eq!(a, t, "command {i} by {who:?}, atomic {atomic}");
+            }
+            assert_eq!(asked_left, trusted_left, "{who:?}, atomic {atomic}");
+            // The run is not trivial: both answers and refusals of every kind.
+            let codes: Vec<u16> = asked
+                .iter()
+                .filter_map(|r| r.as_ref().err())
+                .map(|e| e.0)
+                .collect();
+            assert!(asked.iter().any(Result::is_ok), "{who:?}");
+            assert!(
+                codes.contains(&404) || codes.contains(&425),
+                "{who:?}: {codes:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_csp_checking_its_targets_is_not_asked_what_they_are_first() {
+    let mut m = manager();
+    let mut csp = TestCsp::new("./V");
+    csp.checks_targets = true;
+    let kinds = csp.kinds.clone();
+    m.mount("./V", Box::new(csp), roles::MANAGER).unwrap();
+    m.add(&local(), "./V/a", leaf("1")).unwrap();
+    m.replace(&local(), "./V/a", text("2")).unwrap();
+    m.delete(&local(), "./V/a").unwrap();
+    assert_eq!(*kinds.lock().unwrap(), Vec::<String>::new());
+    // A refusal is looked into: the node is absent.
+    assert_eq!(
+        m.replace(&local(), "./V/a", text("3")).unwrap_err().status,
+        404
+    );
+    // Without the promise the Manager asks before each change.
+    let mut m = manager();
+    let csp = TestCsp::new("./V");
+    let kinds = csp.kinds.clone();
+    m.mount("./V", Box::new(csp), roles::MANAGER).unwrap();
+    m.add(&local(), "./V/a", leaf("1")).unwrap();
+    m.replace(&local(), "./V/a", text("2")).unwrap();
+    m.delete(&local(), "./V/a").unwrap();
+    assert_eq!(kinds.lock().unwrap().len(), 4);
+}

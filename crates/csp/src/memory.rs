@@ -67,6 +67,12 @@ impl Csp for MemoryCsp {
         }
     }
 
+    /// Each change finds its node (and an Add its parent) in the map and refuses as the
+    /// trait asks: the Manager need not look first.
+    fn checks_targets(&self) -> bool {
+        true
+    }
+
     fn is_interior(&mut self, path: &str) -> Result<bool, CspError> {
         match self.nodes.get(path) {
             None => Err(CspError::NotFound),
@@ -181,6 +187,12 @@ mod tests {
         );
         assert_eq!(csp.add("./m/a/b/c", None), Err(CspError::NotAllowed));
         assert_eq!(csp.add("./m/x/y", None), Err(CspError::NotFound));
+        assert_eq!(csp.len(), 3);
+        // And the rest of what `checks_targets` promises.
+        assert!(csp.checks_targets());
+        assert_eq!(csp.replace("./m/x", &leaf()), Err(CspError::NotFound));
+        assert_eq!(csp.replace("./m/a", &leaf()), Err(CspError::NotAllowed));
+        assert_eq!(csp.delete("./m/x"), Err(CspError::NotFound));
         assert_eq!(csp.len(), 3);
     }
 }

@@ -352,6 +352,9 @@ impl Manager {
 
     fn add_at(&mut self, who: &Principal, uri: &NodeUri, node: NewNode) -> Result<(), CmError> {
         let path = uri.as_str();
+        if self.add_in_checking_csp(who, path, &node)? {
+            return Ok(());
+        }
         if uri.is_root() || self.kind(path)?.is_some() {
             return Err(CmError::already_exists([path, " exists"].concat()));
         }
@@ -410,22 +413,69 @@ impl Manager {
         self.create(who, uri, node)
     }
 
+    /// The common Add below the mount point of a CSP that checks its targets
+    /// ([`Csp::checks_targets`]), in one call: the checks that need no look at the tree
+    /// (Add on the parent, the value), then the CSP's `add`. `Ok(false)` when anything
+    /// refuses (the node exists, its parent does not or is a leaf, a check fails): nothing
+    /// was changed, and the general way finds and reports what is wrong.
+    fn add_in_checking_csp(
+        &mut self,
+        who: &Principal,
+        path: &str,
+        node: &NewNode,
+    ) -> Result<bool, CmError> {
+        let Some(i) = self.owner(path) else {
+            return Ok(false);
+        };
+        if !self.mounts[i].checks_targets || path.len() == self.mounts[i].prefix.as_str().len() {
+            return Ok(false);
+        }
+        let parent = parent_str(path).expect("below a mount point");
+        if self.check_add(who, parent, path).is_err() {
+            return Ok(false);
+        }
+        let value = match node {
+            NewNode::Leaf(v) => {
+                if crate::format::check_value(&v.format, &v.data).is_err() {
+                    return Ok(false);
+                }
+                Some(v)
+            }
+            NewNode::Interior { .. } => None,
+        };
+        match self.add_to_csp(i, path, value) {
+            Ok(()) => Ok(true),
+            Err(e) if matches!(e.status, 404 | 405 | 418) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Adds the node at `path` to the CSP of mount `i`, undone with the transaction.
+    fn add_to_csp(
+        &mut self,
+        i: usize,
+        path: &str,
+        value: Option<&LeafValue>,
+    ) -> Result<(), CmError> {
+        self.call_csp(i, true, |csp| csp.add(path, value))?;
+        if self.mounts[i].csp.tx_mode() == TxMode::External && self.keep_undo() {
+            self.undo.push(Step::CspDelete {
+                mount: i,
+                path: path.to_owned(),
+            });
+        }
+        Ok(())
+    }
+
     /// Creates one node whose parent exists.
     fn create(&mut self, who: &Principal, uri: &NodeUri, node: NewNode) -> Result<(), CmError> {
         let path = uri.as_str();
         if let Some(i) = self.owner(path) {
-            let value = match node {
+            let value = match &node {
                 NewNode::Leaf(v) => Some(v),
                 NewNode::Interior { .. } => None,
             };
-            self.call_csp(i, true, |csp| csp.add(path, value.as_ref()))?;
-            if self.mounts[i].csp.tx_mode() == TxMode::External && self.keep_undo() {
-                self.undo.push(Step::CspDelete {
-                    mount: i,
-                    path: path.to_owned(),
-                });
-            }
-            return Ok(());
+            return self.add_to_csp(i, path, value);
         }
         let mut new = match node {
             NewNode::Interior { type_ } => Node::interior(&type_),
@@ -476,6 +526,20 @@ impl Manager {
         let path = uri.as_str();
         if let Some(i) = self.owner(path) {
             if !value.format.is_empty() && !self.keep_undo() {
+                if self.mounts[i].checks_targets
+                    && self.check(who, path, AclCommand::Replace).is_ok()
+                    && crate::format::check_value(&value.format, &value.data).is_ok()
+                {
+                    // The CSP says itself when the node is absent or interior (then the
+                    // way below finds which, and names it).
+                    match self.call_csp(i, true, |csp| csp.replace(path, &value)) {
+                        Err(e) if e.status == 404 => {
+                            return Err(CmError::not_found([path, " not found"].concat()))
+                        }
+                        Err(e) if e.status == 405 => {}
+                        done => return done,
+                    }
+                }
                 // Neither the old value (for undo) nor its format is needed: the CSP is
                 // asked whether the node is a leaf, not for a copy of it.
                 let interior = self
@@ -663,6 +727,22 @@ impl Manager {
         let path = uri.as_str();
         if uri.is_root() {
             return Err(CmError::not_allowed("the root cannot be deleted"));
+        }
+        if let Some(i) = self.owner(path) {
+            // A CSP that checks its targets says itself when the node is absent; a refused
+            // check goes the general way, which tells an absent node from a denied one.
+            let keeps_copy = self.mounts[i].csp.tx_mode() == TxMode::External && self.keep_undo();
+            if self.mounts[i].checks_targets
+                && !keeps_copy
+                && self.check(who, path, AclCommand::Delete).is_ok()
+            {
+                return match self.call_csp(i, true, |csp| csp.delete(path)) {
+                    Err(e) if e.status == 404 => {
+                        Err(CmError::not_found([path, " not found"].concat()))
+                    }
+                    done => done,
+                };
+            }
         }
         if self.kind(path)?.is_none() {
             return Err(CmError::not_found([path, " not found"].concat()));

@@ -108,6 +108,8 @@ struct Mount {
     begun: bool,
     /// The [`Manager::caller_epoch`] the CSP was last told the caller in (0: never).
     told: u64,
+    /// The CSP checks the targets of its changes itself ([`Csp::checks_targets`]).
+    checks_targets: bool,
 }
 
 /// The Configuration Manager. See the crate documentation.
@@ -257,6 +259,7 @@ impl Manager {
             at,
             Mount {
                 prefix,
+                checks_targets: csp.checks_targets(),
                 csp,
                 default_role,
                 acl: String::new(),

@@ -32,6 +32,10 @@ pub struct TestCsp {
     pub fixed_child: Option<String>,
     /// Every path `node` was asked for, in order.
     pub reads: Calls,
+    /// Checks the targets of its changes itself ([`Csp::checks_targets`]).
+    pub checks_targets: bool,
+    /// Every path `is_interior` was asked for, in order.
+    pub kinds: Calls,
 }
 
 impl TestCsp {
@@ -48,6 +52,8 @@ impl TestCsp {
             native_copy: false,
             fixed_child: None,
             reads: Arc::default(),
+            checks_targets: false,
+            kinds: Arc::default(),
         }
     }
 
@@ -89,6 +95,7 @@ impl Csp for TestCsp {
         }
     }
     fn is_interior(&mut self, path: &str) -> Result<bool, CspError> {
+        self.kinds.lock().unwrap().push(path.to_owned());
         match self.nodes.lock().unwrap().get(path) {
             None => Err(CspError::NotFound),
             Some(v) => Ok(v.is_none()),
@@ -100,6 +107,14 @@ impl Csp for TestCsp {
         let mut nodes = self.nodes.lock().unwrap();
         if nodes.contains_key(path) {
             return Err(CspError::AlreadyExists);
+        }
+        if self.checks_targets {
+            let parent = &path[..path.rfind('/').unwrap_or(0)];
+            match nodes.get(parent) {
+                None => return Err(CspError::NotFound),
+                Some(Some(_)) => return Err(CspError::NotAllowed),
+                Some(None) => {}
+            }
         }
         nodes.insert(path.to_owned(), value.map(LeafValue::to_static));
         if let (None, Some(fixed)) = (value, &self.fixed_child) {
@@ -124,9 +139,15 @@ impl Csp for TestCsp {
         self.log(format!("delete {path}"));
         self.check(path)?;
         let mut nodes = self.nodes.lock().unwrap();
+        if self.checks_targets && !nodes.contains_key(path) {
+            return Err(CspError::NotFound);
+        }
         let prefix = format!("{path}/");
         nodes.retain(|k, _| k != path && !k.starts_with(&prefix));
         Ok(())
+    }
+    fn checks_targets(&self) -> bool {
+        self.checks_targets
     }
     fn copy(&mut self, source: &str, target: &str) -> Result<(), CspError> {
         if !self.native_copy {
