@@ -4,7 +4,7 @@
 mod common;
 use common::*;
 use omadm_cm::roles;
-use omadm_cm::{ExecOutcome, NewNode, Principal};
+use omadm_cm::{ExecOutcome, Manager, NewNode, Principal};
 
 fn local() -> Principal {
     Principal::Local {
@@ -541,12 +541,19 @@ type Answers = (Vec<Result<(), (u16, String)>>, Vec<String>);
 
 /// What each command of a fixed run answered (its status and message), and the CSP's nodes
 /// after the run, for a CSP at `./V` that checks its targets itself or not.
-fn answers(checks_targets: bool, who: &Principal, atomic: bool) -> Answers {
+/// A manager with a test CSP at `./V` that checks its targets or not, and what `watch` took
+/// from the CSP before it was mounted.
+fn mounted_at_v<T>(checks_targets: bool, watch: impl FnOnce(&TestCsp) -> T) -> (Manager, T) {
     let mut m = manager();
     let mut csp = TestCsp::new("./V");
     csp.checks_targets = checks_targets;
-    let nodes = csp.nodes.clone();
+    let watched = watch(&csp);
     m.mount("./V", Box::new(csp), roles::MANAGER).unwrap();
+    (m, watched)
+}
+
+fn answers(checks_targets: bool, who: &Principal, atomic: bool) -> Answers {
+    let (mut m, nodes) = mounted_at_v(checks_targets, |csp| csp.nodes.clone());
     // Server a may do everything, b may only add and read.
     m.set_mount_acl("./V", "Add=a+b&Get=*&Replace=a&Delete=a")
         .unwrap();
@@ -634,11 +641,7 @@ fn a_csp_checking_its_targets_gets_every_command_answered_as_before() {
 
 #[test]
 fn a_csp_checking_its_targets_is_not_asked_what_they_are_first() {
-    let mut m = manager();
-    let mut csp = TestCsp::new("./V");
-    csp.checks_targets = true;
-    let kinds = csp.kinds.clone();
-    m.mount("./V", Box::new(csp), roles::MANAGER).unwrap();
+    let (mut m, kinds) = mounted_at_v(true, |csp| csp.kinds.clone());
     m.add(&local(), "./V/a", leaf("1")).unwrap();
     m.replace(&local(), "./V/a", text("2")).unwrap();
     m.delete(&local(), "./V/a").unwrap();
@@ -649,10 +652,7 @@ fn a_csp_checking_its_targets_is_not_asked_what_they_are_first() {
         404
     );
     // Without the promise the Manager asks before each change.
-    let mut m = manager();
-    let csp = TestCsp::new("./V");
-    let kinds = csp.kinds.clone();
-    m.mount("./V", Box::new(csp), roles::MANAGER).unwrap();
+    let (mut m, kinds) = mounted_at_v(false, |csp| csp.kinds.clone());
     m.add(&local(), "./V/a", leaf("1")).unwrap();
     m.replace(&local(), "./V/a", text("2")).unwrap();
     m.delete(&local(), "./V/a").unwrap();
