@@ -430,7 +430,9 @@ impl Manager {
         if !self.mounts[i].checks_targets || path.len() == self.mounts[i].prefix.as_str().len() {
             return Ok(false);
         }
-        let parent = parent_str(path).expect("below a mount point");
+        let Some(parent) = parent_str(path) else {
+            return Ok(false);
+        };
         if self.check_add(who, parent, path).is_err() {
             return Ok(false);
         }
