@@ -460,7 +460,7 @@ impl Manager {
         value: Option<&LeafValue>,
     ) -> Result<(), CmError> {
         self.call_csp(i, true, |csp| csp.add(path, value))?;
-        if self.mounts[i].csp.tx_mode() == TxMode::External && self.keep_undo() {
+        if self.keeps_csp_copy(i) {
             self.undo.push(Step::CspDelete {
                 mount: i,
                 path: path.to_owned(),
@@ -586,7 +586,7 @@ impl Manager {
             }
             Found::Csp(i, CspNode::Leaf(old)) => {
                 self.call_csp(i, true, |csp| csp.replace(path, &value))?;
-                if self.mounts[i].csp.tx_mode() == TxMode::External && self.keep_undo() {
+                if self.keeps_csp_copy(i) {
                     self.undo.push(Step::CspReplace {
                         mount: i,
                         path: path.to_owned(),
@@ -730,27 +730,20 @@ impl Manager {
         if uri.is_root() {
             return Err(CmError::not_allowed("the root cannot be deleted"));
         }
-        if let Some(i) = self.owner(path) {
-            // A CSP that checks its targets says itself when the node is absent; a refused
-            // check goes the general way, which tells an absent node from a denied one.
-            let keeps_copy = self.mounts[i].csp.tx_mode() == TxMode::External && self.keep_undo();
-            if self.mounts[i].checks_targets
-                && !keeps_copy
-                && self.check(who, path, AclCommand::Delete).is_ok()
-            {
-                return match self.call_csp(i, true, |csp| csp.delete(path)) {
-                    Err(e) if e.status == 404 => {
-                        Err(CmError::not_found([path, " not found"].concat()))
-                    }
-                    done => done,
-                };
+        let owner = self.owner(path);
+        // A CSP that checks its targets, with nothing to copy for undo, says itself when the
+        // node is absent: it is not asked first. A refused check goes the general way, which
+        // tells an absent node from a denied one.
+        let trusted = owner
+            .is_some_and(|i| self.mounts[i].checks_targets && !self.keeps_csp_copy(i))
+            && self.check(who, path, AclCommand::Delete).is_ok();
+        if !trusted {
+            if self.kind(path)?.is_none() {
+                return Err(CmError::not_found([path, " not found"].concat()));
             }
+            self.check(who, path, AclCommand::Delete)?;
         }
-        if self.kind(path)?.is_none() {
-            return Err(CmError::not_found([path, " not found"].concat()));
-        }
-        self.check(who, path, AclCommand::Delete)?;
-        match self.owner(path) {
+        match owner {
             None => {
                 if self.mounts.iter().any(|m| m.prefix.starts_with(uri)) {
                     return Err(CmError::not_allowed(format!(
@@ -761,20 +754,29 @@ impl Manager {
                 Ok(())
             }
             Some(i) => {
-                let external = self.mounts[i].csp.tx_mode() == TxMode::External;
-                let saved = if external && self.keep_undo() {
+                let saved = if self.keeps_csp_copy(i) {
                     let node = self.call_csp(i, false, |csp| csp.node(path))?;
                     Some(self.capture(i, path, node)?)
                 } else {
                     None
                 };
-                self.call_csp(i, true, |csp| csp.delete(path))?;
+                self.call_csp(i, true, |csp| csp.delete(path))
+                    .map_err(|e| match e.status {
+                        404 if trusted => CmError::not_found([path, " not found"].concat()),
+                        _ => e,
+                    })?;
                 if let Some(nodes) = saved {
                     self.undo.push(Step::CspRestore { mount: i, nodes });
                 }
                 Ok(())
             }
         }
+    }
+
+    /// Whether a change in the CSP of mount `i` must keep a copy of what it changes, to undo
+    /// it with the transaction (the CSP leaves transactions to the Manager).
+    fn keeps_csp_copy(&self, i: usize) -> bool {
+        self.mounts[i].csp.tx_mode() == TxMode::External && self.keep_undo()
     }
 
     /// A CSP subtree as (path, value) pairs, parents first, to re-create it on rollback.
