@@ -303,6 +303,17 @@ pub trait Csp: Send {
         Err(CspError::NotSupported)
     }
 
+    /// Whether this CSP keeps run-time properties of its own. `false` promises that
+    /// [`Csp::get_property`] answers `NotSupported` for every node and name, as the default
+    /// method does: the Manager then answers from its defaults without calling it (the ACL of
+    /// a node is the mount point's as the device set it, else the store's above the mount),
+    /// so that a command's access check costs no call per level of its target.
+    ///
+    /// The default, `true`, asks.
+    fn keeps_properties(&self) -> bool {
+        true
+    }
+
     /// Sets a run-time property.
     fn set_property(&mut self, path: &str, name: &str, value: &str) -> Result<(), CspError> {
         let _ = (path, name, value);

@@ -49,4 +49,9 @@ impl Csp for DevDetailCsp {
     fn node(&mut self, path: &str) -> Result<CspNode, CspError> {
         self.tree.node(path)
     }
+
+    /// No run-time properties: ACLs and roles come from the mount point and above.
+    fn keeps_properties(&self) -> bool {
+        false
+    }
 }

@@ -70,4 +70,9 @@ impl Csp for DevInfoCsp {
         }
         self.tree.node(path)
     }
+
+    /// No run-time properties: ACLs and roles come from the mount point and above.
+    fn keeps_properties(&self) -> bool {
+        false
+    }
 }

@@ -73,6 +73,11 @@ impl Csp for MemoryCsp {
         true
     }
 
+    /// No run-time properties: ACLs and roles come from the mount point and above.
+    fn keeps_properties(&self) -> bool {
+        false
+    }
+
     fn is_interior(&mut self, path: &str) -> Result<bool, CspError> {
         match self.nodes.get(path) {
             None => Err(CspError::NotFound),

@@ -309,6 +309,11 @@ impl Csp for SyncAccountCsp {
         Ok(())
     }
 
+    /// No run-time properties: ACLs and roles come from the mount point and above.
+    fn keeps_properties(&self) -> bool {
+        false
+    }
+
     fn readable(&mut self, path: &str) -> bool {
         !path.ends_with("/Password")
     }

@@ -587,3 +587,61 @@ fn an_atomic_cannot_slip_a_duplicate_in() {
     d.m.rollback_atomic().unwrap();
     only_one_account_claims(&d, "funambol");
 }
+
+#[test]
+fn csps_promising_no_properties_answer_none() {
+    use omadm_cm::{Csp, CspError};
+    use omadm_csp::SyncAccountCsp;
+    let detail = DeviceDetail {
+        dev_typ: "phone".into(),
+        oem: "o".into(),
+        fw_v: "1".into(),
+        sw_v: "2".into(),
+        hw_v: "3".into(),
+    };
+    let mut memory = MemoryCsp::new("./Vendor/memory");
+    memory
+        .add("./Vendor/memory/a", Some(&LeafValue::text("1")))
+        .unwrap();
+    let csps: Vec<(Box<dyn Csp>, &[&str])> = vec![
+        (
+            Box::new(DevInfoCsp::new(&info())),
+            &["./DevInfo", "./DevInfo/DevId", "./DevInfo/Ext"],
+        ),
+        (
+            Box::new(DevDetailCsp::new(&detail, &UriLimits::default(), true)),
+            &["./DevDetail", "./DevDetail/FwV"],
+        ),
+        (
+            Box::new(SyncAccountCsp::new("./Vendor/MSFT/ActiveSync")),
+            &[
+                "./Vendor/MSFT/ActiveSync",
+                "./Vendor/MSFT/ActiveSync/Accounts",
+            ],
+        ),
+        (Box::new(memory), &["./Vendor/memory", "./Vendor/memory/a"]),
+    ];
+    for (mut csp, paths) in csps {
+        // The promise the Manager relies on to skip asking: whatever node and name,
+        // `NotSupported` (the Manager's defaults then answer).
+        assert!(!csp.keeps_properties(), "{paths:?}");
+        for path in paths {
+            assert!(csp.node(path).is_ok(), "{path}");
+            for name in [
+                "ACL",
+                "msft:AccessRole",
+                "Title",
+                "Format",
+                "Type",
+                "Name",
+                "Size",
+            ] {
+                assert_eq!(
+                    csp.get_property(path, name),
+                    Err(CspError::NotSupported),
+                    "{path}?prop={name}"
+                );
+            }
+        }
+    }
+}

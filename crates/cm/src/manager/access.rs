@@ -54,10 +54,23 @@ impl Manager {
         };
         // Up to the mount point every node is the CSP's (mounts do not nest: `mount`
         // refuses a prefix inside or above another), above it the store's.
-        let mut p = path;
-        // `p` is always `path` or one of its ancestors, and `path` is the mount point or
-        // below it: `p` is the mount point exactly when it is as long.
+        // `path` is the mount point or below it.
         let mount_point_len = self.mounts[i].prefix.as_str().len();
+        if !self.mounts[i].keeps_properties {
+            // No node of the CSP has an ACL of its own: what the walk below finds without
+            // asking it.
+            let mount = &self.mounts[i];
+            if !mount.acl.is_empty() {
+                return acl::permits(&mount.acl, cmd, server_id);
+            }
+            return match parent_str(&path[..mount_point_len]) {
+                Some(parent) => self.store_acl_permits(parent, cmd, server_id),
+                None => acl::permits(DEFAULT_ROOT_ACL, cmd, server_id),
+            };
+        }
+        // `p` is always `path` or one of its ancestors: the mount point exactly when it is
+        // as long.
+        let mut p = path;
         loop {
             let at_mount_point = p.len() == mount_point_len;
             // As `own_acl`, the mount point's ACL read in place; the CSP's refusal is an
@@ -128,9 +141,7 @@ impl Manager {
     /// The node's own ACL property (empty when it inherits), or `None` if unknown.
     pub(super) fn own_acl(&mut self, path: &str) -> Option<String> {
         if let Some(i) = self.owner(path) {
-            let own = self
-                .call_csp(i, false, |csp| csp.get_property(path, "ACL"))
-                .ok();
+            let own = self.csp_property(i, path, "ACL").ok();
             // A CSP that keeps no ACL: its mount point's, as the device set it.
             return own.or_else(|| {
                 (self.mounts[i].prefix.as_str() == path && !self.mounts[i].acl.is_empty())
@@ -167,9 +178,7 @@ impl Manager {
     /// The node's own AccessRole, if it has one.
     pub(super) fn own_role(&mut self, path: &str) -> Option<u32> {
         if let Some(i) = self.owner(path) {
-            let text = self
-                .call_csp(i, false, |csp| csp.get_property(path, "msft:AccessRole"))
-                .ok()?;
+            let text = self.csp_property(i, path, "msft:AccessRole").ok()?;
             return text.trim().parse().ok();
         }
         self.store.get(path).and_then(|n| n.props.access_role)

@@ -285,7 +285,7 @@ impl Manager {
 
     fn get_property(&mut self, path: &str, found: &Found, name: &str) -> Result<String, CmError> {
         if let Found::Csp(i, _) = found {
-            match self.call_csp(*i, false, |csp| csp.get_property(path, name)) {
+            match self.csp_property(*i, path, name) {
                 Ok(v) => return Ok(v),
                 Err(e) if e.status == 406 => {}
                 Err(e) => return Err(e),

@@ -110,6 +110,8 @@ struct Mount {
     told: u64,
     /// The CSP checks the targets of its changes itself ([`Csp::checks_targets`]).
     checks_targets: bool,
+    /// The CSP keeps run-time properties ([`Csp::keeps_properties`]): it is asked for them.
+    keeps_properties: bool,
 }
 
 /// The Configuration Manager. See the crate documentation.
@@ -260,6 +262,7 @@ impl Manager {
             Mount {
                 prefix,
                 checks_targets: csp.checks_targets(),
+                keeps_properties: csp.keeps_properties(),
                 csp,
                 default_role,
                 acl: String::new(),
@@ -384,6 +387,15 @@ impl Manager {
                 Err(CmError::failed("CSP panicked"))
             }
         }
+    }
+
+    /// The CSP's property `name` of `path` (as [`Csp::get_property`] answers it); a CSP that
+    /// keeps none ([`Csp::keeps_properties`]) is not asked: `NotSupported`, its answer.
+    fn csp_property(&mut self, i: usize, path: &str, name: &str) -> Result<String, CmError> {
+        if !self.mounts[i].keeps_properties {
+            return Err(CspError::NotSupported.into());
+        }
+        self.call_csp(i, false, |csp| csp.get_property(path, name))
     }
 
     /// Makes every change since the last call durable (one journal record). The session

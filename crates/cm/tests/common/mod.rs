@@ -36,6 +36,10 @@ pub struct TestCsp {
     pub checks_targets: bool,
     /// Every path `is_interior` was asked for, in order.
     pub kinds: Calls,
+    /// Promises to keep no run-time properties ([`Csp::keeps_properties`] false).
+    pub keeps_no_properties: bool,
+    /// Every `path?prop=name` `get_property` was asked for, in order.
+    pub properties: Calls,
 }
 
 impl TestCsp {
@@ -54,6 +58,8 @@ impl TestCsp {
             reads: Arc::default(),
             checks_targets: false,
             kinds: Arc::default(),
+            keeps_no_properties: false,
+            properties: Arc::default(),
         }
     }
 
@@ -148,6 +154,16 @@ impl Csp for TestCsp {
     }
     fn checks_targets(&self) -> bool {
         self.checks_targets
+    }
+    fn get_property(&mut self, path: &str, name: &str) -> Result<String, CspError> {
+        self.properties
+            .lock()
+            .unwrap()
+            .push(format!("{path}?prop={name}"));
+        Err(CspError::NotSupported)
+    }
+    fn keeps_properties(&self) -> bool {
+        !self.keeps_no_properties
     }
     fn copy(&mut self, source: &str, target: &str) -> Result<(), CspError> {
         if !self.native_copy {
