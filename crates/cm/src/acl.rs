@@ -45,7 +45,18 @@ impl AclCommand {
     }
 
     fn from_name(name: &str) -> Option<AclCommand> {
-        AclCommand::ALL.into_iter().find(|c| c.name() == name)
+        AclCommand::from_octets(name.as_bytes())
+    }
+
+    fn from_octets(name: &[u8]) -> Option<AclCommand> {
+        match name {
+            b"Add" => Some(AclCommand::Add),
+            b"Delete" => Some(AclCommand::Delete),
+            b"Exec" => Some(AclCommand::Exec),
+            b"Get" => Some(AclCommand::Get),
+            b"Replace" => Some(AclCommand::Replace),
+            _ => None,
+        }
     }
 }
 
@@ -170,9 +181,62 @@ pub fn permits(text: &str, cmd: AclCommand, server_id: &str) -> bool {
     })
 }
 
+/// What the ACL text grants `server_id`, by command (`AclCommand as usize`): what
+/// [`permits`] answers for each command, in one pass over the text.
+pub fn verdicts(text: &str, server_id: &str) -> [bool; AclCommand::ALL.len()] {
+    let mut granted = [false; AclCommand::ALL.len()];
+    for entry in text.as_bytes().split(|&b| b == b'&') {
+        // A command's name holds no `=`: its entry's first `=` ends the name.
+        let Some(eq) = entry.iter().position(|&b| b == b'=') else {
+            continue;
+        };
+        let Some(cmd) = AclCommand::from_octets(&entry[..eq]) else {
+            continue;
+        };
+        let server_id = server_id.as_bytes();
+        granted[cmd as usize] |= entry[eq + 1..]
+            .split(|&b| b == b'+')
+            .any(|id| id == b"*" || id == server_id);
+    }
+    granted
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        #[test]
+        fn verdicts_are_what_permits_answers(
+            // ACL-like text: names, ids and separators, well formed or not.
+            pieces in proptest::collection::vec(
+                proptest::sample::select(vec![
+                    "Add", "Delete", "Exec", "Get", "Replace", "Copy", "add", "Ge", "=", "&",
+                    "+", "*", "a", "b", "ab", " ", "",
+                ]),
+                0..24,
+            ),
+            server in proptest::sample::select(vec!["a", "b", "ab", "*", "", "c"]),
+        ) {
+            let text = pieces.concat();
+            let verdicts = verdicts(&text, server);
+            for cmd in AclCommand::ALL {
+                proptest::prop_assert_eq!(
+                    verdicts[cmd as usize],
+                    permits(&text, cmd, server),
+                    "{:?} {:?} {:?}", text, cmd, server
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn verdicts_of_a_text_granting_each_command_differently() {
+        let text = "Add=a+b&Get=*&Replace=c&Exec=b&Exec=a";
+        assert_eq!(verdicts(text, "a"), [true, false, true, true, false]);
+        assert_eq!(verdicts(text, "c"), [false, false, false, true, true]);
+        assert_eq!(verdicts("", "a"), [false; 5]);
+    }
 
     #[test]
     fn acl_grammar_example_from_the_spec() {

@@ -13,9 +13,9 @@ const DEFAULT_ROOT_ACL: &str = "Add=*&Get=*";
 /// often in turn.
 const ACL_MEMO_ENTRIES: usize = 4;
 
-/// The ACLs in force at the nodes of the built-in store last looked up, true while the store
-/// is unchanged (its generation), so that the commands of a message walk each place's
-/// ancestors once.
+/// What the ACLs in force at the nodes of the built-in store last looked up grant one
+/// server, true while the store is unchanged (its generation), so that the commands of a
+/// message walk each place's ancestors and read its ACL once.
 #[derive(Debug, Default)]
 pub(super) struct AclMemo {
     /// The store's generation when the entries were looked up.
@@ -35,11 +35,10 @@ struct AclMemoEntry {
     valid: bool,
     /// The node looked up.
     path: String,
-    /// The ACL in force there (its own, an ancestor's, or the default for the root).
-    acl: String,
-    /// What that ACL answers the memo's server, by command (`AclCommand as usize`), once
-    /// asked.
-    verdicts: [Option<bool>; AclCommand::ALL.len()],
+    /// What the ACL in force there (its own, an ancestor's, or the default for the root)
+    /// grants the memo's server, by command (`AclCommand as usize`): all read in one pass
+    /// over the ACL, which is then not kept.
+    verdicts: [bool; AclCommand::ALL.len()],
 }
 
 impl Manager {
@@ -97,7 +96,7 @@ impl Manager {
 
     /// Whether the ACL in force at `path` of the store (no mount owns it: the nearest own
     /// ACL of it or its ancestors, else the default for the root) permits `cmd` to
-    /// `server_id`. The ACL and its verdicts are remembered while the store is unchanged.
+    /// `server_id`. Its verdicts are remembered while the store is unchanged.
     fn store_acl_permits(&mut self, path: &str, cmd: AclCommand, server_id: &str) -> bool {
         let generation = self.store.generation();
         let memo = &mut self.acl_memo;
@@ -126,16 +125,12 @@ impl Manager {
                 let entry = &mut memo.entries[i];
                 entry.path.clear();
                 entry.path.push_str(path);
-                entry.acl.clear();
-                entry.acl.push_str(acl);
-                entry.verdicts = Default::default();
+                entry.verdicts = acl::verdicts(acl, server_id);
                 entry.valid = true;
                 i
             }
         };
-        let entry = &mut memo.entries[i];
-        *entry.verdicts[cmd as usize]
-            .get_or_insert_with(|| acl::permits(&entry.acl, cmd, server_id))
+        memo.entries[i].verdicts[cmd as usize]
     }
 
     /// The node's own ACL property (empty when it inherits), or `None` if unknown.
