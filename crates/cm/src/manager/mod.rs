@@ -127,6 +127,9 @@ pub struct Manager {
     in_atomic: bool,
     /// The ACLs last looked up in the store (see [`access::AclMemo`]).
     acl_memo: access::AclMemo,
+    /// Some mount's internal transaction was begun ([`Mount::begun`]): the end of a command
+    /// looks through the mounts only then.
+    internal_begun: bool,
     /// The running command changes the tree in one CSP call at most, after which nothing
     /// of it can fail: outside an Atomic its undo steps would never be used, so none are
     /// recorded (see [`Manager::keep_undo`]).
@@ -191,6 +194,7 @@ impl Manager {
             undo: Vec::new(),
             in_atomic: false,
             acl_memo: access::AclMemo::default(),
+            internal_begun: false,
             single_step: false,
             caller: None,
             caller_epoch: 1,
@@ -351,6 +355,7 @@ impl Manager {
         {
             // Marked begun even if begin fails: every begin gets exactly one end.
             self.mounts[i].begun = true;
+            self.internal_begun = true;
             let csp = &mut self.mounts[i].csp;
             match catch_unwind(AssertUnwindSafe(|| csp.begin())) {
                 Ok(Ok(())) => {}

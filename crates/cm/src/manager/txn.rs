@@ -93,6 +93,9 @@ impl Manager {
     /// Ends the internal transactions of the CSPs touched since the last end: commit when
     /// `success`, else rollback. Returns false when an end failed.
     fn end_internal(&mut self, success: bool) -> bool {
+        if !std::mem::take(&mut self.internal_begun) {
+            return true;
+        }
         let mut ok = true;
         for i in 0..self.mounts.len() {
             if !self.mounts[i].begun {
