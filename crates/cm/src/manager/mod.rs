@@ -313,7 +313,6 @@ impl Manager {
         Ok(self.mounts.remove(i).csp)
     }
 
-    /// The mount owning a canonical path, if any.
     /// Records who issues the command being run (told to CSPs); copied only when it changes
     /// (a session's commands all come from one server).
     fn set_caller(&mut self, who: &Principal) {
@@ -323,6 +322,7 @@ impl Manager {
         }
     }
 
+    /// The mount owning a canonical path, if any.
     fn owner(&self, path: &str) -> Option<usize> {
         self.mounts.iter().position(|m| {
             let p = m.prefix.as_str();
