@@ -683,6 +683,12 @@ impl Csp for NativeCsp {
         }
     }
 
+    /// Without a `get_property` callback every property read answers `NotSupported` (the
+    /// header's "properties: omadm's defaults"): the Manager need not ask.
+    fn keeps_properties(&self) -> bool {
+        self.callbacks.get_property.is_some()
+    }
+
     fn set_property(&mut self, path: &str, name: &str, value: &str) -> Result<(), CspError> {
         let args = Args {
             property: name,
@@ -904,6 +910,23 @@ mod tests {
 
     fn gets() -> usize {
         GETS.with(Cell::get)
+    }
+
+    thread_local! {
+        /// `get_property` callbacks answered on this thread.
+        static PROPERTY_READS: Cell<usize> = const { Cell::new(0) };
+    }
+
+    /// A host that keeps no property of its own but has the callback: 406 to everything.
+    unsafe extern "C" fn no_property(
+        userdata: *mut c_void,
+        params: *const omadm_csp_params,
+        _: *mut omadm_csp_out,
+    ) -> u32 {
+        // SAFETY: called as a callback.
+        unsafe { open(userdata, params) };
+        PROPERTY_READS.with(|n| n.set(n.get() + 1));
+        406
     }
 
     /// Reads a view as the host does, checking the NUL after it (without allocating: the
@@ -1207,6 +1230,44 @@ mod tests {
             Some(&Some(b"3".to_vec()))
         );
         assert!(!host.nodes.contains_key("./Vendor/host/y"));
+    }
+
+    #[test]
+    fn a_native_csp_without_a_property_callback_is_not_asked_for_properties() {
+        // Server `a` may read the CSP's nodes (the mount point's ACL), `b` may not.
+        let answers = |csp: NativeCsp| {
+            let mut m = Manager::open(Box::new(MemoryStorage::new()), Config::default()).unwrap();
+            m.mount("./Vendor/host", Box::new(csp), roles::MANAGER)
+                .unwrap();
+            m.set_mount_acl("./Vendor/host", "Get=a").unwrap();
+            let before = PROPERTY_READS.with(Cell::get);
+            let statuses: Vec<Option<u16>> = ["a", "b"]
+                .into_iter()
+                .flat_map(|server| {
+                    let who = Principal::server(server, roles::MANAGER);
+                    ["./Vendor/host/dir/leaf", "./Vendor/host/dir?prop=Title"]
+                        .map(|target| m.get(&who, target).err().map(|e| e.status))
+                })
+                .collect();
+            (statuses, PROPERTY_READS.with(Cell::get) - before)
+        };
+        let mut host = new_host();
+        host.nodes.insert("./Vendor/host/dir".into(), None);
+        host.nodes
+            .insert("./Vendor/host/dir/leaf".into(), Some(b"v".to_vec()));
+        let without = native(&mut host);
+        assert!(!without.keeps_properties());
+        let mut with = native(&mut host);
+        with.callbacks.get_property = Some(no_property);
+        assert!(with.keeps_properties());
+        let (asked, reads) = answers(with);
+        let (not_asked, no_reads) = answers(without);
+        assert_eq!(asked, not_asked);
+        assert_eq!(asked, [None, None, Some(425), Some(425)]);
+        // With the callback the host is asked at each level of every check, and for the
+        // Title; without it never.
+        assert!(reads >= 6, "{reads}");
+        assert_eq!(no_reads, 0);
     }
 
     #[test]
