@@ -18,6 +18,16 @@ fn info() -> DeviceInfo {
     }
 }
 
+fn detail() -> DeviceDetail {
+    DeviceDetail {
+        dev_typ: "phone".into(),
+        oem: "o".into(),
+        fw_v: "1".into(),
+        sw_v: "2".into(),
+        hw_v: "3".into(),
+    }
+}
+
 fn account() -> DmAccount {
     DmAccount {
         server_id: "funambol".into(),
@@ -54,16 +64,9 @@ fn device_with(account_storage: MemoryStorage) -> Device {
         roles::MANAGER,
     )
     .unwrap();
-    let detail = DeviceDetail {
-        dev_typ: "phone".into(),
-        oem: "o".into(),
-        fw_v: "1".into(),
-        sw_v: "2".into(),
-        hw_v: "3".into(),
-    };
     m.mount(
         "./DevDetail",
-        Box::new(DevDetailCsp::new(&detail, &UriLimits::default(), true)),
+        Box::new(DevDetailCsp::new(&detail(), &UriLimits::default(), true)),
         roles::MANAGER,
     )
     .unwrap();
@@ -592,13 +595,6 @@ fn an_atomic_cannot_slip_a_duplicate_in() {
 fn csps_promising_no_properties_answer_none() {
     use omadm_cm::{Csp, CspError};
     use omadm_csp::SyncAccountCsp;
-    let detail = DeviceDetail {
-        dev_typ: "phone".into(),
-        oem: "o".into(),
-        fw_v: "1".into(),
-        sw_v: "2".into(),
-        hw_v: "3".into(),
-    };
     let mut memory = MemoryCsp::new("./Vendor/memory");
     memory
         .add("./Vendor/memory/a", Some(&LeafValue::text("1")))
@@ -609,7 +605,7 @@ fn csps_promising_no_properties_answer_none() {
             &["./DevInfo", "./DevInfo/DevId", "./DevInfo/Ext"],
         ),
         (
-            Box::new(DevDetailCsp::new(&detail, &UriLimits::default(), true)),
+            Box::new(DevDetailCsp::new(&detail(), &UriLimits::default(), true)),
             &["./DevDetail", "./DevDetail/FwV"],
         ),
         (
