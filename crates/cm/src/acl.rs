@@ -184,6 +184,7 @@ pub fn permits(text: &str, cmd: AclCommand, server_id: &str) -> bool {
 /// What the ACL text grants `server_id`, by command (`AclCommand as usize`): what
 /// [`permits`] answers for each command, in one pass over the text.
 pub fn verdicts(text: &str, server_id: &str) -> [bool; AclCommand::ALL.len()] {
+    let server_id = server_id.as_bytes();
     let mut granted = [false; AclCommand::ALL.len()];
     for entry in text.as_bytes().split(|&b| b == b'&') {
         // A command's name holds no `=`: its entry's first `=` ends the name.
@@ -193,7 +194,6 @@ pub fn verdicts(text: &str, server_id: &str) -> [bool; AclCommand::ALL.len()] {
         let Some(cmd) = AclCommand::from_octets(&entry[..eq]) else {
             continue;
         };
-        let server_id = server_id.as_bytes();
         granted[cmd as usize] |= entry[eq + 1..]
             .split(|&b| b == b'+')
             .any(|id| id == b"*" || id == server_id);

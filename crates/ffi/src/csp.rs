@@ -1251,13 +1251,16 @@ mod tests {
                 .collect();
             (statuses, PROPERTY_READS.with(Cell::get) - before)
         };
-        let mut host = new_host();
-        host.nodes.insert("./Vendor/host/dir".into(), None);
-        host.nodes
-            .insert("./Vendor/host/dir/leaf".into(), Some(b"v".to_vec()));
+        // A host each (a CSP holds its host as the userdata pointer).
+        let [mut host, mut other] = [new_host(), new_host()].map(|mut host| {
+            host.nodes.insert("./Vendor/host/dir".into(), None);
+            host.nodes
+                .insert("./Vendor/host/dir/leaf".into(), Some(b"v".to_vec()));
+            host
+        });
         let without = native(&mut host);
         assert!(!without.keeps_properties());
-        let mut with = native(&mut host);
+        let mut with = native(&mut other);
         with.callbacks.get_property = Some(no_property);
         assert!(with.keeps_properties());
         let (asked, reads) = answers(with);
