@@ -446,3 +446,47 @@ fn a_mount_points_acl_rules_the_csps_nodes_and_nothing_beside_them() {
         425
     );
 }
+
+#[test]
+fn places_inheriting_different_acls_keep_their_own_verdicts_in_any_order() {
+    // ./A and ./B hold ACLs of their own; ./AB (a name that starts as ./A does) and the rest
+    // inherit the root's: its own, or with none (a device configured so) the TND's default,
+    // which lets any server read. The servers each target lets read, for both roots.
+    let own_root = [
+        ("./A/x", "t"),
+        ("./AB/y", "s"),
+        ("./B/z", "u"),
+        ("./A/C/w", "t"),
+        ("./A", "t"),
+        ("./AB", "s"),
+        ("./B", "u"),
+        (".", "s"),
+    ];
+    let default_root = own_root.map(|(target, ids)| (target, if ids == "s" { "stu" } else { ids }));
+    for (root_acl, expected) in [("Add=*&Get=s", own_root), ("", default_root)] {
+        let config = Config {
+            root_acl: root_acl.into(),
+            ..Config::default()
+        };
+        let mut m = Manager::open(Box::new(MemoryStorage::new()), config).unwrap();
+        for target in ["./A/x", "./AB/y", "./B/z", "./A/C/w"] {
+            m.add(&local(), target, leaf("1")).unwrap();
+        }
+        m.replace(&local(), "./A?prop=ACL", text("Get=t")).unwrap();
+        m.replace(&local(), "./B?prop=ACL", text("Get=u")).unwrap();
+        // By one server at a time (the store's ACL lookups are remembered per server): more
+        // places than are remembered, asked in turn, forwards and backwards, twice.
+        for id in ["s", "t", "u", "s"] {
+            for _ in 0..2 {
+                for (target, ids) in expected.iter().chain(expected.iter().rev()) {
+                    let allowed = ids.contains(id);
+                    assert_eq!(
+                        m.get(&srv(id), target).is_ok(),
+                        allowed,
+                        "{root_acl:?}: {id} {target}"
+                    );
+                }
+            }
+        }
+    }
+}

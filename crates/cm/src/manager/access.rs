@@ -35,6 +35,9 @@ struct AclMemoEntry {
     valid: bool,
     /// The node looked up.
     path: String,
+    /// Where the ACL in force there was found: the length of the ancestor of `path` (or
+    /// `path` itself) that holds it, `None` for the root's default.
+    source: Option<usize>,
     /// What the ACL in force there (its own, an ancestor's, or the default for the root)
     /// grants the memo's server, by command (`AclCommand as usize`): all read in one pass
     /// over the ACL, which is then not kept.
@@ -111,21 +114,36 @@ impl Manager {
             Some(i) => i,
             None => {
                 let mut p = path;
-                let acl = loop {
+                let (source, acl) = loop {
                     if let Some(n) = self.store.get(p).filter(|n| !n.props.acl.is_empty()) {
-                        break n.props.acl.as_str();
+                        break (Some(p), n.props.acl.as_str());
                     }
                     match parent_str(p) {
                         Some(parent) => p = parent,
-                        None => break DEFAULT_ROOT_ACL,
+                        None => break (None, DEFAULT_ROOT_ACL),
                     }
                 };
+                // Places that inherit one ACL (the mounts' parents, below a root that holds
+                // the only ACL) share its verdicts: it is read once.
+                let shared = memo
+                    .entries
+                    .iter()
+                    .find(|e| {
+                        e.valid
+                            && match (e.source, source) {
+                                (Some(len), Some(holder)) => e.path.get(..len) == Some(holder),
+                                (None, None) => true,
+                                _ => false,
+                            }
+                    })
+                    .map(|e| e.verdicts);
                 let i = memo.next;
                 memo.next = (i + 1) % ACL_MEMO_ENTRIES;
                 let entry = &mut memo.entries[i];
                 entry.path.clear();
                 entry.path.push_str(path);
-                entry.verdicts = acl::verdicts(acl, server_id);
+                entry.source = source.map(str::len);
+                entry.verdicts = shared.unwrap_or_else(|| acl::verdicts(acl, server_id));
                 entry.valid = true;
                 i
             }
