@@ -11,7 +11,7 @@
 use crate::events::Sink;
 use crate::model::{
     Alert, Chal, Command, Container, Cred, DmVersion, Exec, Item, ItemCommand, ItemStatus,
-    Location, Meta, Results, Status, SyncHdr, SyncMl,
+    Location, Meta, NodeResults, Results, Status, SyncHdr, SyncMl,
 };
 use crate::tag::Tag;
 
@@ -204,6 +204,38 @@ pub(crate) fn emit_item_status<S: Sink>(status: &ItemStatus, cmd_id: &str, sink:
     }
     sink.leaf(Tag::Data, code);
     sink.end(Tag::Status);
+}
+
+/// Writes a Results held as the node it answers with: the same bytes as
+/// [`NodeResults::into_results`].
+pub(crate) fn emit_node_results<S: Sink>(results: &NodeResults, cmd_id: &str, sink: &mut S) {
+    sink.start(Tag::Results);
+    sink.leaf(Tag::CmdId, cmd_id);
+    sink.leaf(Tag::MsgRef, results.msg_ref);
+    sink.leaf(Tag::CmdRef, results.cmd_ref);
+    sink.start(Tag::Item);
+    sink.start(Tag::Source);
+    sink.leaf(Tag::LocUri, &results.uri);
+    sink.end(Tag::Source);
+    // What `emit_meta` writes for a Meta of a Format and a Type, without building one.
+    let (format, type_) = results.meta_fields();
+    if format.is_some() || type_.is_some() {
+        sink.start(Tag::Meta);
+        if let Some(format) = format {
+            sink.leaf(Tag::Format, format);
+        }
+        if let Some(type_) = type_ {
+            sink.leaf(Tag::Type, type_);
+        }
+        sink.end(Tag::Meta);
+    }
+    if let Some(data) = results.data() {
+        sink.start(Tag::Data);
+        sink.data(&data);
+        sink.end(Tag::Data);
+    }
+    sink.end(Tag::Item);
+    sink.end(Tag::Results);
 }
 
 fn emit_results<S: Sink>(results: &Results, cmd_id: &str, sink: &mut S) {

@@ -3,7 +3,7 @@
 //! straight into the message, measured as written, and taken back when it does not fit.
 
 use crate::emit;
-use crate::model::{Command, DmVersion, ItemStatus, SyncHdr};
+use crate::model::{Command, DmVersion, ItemStatus, NodeResults, SyncHdr};
 use crate::wbxml::writer::WbxmlSink;
 use crate::xml::writer::XmlSink;
 use crate::Encoding;
@@ -19,6 +19,7 @@ enum AnySink {
 enum Piece<'p, 'c> {
     Command(&'p Command<'c>),
     ItemStatus(&'p ItemStatus<'c>),
+    NodeResults(&'p NodeResults<'c>),
 }
 
 /// A message being written: the header and the opening of the body are written by
@@ -120,7 +121,19 @@ impl MessageWriter {
         self.write_numbered_within(Piece::ItemStatus(status), cmd_id, limit)
     }
 
+    /// As [`MessageWriter::push_numbered_within`] for a Results held as the node it
+    /// answers with: the same bytes as its [`NodeResults::into_results`], without building it.
+    pub fn push_node_results_within(
+        &mut self,
+        results: &NodeResults<'_>,
+        cmd_id: u32,
+        limit: usize,
+    ) -> Option<usize> {
+        self.write_numbered_within(Piece::NodeResults(results), cmd_id, limit)
+    }
+
     /// [`MessageWriter::write_within`] with CmdID `cmd_id`.
+    #[inline(always)]
     fn write_numbered_within(
         &mut self,
         piece: Piece<'_, '_>,
@@ -137,6 +150,8 @@ impl MessageWriter {
 
     /// Writes `piece` (with CmdID `cmd_id` when given) if the message stays within `limit`
     /// octets; else takes it back.
+    // In line: each caller passes one kind of piece, so each keeps only its own arms.
+    #[inline(always)]
     fn write_within(
         &mut self,
         piece: Piece<'_, '_>,
@@ -153,6 +168,12 @@ impl MessageWriter {
             }
             (AnySink::Wbxml(s), Piece::ItemStatus(status)) => {
                 emit::emit_item_status(status, cmd_id.unwrap_or(""), s)
+            }
+            (AnySink::Xml(s), Piece::NodeResults(results)) => {
+                emit::emit_node_results(results, cmd_id.unwrap_or(""), s)
+            }
+            (AnySink::Wbxml(s), Piece::NodeResults(results)) => {
+                emit::emit_node_results(results, cmd_id.unwrap_or(""), s)
             }
         }
         self.commands += 1;
@@ -200,7 +221,7 @@ impl MessageWriter {
 mod tests {
     use super::*;
     use crate::model::{
-        Alert, Item, ItemCommand, ItemStatus, Location, Meta, Status, SyncBody, SyncMl,
+        Alert, Item, ItemCommand, ItemStatus, Location, Meta, NodeResults, Status, SyncBody, SyncMl,
     };
 
     fn message() -> SyncMl<'static> {
@@ -291,6 +312,63 @@ mod tests {
                     built.finish(true),
                     "{encoding:?} {status:?}"
                 );
+            }
+        }
+    }
+
+    #[test]
+    fn a_node_results_is_written_as_the_results_it_stands_for() {
+        let header = message().header;
+        let values: [Option<&[u8]>; 5] = [
+            None,
+            Some(b""),
+            Some(b"en-<us> & \"q\""),
+            Some(b"\xff\x00\x01 not UTF-8"),
+            Some("caf\u{e9} ]]> \u{1F600}".as_bytes()),
+        ];
+        let kinds = [
+            ("chr", "text/plain"),
+            ("chr", ""),
+            ("node", ""),
+            ("int", "text/plain"),
+            ("b64", "application/x-&<type>"),
+            ("xml", "text/xml"),
+        ];
+        for encoding in [Encoding::Xml, Encoding::Wbxml] {
+            for value in values {
+                for (format, type_) in kinds {
+                    for uri in ["./a/b", "./x&y/<z>"] {
+                        let results = NodeResults {
+                            msg_ref: "12",
+                            cmd_ref: "3",
+                            uri: uri.into(),
+                            format: format.into(),
+                            type_: type_.into(),
+                            data: value.map(<[u8]>::to_vec),
+                        };
+                        let mut direct = MessageWriter::new(&header, encoding);
+                        let mut built = MessageWriter::new(&header, encoding);
+                        let len = direct.push_node_results_within(&results, 1000, usize::MAX);
+                        let expected = built.push_numbered_within(
+                            &Command::Results(results.clone().into_results()),
+                            1000,
+                            usize::MAX,
+                        );
+                        assert_eq!(len, expected);
+                        assert_eq!(direct.commands(), 1);
+                        // Beyond the limit: taken back whole (and the WBXML page with it).
+                        assert_eq!(
+                            direct.push_node_results_within(&results, 1001, direct.len()),
+                            None
+                        );
+                        assert_eq!(direct.commands(), 1);
+                        assert_eq!(
+                            direct.finish(true),
+                            built.finish(true),
+                            "{encoding:?} {results:?}"
+                        );
+                    }
+                }
             }
         }
     }

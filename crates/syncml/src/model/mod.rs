@@ -16,6 +16,7 @@ mod item_status;
 mod items;
 mod message;
 mod meta;
+mod node_results;
 mod owned;
 mod refs;
 
@@ -28,4 +29,5 @@ pub use item_status::ItemStatus;
 pub use items::{Items, ItemsIntoIter};
 pub use message::{Cred, DmVersion, SyncBody, SyncHdr, SyncMl};
 pub use meta::{Chal, Meta};
+pub use node_results::NodeResults;
 pub use refs::Refs;
