@@ -23,8 +23,8 @@ use omadm_cm::{CmError, ExecOutcome, LeafValue, Manager, NewNode, Principal, Res
 use crate::response::Response;
 use crate::ui::{parse_options, UiKind, UiRequest, UiResponse, UserInterface};
 use omadm_syncml::{
-    Alert, Command, Container, Data, Exec as ExecCmd, Item, ItemCommand, ItemStatus, Location,
-    Malformed, Meta, Results, Status,
+    Alert, Command, Container, Data, Exec as ExecCmd, Item, ItemCommand, ItemStatus, Malformed,
+    Meta, NodeResults, Results, Status,
 };
 
 /// The codes a command ends with, for container bookkeeping.
@@ -244,6 +244,9 @@ impl<'m> Executor<'_, 'm> {
 
     /// Appends one Status when every item has the same code (`codes[i]` is the outcome of
     /// `items[i]`), else one per item; each refers to its items' URIs without copying them.
+    // In line: every command's Status goes through it (LLVM leaves it out of line when
+    // `get` grows, a call and a copy of each Status more).
+    #[inline(always)]
     fn fold<'c>(
         &self,
         cmd_id: &'c str,
@@ -277,28 +280,31 @@ impl<'m> Executor<'_, 'm> {
     where
         'm: 'c,
     {
-        let mut result_items = Vec::with_capacity(c.items.len());
+        // The nodes found, in order: the first held as a Results of its own (nearly every
+        // Get names one node and finds one value), the rest (more Items, a `?list=`) as Items.
+        let msg_ref = self.msg_ref;
+        let mut first: Option<NodeResults<'c>> = None;
+        let mut more: Vec<Item<'c>> = Vec::new();
         let mut get_one = |this: &mut Self, item: &'c Item<'_>| match item.target_uri() {
             None => 400,
             Some(target) => {
                 let found = |r: ResultItem<'c>| {
-                    let mut meta = Meta::default();
-                    if r.format != "chr" {
-                        meta.format = Some(r.format);
+                    let node = NodeResults {
+                        msg_ref,
+                        cmd_ref: &c.cmd_id,
+                        uri: r.uri,
+                        format: r.format,
+                        type_: r.type_,
+                        data: r.data,
+                    };
+                    match first.take() {
+                        None if more.is_empty() => first = Some(node),
+                        earlier => {
+                            more.reserve(2);
+                            more.extend(earlier.map(NodeResults::into_item));
+                            more.push(node.into_item());
+                        }
                     }
-                    if r.type_ != "text/plain" && !r.type_.is_empty() {
-                        meta.type_ = Some(r.type_);
-                    }
-                    let data = r.data.map(|d| match String::from_utf8(d) {
-                        Ok(text) => Data::Text(text.into()),
-                        Err(e) => Data::Opaque(e.into_bytes().into()),
-                    });
-                    result_items.push(Item {
-                        source: Some(Location::new(r.uri)),
-                        meta: (!meta.is_empty()).then(|| Box::new(meta)),
-                        data,
-                        ..Item::default()
-                    });
                 };
                 match this.cm.get_each(this.who, target, found) {
                     Ok(()) => 200,
@@ -316,7 +322,9 @@ impl<'m> Executor<'_, 'm> {
             self.fold(&c.cmd_id, "Get", &c.items, &codes, out);
             codes.iter().all(|code| is_success(*code))
         };
-        if !result_items.is_empty() {
+        if let Some(node) = first {
+            out.push(Response::Results(node));
+        } else if !more.is_empty() {
             out.push(Response::Command(Command::Results(Results {
                 cmd_id: Cow::Borrowed(""),
                 msg_ref: Some(Cow::Borrowed(self.msg_ref)),
@@ -324,7 +332,7 @@ impl<'m> Executor<'_, 'm> {
                 meta: None,
                 target_ref: None,
                 source_ref: None,
-                items: result_items,
+                items: more,
             })));
         }
         ok

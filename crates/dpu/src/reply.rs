@@ -141,6 +141,17 @@ impl ReplyBuilder {
                 }
                 Command::Status(status.to_status())
             }
+            Response::Results(results) => {
+                let written =
+                    self.writer
+                        .push_node_results_within(&results, self.next_id + 1, self.limit);
+                if written.is_some() {
+                    self.next_id += 1;
+                    return;
+                }
+                // Too large for the room left: cut as any Results is.
+                Command::Results(results.into_results())
+            }
             Response::Command(command) => {
                 if self.write_within(&command, self.limit).is_some() {
                     return;

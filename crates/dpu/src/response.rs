@@ -1,8 +1,9 @@
 //! A response to one of the server's commands, waiting for its CmdID ([`Response`]): most
 //! are the Status of a command that names nodes, held as references to that command
-//! ([`ItemStatus`]) and written straight into the reply; the rest are whole commands.
+//! ([`ItemStatus`]) and written straight into the reply, as is the Results of a Get that
+//! found one node ([`NodeResults`]); the rest are whole commands.
 
-use omadm_syncml::{code_text, Command, ItemStatus};
+use omadm_syncml::{code_text, Command, ItemStatus, NodeResults};
 
 /// A response waiting for its CmdID (assigned as the reply is written). It borrows what it
 /// repeats (MsgRef, CmdRef, TargetRefs) from the command it answers.
@@ -10,6 +11,8 @@ use omadm_syncml::{code_text, Command, ItemStatus};
 pub(crate) enum Response<'c> {
     /// The Status of a command that names nodes: no Status model is built for it.
     Status(ItemStatus<'c>),
+    /// The Results of a Get that found one node: no Results model is built for it.
+    Results(NodeResults<'c>),
     /// Any other response (a Status with Items, Results, ...).
     Command(Command<'c>),
 }
@@ -21,10 +24,12 @@ impl<'c> From<Command<'c>> for Response<'c> {
 }
 
 impl<'c> Response<'c> {
-    /// The response as a command (an [`ItemStatus`] becomes its [`omadm_syncml::Status`]).
+    /// The response as a command (an [`ItemStatus`] becomes its [`omadm_syncml::Status`],
+    /// a [`NodeResults`] its [`omadm_syncml::Results`]).
     pub(crate) fn into_command(self) -> Command<'c> {
         match self {
             Response::Status(status) => Command::Status(status.to_status()),
+            Response::Results(results) => Command::Results(results.into_results()),
             Response::Command(command) => command,
         }
     }
@@ -34,13 +39,16 @@ impl<'c> Response<'c> {
         match self {
             Response::Status(s) => s.cmd_ref == cmd_id,
             Response::Command(Command::Status(s)) => s.cmd_ref == cmd_id,
-            Response::Command(_) => false,
+            Response::Results(_) | Response::Command(_) => false,
         }
     }
 
     /// Whether this is a Results.
     pub(crate) fn is_results(&self) -> bool {
-        matches!(self, Response::Command(Command::Results(_)))
+        matches!(
+            self,
+            Response::Results(_) | Response::Command(Command::Results(_))
+        )
     }
 
     /// Gives a Status the code `code` (anything else is left as it is).
@@ -48,7 +56,7 @@ impl<'c> Response<'c> {
         match self {
             Response::Status(s) => s.code = code,
             Response::Command(Command::Status(s)) => s.data = code_text(code),
-            Response::Command(_) => {}
+            Response::Results(_) | Response::Command(_) => {}
         }
     }
 }
@@ -80,15 +88,23 @@ mod tests {
                 source_ref: None,
                 items: Vec::new(),
             })),
+            Response::Results(NodeResults {
+                msg_ref: "1",
+                cmd_ref: "4",
+                uri: "./a".into(),
+                format: "int".into(),
+                type_: "text/plain".into(),
+                data: Some(b"7".to_vec()),
+            }),
         ];
         let found: Vec<bool> = responses.iter().map(|r| r.is_status_for("4")).collect();
-        assert_eq!(found, [true, true, false]);
+        assert_eq!(found, [true, true, false, false]);
         assert!(responses.iter().all(|r| !r.is_status_for("5")));
-        assert_eq!(responses.iter().filter(|r| r.is_results()).count(), 1);
+        assert_eq!(responses.iter().filter(|r| r.is_results()).count(), 2);
         for r in &mut responses {
             r.set_status_code(216);
         }
-        let [lent, built, results] = responses.map(Response::into_command);
+        let [lent, built, results, node] = responses.map(Response::into_command);
         let Command::Status(lent) = lent else {
             panic!("{lent:?}")
         };
@@ -98,5 +114,17 @@ mod tests {
         );
         assert!(matches!(built, Command::Status(s) if s.code() == Some(216)));
         assert!(matches!(results, Command::Results(_)));
+        // A node's Results is left as it is, and becomes the Results it stands for.
+        let Command::Results(node) = node else {
+            panic!("{node:?}")
+        };
+        assert_eq!(
+            (node.cmd_ref.as_ref(), node.items[0].source_uri()),
+            ("4", Some("./a"))
+        );
+        assert_eq!(
+            node.items[0].data,
+            Some(omadm_syncml::Data::Text("7".into()))
+        );
     }
 }

@@ -360,6 +360,92 @@ fn copy_of_a_subtree() {
     assert!(m.exists("./Vendor/memory/dst/a"));
 }
 
+/// A Results item as the tests read it: Source URI, Format, value.
+type Found = (String, Option<String>, Option<String>);
+
+/// Each Results of the reply, by CmdRef: its items' Source URIs, Formats and values.
+fn results_by_ref(msg: &SyncMl) -> Vec<(String, Vec<Found>)> {
+    msg.body
+        .commands
+        .iter()
+        .filter_map(|c| match c {
+            Command::Results(r) => Some((
+                r.cmd_ref.to_string(),
+                r.items
+                    .iter()
+                    .map(|i| {
+                        (
+                            i.source_uri().unwrap_or("").to_owned(),
+                            i.meta
+                                .as_ref()
+                                .and_then(|m| m.format.as_deref().map(str::to_owned)),
+                            i.data.as_ref().and_then(|d| d.as_str().map(str::to_owned)),
+                        )
+                    })
+                    .collect(),
+            )),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn results_of_gets_hold_every_node_found_in_order() {
+    let (mut m, mut s) = started();
+    let item = |uri: &str| format!("<Item><Target><LocURI>{uri}</LocURI></Target></Item>");
+    let body = [
+        r#"<Add><CmdID>2</CmdID><Item><Target><LocURI>./Vendor/memory/x/a</LocURI></Target><Data>1</Data></Item></Add>"#.to_owned(),
+        r#"<Add><CmdID>3</CmdID><Item><Target><LocURI>./Vendor/memory/x/b</LocURI></Target><Meta><Format xmlns="syncml:metinf">int</Format></Meta><Data>7</Data></Item></Add>"#.to_owned(),
+        format!(
+            "<Get><CmdID>4</CmdID>{}{}{}{}</Get>",
+            item("./Vendor/memory/x/b"),
+            item("./Vendor/memory/x"),
+            item("./Vendor/memory/missing"),
+            item("./Vendor/memory/x/a")
+        ),
+        format!("<Get><CmdID>5</CmdID>{}</Get>", item("./Vendor/memory/x?list=Struct")),
+        format!("<Get><CmdID>6</CmdID>{}</Get>", item("./Vendor/memory/x/b")),
+        format!("<Get><CmdID>7</CmdID>{}</Get>", item("./Vendor/memory/nothing")),
+    ]
+    .concat();
+    let reply = reply(&mut s, &mut m, &server_msg("1", 2, &body, true));
+    assert_eq!(code_for(&reply, "4"), [200, 200, 404, 200]);
+    assert_eq!(code_for(&reply, "7"), [404]);
+    let node = |uri: &str, format: Option<&str>, data: Option<&str>| {
+        (
+            uri.to_owned(),
+            format.map(str::to_owned),
+            data.map(str::to_owned),
+        )
+    };
+    assert_eq!(
+        results_by_ref(&reply),
+        [
+            (
+                "4".to_owned(),
+                vec![
+                    node("./Vendor/memory/x/b", Some("int"), Some("7")),
+                    node("./Vendor/memory/x", Some("node"), Some("a/b")),
+                    node("./Vendor/memory/x/a", None, Some("1")),
+                ]
+            ),
+            (
+                "5".to_owned(),
+                vec![
+                    node("./Vendor/memory/x", Some("node"), None),
+                    node("./Vendor/memory/x/a", None, None),
+                    node("./Vendor/memory/x/b", Some("int"), None),
+                ]
+            ),
+            (
+                "6".to_owned(),
+                vec![node("./Vendor/memory/x/b", Some("int"), Some("7"))]
+            ),
+        ]
+    );
+    assert_numbered_from_1(&reply);
+}
+
 #[test]
 fn a_final_message_with_only_statuses_ends_the_session_without_reply() {
     let (mut m, mut s) = started();
