@@ -48,6 +48,14 @@ pub(crate) trait EventSource<'a> {
     /// The content of the `Data` element just started, up to and including its end.
     fn read_data(&mut self) -> Result<RawData<'a>, DecodeError>;
 
+    /// When the element just started (a Target, Source, ...) holds one `LocURI` of plain
+    /// text and nothing else: that text, read with both ends in one step, as `next_child`,
+    /// `read_text` and `next_child` would give it (the same limits and errors). Otherwise
+    /// nothing is read and `None` is returned: the caller reads the element as usual.
+    fn plain_location(&mut self) -> Option<Result<Cow<'a, str>, DecodeError>> {
+        None
+    }
+
     /// Consumes input until `depth()` equals `depth` (closing every element opened deeper).
     fn skip_to_depth(&mut self, depth: usize) -> Result<(), DecodeError>;
 

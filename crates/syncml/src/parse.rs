@@ -635,6 +635,13 @@ fn parse_listed_item<'a>(
 }
 
 fn parse_location<'a>(src: &mut dyn EventSource<'a>, name: &'static str) -> Result<Location<'a>> {
+    if let Some(loc_uri) = src.plain_location() {
+        // Nearly every location: one LocURI, read in one step.
+        return Ok(Location {
+            loc_uri: loc_uri?,
+            loc_name: None,
+        });
+    }
     let mut loc_uri = None;
     let mut loc_name = None;
     while let Some((start, offset)) = src.next_child()? {

@@ -435,6 +435,39 @@ impl<'a> EventSource<'a> for WbxmlSource<'a> {
         }
     }
 
+    /// `LocURI STR_I text 00 END END` on code page 0: the LocURI's start (opened as
+    /// `next_child` opens it), its text (read as `plain_string` reads it) and both ends.
+    fn plain_location(&mut self) -> Option<Result<Cow<'a, str>, DecodeError>> {
+        const LOC_URI: u8 = Tag::LocUri.token() | token::WITH_CONTENT;
+        // (Page 0 is implied, every location element being of page 0; checked all the same.)
+        if self.pending_end
+            || self.page != 0
+            || self.input.get(self.pos..self.pos + 2) != Some(&[LOC_URI, token::STR_I])
+        {
+            return None;
+        }
+        let from = self.pos + 2;
+        let len = find_nul(&self.input[from..])?;
+        if self.input.get(from + len + 1..from + len + 3) != Some(&[token::END, token::END]) {
+            return None;
+        }
+        self.token_start = self.pos;
+        self.pos += 1;
+        if let Err(e) = self.open() {
+            return Some(Err(e));
+        }
+        self.token_start = from - 1;
+        let text = match self.first_piece(&self.input[from..from + len]) {
+            Ok(text) => text,
+            Err(e) => return Some(Err(e)),
+        };
+        // The LocURI's end, then the location's.
+        self.token_start = from + len + 2;
+        self.pos = from + len + 3;
+        self.depth -= 2;
+        Some(Ok(text))
+    }
+
     fn read_data(&mut self) -> Result<RawData<'a>, DecodeError> {
         if let Some(text) = self.plain_string() {
             return text.map(RawData::Text);
@@ -534,6 +567,140 @@ impl<'a> EventSource<'a> for WbxmlSource<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::{Command, DmVersion, Item, ItemCommand, Location, SyncHdr, SyncMl};
+
+    /// Reads as [`WbxmlSource`] does, but never a location in one step.
+    struct StepByStep<'a>(WbxmlSource<'a>);
+
+    impl<'a> EventSource<'a> for StepByStep<'a> {
+        fn next_child(&mut self) -> Result<Option<(Start, usize)>, DecodeError> {
+            self.0.next_child()
+        }
+        fn read_text(&mut self) -> Result<Cow<'a, str>, DecodeError> {
+            self.0.read_text()
+        }
+        fn read_data(&mut self) -> Result<RawData<'a>, DecodeError> {
+            self.0.read_data()
+        }
+        fn skip_to_depth(&mut self, depth: usize) -> Result<(), DecodeError> {
+            self.0.skip_to_depth(depth)
+        }
+        fn depth(&self) -> usize {
+            self.0.depth()
+        }
+        fn offset(&self) -> usize {
+            self.0.offset()
+        }
+        fn finish(&mut self) -> Result<(), DecodeError> {
+            self.0.finish()
+        }
+        fn charge(&mut self, bytes: usize) -> Result<(), DecodeError> {
+            self.0.charge(bytes)
+        }
+        fn budget_left(&self) -> usize {
+            self.0.budget_left()
+        }
+        fn likely_commands(&self) -> usize {
+            self.0.likely_commands()
+        }
+    }
+
+    /// The decode of `input` in one step per location, and step by step.
+    fn both_ways(input: &[u8], limits: Limits) -> [Result<SyncMl<'_>, DecodeError>; 2] {
+        let one_step = WbxmlSource::new(input, limits)
+            .and_then(|mut source| crate::parse::parse_message(&mut source));
+        let by_step = WbxmlSource::new(input, limits)
+            .and_then(|source| crate::parse::parse_message(&mut StepByStep(source)));
+        [one_step, by_step]
+    }
+
+    /// A message with locations of every shape the encoder writes: plain, with a LocName,
+    /// empty, in Items' Source and Target and as a SourceParent, after a MetInf page.
+    fn locations() -> Vec<u8> {
+        let mut header = SyncHdr::new(
+            DmVersion::V1_2,
+            "1",
+            "2",
+            Location::new("IMEI:1"),
+            Location {
+                loc_uri: "https://srv/dm".into(),
+                loc_name: Some("srv".into()),
+            },
+        );
+        header.meta = Some(crate::model::Meta {
+            max_msg_size: Some(10_000),
+            ..Default::default()
+        });
+        let mut copy = Item::target("./b").with_data("x");
+        copy.source = Some(Location::new("./a/\u{e9}"));
+        copy.source_parent = Some(Box::new(Location::new("")));
+        let items = vec![
+            Item::target("./DevInfo/Lang")
+                .with_meta(crate::model::Meta::format_type("chr", "text/plain"))
+                .with_data("en"),
+            copy,
+        ];
+        let message = SyncMl {
+            header,
+            body: crate::model::SyncBody {
+                commands: vec![
+                    Command::Add(ItemCommand::new("2", items)),
+                    Command::Get(ItemCommand::new("3", vec![Item::target("./x")])),
+                ],
+                is_final: true,
+            },
+        };
+        super::super::encode(&message)
+    }
+
+    #[test]
+    fn a_location_in_one_step_reads_as_step_by_step() {
+        let input = locations();
+        let [one_step, by_step] = both_ways(&input, Limits::default());
+        assert!(one_step.is_ok(), "{one_step:?}");
+        assert_eq!(one_step, by_step);
+        // Every octet changed to tokens and values that matter here, and every cut: the
+        // same message or the same error at the same offset.
+        let values = [0x00, 0x01, 0x03, 0x17, 0x57, 0x83, 0xC3, 0xA9, 0xFF];
+        for at in 0..input.len() {
+            for value in values {
+                let mut changed = input.clone();
+                changed[at] = value;
+                let [one_step, by_step] = both_ways(&changed, Limits::default());
+                assert_eq!(one_step, by_step, "octet {at} set to {value:#04x}");
+            }
+            let [one_step, by_step] = both_ways(&input[..at], Limits::default());
+            assert_eq!(one_step, by_step, "cut at {at}");
+        }
+        // Limits met at a location's LocURI, or anywhere: the same error.
+        for depth in 1..8 {
+            for elements in (1..60).step_by(3) {
+                let limits = Limits {
+                    max_depth: depth,
+                    max_elements: elements,
+                    ..Limits::default()
+                };
+                let [one_step, by_step] = both_ways(&input, limits);
+                assert_eq!(one_step, by_step, "depth {depth}, elements {elements}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_latin1_location_in_one_step_reads_as_step_by_step() {
+        // The same message declared ISO-8859-1 (charset 4): é's octets read as two
+        // characters, and owned text is charged to the budget.
+        let mut input = locations();
+        assert_eq!(input[3], 0x6A, "UTF-8 declared at offset 3");
+        input[3] = 0x04;
+        let [one_step, by_step] = both_ways(&input, Limits::default());
+        let message = one_step.clone().unwrap();
+        let Command::Add(add) = &message.body.commands[0] else {
+            panic!("{message:?}")
+        };
+        assert_eq!(add.items[1].source_uri(), Some("./a/\u{c3}\u{a9}"));
+        assert_eq!(one_step, by_step);
+    }
 
     #[test]
     fn text_outside_the_input_or_before_the_run_is_checked_alone() {
