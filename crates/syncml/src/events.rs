@@ -56,6 +56,13 @@ pub(crate) trait EventSource<'a> {
         None
     }
 
+    /// When the next child is a `tag` element of plain text: that text, read with the
+    /// element's start and end in one step, as `next_child` and `read_text` would give it
+    /// (the same limits and errors). Otherwise nothing is read and `None` is returned.
+    fn plain_leaf(&mut self, _tag: Tag) -> Option<Result<Cow<'a, str>, DecodeError>> {
+        None
+    }
+
     /// Consumes input until `depth()` equals `depth` (closing every element opened deeper).
     fn skip_to_depth(&mut self, depth: usize) -> Result<(), DecodeError>;
 

@@ -299,6 +299,10 @@ fn parse_item_command<'a>(
     tag: Tag,
     command: &mut ItemCommand<'a>,
 ) -> Result<()> {
+    // The CmdID first, as nearly every command has it, in one step.
+    if let Some(text) = src.plain_leaf(Tag::CmdId) {
+        *cmd_id = Some(text?);
+    }
     while let Some((start, offset)) = src.next_child()? {
         let child = known(start, offset)?;
         match child {
@@ -713,6 +717,18 @@ fn parse_meta_into<'a>(
     meta: &mut Meta<'a>,
     parent: &str,
 ) -> Result<()> {
+    // An Item's Meta is nearly always a Format and a Type, in that order: each in one step
+    // (only into an empty slot: a MetInf inside may repeat what its Meta has, an error).
+    if meta.format.is_none() {
+        if let Some(text) = src.plain_leaf(Tag::Format) {
+            meta.format = Some(text?);
+        }
+    }
+    if meta.type_.is_none() {
+        if let Some(text) = src.plain_leaf(Tag::Type) {
+            meta.type_ = Some(text?);
+        }
+    }
     while let Some((start, offset)) = src.next_child()? {
         let child = known(start, offset)?;
         match child {

@@ -468,6 +468,49 @@ impl<'a> EventSource<'a> for WbxmlSource<'a> {
         Some(Ok(text))
     }
 
+    /// `[SWITCH_PAGE page] tag STR_I text 00 END`, the switch only to `tag`'s page: the
+    /// start (opened as `next_child` opens it), the text (read as `plain_string` reads it)
+    /// and the end.
+    fn plain_leaf(&mut self, tag: Tag) -> Option<Result<Cow<'a, str>, DecodeError>> {
+        if self.pending_end {
+            return None;
+        }
+        let page = tag.page() as u8;
+        let mut at = self.pos;
+        let switch = *self.input.get(at)? == token::SWITCH_PAGE;
+        if switch {
+            if self.input.get(at + 1) != Some(&page) {
+                return None;
+            }
+            at += 2;
+        } else if page != self.page {
+            return None;
+        }
+        if self.input.get(at..at + 2) != Some(&[tag.token() | token::WITH_CONTENT, token::STR_I]) {
+            return None;
+        }
+        let from = at + 2;
+        let len = find_nul(&self.input[from..])?;
+        if self.input.get(from + len + 1) != Some(&token::END) {
+            return None;
+        }
+        self.page = page;
+        self.token_start = at;
+        self.pos = at + 1;
+        if let Err(e) = self.open() {
+            return Some(Err(e));
+        }
+        self.token_start = from - 1;
+        let text = match self.first_piece(&self.input[from..from + len]) {
+            Ok(text) => text,
+            Err(e) => return Some(Err(e)),
+        };
+        self.token_start = from + len + 1;
+        self.pos = from + len + 2;
+        self.depth -= 1;
+        Some(Ok(text))
+    }
+
     fn read_data(&mut self) -> Result<RawData<'a>, DecodeError> {
         if let Some(text) = self.plain_string() {
             return text.map(RawData::Text);
@@ -567,7 +610,7 @@ impl<'a> EventSource<'a> for WbxmlSource<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Command, DmVersion, Item, ItemCommand, Location, SyncHdr, SyncMl};
+    use crate::model::{Command, DmVersion, Item, ItemCommand, Location, Meta, SyncHdr, SyncMl};
 
     /// Reads as [`WbxmlSource`] does, but never a location in one step.
     struct StepByStep<'a>(WbxmlSource<'a>);
@@ -614,9 +657,11 @@ mod tests {
         [one_step, by_step]
     }
 
-    /// A message with locations of every shape the encoder writes: plain, with a LocName,
-    /// empty, in Items' Source and Target and as a SourceParent, after a MetInf page.
-    fn locations() -> Vec<u8> {
+    /// A message with locations and leaves of every shape the encoder writes: locations
+    /// plain, with a LocName, empty, in Items' Source and Target and as a SourceParent;
+    /// Metas of a Format and a Type, of a Type alone, of a command and of an Item, after
+    /// the MetInf page and back.
+    fn plain_steps() -> Vec<u8> {
         let mut header = SyncHdr::new(
             DmVersion::V1_2,
             "1",
@@ -627,25 +672,33 @@ mod tests {
                 loc_name: Some("srv".into()),
             },
         );
-        header.meta = Some(crate::model::Meta {
+        header.meta = Some(Meta {
             max_msg_size: Some(10_000),
             ..Default::default()
         });
         let mut copy = Item::target("./b").with_data("x");
         copy.source = Some(Location::new("./a/\u{e9}"));
         copy.source_parent = Some(Box::new(Location::new("")));
+        let type_alone = Meta {
+            type_: Some("text/TYPE".into()),
+            ..Meta::default()
+        };
         let items = vec![
             Item::target("./DevInfo/Lang")
-                .with_meta(crate::model::Meta::format_type("chr", "text/plain"))
+                .with_meta(Meta::format_type("chr", "text/plain"))
                 .with_data("en"),
             copy,
+            Item::target("./c").with_meta(type_alone).with_data("1"),
         ];
+        let mut replace = ItemCommand::new("4", vec![Item::target("./d").with_data("2")]);
+        replace.meta = Some(Box::new(Meta::format_type("int", "text/plain")));
         let message = SyncMl {
             header,
             body: crate::model::SyncBody {
                 commands: vec![
                     Command::Add(ItemCommand::new("2", items)),
                     Command::Get(ItemCommand::new("3", vec![Item::target("./x")])),
+                    Command::Replace(replace),
                 ],
                 is_final: true,
             },
@@ -653,44 +706,120 @@ mod tests {
         super::super::encode(&message)
     }
 
+    /// `input` with its one `Type` leaf of `text/TYPE` replaced by `with`.
+    fn splice_type(input: &[u8], with: &[u8]) -> Vec<u8> {
+        let old = leaf(Tag::Type, "text/TYPE");
+        let at = input
+            .windows(old.len())
+            .position(|w| w == old)
+            .expect("the Type leaf");
+        [&input[..at], with, &input[at + old.len()..]].concat()
+    }
+
+    /// `tag STR_I text 00 END`, on the page in force.
+    fn leaf(tag: Tag, text: &str) -> Vec<u8> {
+        let mut out = vec![tag.token() | token::WITH_CONTENT, token::STR_I];
+        out.extend_from_slice(text.as_bytes());
+        out.extend_from_slice(&[0, token::END]);
+        out
+    }
+
+    /// The messages the one-step readings are checked on: [`plain_steps`], and it with a
+    /// Meta written as the encoder never writes one (Type before Format, a MetInf that
+    /// repeats its Meta's Format or holds what the Meta lacks, a needless page switch).
+    fn plain_step_messages() -> Vec<Vec<u8>> {
+        let input = plain_steps();
+        let met_inf = |inside: &[u8]| {
+            [
+                &[Tag::MetInf.token() | token::WITH_CONTENT][..],
+                inside,
+                &[token::END],
+            ]
+            .concat()
+        };
+        let format_int = leaf(Tag::Format, "int");
+        vec![
+            input.clone(),
+            // Type, then Format: each is read in one step only in its own order.
+            splice_type(&input, &[leaf(Tag::Type, "t"), format_int.clone()].concat()),
+            // Format, MetInf { Format }: the same Format twice, an error.
+            splice_type(&input, &[format_int.clone(), met_inf(&format_int)].concat()),
+            // MetInf { Format, Type }: read from the MetInf.
+            splice_type(
+                &input,
+                &met_inf(&[format_int.clone(), leaf(Tag::Type, "u")].concat()),
+            ),
+            // A switch to the page in force before the Type.
+            splice_type(
+                &input,
+                &[&[token::SWITCH_PAGE, 1][..], &leaf(Tag::Type, "v")].concat(),
+            ),
+            // No switch to page 1 before it: its token is then an element of page 0,
+            // misplaced.
+            without_switch_to_type(&input),
+        ]
+    }
+
+    /// `input` without the switch to page 1 that its `text/TYPE` leaf follows.
+    fn without_switch_to_type(input: &[u8]) -> Vec<u8> {
+        let old = [&[token::SWITCH_PAGE, 1][..], &leaf(Tag::Type, "text/TYPE")].concat();
+        let at = input
+            .windows(old.len())
+            .position(|w| w == old)
+            .expect("the switch and the Type leaf");
+        [&input[..at], &old[2..], &input[at + old.len()..]].concat()
+    }
+
     #[test]
-    fn a_location_in_one_step_reads_as_step_by_step() {
-        let input = locations();
-        let [one_step, by_step] = both_ways(&input, Limits::default());
-        assert!(one_step.is_ok(), "{one_step:?}");
-        assert_eq!(one_step, by_step);
-        // Every octet changed to tokens and values that matter here, and every cut: the
-        // same message or the same error at the same offset.
-        let values = [0x00, 0x01, 0x03, 0x17, 0x57, 0x83, 0xC3, 0xA9, 0xFF];
-        for at in 0..input.len() {
-            for value in values {
-                let mut changed = input.clone();
-                changed[at] = value;
-                let [one_step, by_step] = both_ways(&changed, Limits::default());
-                assert_eq!(one_step, by_step, "octet {at} set to {value:#04x}");
+    fn locations_and_leaves_in_one_step_read_as_step_by_step() {
+        for input in plain_step_messages() {
+            let [one_step, by_step] = both_ways(&input, Limits::default());
+            assert_eq!(one_step, by_step);
+            // Every octet changed to tokens and values that matter here, and every cut:
+            // the same message or the same error at the same offset.
+            let values = [
+                0x00, 0x01, 0x03, 0x17, 0x47, 0x4B, 0x53, 0x57, 0x83, 0xC3, 0xFF,
+            ];
+            for at in 0..input.len() {
+                for value in values {
+                    let mut changed = input.clone();
+                    changed[at] = value;
+                    let [one_step, by_step] = both_ways(&changed, Limits::default());
+                    assert_eq!(one_step, by_step, "octet {at} set to {value:#04x}");
+                }
+                let [one_step, by_step] = both_ways(&input[..at], Limits::default());
+                assert_eq!(one_step, by_step, "cut at {at}");
             }
-            let [one_step, by_step] = both_ways(&input[..at], Limits::default());
-            assert_eq!(one_step, by_step, "cut at {at}");
-        }
-        // Limits met at a location's LocURI, or anywhere: the same error.
-        for depth in 1..8 {
-            for elements in (1..60).step_by(3) {
-                let limits = Limits {
-                    max_depth: depth,
-                    max_elements: elements,
-                    ..Limits::default()
-                };
-                let [one_step, by_step] = both_ways(&input, limits);
-                assert_eq!(one_step, by_step, "depth {depth}, elements {elements}");
+            // Limits met at a location's LocURI, a leaf, or anywhere: the same error.
+            for depth in 1..9 {
+                for elements in 1..80 {
+                    let limits = Limits {
+                        max_depth: depth,
+                        max_elements: elements,
+                        ..Limits::default()
+                    };
+                    let [one_step, by_step] = both_ways(&input, limits);
+                    assert_eq!(one_step, by_step, "depth {depth}, elements {elements}");
+                }
             }
         }
+        // The shapes are what they say: the Adds with the repeated Format and with the
+        // element of page 0 are malformed, the other messages decode whole.
+        let decodes: Vec<bool> = plain_step_messages()
+            .iter()
+            .map(|input| {
+                let [one_step, _] = both_ways(input, Limits::default());
+                one_step.and_then(crate::strict).is_ok()
+            })
+            .collect();
+        assert_eq!(decodes, [true, true, false, true, true, false]);
     }
 
     #[test]
     fn a_latin1_location_in_one_step_reads_as_step_by_step() {
         // The same message declared ISO-8859-1 (charset 4): é's octets read as two
         // characters, and owned text is charged to the budget.
-        let mut input = locations();
+        let mut input = plain_steps();
         assert_eq!(input[3], 0x6A, "UTF-8 declared at offset 3");
         input[3] = 0x04;
         let [one_step, by_step] = both_ways(&input, Limits::default());
