@@ -56,6 +56,12 @@ pub(crate) trait EventSource<'a> {
         None
     }
 
+    /// [`EventSource::plain_location`] for the next child when it is a `tag` element (a
+    /// Target, Source, ...): its start read in the same step, as `next_child` reads it.
+    fn plain_location_child(&mut self, _tag: Tag) -> Option<Result<Cow<'a, str>, DecodeError>> {
+        None
+    }
+
     /// When the next child is a `tag` element of plain text: that text, read with the
     /// element's start and end in one step, as `next_child` and `read_text` would give it
     /// (the same limits and errors). Otherwise nothing is read and `None` is returned.

@@ -557,7 +557,21 @@ fn parse_item<'a>(
     command_meta: Option<&Meta<'_>>,
     item: &mut Item<'a>,
 ) -> Result<()> {
-    while let Some((start, offset)) = src.next_child()? {
+    loop {
+        // The common first child in one step (only into an empty slot): a Target of one
+        // LocURI.
+        if item.target.is_none() {
+            if let Some(loc_uri) = src.plain_location_child(Tag::Target) {
+                item.target = Some(Location {
+                    loc_uri: loc_uri?,
+                    loc_name: None,
+                });
+                continue;
+            }
+        }
+        let Some((start, offset)) = src.next_child()? else {
+            break;
+        };
         let child = known(start, offset)?;
         match child {
             Tag::Target => set(

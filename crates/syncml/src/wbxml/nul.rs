@@ -5,6 +5,8 @@
 /// is the lowest one whose `(w - 0x01…) & !w & 0x80…` bit is set: a borrow only travels
 /// upward from a NUL, so no octet below the first NUL can set it), the last few octets
 /// one by one.
+// In line: every inline string read goes through it, mostly a word or two.
+#[inline(always)]
 pub(crate) fn find_nul(bytes: &[u8]) -> Option<usize> {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGHS: u64 = 0x8080_8080_8080_8080;

@@ -358,6 +358,75 @@ impl<'a> WbxmlSource<'a> {
         Some(bytes)
     }
 
+    /// `[[SWITCH_PAGE 0] tag] LocURI STR_I text 00 END END` on code page 0: the location's
+    /// start when `tag` is given (else it is open already), the LocURI's start (each opened
+    /// as `next_child` opens it), its text (read as `plain_string` reads it) and both ends.
+    /// Nothing is read unless all of it is there.
+    // In line in both callers: each keeps only its own case.
+    #[inline(always)]
+    fn location_in_one_step(
+        &mut self,
+        tag: Option<Tag>,
+    ) -> Option<Result<Cow<'a, str>, DecodeError>> {
+        const LOC_URI: u8 = Tag::LocUri.token() | token::WITH_CONTENT;
+        if self.pending_end {
+            return None;
+        }
+        // Where the location's tag is (when it is to be read), then the LocURI's.
+        let mut at = self.pos;
+        let location_at = match tag {
+            Some(tag) => {
+                if *self.input.get(at)? == token::SWITCH_PAGE {
+                    if self.input.get(at + 1) != Some(&0) {
+                        return None;
+                    }
+                    at += 2;
+                } else if self.page != 0 {
+                    return None;
+                }
+                if self.input.get(at) != Some(&(tag.token() | token::WITH_CONTENT)) {
+                    return None;
+                }
+                at += 1;
+                Some(at - 1)
+            }
+            // (Page 0 is implied, every location element being of page 0; checked all the
+            // same.)
+            None if self.page != 0 => return None,
+            None => None,
+        };
+        if self.input.get(at..at + 2) != Some(&[LOC_URI, token::STR_I]) {
+            return None;
+        }
+        let from = at + 2;
+        let len = find_nul(&self.input[from..])?;
+        if self.input.get(from + len + 1..from + len + 3) != Some(&[token::END, token::END]) {
+            return None;
+        }
+        if let Some(location_at) = location_at {
+            self.page = 0;
+            self.token_start = location_at;
+            if let Err(e) = self.open() {
+                return Some(Err(e));
+            }
+        }
+        self.token_start = at;
+        self.pos = at + 1;
+        if let Err(e) = self.open() {
+            return Some(Err(e));
+        }
+        self.token_start = from - 1;
+        let text = match self.first_piece(&self.input[from..from + len]) {
+            Ok(text) => text,
+            Err(e) => return Some(Err(e)),
+        };
+        // The LocURI's end, then the location's.
+        self.token_start = from + len + 2;
+        self.pos = from + len + 3;
+        self.depth -= 2;
+        Some(Ok(text))
+    }
+
     fn misplaced_in_text(&self, tag: Start) -> DecodeError {
         let element = match tag {
             Start::Known(tag) => tag.name().to_owned(),
@@ -435,37 +504,12 @@ impl<'a> EventSource<'a> for WbxmlSource<'a> {
         }
     }
 
-    /// `LocURI STR_I text 00 END END` on code page 0: the LocURI's start (opened as
-    /// `next_child` opens it), its text (read as `plain_string` reads it) and both ends.
     fn plain_location(&mut self) -> Option<Result<Cow<'a, str>, DecodeError>> {
-        const LOC_URI: u8 = Tag::LocUri.token() | token::WITH_CONTENT;
-        // (Page 0 is implied, every location element being of page 0; checked all the same.)
-        if self.pending_end
-            || self.page != 0
-            || self.input.get(self.pos..self.pos + 2) != Some(&[LOC_URI, token::STR_I])
-        {
-            return None;
-        }
-        let from = self.pos + 2;
-        let len = find_nul(&self.input[from..])?;
-        if self.input.get(from + len + 1..from + len + 3) != Some(&[token::END, token::END]) {
-            return None;
-        }
-        self.token_start = self.pos;
-        self.pos += 1;
-        if let Err(e) = self.open() {
-            return Some(Err(e));
-        }
-        self.token_start = from - 1;
-        let text = match self.first_piece(&self.input[from..from + len]) {
-            Ok(text) => text,
-            Err(e) => return Some(Err(e)),
-        };
-        // The LocURI's end, then the location's.
-        self.token_start = from + len + 2;
-        self.pos = from + len + 3;
-        self.depth -= 2;
-        Some(Ok(text))
+        self.location_in_one_step(None)
+    }
+
+    fn plain_location_child(&mut self, tag: Tag) -> Option<Result<Cow<'a, str>, DecodeError>> {
+        self.location_in_one_step(Some(tag))
     }
 
     /// `[SWITCH_PAGE page] tag STR_I text 00 END`, the switch only to `tag`'s page: the
@@ -726,7 +770,8 @@ mod tests {
 
     /// The messages the one-step readings are checked on: [`plain_steps`], and it with a
     /// Meta written as the encoder never writes one (Type before Format, a MetInf that
-    /// repeats its Meta's Format or holds what the Meta lacks, a needless page switch).
+    /// repeats its Meta's Format or holds what the Meta lacks, a needless page switch, none)
+    /// and an Item's children in other orders and pages.
     fn plain_step_messages() -> Vec<Vec<u8>> {
         let input = plain_steps();
         let met_inf = |inside: &[u8]| {
@@ -738,7 +783,7 @@ mod tests {
             .concat()
         };
         let format_int = leaf(Tag::Format, "int");
-        vec![
+        let mut messages = vec![
             input.clone(),
             // Type, then Format: each is read in one step only in its own order.
             splice_type(&input, &[leaf(Tag::Type, "t"), format_int.clone()].concat()),
@@ -757,7 +802,52 @@ mod tests {
             // No switch to page 1 before it: its token is then an element of page 0,
             // misplaced.
             without_switch_to_type(&input),
+        ];
+        // The Item of `./c` (Target T, Meta M, Data D) written in other orders.
+        let t = [
+            &[Tag::Target.token() | token::WITH_CONTENT][..],
+            &leaf(Tag::LocUri, "./c"),
+            &[token::END],
         ]
+        .concat();
+        let m = [
+            &[
+                Tag::Meta.token() | token::WITH_CONTENT,
+                token::SWITCH_PAGE,
+                1,
+            ][..],
+            &leaf(Tag::Type, "text/TYPE"),
+            &[token::END],
+        ]
+        .concat();
+        let d = leaf(Tag::Data, "1");
+        let item = |parts: &[&[u8]]| {
+            let mut out = vec![Tag::Item.token() | token::WITH_CONTENT];
+            parts.iter().for_each(|part| out.extend_from_slice(part));
+            out.push(token::END);
+            out
+        };
+        let (sw0, sw1): (&[u8], &[u8]) = (&[token::SWITCH_PAGE, 0], &[token::SWITCH_PAGE, 1]);
+        let written = item(&[&t, &m, sw0, &d]);
+        let at = input
+            .windows(written.len())
+            .position(|w| w == written)
+            .expect("the Item of ./c");
+        let with_item =
+            |parts: &[&[u8]]| [&input[..at], &item(parts), &input[at + written.len()..]].concat();
+        messages.extend([
+            // A switch to page 1 before the Target: its token is then no element.
+            with_item(&[sw1, &t, &m, sw0, &d]),
+            // The Target after the Meta, page 1 still in force: no element either.
+            with_item(&[&m, &t, sw0, &d]),
+            // The Target after the Meta and a switch back, then the Data on page 0.
+            with_item(&[&m, sw0, &t, &d]),
+            // Two Targets: the second is a duplicate.
+            with_item(&[&t, &t, &m, sw0, &d]),
+            // A needless switch to page 0 before the Target.
+            with_item(&[sw0, &t, &m, sw0, &d]),
+        ]);
+        messages
     }
 
     /// `input` without the switch to page 1 that its `text/TYPE` leaf follows.
@@ -803,8 +893,9 @@ mod tests {
                 }
             }
         }
-        // The shapes are what they say: the Adds with the repeated Format and with the
-        // element of page 0 are malformed, the other messages decode whole.
+        // The shapes are what they say: the Adds with a repeated Format or Target, with the
+        // element of page 0 and with a Target read on page 1 are malformed, the other
+        // messages decode whole.
         let decodes: Vec<bool> = plain_step_messages()
             .iter()
             .map(|input| {
@@ -812,7 +903,10 @@ mod tests {
                 one_step.and_then(crate::strict).is_ok()
             })
             .collect();
-        assert_eq!(decodes, [true, true, false, true, true, false]);
+        assert_eq!(
+            decodes,
+            [true, true, false, true, true, false, false, false, true, false, true]
+        );
     }
 
     #[test]
