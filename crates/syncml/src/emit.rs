@@ -366,13 +366,21 @@ const fn three_digit_numbers() -> [u8; 3000] {
 
 /// `n` in decimal, written into `buf` (no allocation for the numbers every message
 /// carries: CmdIDs, sizes).
-pub(crate) fn decimal(mut n: u64, buf: &mut [u8; 20]) -> &str {
+// In line (its common case, a slice of the table, is a few instructions), the rest not.
+#[inline(always)]
+pub(crate) fn decimal(n: u64, buf: &mut [u8; 20]) -> &str {
     if n < 1000 {
         // Nearly every CmdID, MsgID and reference: a slice of the table, its leading zeros
         // left out.
         let (at, zeros) = (3 * n as usize, usize::from(n < 100) + usize::from(n < 10));
         return SMALL_DECIMALS.get(at + zeros..at + 3).unwrap_or("0");
     }
+    large_decimal(n, buf)
+}
+
+/// [`decimal`] of 1000 or more: written digit by digit into `buf`.
+#[inline(never)]
+fn large_decimal(mut n: u64, buf: &mut [u8; 20]) -> &str {
     let mut at = buf.len();
     loop {
         at -= 1;

@@ -108,6 +108,37 @@ fn parse_header<'a>(src: &mut dyn EventSource<'a>) -> Result<SyncHdr<'a>> {
     let mut no_resp = false;
     let mut cred = None;
     let mut meta = None;
+    // The leaves and locations every header starts with, in their usual order, each in one
+    // step while they come in that order (the rest, and anything else, as usual).
+    let leaves = [
+        (Tag::VerDtd, &mut ver_dtd),
+        (Tag::VerProto, &mut ver_proto),
+        (Tag::SessionId, &mut session_id),
+        (Tag::MsgId, &mut msg_id),
+    ];
+    let mut in_order = true;
+    for (tag, slot) in leaves {
+        match src.plain_leaf(tag) {
+            Some(text) => *slot = Some(text?),
+            None => {
+                in_order = false;
+                break;
+            }
+        }
+    }
+    if in_order {
+        for (tag, slot) in [(Tag::Target, &mut target), (Tag::Source, &mut source)] {
+            match src.plain_location_child(tag) {
+                Some(loc_uri) => {
+                    *slot = Some(Location {
+                        loc_uri: loc_uri?,
+                        loc_name: None,
+                    })
+                }
+                None => break,
+            }
+        }
+    }
     while let Some((start, offset)) = src.next_child()? {
         let tag = known(start, offset)?;
         match tag {
@@ -463,6 +494,22 @@ fn parse_status<'a>(
     let mut chal = None;
     let mut data = None;
     let mut items = Vec::new();
+    // The references every Status starts with, in their usual order, each in one step while
+    // they come in that order (the rest, and anything else, as usual).
+    if cmd_id.is_none() {
+        let leaves = [
+            (Tag::CmdId, &mut *cmd_id),
+            (Tag::MsgRef, &mut msg_ref),
+            (Tag::CmdRef, &mut cmd_ref),
+            (Tag::Cmd, &mut cmd),
+        ];
+        for (tag, slot) in leaves {
+            match src.plain_leaf(tag) {
+                Some(text) => *slot = Some(text?),
+                None => break,
+            }
+        }
+    }
     while let Some((start, offset)) = src.next_child()? {
         let child = known(start, offset)?;
         match child {

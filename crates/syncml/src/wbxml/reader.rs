@@ -734,12 +734,16 @@ mod tests {
             copy,
             Item::target("./c").with_meta(type_alone).with_data("1"),
         ];
+        let mut status = crate::model::Status::new("1", "1", "0", "SyncHdr", 212);
+        status.target_refs.push("IMEI:1".into());
+        status.source_refs.push("https://srv/dm".into());
         let mut replace = ItemCommand::new("4", vec![Item::target("./d").with_data("2")]);
         replace.meta = Some(Box::new(Meta::format_type("int", "text/plain")));
         let message = SyncMl {
             header,
             body: crate::model::SyncBody {
                 commands: vec![
+                    Command::Status(status),
                     Command::Add(ItemCommand::new("2", items)),
                     Command::Get(ItemCommand::new("3", vec![Item::target("./x")])),
                     Command::Replace(replace),
@@ -835,6 +839,19 @@ mod tests {
             .expect("the Item of ./c");
         let with_item =
             |parts: &[&[u8]]| [&input[..at], &item(parts), &input[at + written.len()..]].concat();
+        // The header's SessionID after its MsgID, and twice: the leaves after the first
+        // out of order are read as usual (and the second SessionID is a duplicate).
+        let session = leaf(Tag::SessionId, "1");
+        let msg = leaf(Tag::MsgId, "2");
+        let ids = [&session[..], &msg].concat();
+        let ids_at = input
+            .windows(ids.len())
+            .position(|w| w == ids)
+            .expect("the header's SessionID and MsgID");
+        let with_ids =
+            |with: &[u8]| [&input[..ids_at], with, &input[ids_at + ids.len()..]].concat();
+        messages.push(with_ids(&[&msg[..], &session].concat()));
+        messages.push(with_ids(&[&session[..], &msg, &session].concat()));
         messages.extend([
             // A switch to page 1 before the Target: its token is then no element.
             with_item(&[sw1, &t, &m, sw0, &d]),
@@ -905,7 +922,7 @@ mod tests {
             .collect();
         assert_eq!(
             decodes,
-            [true, true, false, true, true, false, false, false, true, false, true]
+            [true, true, false, true, true, false, true, false, false, false, true, false, true]
         );
     }
 
@@ -918,7 +935,7 @@ mod tests {
         input[3] = 0x04;
         let [one_step, by_step] = both_ways(&input, Limits::default());
         let message = one_step.clone().unwrap();
-        let Command::Add(add) = &message.body.commands[0] else {
+        let Command::Add(add) = &message.body.commands[1] else {
             panic!("{message:?}")
         };
         assert_eq!(add.items[1].source_uri(), Some("./a/\u{c3}\u{a9}"));
