@@ -1,5 +1,7 @@
 //! Arbitrary bytes into the WBXML decoder (strict and lenient); whatever decodes must
-//! re-encode and decode to the same model.
+//! re-encode and decode to the same model. The decoder's one-step readings (a location, a
+//! leaf) must give what reading element by element gives: the same message or the same
+//! error at the same offset.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 use omadm_syncml::{wbxml, Limits};
@@ -20,7 +22,9 @@ fn same_budget(input: usize, again: usize) -> Limits {
 
 fuzz_target!(|data: &[u8]| {
     let _ = wbxml::decode(data, &LIMITS);
-    if let Ok(mut msg) = wbxml::decode_lenient(data, &LIMITS) {
+    let lenient = wbxml::decode_lenient(data, &LIMITS);
+    assert_eq!(lenient, wbxml::decode_lenient_step_by_step(data, &LIMITS));
+    if let Ok(mut msg) = lenient {
         msg.body.commands.retain(|c| c.first_malformed().is_none());
         let bytes = wbxml::encode(&msg);
         let again = wbxml::decode(&bytes, &same_budget(data.len(), bytes.len()))

@@ -4,6 +4,8 @@
 mod header;
 mod nul;
 mod reader;
+#[cfg(any(test, fuzzing))]
+mod step_by_step;
 pub(crate) mod writer;
 
 use crate::error::DecodeError;
@@ -22,6 +24,9 @@ pub fn decode_lenient<'a>(input: &'a [u8], limits: &Limits) -> Result<SyncMl<'a>
     let mut source = reader::WbxmlSource::new(input, *limits)?;
     crate::parse::parse_message(&mut source)
 }
+
+#[cfg(any(test, fuzzing))]
+pub use step_by_step::decode_lenient_step_by_step;
 
 /// Room [`encode`] makes for a message's header and for each of its commands before it
 /// writes them: a little more than a typical header and command take (about 100 and 30 to 80

@@ -656,49 +656,12 @@ mod tests {
     use super::*;
     use crate::model::{Command, DmVersion, Item, ItemCommand, Location, Meta, SyncHdr, SyncMl};
 
-    /// Reads as [`WbxmlSource`] does, but never a location in one step.
-    struct StepByStep<'a>(WbxmlSource<'a>);
-
-    impl<'a> EventSource<'a> for StepByStep<'a> {
-        fn next_child(&mut self) -> Result<Option<(Start, usize)>, DecodeError> {
-            self.0.next_child()
-        }
-        fn read_text(&mut self) -> Result<Cow<'a, str>, DecodeError> {
-            self.0.read_text()
-        }
-        fn read_data(&mut self) -> Result<RawData<'a>, DecodeError> {
-            self.0.read_data()
-        }
-        fn skip_to_depth(&mut self, depth: usize) -> Result<(), DecodeError> {
-            self.0.skip_to_depth(depth)
-        }
-        fn depth(&self) -> usize {
-            self.0.depth()
-        }
-        fn offset(&self) -> usize {
-            self.0.offset()
-        }
-        fn finish(&mut self) -> Result<(), DecodeError> {
-            self.0.finish()
-        }
-        fn charge(&mut self, bytes: usize) -> Result<(), DecodeError> {
-            self.0.charge(bytes)
-        }
-        fn budget_left(&self) -> usize {
-            self.0.budget_left()
-        }
-        fn likely_commands(&self) -> usize {
-            self.0.likely_commands()
-        }
-    }
-
-    /// The decode of `input` in one step per location, and step by step.
+    /// The decode of `input` with the one-step readings, and step by step.
     fn both_ways(input: &[u8], limits: Limits) -> [Result<SyncMl<'_>, DecodeError>; 2] {
-        let one_step = WbxmlSource::new(input, limits)
-            .and_then(|mut source| crate::parse::parse_message(&mut source));
-        let by_step = WbxmlSource::new(input, limits)
-            .and_then(|source| crate::parse::parse_message(&mut StepByStep(source)));
-        [one_step, by_step]
+        [
+            super::super::decode_lenient(input, &limits),
+            super::super::decode_lenient_step_by_step(input, &limits),
+        ]
     }
 
     /// A message with locations and leaves of every shape the encoder writes: locations
