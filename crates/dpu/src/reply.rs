@@ -125,41 +125,36 @@ impl ReplyBuilder {
     /// large, with a warning), cut when it is a Results that can be, else kept for the next
     /// message, as is everything after it.
     pub(crate) fn push(&mut self, response: Response<'_>) {
+        if self.push_lent(&response) {
+            return;
+        }
         if self.is_full() {
             self.overflow
                 .push_back(response.into_command().into_owned());
             return;
         }
-        let command = match response {
-            Response::Status(status) => {
-                let written =
-                    self.writer
-                        .push_item_status_within(&status, self.next_id + 1, self.limit);
-                if written.is_some() {
-                    self.next_id += 1;
-                    return;
-                }
-                Command::Status(status.to_status())
-            }
-            Response::Results(results) => {
-                let written =
-                    self.writer
-                        .push_node_results_within(&results, self.next_id + 1, self.limit);
-                if written.is_some() {
-                    self.next_id += 1;
-                    return;
-                }
-                // Too large for the room left: cut as any Results is.
-                Command::Results(results.into_results())
-            }
-            Response::Command(command) => {
-                if self.write_within(&command, self.limit).is_some() {
-                    return;
-                }
-                command
-            }
+        self.push_unfit(response.into_command());
+    }
+
+    /// Writes `response` when it fits the room left and nothing waits for the next message
+    /// (what [`ReplyBuilder::push`] then does); returns whether it was written. A response
+    /// not written is left for `push`.
+    pub(crate) fn push_lent(&mut self, response: &Response<'_>) -> bool {
+        if self.is_full() {
+            return false;
+        }
+        let id = self.next_id + 1;
+        let written = match response {
+            Response::Status(status) => self.writer.push_item_status_within(status, id, self.limit),
+            Response::Results(results) => self
+                .writer
+                .push_node_results_within(results, id, self.limit),
+            Response::Command(command) => self.writer.push_numbered_within(command, id, self.limit),
         };
-        self.push_unfit(command);
+        if written.is_some() {
+            self.next_id = id;
+        }
+        written.is_some()
     }
 
     /// Adds a response that did not fit the room left: cut when it is a Results that can

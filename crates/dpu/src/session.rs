@@ -607,7 +607,7 @@ impl Session {
             match self.large_object.offer(command, server_msg_id) {
                 crate::large_object::Offer::Pass => {
                     exec.run(command, &mut scratch);
-                    responses.extend(scratch.drain(..));
+                    responses.take_from(&mut scratch);
                 }
                 crate::large_object::Offer::Respond(extra) => {
                     responses.extend(extra.into_iter().map(Response::from))
@@ -944,6 +944,19 @@ enum Responses<'m> {
 }
 
 impl<'m> Responses<'m> {
+    /// Adds the responses of `list`, emptying it: those the reply takes as they are
+    /// written from where they lie in the list, the rest moved out of it.
+    fn take_from<'c: 'm>(&mut self, list: &mut Vec<Response<'c>>) {
+        let mut written = 0;
+        if let Responses::Reply(reply) = self {
+            while written < list.len() && reply.push_lent(&list[written]) {
+                written += 1;
+            }
+        }
+        self.extend(list.drain(written..));
+        list.clear();
+    }
+
     fn extend<'c: 'm>(&mut self, responses: impl IntoIterator<Item = Response<'c>>) {
         for r in responses {
             match self {
