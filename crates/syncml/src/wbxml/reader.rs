@@ -372,28 +372,13 @@ impl<'a> WbxmlSource<'a> {
         if self.pending_end {
             return None;
         }
-        // Where the location's tag is (when it is to be read), then the LocURI's.
-        let mut at = self.pos;
-        let location_at = match tag {
-            Some(tag) => {
-                if *self.input.get(at)? == token::SWITCH_PAGE {
-                    if self.input.get(at + 1) != Some(&0) {
-                        return None;
-                    }
-                    at += 2;
-                } else if self.page != 0 {
-                    return None;
-                }
-                if self.input.get(at) != Some(&(tag.token() | token::WITH_CONTENT)) {
-                    return None;
-                }
-                at += 1;
-                Some(at - 1)
-            }
+        // Where the LocURI's start is: after the location's (when it is to be read).
+        let at = match tag {
+            Some(tag) => self.next_tag_at(tag)? + 1,
             // (Page 0 is implied, every location element being of page 0; checked all the
             // same.)
             None if self.page != 0 => return None,
-            None => None,
+            None => self.pos,
         };
         if self.input.get(at..at + 2) != Some(&[LOC_URI, token::STR_I]) {
             return None;
@@ -403,20 +388,14 @@ impl<'a> WbxmlSource<'a> {
         if self.input.get(from + len + 1..from + len + 3) != Some(&[token::END, token::END]) {
             return None;
         }
-        if let Some(location_at) = location_at {
+        if tag.is_some() {
             self.page = 0;
-            self.token_start = location_at;
+            self.token_start = at - 1;
             if let Err(e) = self.open() {
                 return Some(Err(e));
             }
         }
-        self.token_start = at;
-        self.pos = at + 1;
-        if let Err(e) = self.open() {
-            return Some(Err(e));
-        }
-        self.token_start = from - 1;
-        let text = match self.first_piece(&self.input[from..from + len]) {
+        let text = match self.open_with_text(at, from, len) {
             Ok(text) => text,
             Err(e) => return Some(Err(e)),
         };
@@ -425,6 +404,39 @@ impl<'a> WbxmlSource<'a> {
         self.pos = from + len + 3;
         self.depth -= 2;
         Some(Ok(text))
+    }
+
+    /// Where `tag`'s start (with content) is when it comes next: after a switch to its
+    /// page, or at once when its page is in force.
+    #[inline(always)]
+    fn next_tag_at(&self, tag: Tag) -> Option<usize> {
+        let page = tag.page() as u8;
+        let mut at = self.pos;
+        if *self.input.get(at)? == token::SWITCH_PAGE {
+            if self.input.get(at + 1) != Some(&page) {
+                return None;
+            }
+            at += 2;
+        } else if page != self.page {
+            return None;
+        }
+        (self.input.get(at) == Some(&(tag.token() | token::WITH_CONTENT))).then_some(at)
+    }
+
+    /// Opens the element whose start is at `at`, as `next_child` opens it, and reads its
+    /// inline string of `len` octets at `from`, as `plain_string` reads it.
+    #[inline(always)]
+    fn open_with_text(
+        &mut self,
+        at: usize,
+        from: usize,
+        len: usize,
+    ) -> Result<Cow<'a, str>, DecodeError> {
+        self.token_start = at;
+        self.pos = at + 1;
+        self.open()?;
+        self.token_start = from - 1;
+        self.first_piece(&self.input[from..from + len])
     }
 
     fn misplaced_in_text(&self, tag: Start) -> DecodeError {
@@ -519,18 +531,8 @@ impl<'a> EventSource<'a> for WbxmlSource<'a> {
         if self.pending_end {
             return None;
         }
-        let page = tag.page() as u8;
-        let mut at = self.pos;
-        let switch = *self.input.get(at)? == token::SWITCH_PAGE;
-        if switch {
-            if self.input.get(at + 1) != Some(&page) {
-                return None;
-            }
-            at += 2;
-        } else if page != self.page {
-            return None;
-        }
-        if self.input.get(at..at + 2) != Some(&[tag.token() | token::WITH_CONTENT, token::STR_I]) {
+        let at = self.next_tag_at(tag)?;
+        if self.input.get(at + 1) != Some(&token::STR_I) {
             return None;
         }
         let from = at + 2;
@@ -538,14 +540,8 @@ impl<'a> EventSource<'a> for WbxmlSource<'a> {
         if self.input.get(from + len + 1) != Some(&token::END) {
             return None;
         }
-        self.page = page;
-        self.token_start = at;
-        self.pos = at + 1;
-        if let Err(e) = self.open() {
-            return Some(Err(e));
-        }
-        self.token_start = from - 1;
-        let text = match self.first_piece(&self.input[from..from + len]) {
+        self.page = tag.page() as u8;
+        let text = match self.open_with_text(at, from, len) {
             Ok(text) => text,
             Err(e) => return Some(Err(e)),
         };
