@@ -116,17 +116,7 @@ fn parse_header<'a>(src: &mut dyn EventSource<'a>) -> Result<SyncHdr<'a>> {
         (Tag::SessionId, &mut session_id),
         (Tag::MsgId, &mut msg_id),
     ];
-    let mut in_order = true;
-    for (tag, slot) in leaves {
-        match src.plain_leaf(tag) {
-            Some(text) => *slot = Some(text?),
-            None => {
-                in_order = false;
-                break;
-            }
-        }
-    }
-    if in_order {
+    if plain_leaves(src, leaves)? {
         for (tag, slot) in [(Tag::Target, &mut target), (Tag::Source, &mut source)] {
             match src.plain_location_child(tag) {
                 Some(loc_uri) => {
@@ -503,12 +493,7 @@ fn parse_status<'a>(
             (Tag::CmdRef, &mut cmd_ref),
             (Tag::Cmd, &mut cmd),
         ];
-        for (tag, slot) in leaves {
-            match src.plain_leaf(tag) {
-                Some(text) => *slot = Some(text?),
-                None => break,
-            }
-        }
+        plain_leaves(src, leaves)?;
     }
     while let Some((start, offset)) = src.next_child()? {
         let child = known(start, offset)?;
@@ -847,6 +832,21 @@ fn known(start: Start, offset: usize) -> Result<Tag> {
         Start::Known(tag) => Ok(tag),
         Start::Unknown(kind) => Err(DecodeError::new(*kind, offset)),
     }
+}
+
+/// Reads `leaves` (empty slots) in one step each, in order, while the next child is the next
+/// of them (see [`EventSource::plain_leaf`]); returns whether all of them came.
+fn plain_leaves<'a, const N: usize>(
+    src: &mut dyn EventSource<'a>,
+    leaves: [(Tag, &mut Option<Cow<'a, str>>); N],
+) -> Result<bool> {
+    for (tag, slot) in leaves {
+        match src.plain_leaf(tag) {
+            Some(text) => *slot = Some(text?),
+            None => return Ok(false),
+        }
+    }
+    Ok(true)
 }
 
 fn set<T>(slot: &mut Option<T>, value: T, tag: Tag, offset: usize) -> Result<()> {
