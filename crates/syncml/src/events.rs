@@ -62,6 +62,14 @@ pub(crate) trait EventSource<'a> {
         None
     }
 
+    /// When the next child is an `Item` whose first child is a `Target` of one plain
+    /// `LocURI`: that text, read with the Item's start in one step, as `next_child` and
+    /// [`EventSource::plain_location_child`] would give it (the same limits and errors); the
+    /// Item stays open. Otherwise nothing is read and `None` is returned.
+    fn plain_item_target(&mut self) -> Option<Result<Cow<'a, str>, DecodeError>> {
+        None
+    }
+
     /// When the next child is a `tag` element of plain text: that text, read with the
     /// element's start and end in one step, as `next_child` and `read_text` would give it
     /// (the same limits and errors). Otherwise nothing is read and `None` is returned.

@@ -324,6 +324,18 @@ fn parse_item_command<'a>(
     if let Some(text) = src.plain_leaf(Tag::CmdId) {
         *cmd_id = Some(text?);
     }
+    // Then nearly always the first Item, its Target of one LocURI first: opened with it in
+    // one step. (The first Item is held in the command: no list grows, nothing to charge.)
+    if let Some(loc_uri) = src.plain_item_target() {
+        let loc_uri = loc_uri?;
+        debug_assert_eq!(command.items.growth(), 0);
+        let item = command.items.push_default();
+        item.target = Some(Location {
+            loc_uri,
+            loc_name: None,
+        });
+        parse_item(src, command.meta.as_deref(), item)?;
+    }
     while let Some((start, offset)) = src.next_child()? {
         let child = known(start, offset)?;
         match child {

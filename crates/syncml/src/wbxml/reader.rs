@@ -358,23 +358,34 @@ impl<'a> WbxmlSource<'a> {
         Some(bytes)
     }
 
-    /// `[[SWITCH_PAGE 0] tag] LocURI STR_I text 00 END END` on code page 0: the location's
-    /// start when `tag` is given (else it is open already), the LocURI's start (each opened
-    /// as `next_child` opens it), its text (read as `plain_string` reads it) and both ends.
-    /// Nothing is read unless all of it is there.
-    // In line in both callers: each keeps only its own case.
+    /// `[[SWITCH_PAGE 0] tags...] LocURI STR_I text 00 END END` on code page 0: the starts
+    /// of `tags` when there are any (elements of page 0, the first after a switch to page 0
+    /// if need be; with none, the location is open already), the LocURI's start (each opened
+    /// as `next_child` opens it), its text (read as `plain_string` reads it) and the ends of
+    /// the LocURI and of the location. Nothing is read unless all of it is there.
+    // In line in every caller: each keeps only its own case.
     #[inline(always)]
-    fn location_in_one_step(
+    fn location_in_one_step<const N: usize>(
         &mut self,
-        tag: Option<Tag>,
+        tags: [Tag; N],
     ) -> Option<Result<Cow<'a, str>, DecodeError>> {
         const LOC_URI: u8 = Tag::LocUri.token() | token::WITH_CONTENT;
         if self.pending_end {
             return None;
         }
-        // Where the LocURI's start is: after the location's (when it is to be read).
-        let at = match tag {
-            Some(tag) => self.next_tag_at(tag)? + 1,
+        // Where the LocURI's start is: after the starts of `tags` (when they are to be read).
+        let at = match tags.split_first() {
+            Some((&first, rest)) => {
+                let mut at = self.next_tag_at(first)? + 1;
+                for tag in rest {
+                    debug_assert_eq!(tag.page() as u8, 0);
+                    if self.input.get(at) != Some(&(tag.token() | token::WITH_CONTENT)) {
+                        return None;
+                    }
+                    at += 1;
+                }
+                at
+            }
             // (Page 0 is implied, every location element being of page 0; checked all the
             // same.)
             None if self.page != 0 => return None,
@@ -388,11 +399,14 @@ impl<'a> WbxmlSource<'a> {
         if self.input.get(from + len + 1..from + len + 3) != Some(&[token::END, token::END]) {
             return None;
         }
-        if tag.is_some() {
+        if N > 0 {
             self.page = 0;
-            self.token_start = at - 1;
-            if let Err(e) = self.open() {
-                return Some(Err(e));
+            // Opened in order, each at its own start: the first limit met names its element.
+            for k in 0..N {
+                self.token_start = at - N + k;
+                if let Err(e) = self.open() {
+                    return Some(Err(e));
+                }
             }
         }
         let text = match self.open_with_text(at, from, len) {
@@ -517,11 +531,15 @@ impl<'a> EventSource<'a> for WbxmlSource<'a> {
     }
 
     fn plain_location(&mut self) -> Option<Result<Cow<'a, str>, DecodeError>> {
-        self.location_in_one_step(None)
+        self.location_in_one_step([])
     }
 
     fn plain_location_child(&mut self, tag: Tag) -> Option<Result<Cow<'a, str>, DecodeError>> {
-        self.location_in_one_step(Some(tag))
+        self.location_in_one_step([tag])
+    }
+
+    fn plain_item_target(&mut self) -> Option<Result<Cow<'a, str>, DecodeError>> {
+        self.location_in_one_step([Tag::Item, Tag::Target])
     }
 
     /// `[SWITCH_PAGE page] tag STR_I text 00 END`, the switch only to `tag`'s page: the
@@ -823,6 +841,39 @@ mod tests {
             // A needless switch to page 0 before the Target.
             with_item(&[sw0, &t, &m, sw0, &d]),
         ]);
+        // The Get's one Item (Target `./x`), the first Item of its command, read with its
+        // Target in one step, written in other shapes.
+        let x = [
+            &[Tag::Target.token() | token::WITH_CONTENT][..],
+            &leaf(Tag::LocUri, "./x"),
+            &[token::END],
+        ]
+        .concat();
+        let get_item = item(&[&x]);
+        let get_at = input
+            .windows(get_item.len())
+            .position(|w| w == get_item)
+            .expect("the Item of ./x");
+        let with_get_item =
+            |with: &[u8]| [&input[..get_at], with, &input[get_at + get_item.len()..]].concat();
+        let named = [
+            &[Tag::Target.token() | token::WITH_CONTENT][..],
+            &leaf(Tag::LocUri, "./x"),
+            &leaf(Tag::LocName, "x"),
+            &[token::END],
+        ]
+        .concat();
+        let source = [&[Tag::Source.token() | token::WITH_CONTENT][..], &x[1..]].concat();
+        messages.extend([
+            // A needless switch to page 0 before the Item.
+            with_get_item(&[sw0, &get_item].concat()),
+            // A Target with a LocName, a Source before the Target, a Target and a Data.
+            with_get_item(&item(&[&named])),
+            with_get_item(&item(&[&source, &x])),
+            with_get_item(&item(&[&x, &d])),
+            // Two Items, the second also led by its Target.
+            with_get_item(&[&get_item[..], &get_item].concat()),
+        ]);
         messages
     }
 
@@ -881,7 +932,10 @@ mod tests {
             .collect();
         assert_eq!(
             decodes,
-            [true, true, false, true, true, false, true, false, false, false, true, false, true]
+            [
+                true, true, false, true, true, false, true, false, false, false, true, false, true,
+                true, true, true, true, true
+            ]
         );
     }
 
