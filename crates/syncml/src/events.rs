@@ -33,6 +33,9 @@ pub(crate) enum RawData<'a> {
     Markup(Cow<'a, str>),
 }
 
+/// A Meta's Format and Type, as [`EventSource::plain_meta`] reads them.
+pub(crate) type FormatAndType<'a> = (Option<Cow<'a, str>>, Option<Cow<'a, str>>);
+
 /// A pull stream of elements. After [`EventSource::next_child`] returns a start, the caller
 /// is inside that element and must consume it with exactly one of `next_child` (until it
 /// returns `None`), `read_text`, `read_data` or `skip_to_depth`. Text is borrowed from the
@@ -67,6 +70,15 @@ pub(crate) trait EventSource<'a> {
     /// [`EventSource::plain_location_child`] would give it (the same limits and errors); the
     /// Item stays open. Otherwise nothing is read and `None` is returned.
     fn plain_item_target(&mut self) -> Option<Result<Cow<'a, str>, DecodeError>> {
+        None
+    }
+
+    /// When the next child is a `Meta` of a `Format`, a `Type`, both in that order or
+    /// neither, each of plain text: their texts, read with the Meta's start and end in one
+    /// step, `charge` charged once the Meta is open, as `next_child`, [`EventSource::charge`]
+    /// and [`EventSource::plain_leaf`] would give them (the same limits and errors).
+    /// Otherwise nothing is read and `None` is returned.
+    fn plain_meta(&mut self, _charge: usize) -> Option<Result<FormatAndType<'a>, DecodeError>> {
         None
     }
 

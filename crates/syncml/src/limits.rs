@@ -61,6 +61,12 @@ impl Budget {
         Budget { left: limit, limit }
     }
 
+    /// A budget with `left` octets to spend (tests that run it out at every charge).
+    #[cfg(test)]
+    pub(crate) fn with_left(left: usize) -> Budget {
+        Budget { left, limit: left }
+    }
+
     /// Octets not spent yet.
     pub(crate) fn left(&self) -> usize {
         self.left

@@ -613,6 +613,18 @@ fn parse_item<'a>(
                 continue;
             }
         }
+        // Then nearly always, when it has one, a Meta of a Format and a Type (only into an
+        // empty slot).
+        if item.meta.is_none() {
+            if let Some(meta) = src.plain_meta(size_of::<Meta>()) {
+                let (format, type_) = meta?;
+                let mut meta = Box::<Meta>::default();
+                meta.format = format;
+                meta.type_ = type_;
+                item.meta = Some(meta);
+                continue;
+            }
+        }
         let Some((start, offset)) = src.next_child()? else {
             break;
         };

@@ -10,7 +10,7 @@ use std::borrow::Cow;
 use super::header::{parse_header, read_mb_u32, table_string, token, Charset};
 use super::nul::find_nul;
 use crate::error::{DecodeError, ErrorKind};
-use crate::events::{is_blank, EventSource, RawData, Start};
+use crate::events::{is_blank, EventSource, FormatAndType, RawData, Start};
 use crate::limits::{Budget, Limits};
 use crate::tag::Tag;
 
@@ -86,6 +86,14 @@ impl<'a> WbxmlSource<'a> {
             token_start: header.body_offset,
             budget: Budget::new(&limits, input.len()),
         })
+    }
+
+    /// This reader with `left` octets of memory budget, whatever its limits give (tests
+    /// that run the budget out at every charge).
+    #[cfg(test)]
+    pub(crate) fn with_budget_left(mut self, left: usize) -> Self {
+        self.budget = Budget::with_left(left);
+        self
     }
 
     fn err(&self, kind: ErrorKind) -> DecodeError {
@@ -424,17 +432,40 @@ impl<'a> WbxmlSource<'a> {
     /// page, or at once when its page is in force.
     #[inline(always)]
     fn next_tag_at(&self, tag: Tag) -> Option<usize> {
-        let page = tag.page() as u8;
-        let mut at = self.pos;
+        self.tag_at(self.pos, self.page, tag)
+    }
+
+    /// Where `tag`'s start (with content) is when it comes at `pos` with `page` in force:
+    /// after a switch to its page, or at once when its page is in force.
+    #[inline(always)]
+    fn tag_at(&self, mut at: usize, page: u8, tag: Tag) -> Option<usize> {
+        let tag_page = tag.page() as u8;
         if *self.input.get(at)? == token::SWITCH_PAGE {
-            if self.input.get(at + 1) != Some(&page) {
+            if self.input.get(at + 1) != Some(&tag_page) {
                 return None;
             }
             at += 2;
-        } else if page != self.page {
+        } else if tag_page != page {
             return None;
         }
         (self.input.get(at) == Some(&(tag.token() | token::WITH_CONTENT))).then_some(at)
+    }
+
+    /// `[SWITCH_PAGE page] tag STR_I text 00 END` at `pos` with `page` in force, the switch
+    /// only to `tag`'s page: where the tag's start is, and where its text is and how long
+    /// (the leaf's end follows the text's NUL).
+    #[inline(always)]
+    fn leaf_at(&self, pos: usize, page: u8, tag: Tag) -> Option<(usize, usize, usize)> {
+        let at = self.tag_at(pos, page, tag)?;
+        if self.input.get(at + 1) != Some(&token::STR_I) {
+            return None;
+        }
+        let from = at + 2;
+        let len = find_nul(&self.input[from..])?;
+        if self.input.get(from + len + 1) != Some(&token::END) {
+            return None;
+        }
+        Some((at, from, len))
     }
 
     /// Opens the element whose start is at `at`, as `next_child` opens it, and reads its
@@ -549,15 +580,7 @@ impl<'a> EventSource<'a> for WbxmlSource<'a> {
         if self.pending_end {
             return None;
         }
-        let at = self.next_tag_at(tag)?;
-        if self.input.get(at + 1) != Some(&token::STR_I) {
-            return None;
-        }
-        let from = at + 2;
-        let len = find_nul(&self.input[from..])?;
-        if self.input.get(from + len + 1) != Some(&token::END) {
-            return None;
-        }
+        let (at, from, len) = self.leaf_at(self.pos, self.page, tag)?;
         self.page = tag.page() as u8;
         let text = match self.open_with_text(at, from, len) {
             Ok(text) => text,
@@ -567,6 +590,49 @@ impl<'a> EventSource<'a> for WbxmlSource<'a> {
         self.pos = from + len + 2;
         self.depth -= 1;
         Some(Ok(text))
+    }
+
+    /// `[SWITCH_PAGE 0] Meta [Format leaf] [Type leaf] END`, each leaf as `plain_leaf` reads
+    /// it: the Meta's start (opened as `next_child` opens it, then `charge` charged), the
+    /// leaves and the Meta's end.
+    fn plain_meta(&mut self, charge: usize) -> Option<Result<FormatAndType<'a>, DecodeError>> {
+        if self.pending_end {
+            return None;
+        }
+        let meta_at = self.next_tag_at(Tag::Meta)?;
+        // Where each leaf is, if it is there, and the page in force after each.
+        let (mut pos, mut page) = (meta_at + 1, Tag::Meta.page() as u8);
+        let mut leaves = [None, None];
+        for (slot, tag) in leaves.iter_mut().zip([Tag::Format, Tag::Type]) {
+            if let Some((at, from, len)) = self.leaf_at(pos, page, tag) {
+                *slot = Some((at, from, len));
+                (pos, page) = (from + len + 2, tag.page() as u8);
+            }
+        }
+        if self.input.get(pos) != Some(&token::END) {
+            return None;
+        }
+        // All of it is there: opened, charged and read in the order of a step-by-step read.
+        self.token_start = meta_at;
+        self.pos = meta_at + 1;
+        let read = (|| {
+            self.open()?;
+            self.budget.charge(charge, self.token_start)?;
+            let mut texts = [None, None];
+            for (text, leaf) in texts.iter_mut().zip(leaves) {
+                if let Some((at, from, len)) = leaf {
+                    *text = Some(self.open_with_text(at, from, len)?);
+                    self.depth -= 1;
+                }
+            }
+            let [format, type_] = texts;
+            Ok((format, type_))
+        })();
+        self.page = page;
+        self.token_start = pos;
+        self.pos = pos + 1;
+        self.depth -= 1;
+        Some(read)
     }
 
     fn read_data(&mut self) -> Result<RawData<'a>, DecodeError> {
@@ -783,6 +849,9 @@ mod tests {
             // No switch to page 1 before it: its token is then an element of page 0,
             // misplaced.
             without_switch_to_type(&input),
+            // A Meta of a Format alone, and of nothing but a switch to page 1.
+            splice_type(&input, &format_int),
+            splice_type(&input, &[]),
         ];
         // The Item of `./c` (Target T, Meta M, Data D) written in other orders.
         let t = [
@@ -933,10 +1002,33 @@ mod tests {
         assert_eq!(
             decodes,
             [
-                true, true, false, true, true, false, true, false, false, false, true, false, true,
-                true, true, true, true, true
+                true, true, false, true, true, false, true, true, true, false, false, false, true,
+                false, true, true, true, true, true, true
             ]
         );
+    }
+
+    #[test]
+    fn the_budget_runs_out_at_the_same_charge_in_one_step_as_step_by_step() {
+        let mut charges = Vec::new();
+        for input in plain_step_messages() {
+            // What a whole decode charges (nothing when the header fails); then every budget
+            // short of it.
+            let mut source = WbxmlSource::new(&input, Limits::default()).unwrap();
+            let full = source.budget_left();
+            let _ = crate::parse::parse_message(&mut source);
+            let charged = full - source.budget_left();
+            charges.push(charged);
+            for left in 0..=charged {
+                let one_step = WbxmlSource::new(&input, Limits::default())
+                    .map(|source| source.with_budget_left(left))
+                    .and_then(|mut source| crate::parse::parse_message(&mut source));
+                let by_step = super::super::step_by_step::decode_step_by_step_within(&input, left);
+                assert_eq!(one_step, by_step, "{left} of {charged} octets");
+            }
+        }
+        // The whole message charges its commands' list and Metas.
+        assert!(charges[0] > 1000, "{charges:?}");
     }
 
     #[test]

@@ -20,6 +20,17 @@ pub fn decode_lenient_step_by_step<'a>(
     crate::parse::parse_message(&mut StepByStep(source))
 }
 
+/// As [`decode_lenient_step_by_step`] under the default limits with `left` octets of
+/// memory budget.
+#[cfg(test)]
+pub(crate) fn decode_step_by_step_within(
+    input: &[u8],
+    left: usize,
+) -> Result<SyncMl<'_>, DecodeError> {
+    let source = WbxmlSource::new(input, Limits::default())?.with_budget_left(left);
+    crate::parse::parse_message(&mut StepByStep(source))
+}
+
 /// Reads as [`WbxmlSource`] does, but never anything in one step (the trait's defaults).
 struct StepByStep<'a>(WbxmlSource<'a>);
 
