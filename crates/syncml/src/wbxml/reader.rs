@@ -512,6 +512,12 @@ impl<'a> EventSource<'a> for WbxmlSource<'a> {
                     b = next;
                 }
             }
+            if b == token::END && self.depth > 0 {
+                self.token_start = self.pos;
+                self.pos += 1;
+                self.depth -= 1;
+                return Ok(None);
+            }
             let tag = (b & 0x3F >= 0x05 && b & token::WITH_ATTRIBUTES == 0)
                 .then(|| Tag::from_token(self.page, b & 0x3F))
                 .flatten();
@@ -521,12 +527,6 @@ impl<'a> EventSource<'a> for WbxmlSource<'a> {
                 self.open()?;
                 self.pending_end = b & token::WITH_CONTENT == 0;
                 return Ok(Some((Start::Known(tag), self.token_start)));
-            }
-            if b == token::END && self.depth > 0 {
-                self.token_start = self.pos;
-                self.pos += 1;
-                self.depth -= 1;
-                return Ok(None);
             }
         }
         loop {
