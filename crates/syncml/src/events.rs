@@ -89,6 +89,13 @@ pub(crate) trait EventSource<'a> {
         None
     }
 
+    /// When the current element's end comes next: consumes it, as `next_child` does when
+    /// it returns `None`, and returns `true`. Otherwise nothing is read and `false` is
+    /// returned: the caller reads on with `next_child`.
+    fn plain_end(&mut self) -> bool {
+        false
+    }
+
     /// Consumes input until `depth()` equals `depth` (closing every element opened deeper).
     fn skip_to_depth(&mut self, depth: usize) -> Result<(), DecodeError>;
 

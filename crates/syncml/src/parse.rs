@@ -326,6 +326,7 @@ fn parse_item_command<'a>(
     }
     // Then nearly always the first Item, its Target of one LocURI first: opened with it in
     // one step. (The first Item is held in the command: no list grows, nothing to charge.)
+    let mut ended = false;
     if let Some(loc_uri) = src.plain_item_target() {
         let loc_uri = loc_uri?;
         debug_assert_eq!(command.items.growth(), 0);
@@ -334,9 +335,17 @@ fn parse_item_command<'a>(
             loc_uri,
             loc_name: None,
         });
-        parse_item(src, command.meta.as_deref(), item)?;
+        // A Get's or a Delete's Item ends at its Target; the others go on.
+        if !src.plain_end() {
+            parse_item(src, command.meta.as_deref(), item)?;
+        }
+        // Then nearly always the command's end.
+        ended = src.plain_end();
     }
-    while let Some((start, offset)) = src.next_child()? {
+    while !ended {
+        let Some((start, offset)) = src.next_child()? else {
+            break;
+        };
         let child = known(start, offset)?;
         match child {
             Tag::CmdId => set(cmd_id, src.read_text()?, child, offset)?,
@@ -688,6 +697,10 @@ fn parse_item<'a>(
                     RawData::Opaque(bytes) => Data::Opaque(bytes),
                 };
                 set(&mut item.data, data, child, offset)?;
+                // The Data is nearly always the Item's last child.
+                if src.plain_end() {
+                    break;
+                }
             }
             Tag::MoreData => item.more_data = flag(src)?,
             _ => return Err(misplaced(child.name(), "Item", offset)),

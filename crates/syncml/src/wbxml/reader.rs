@@ -592,6 +592,18 @@ impl<'a> EventSource<'a> for WbxmlSource<'a> {
         Some(Ok(text))
     }
 
+    /// `END` of an element with content (no page switch before it), taken as `next_child`
+    /// takes it.
+    fn plain_end(&mut self) -> bool {
+        if self.pending_end || self.depth == 0 || self.input.get(self.pos) != Some(&token::END) {
+            return false;
+        }
+        self.token_start = self.pos;
+        self.pos += 1;
+        self.depth -= 1;
+        true
+    }
+
     /// `[SWITCH_PAGE 0] Meta [Format leaf] [Type leaf] END`, each leaf as `plain_leaf` reads
     /// it: the Meta's start (opened as `next_child` opens it, then `charge` charged), the
     /// leaves and the Meta's end.
@@ -943,6 +955,18 @@ mod tests {
             // Two Items, the second also led by its Target.
             with_get_item(&[&get_item[..], &get_item].concat()),
         ]);
+        // The Get without its CmdID: malformed once its end is read (the record of it
+        // charged there).
+        let get_start = [
+            &[Tag::Get.token() | token::WITH_CONTENT][..],
+            &leaf(Tag::CmdId, "3"),
+        ]
+        .concat();
+        let start_at = input
+            .windows(get_start.len())
+            .position(|w| w == get_start)
+            .expect("the Get's CmdID");
+        messages.push([&input[..start_at + 1], &input[start_at + get_start.len()..]].concat());
         messages
     }
 
@@ -1003,7 +1027,7 @@ mod tests {
             decodes,
             [
                 true, true, false, true, true, false, true, true, true, false, false, false, true,
-                false, true, true, true, true, true, true
+                false, true, true, true, true, true, true, false
             ]
         );
     }
