@@ -342,29 +342,28 @@ fn parse_item_command<'a>(
         // Then nearly always the command's end.
         ended = src.plain_end();
     }
-    while !ended {
-        let Some((start, offset)) = src.next_child()? else {
-            break;
-        };
-        let child = known(start, offset)?;
-        match child {
-            Tag::CmdId => set(cmd_id, src.read_text()?, child, offset)?,
-            Tag::NoResp => command.no_resp = flag(src)?,
-            Tag::Cred => {
-                src.charge(size_of::<Cred>())?;
-                set(&mut command.cred, Box::new(parse_cred(src)?), child, offset)?
+    if !ended {
+        while let Some((start, offset)) = src.next_child()? {
+            let child = known(start, offset)?;
+            match child {
+                Tag::CmdId => set(cmd_id, src.read_text()?, child, offset)?,
+                Tag::NoResp => command.no_resp = flag(src)?,
+                Tag::Cred => {
+                    src.charge(size_of::<Cred>())?;
+                    set(&mut command.cred, Box::new(parse_cred(src)?), child, offset)?
+                }
+                Tag::Meta => {
+                    src.charge(size_of::<Meta>())?;
+                    set(&mut command.meta, parse_boxed_meta(src)?, child, offset)?
+                }
+                Tag::Item => {
+                    // The first is held in the command (charged with it), more in a list.
+                    src.charge(command.items.growth())?;
+                    let item = command.items.push_default();
+                    parse_item(src, command.meta.as_deref(), item)?
+                }
+                _ => return Err(misplaced(child.name(), tag.name(), offset)),
             }
-            Tag::Meta => {
-                src.charge(size_of::<Meta>())?;
-                set(&mut command.meta, parse_boxed_meta(src)?, child, offset)?
-            }
-            Tag::Item => {
-                // The first is held in the command (charged with it), more in a list.
-                src.charge(command.items.growth())?;
-                let item = command.items.push_default();
-                parse_item(src, command.meta.as_deref(), item)?
-            }
-            _ => return Err(misplaced(child.name(), tag.name(), offset)),
         }
     }
     let at = src.offset();
