@@ -36,6 +36,10 @@ pub(crate) enum RawData<'a> {
 /// A Meta's Format and Type, as [`EventSource::plain_meta`] reads them.
 pub(crate) type FormatAndType<'a> = (Option<Cow<'a, str>>, Option<Cow<'a, str>>);
 
+/// An item command's element, its offset and its CmdID, as
+/// [`EventSource::plain_item_command`] reads them.
+pub(crate) type LedCommand<'a> = (Tag, usize, Cow<'a, str>);
+
 /// A pull stream of elements. After [`EventSource::next_child`] returns a start, the caller
 /// is inside that element and must consume it with exactly one of `next_child` (until it
 /// returns `None`), `read_text`, `read_data` or `skip_to_depth`. Text is borrowed from the
@@ -86,6 +90,15 @@ pub(crate) trait EventSource<'a> {
     /// element's start and end in one step, as `next_child` and `read_text` would give it
     /// (the same limits and errors). Otherwise nothing is read and `None` is returned.
     fn plain_leaf(&mut self, _tag: Tag) -> Option<Result<Cow<'a, str>, DecodeError>> {
+        None
+    }
+
+    /// When the next child is an `Add`, `Copy`, `Delete`, `Get` or `Replace` whose first
+    /// child is a `CmdID` of plain text: the command's element, its offset and the CmdID's
+    /// text, read with the command's start in one step, as `next_child` and
+    /// [`EventSource::plain_leaf`] would give them (the same limits and errors); the command
+    /// stays open. Otherwise nothing is read and `None` is returned.
+    fn plain_item_command(&mut self) -> Option<Result<LedCommand<'a>, DecodeError>> {
         None
     }
 

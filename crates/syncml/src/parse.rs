@@ -163,7 +163,20 @@ fn parse_header<'a>(src: &mut dyn EventSource<'a>) -> Result<SyncHdr<'a>> {
 fn parse_body<'a>(src: &mut dyn EventSource<'a>) -> Result<SyncBody<'a>> {
     let mut body = SyncBody::default();
     presize_commands(src, &mut body.commands)?;
-    while let Some((start, offset)) = src.next_child()? {
+    loop {
+        // Nearly every command: an Add, Copy, Delete, Get or Replace led by its CmdID, its
+        // start and CmdID read in one step while the list has room (nothing to charge).
+        if !body.is_final && body.commands.len() < body.commands.capacity() {
+            if let Some(led) = src.plain_item_command() {
+                let (tag, offset, cmd_id) = led?;
+                let list = &mut body.commands;
+                parse_known_command(src, tag, offset, Some(cmd_id), "SyncBody", list)?;
+                continue;
+            }
+        }
+        let Some((start, offset)) = src.next_child()? else {
+            break;
+        };
         if body.is_final {
             // Final closes the body: anything after it is misplaced, but only that command.
             let element = start_name(&start);
@@ -198,12 +211,11 @@ fn parse_command<'a>(
     list: &mut Vec<Command<'a>>,
 ) -> Result<()> {
     room_for_command(src, list)?;
-    let depth = src.depth();
-    let mut cmd_id = None;
     let tag = match start {
         Start::Known(tag) => tag,
         Start::Unknown(kind) => {
             let element = unknown_name(&kind);
+            let depth = src.depth();
             list.push(malformed_skip(
                 src,
                 depth - 1,
@@ -214,6 +226,21 @@ fn parse_command<'a>(
             return Ok(());
         }
     };
+    parse_known_command(src, tag, offset, None, parent, list)
+}
+
+/// [`parse_command`] for a command of a known element, whose CmdID is `led_by` when it was
+/// read with the command's start (and the list's room made).
+fn parse_known_command<'a>(
+    src: &mut dyn EventSource<'a>,
+    tag: Tag,
+    offset: usize,
+    led_by: Option<Cow<'a, str>>,
+    parent: &'static str,
+    list: &mut Vec<Command<'a>>,
+) -> Result<()> {
+    let depth = src.depth();
+    let mut cmd_id = led_by;
     // An item command is pushed empty and parsed where it lies; the others are built and
     // then pushed.
     let in_place = matches!(
@@ -320,9 +347,12 @@ fn parse_item_command<'a>(
     tag: Tag,
     command: &mut ItemCommand<'a>,
 ) -> Result<()> {
-    // The CmdID first, as nearly every command has it, in one step.
-    if let Some(text) = src.plain_leaf(Tag::CmdId) {
-        *cmd_id = Some(text?);
+    // The CmdID first, as nearly every command has it, in one step (unless it was read with
+    // the command's start).
+    if cmd_id.is_none() {
+        if let Some(text) = src.plain_leaf(Tag::CmdId) {
+            *cmd_id = Some(text?);
+        }
     }
     // Then nearly always the first Item, its Target of one LocURI first: opened with it in
     // one step. (The first Item is held in the command: no list grows, nothing to charge.)

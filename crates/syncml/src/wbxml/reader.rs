@@ -10,7 +10,7 @@ use std::borrow::Cow;
 use super::header::{parse_header, read_mb_u32, table_string, token, Charset};
 use super::nul::find_nul;
 use crate::error::{DecodeError, ErrorKind};
-use crate::events::{is_blank, EventSource, FormatAndType, RawData, Start};
+use crate::events::{is_blank, EventSource, FormatAndType, LedCommand, RawData, Start};
 use crate::limits::{Budget, Limits};
 use crate::tag::Tag;
 
@@ -592,6 +592,49 @@ impl<'a> EventSource<'a> for WbxmlSource<'a> {
         Some(Ok(text))
     }
 
+    /// `[SWITCH_PAGE 0] (Add | Copy | Delete | Get | Replace) CmdID-leaf`: the command's start
+    /// (opened as `next_child` opens it) and its CmdID, read as `plain_leaf` reads it.
+    fn plain_item_command(&mut self) -> Option<Result<LedCommand<'a>, DecodeError>> {
+        if self.pending_end {
+            return None;
+        }
+        let mut at = self.pos;
+        if *self.input.get(at)? == token::SWITCH_PAGE {
+            if self.input.get(at + 1) != Some(&0) {
+                return None;
+            }
+            at += 2;
+        } else if self.page != 0 {
+            return None;
+        }
+        let b = *self.input.get(at)?;
+        if b & (token::WITH_CONTENT | token::WITH_ATTRIBUTES) != token::WITH_CONTENT {
+            return None;
+        }
+        let tag = Tag::from_token(0, b & 0x3F)?;
+        if !matches!(
+            tag,
+            Tag::Add | Tag::Copy | Tag::Delete | Tag::Get | Tag::Replace
+        ) {
+            return None;
+        }
+        let (leaf_at, from, len) = self.leaf_at(at + 1, 0, Tag::CmdId)?;
+        self.page = 0;
+        self.token_start = at;
+        self.pos = at + 1;
+        if let Err(e) = self.open() {
+            return Some(Err(e));
+        }
+        let text = match self.open_with_text(leaf_at, from, len) {
+            Ok(text) => text,
+            Err(e) => return Some(Err(e)),
+        };
+        self.token_start = from + len + 1;
+        self.pos = from + len + 2;
+        self.depth -= 1;
+        Some(Ok((tag, at, text)))
+    }
+
     /// `END` of an element with content (no page switch before it), taken as `next_child`
     /// takes it.
     fn plain_end(&mut self) -> bool {
@@ -967,6 +1010,19 @@ mod tests {
             .position(|w| w == get_start)
             .expect("the Get's CmdID");
         messages.push([&input[..start_at + 1], &input[start_at + get_start.len()..]].concat());
+        // The Get after a needless switch to page 0, with NoResp before its CmdID, and
+        // again after the Final (misplaced there).
+        let get_end = start_at + get_start.len() + get_item.len() + 1;
+        assert_eq!(input[get_end - 1], token::END, "the Get's end");
+        let get = &input[start_at..get_end];
+        messages.push([&input[..start_at], sw0, &input[start_at..]].concat());
+        let no_resp = Tag::NoResp.token();
+        messages.push([&input[..start_at + 1], &[no_resp], &input[start_at + 1..]].concat());
+        let final_at = input
+            .windows(3)
+            .rposition(|w| w == [Tag::Final.token(), token::END, token::END])
+            .expect("the Final");
+        messages.push([&input[..final_at + 1], get, &input[final_at + 1..]].concat());
         messages
     }
 
@@ -1027,7 +1083,7 @@ mod tests {
             decodes,
             [
                 true, true, false, true, true, false, true, true, true, false, false, false, true,
-                false, true, true, true, true, true, true, false
+                false, true, true, true, true, true, true, false, true, true, false
             ]
         );
     }
