@@ -55,6 +55,13 @@ pub(crate) trait EventSource<'a> {
     /// The content of the `Data` element just started, up to and including its end.
     fn read_data(&mut self) -> Result<RawData<'a>, DecodeError>;
 
+    /// Whether this source takes any of the one-step readings below (`plain_location`,
+    /// `plain_leaf`, ...): a parser asks once per element rather than trying each, whose
+    /// "not taken" costs a call. `false` (the default) when it takes none.
+    fn reads_in_one_step(&self) -> bool {
+        false
+    }
+
     /// When the element just started (a Target, Source, ...) holds one `LocURI` of plain
     /// text and nothing else: that text, read with both ends in one step, as `next_child`,
     /// `read_text` and `next_child` would give it (the same limits and errors). Otherwise

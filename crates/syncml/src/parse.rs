@@ -163,14 +163,15 @@ fn parse_header<'a>(src: &mut dyn EventSource<'a>) -> Result<SyncHdr<'a>> {
 fn parse_body<'a>(src: &mut dyn EventSource<'a>) -> Result<SyncBody<'a>> {
     let mut body = SyncBody::default();
     presize_commands(src, &mut body.commands)?;
+    let one_step = src.reads_in_one_step();
     loop {
         // Nearly every command: an Add, Copy, Delete, Get or Replace led by its CmdID, its
         // start and CmdID read in one step while the list has room (nothing to charge).
-        if !body.is_final && body.commands.len() < body.commands.capacity() {
+        if one_step && !body.is_final && body.commands.len() < body.commands.capacity() {
             if let Some(led) = src.plain_item_command() {
                 let (tag, offset, cmd_id) = led?;
                 let list = &mut body.commands;
-                parse_known_command(src, tag, offset, Some(cmd_id), "SyncBody", list)?;
+                parse_known_command(src, (tag, offset), Some(cmd_id), one_step, "SyncBody", list)?;
                 continue;
             }
         }
@@ -226,16 +227,18 @@ fn parse_command<'a>(
             return Ok(());
         }
     };
-    parse_known_command(src, tag, offset, None, parent, list)
+    let one_step = src.reads_in_one_step();
+    parse_known_command(src, (tag, offset), None, one_step, parent, list)
 }
 
-/// [`parse_command`] for a command of a known element, whose CmdID is `led_by` when it was
-/// read with the command's start (and the list's room made).
+/// [`parse_command`] for a command of a known element (at `offset`), whose CmdID is `led_by`
+/// when it was read with the command's start (and the list's room made); `one_step` tells
+/// whether `src` reads in one step ([`EventSource::reads_in_one_step`]).
 fn parse_known_command<'a>(
     src: &mut dyn EventSource<'a>,
-    tag: Tag,
-    offset: usize,
+    (tag, offset): (Tag, usize),
     led_by: Option<Cow<'a, str>>,
+    one_step: bool,
     parent: &'static str,
     list: &mut Vec<Command<'a>>,
 ) -> Result<()> {
@@ -265,7 +268,7 @@ fn parse_known_command<'a>(
                 | Command::Delete(command)
                 | Command::Get(command)
                 | Command::Replace(command),
-            ) => parse_item_command(src, &mut cmd_id, tag, command),
+            ) => parse_item_command(src, &mut cmd_id, tag, command, one_step),
             _ => Err(misplaced(tag.name(), parent, offset)),
         }
     } else {
@@ -340,16 +343,18 @@ fn is_recoverable(kind: &ErrorKind) -> bool {
     )
 }
 
-/// Parses an Add, Copy, Delete, Get or Replace into `command` (empty, in its place).
+/// Parses an Add, Copy, Delete, Get or Replace into `command` (empty, in its place), with the
+/// one-step readings when `one_step` ([`EventSource::reads_in_one_step`]).
 fn parse_item_command<'a>(
     src: &mut dyn EventSource<'a>,
     cmd_id: &mut Option<Cow<'a, str>>,
     tag: Tag,
     command: &mut ItemCommand<'a>,
+    one_step: bool,
 ) -> Result<()> {
     // The CmdID first, as nearly every command has it, in one step (unless it was read with
     // the command's start).
-    if cmd_id.is_none() {
+    if one_step && cmd_id.is_none() {
         if let Some(text) = src.plain_leaf(Tag::CmdId) {
             *cmd_id = Some(text?);
         }
@@ -357,7 +362,7 @@ fn parse_item_command<'a>(
     // Then nearly always the first Item, its Target of one LocURI first: opened with it in
     // one step. (The first Item is held in the command: no list grows, nothing to charge.)
     let mut ended = false;
-    if let Some(loc_uri) = src.plain_item_target() {
+    if let Some(loc_uri) = one_step.then(|| src.plain_item_target()).flatten() {
         let loc_uri = loc_uri?;
         debug_assert_eq!(command.items.growth(), 0);
         let item = command.items.push_default();
@@ -367,7 +372,7 @@ fn parse_item_command<'a>(
         });
         // A Get's or a Delete's Item ends at its Target; the others go on.
         if !src.plain_end() {
-            parse_item(src, command.meta.as_deref(), item)?;
+            parse_item(src, command.meta.as_deref(), item, one_step)?;
         }
         // Then nearly always the command's end.
         ended = src.plain_end();
@@ -390,7 +395,7 @@ fn parse_item_command<'a>(
                     // The first is held in the command (charged with it), more in a list.
                     src.charge(command.items.growth())?;
                     let item = command.items.push_default();
-                    parse_item(src, command.meta.as_deref(), item)?
+                    parse_item(src, command.meta.as_deref(), item, one_step)?
                 }
                 _ => return Err(misplaced(child.name(), tag.name(), offset)),
             }
@@ -633,16 +638,17 @@ fn parse_results<'a>(
 }
 
 /// Parses an Item; `command_meta` supplies the effective Format for its Data when the item
-/// has no Format of its own.
+/// has no Format of its own; `one_step` as for [`parse_item_command`].
 fn parse_item<'a>(
     src: &mut dyn EventSource<'a>,
     command_meta: Option<&Meta<'_>>,
     item: &mut Item<'a>,
+    one_step: bool,
 ) -> Result<()> {
     loop {
         // The common first child in one step (only into an empty slot): a Target of one
         // LocURI.
-        if item.target.is_none() {
+        if one_step && item.target.is_none() {
             if let Some(loc_uri) = src.plain_location_child(Tag::Target) {
                 item.target = Some(Location {
                     loc_uri: loc_uri?,
@@ -653,7 +659,7 @@ fn parse_item<'a>(
         }
         // Then nearly always, when it has one, a Meta of a Format and a Type (only into an
         // empty slot).
-        if item.meta.is_none() {
+        if one_step && item.meta.is_none() {
             if let Some(meta) = src.plain_meta(size_of::<Meta>()) {
                 let (format, type_) = meta?;
                 let mut meta = Box::<Meta>::default();
@@ -727,7 +733,7 @@ fn parse_item<'a>(
                 };
                 set(&mut item.data, data, child, offset)?;
                 // The Data is nearly always the Item's last child.
-                if src.plain_end() {
+                if one_step && src.plain_end() {
                     break;
                 }
             }
@@ -747,7 +753,8 @@ fn parse_listed_item<'a>(
     room_for_one(src, items)?;
     items.push(Item::default());
     let last = items.len() - 1;
-    parse_item(src, command_meta, &mut items[last])
+    let one_step = src.reads_in_one_step();
+    parse_item(src, command_meta, &mut items[last], one_step)
 }
 
 fn parse_location<'a>(src: &mut dyn EventSource<'a>, name: &'static str) -> Result<Location<'a>> {
@@ -831,12 +838,13 @@ fn parse_meta_into<'a>(
 ) -> Result<()> {
     // An Item's Meta is nearly always a Format and a Type, in that order: each in one step
     // (only into an empty slot: a MetInf inside may repeat what its Meta has, an error).
-    if meta.format.is_none() {
+    let one_step = src.reads_in_one_step();
+    if one_step && meta.format.is_none() {
         if let Some(text) = src.plain_leaf(Tag::Format) {
             meta.format = Some(text?);
         }
     }
-    if meta.type_.is_none() {
+    if one_step && meta.type_.is_none() {
         if let Some(text) = src.plain_leaf(Tag::Type) {
             meta.type_ = Some(text?);
         }

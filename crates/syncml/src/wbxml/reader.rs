@@ -561,6 +561,10 @@ impl<'a> EventSource<'a> for WbxmlSource<'a> {
         }
     }
 
+    fn reads_in_one_step(&self) -> bool {
+        true
+    }
+
     fn plain_location(&mut self) -> Option<Result<Cow<'a, str>, DecodeError>> {
         self.location_in_one_step([])
     }
