@@ -109,6 +109,13 @@ pub(crate) trait EventSource<'a> {
         None
     }
 
+    /// When the next child is a `Data`: its start read with its content in one step, as
+    /// `next_child` and [`EventSource::read_data`] would give it (the same limits and errors).
+    /// Otherwise nothing is read and `None` is returned.
+    fn plain_data(&mut self) -> Option<Result<RawData<'a>, DecodeError>> {
+        None
+    }
+
     /// When the current element's end comes next: consumes it, as `next_child` does when
     /// it returns `None`, and returns `true`. Otherwise nothing is read and `false` is
     /// returned: the caller reads on with `next_child`.

@@ -669,6 +669,16 @@ fn parse_item<'a>(
                 continue;
             }
         }
+        // Then its Data (only into an empty slot), nearly always its last child.
+        if one_step && item.data.is_none() {
+            if let Some(raw) = src.plain_data() {
+                item.data = Some(item_data(raw?, item, command_meta));
+                if src.plain_end() {
+                    break;
+                }
+                continue;
+            }
+        }
         let Some((start, offset)) = src.next_child()? else {
             break;
         };
@@ -709,28 +719,7 @@ fn parse_item<'a>(
                 set(&mut item.meta, parse_boxed_meta(src)?, child, offset)?
             }
             Tag::Data => {
-                let format = item
-                    .meta
-                    .as_ref()
-                    .and_then(|m| m.format.as_deref())
-                    .or_else(|| command_meta.and_then(|m| m.format.as_deref()));
-                let data = match src.read_data()? {
-                    RawData::Text(text) => Data::Text(text),
-                    RawData::Markup(markup) => Data::Xml(markup),
-                    RawData::Opaque(Cow::Borrowed(bytes)) if format == Some("xml") => {
-                        match std::str::from_utf8(bytes) {
-                            Ok(text) => Data::Xml(Cow::Borrowed(text)),
-                            Err(_) => Data::Opaque(Cow::Borrowed(bytes)),
-                        }
-                    }
-                    RawData::Opaque(Cow::Owned(bytes)) if format == Some("xml") => {
-                        match String::from_utf8(bytes) {
-                            Ok(text) => Data::Xml(Cow::Owned(text)),
-                            Err(e) => Data::Opaque(Cow::Owned(e.into_bytes())),
-                        }
-                    }
-                    RawData::Opaque(bytes) => Data::Opaque(bytes),
-                };
+                let data = item_data(src.read_data()?, item, command_meta);
                 set(&mut item.data, data, child, offset)?;
                 // The Data is nearly always the Item's last child.
                 if one_step && src.plain_end() {
@@ -742,6 +731,33 @@ fn parse_item<'a>(
         }
     }
     Ok(())
+}
+
+/// An Item's Data as read: markup kept as XML, and octets too when the Format in force (the
+/// Item's own, else its command's) is `xml` and they are UTF-8.
+fn item_data<'a>(raw: RawData<'a>, item: &Item<'_>, command_meta: Option<&Meta<'_>>) -> Data<'a> {
+    let format = item
+        .meta
+        .as_ref()
+        .and_then(|m| m.format.as_deref())
+        .or_else(|| command_meta.and_then(|m| m.format.as_deref()));
+    match raw {
+        RawData::Text(text) => Data::Text(text),
+        RawData::Markup(markup) => Data::Xml(markup),
+        RawData::Opaque(Cow::Borrowed(bytes)) if format == Some("xml") => {
+            match std::str::from_utf8(bytes) {
+                Ok(text) => Data::Xml(Cow::Borrowed(text)),
+                Err(_) => Data::Opaque(Cow::Borrowed(bytes)),
+            }
+        }
+        RawData::Opaque(Cow::Owned(bytes)) if format == Some("xml") => {
+            match String::from_utf8(bytes) {
+                Ok(text) => Data::Xml(Cow::Owned(text)),
+                Err(e) => Data::Opaque(Cow::Owned(e.into_bytes())),
+            }
+        }
+        RawData::Opaque(bytes) => Data::Opaque(bytes),
+    }
 }
 
 /// Parses an Item onto the end of a plain list (an Alert's, Exec's, Status's or Results's).

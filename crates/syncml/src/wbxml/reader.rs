@@ -639,6 +639,19 @@ impl<'a> EventSource<'a> for WbxmlSource<'a> {
         Some(Ok((tag, at, text)))
     }
 
+    /// `[SWITCH_PAGE 0] Data ...`: the start (opened as `next_child` opens it), then the
+    /// content as `read_data` reads it.
+    fn plain_data(&mut self) -> Option<Result<RawData<'a>, DecodeError>> {
+        if self.pending_end {
+            return None;
+        }
+        let at = self.next_tag_at(Tag::Data)?;
+        self.page = Tag::Data.page() as u8;
+        self.token_start = at;
+        self.pos = at + 1;
+        Some(self.open().and_then(|()| self.read_data()))
+    }
+
     /// `END` of an element with content (no page switch before it), taken as `next_child`
     /// takes it.
     fn plain_end(&mut self) -> bool {
@@ -930,6 +943,18 @@ mod tests {
         ]
         .concat();
         let d = leaf(Tag::Data, "1");
+        let data = Tag::Data.token() | token::WITH_CONTENT;
+        let opaque_d = [data, token::OPAQUE, 1, b'1', token::END];
+        let two_strings_d = [
+            data,
+            token::STR_I,
+            b'1',
+            0,
+            token::STR_I,
+            b'2',
+            0,
+            token::END,
+        ];
         let item = |parts: &[&[u8]]| {
             let mut out = vec![Tag::Item.token() | token::WITH_CONTENT];
             parts.iter().for_each(|part| out.extend_from_slice(part));
@@ -968,6 +993,10 @@ mod tests {
             with_item(&[&t, &t, &m, sw0, &d]),
             // A needless switch to page 0 before the Target.
             with_item(&[sw0, &t, &m, sw0, &d]),
+            // The Data as octets, as two strings, and empty without content.
+            with_item(&[&t, &m, sw0, &opaque_d]),
+            with_item(&[&t, &m, sw0, &two_strings_d]),
+            with_item(&[&t, &m, sw0, &[Tag::Data.token()]]),
         ]);
         // The Get's one Item (Target `./x`), the first Item of its command, read with its
         // Target in one step, written in other shapes.
@@ -1087,7 +1116,8 @@ mod tests {
             decodes,
             [
                 true, true, false, true, true, false, true, true, true, false, false, false, true,
-                false, true, true, true, true, true, true, false, true, true, false
+                false, true, true, true, true, true, true, true, true, true, false, true, true,
+                false
             ]
         );
     }

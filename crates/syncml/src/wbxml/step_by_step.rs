@@ -1,8 +1,8 @@
 //! The WBXML reader without its one-step readings ([`decode_lenient_step_by_step`]): every
 //! element read through `next_child`, `read_text` and `read_data`, for the tests and fuzz
 //! targets that hold the one-step readings (`plain_location`, `plain_location_child`,
-//! `plain_item_target`, `plain_item_command`, `plain_meta`, `plain_leaf`, `plain_end`) to the
-//! same messages and errors.
+//! `plain_item_target`, `plain_item_command`, `plain_meta`, `plain_data`, `plain_leaf`,
+//! `plain_end`) to the same messages and errors.
 
 use std::borrow::Cow;
 
