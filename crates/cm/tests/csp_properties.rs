@@ -135,3 +135,49 @@ fn a_csp_keeping_no_properties_is_never_asked_and_answers_stay_the_same() {
         assert!(asking.iter().any(|a| a.ends_with(": ")), "{setup:?}");
     }
 }
+
+#[test]
+fn what_a_mount_point_inherits_is_read_again_once_the_store_or_the_server_changes() {
+    // Two CSPs keeping no properties, mounted side by side below the store's `./M`, whose
+    // ACL each inherits: what one of them was granted must not outlive a change of the ACL
+    // made, or of the server asking, while the other was being asked.
+    let mut m = manager();
+    let local = Principal::Local {
+        roles: roles::MANAGER,
+    };
+    m.add(&local, "./M", interior()).unwrap();
+    for prefix in ["./M/V", "./M/W"] {
+        let mut csp = TestCsp::new(prefix);
+        csp.keeps_no_properties = true;
+        m.mount(prefix, Box::new(csp), roles::MANAGER).unwrap();
+        m.add(&local, &format!("{prefix}/leaf"), leaf("1")).unwrap();
+    }
+    let set_acl = |m: &mut Manager, acl: &str| {
+        m.replace(&local, "./M?prop=ACL", text(acl)).unwrap();
+    };
+    let (a, b) = (
+        Principal::server("a", roles::MANAGER),
+        Principal::server("b", roles::MANAGER),
+    );
+    let gets = |m: &mut Manager, who: &Principal, prefix: &str| {
+        m.get(who, &format!("{prefix}/leaf")).is_ok()
+    };
+    set_acl(&mut m, "Get=a&Replace=b");
+    assert!(gets(&mut m, &a, "./M/V"));
+    // The ACL changes; the other mount is asked first, by the same server.
+    set_acl(&mut m, "Get=b&Replace=a");
+    assert!(!gets(&mut m, &a, "./M/W"));
+    assert!(!gets(&mut m, &a, "./M/V"));
+    assert!(m.replace(&a, "./M/V/leaf", text("2")).is_ok());
+    // Another server, then the first again: each is granted what the ACL grants it.
+    assert!(gets(&mut m, &b, "./M/W"));
+    assert!(gets(&mut m, &b, "./M/V"));
+    assert!(m.replace(&b, "./M/V/leaf", text("3")).is_err());
+    assert!(!gets(&mut m, &a, "./M/W"));
+    assert!(!gets(&mut m, &a, "./M/V"));
+    // And back to the first ACL, asked in the other order.
+    set_acl(&mut m, "Get=a+b");
+    assert!(gets(&mut m, &a, "./M/V"));
+    assert!(gets(&mut m, &a, "./M/W"));
+    assert!(m.replace(&a, "./M/W/leaf", text("4")).is_err());
+}

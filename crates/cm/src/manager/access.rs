@@ -13,11 +13,17 @@ const DEFAULT_ROOT_ACL: &str = "Add=*&Get=*";
 /// often in turn.
 const ACL_MEMO_ENTRIES: usize = 4;
 
+/// What an ACL grants one server, by command (`AclCommand as usize`).
+pub(super) type Verdicts = [bool; AclCommand::ALL.len()];
+
 /// What the ACLs in force at the nodes of the built-in store last looked up grant one
 /// server, true while the store is unchanged (its generation), so that the commands of a
 /// message walk each place's ancestors and read its ACL once.
 #[derive(Debug, Default)]
 pub(super) struct AclMemo {
+    /// How many times the memo was emptied (for another store generation or server):
+    /// verdicts read from it in one epoch hold for as long as it lasts.
+    epoch: u64,
     /// The store's generation when the entries were looked up.
     generation: u64,
     /// The server whose verdicts the entries keep.
@@ -41,7 +47,7 @@ struct AclMemoEntry {
     /// What the ACL in force there (its own, an ancestor's, or the default for the root)
     /// grants the memo's server, by command (`AclCommand as usize`): all read in one pass
     /// over the ACL, which is then not kept.
-    verdicts: [bool; AclCommand::ALL.len()],
+    verdicts: Verdicts,
 }
 
 impl Manager {
@@ -65,8 +71,19 @@ impl Manager {
             if !mount.acl.is_empty() {
                 return acl::permits(&mount.acl, cmd, server_id);
             }
+            // What the mount point's parent grants, kept in the mount while the memo holds
+            // (this runs for every command).
+            if let Some((epoch, verdicts)) = mount.parent_verdicts {
+                if self.acl_memo_epoch(server_id) == Some(epoch) {
+                    return verdicts[cmd as usize];
+                }
+            }
             return match parent_str(&path[..mount_point_len]) {
-                Some(parent) => self.store_acl_permits(parent, cmd, server_id),
+                Some(parent) => {
+                    let verdicts = self.store_acl_verdicts(parent, server_id);
+                    self.mounts[i].parent_verdicts = Some((self.acl_memo.epoch, verdicts));
+                    verdicts[cmd as usize]
+                }
                 None => acl::permits(DEFAULT_ROOT_ACL, cmd, server_id),
             };
         }
@@ -97,14 +114,29 @@ impl Manager {
         }
     }
 
+    /// The ACL memo's epoch when what it remembers holds for `server_id` (the store
+    /// unchanged since, the same server).
+    fn acl_memo_epoch(&self, server_id: &str) -> Option<u64> {
+        let memo = &self.acl_memo;
+        (memo.generation == self.store.generation() && memo.server_id == server_id)
+            .then_some(memo.epoch)
+    }
+
     /// Whether the ACL in force at `path` of the store (no mount owns it: the nearest own
     /// ACL of it or its ancestors, else the default for the root) permits `cmd` to
     /// `server_id`. Its verdicts are remembered while the store is unchanged.
     fn store_acl_permits(&mut self, path: &str, cmd: AclCommand, server_id: &str) -> bool {
+        self.store_acl_verdicts(path, server_id)[cmd as usize]
+    }
+
+    /// What the ACL in force at `path` of the store grants `server_id`, by command (see
+    /// [`Manager::store_acl_permits`]).
+    fn store_acl_verdicts(&mut self, path: &str, server_id: &str) -> Verdicts {
         let generation = self.store.generation();
         let memo = &mut self.acl_memo;
         if memo.generation != generation || memo.server_id != server_id {
             // The store changed, or another server asks: nothing remembered holds.
+            memo.epoch += 1;
             memo.entries.iter_mut().for_each(|e| e.valid = false);
             memo.generation = generation;
             memo.server_id.clear();
@@ -148,7 +180,7 @@ impl Manager {
                 i
             }
         };
-        memo.entries[i].verdicts[cmd as usize]
+        memo.entries[i].verdicts
     }
 
     /// The node's own ACL property (empty when it inherits), or `None` if unknown.

@@ -112,6 +112,11 @@ struct Mount {
     checks_targets: bool,
     /// The CSP keeps run-time properties ([`Csp::keeps_properties`]): it is asked for them.
     keeps_properties: bool,
+    /// For a CSP that keeps none and a mount point without an ACL of its own: what the ACL
+    /// in force at the mount point's parent grants the ACL memo's server, by command, and
+    /// the memo's epoch it was read in ([`access::AclMemo`]: the same store and server while
+    /// the epoch is unchanged).
+    parent_verdicts: Option<(u64, access::Verdicts)>,
 }
 
 /// The Configuration Manager. See the crate documentation.
@@ -272,6 +277,7 @@ impl Manager {
                 acl: String::new(),
                 begun: false,
                 told: 0,
+                parent_verdicts: None,
             },
         );
         Ok(())
