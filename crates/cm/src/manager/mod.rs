@@ -321,11 +321,19 @@ impl Manager {
 
     /// Records who issues the command being run (told to CSPs); copied only when it changes
     /// (a session's commands all come from one server).
+    // In line, the copy out of line: this runs for every command.
+    #[inline(always)]
     fn set_caller(&mut self, who: &Principal) {
         if self.caller.as_ref() != Some(who) {
-            self.caller = Some(who.clone());
-            self.caller_epoch += 1;
+            self.change_caller(who);
         }
+    }
+
+    /// [`Manager::set_caller`] when the caller changes.
+    #[cold]
+    fn change_caller(&mut self, who: &Principal) {
+        self.caller = Some(who.clone());
+        self.caller_epoch += 1;
     }
 
     /// The mount owning a canonical path, if any.
