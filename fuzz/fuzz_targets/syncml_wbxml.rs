@@ -1,7 +1,7 @@
 //! Arbitrary bytes into the WBXML decoder (strict and lenient); whatever decodes must
 //! re-encode and decode to the same model. The decoder's one-step readings (a location, a
-//! leaf) must give what reading element by element gives: the same message or the same
-//! error at the same offset.
+//! leaf, an item command's start, an Item's Target, Meta and Data, an end) must give what
+//! reading element by element gives: the same message or the same error at the same offset.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 use omadm_syncml::{wbxml, Limits};
