@@ -417,14 +417,14 @@ impl<'a> WbxmlSource<'a> {
                 }
             }
         }
-        let text = match self.open_with_text(at, from, len) {
+        let text = match self.read_leaf(at, from, len) {
             Ok(text) => text,
             Err(e) => return Some(Err(e)),
         };
-        // The LocURI's end, then the location's.
+        // The location's end.
         self.token_start = from + len + 2;
         self.pos = from + len + 3;
-        self.depth -= 2;
+        self.depth -= 1;
         Some(Ok(text))
     }
 
@@ -482,6 +482,22 @@ impl<'a> WbxmlSource<'a> {
         self.open()?;
         self.token_start = from - 1;
         self.first_piece(&self.input[from..from + len])
+    }
+
+    /// The leaf `leaf_at` found (its start at `at`, its text `len` octets at `from`): opened
+    /// with its text as [`WbxmlSource::open_with_text`] does, and its end taken.
+    #[inline(always)]
+    fn read_leaf(
+        &mut self,
+        at: usize,
+        from: usize,
+        len: usize,
+    ) -> Result<Cow<'a, str>, DecodeError> {
+        let text = self.open_with_text(at, from, len)?;
+        self.token_start = from + len + 1;
+        self.pos = from + len + 2;
+        self.depth -= 1;
+        Ok(text)
     }
 
     fn misplaced_in_text(&self, tag: Start) -> DecodeError {
@@ -586,14 +602,7 @@ impl<'a> EventSource<'a> for WbxmlSource<'a> {
         }
         let (at, from, len) = self.leaf_at(self.pos, self.page, tag)?;
         self.page = tag.page() as u8;
-        let text = match self.open_with_text(at, from, len) {
-            Ok(text) => text,
-            Err(e) => return Some(Err(e)),
-        };
-        self.token_start = from + len + 1;
-        self.pos = from + len + 2;
-        self.depth -= 1;
-        Some(Ok(text))
+        Some(self.read_leaf(at, from, len))
     }
 
     /// `[SWITCH_PAGE 0] (Add | Copy | Delete | Get | Replace) CmdID-leaf`: the command's start
@@ -629,13 +638,10 @@ impl<'a> EventSource<'a> for WbxmlSource<'a> {
         if let Err(e) = self.open() {
             return Some(Err(e));
         }
-        let text = match self.open_with_text(leaf_at, from, len) {
+        let text = match self.read_leaf(leaf_at, from, len) {
             Ok(text) => text,
             Err(e) => return Some(Err(e)),
         };
-        self.token_start = from + len + 1;
-        self.pos = from + len + 2;
-        self.depth -= 1;
         Some(Ok((tag, at, text)))
     }
 
@@ -693,6 +699,7 @@ impl<'a> EventSource<'a> for WbxmlSource<'a> {
             let mut texts = [None, None];
             for (text, leaf) in texts.iter_mut().zip(leaves) {
                 if let Some((at, from, len)) = leaf {
+                    // (Its end is taken with the Meta's, below.)
                     *text = Some(self.open_with_text(at, from, len)?);
                     self.depth -= 1;
                 }
