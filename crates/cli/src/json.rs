@@ -134,7 +134,7 @@ fn item(i: &Item) -> Value {
         "source": i.source.as_ref().map(location),
         "source_parent": i.source_parent.as_deref().map(location),
         "target_parent": i.target_parent.as_deref().map(location),
-        "meta": opt_meta(i.meta.as_deref()),
+        "meta": opt_meta(i.meta.as_ref()),
         "data": i.data.as_ref().map(data),
         "more_data": i.more_data,
     })
@@ -173,14 +173,14 @@ fn meta(m: &Meta) -> Value {
     };
     put("format", json!(m.format));
     put("type", json!(m.type_));
-    put("mark", json!(m.mark));
-    put("size", json!(m.size));
-    put("next_nonce", json!(m.next_nonce));
-    put("version", json!(m.version));
-    put("max_msg_size", json!(m.max_msg_size));
-    put("max_obj_size", json!(m.max_obj_size));
-    if !m.emi.is_empty() {
-        put("emi", json!(m.emi));
+    put("mark", json!(m.mark()));
+    put("size", json!(m.size()));
+    put("next_nonce", json!(m.next_nonce()));
+    put("version", json!(m.version()));
+    put("max_msg_size", json!(m.max_msg_size()));
+    put("max_obj_size", json!(m.max_obj_size()));
+    if !m.emi().is_empty() {
+        put("emi", json!(m.emi()));
     }
     Value::Object(o)
 }

@@ -10,7 +10,7 @@
 
 use std::borrow::Cow;
 
-use omadm_syncml::{Alert, Command, Data, Item, ItemCommand, Status};
+use omadm_syncml::{Alert, Command, Data, Item, ItemCommand, Meta, Status};
 
 /// What to do with a command; responses borrow from the command offered (`'c`).
 pub(crate) enum Offer<'c> {
@@ -129,8 +129,8 @@ impl Assembler {
             let declared = item
                 .meta
                 .as_ref()
-                .and_then(|m| m.size)
-                .or_else(|| c.meta.as_ref().and_then(|m| m.size));
+                .and_then(Meta::size)
+                .or_else(|| c.meta.as_deref().and_then(Meta::size));
             if declared.is_none() {
                 // The first chunk must announce the object's size.
                 let mut out = extra;

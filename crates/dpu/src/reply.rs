@@ -250,9 +250,9 @@ fn split_results(command: Command<'_>, room: usize, encoding: omadm_syncml::Enco
         let mut empty = item.clone();
         empty.data = Some(Data::Text(Cow::Borrowed("")));
         empty.more_data = true;
-        let mut meta = empty.meta.as_deref().cloned().unwrap_or_default();
-        meta.size = Some(data.len() as u64);
-        empty.meta = Some(Box::new(meta));
+        let mut meta = empty.meta.take().unwrap_or_default();
+        meta.more_mut().size = Some(data.len() as u64);
+        empty.meta = Some(meta);
         command_len(
             &Command::Results(omadm_syncml::Results {
                 items: vec![empty],
@@ -310,9 +310,16 @@ fn make_chunk<'c>(
         Data::Opaque(Cow::Owned(bytes.to_vec()))
     });
     piece.more_data = more;
-    let mut meta = piece.meta.as_deref().cloned().unwrap_or_default();
-    meta.size = size;
-    piece.meta = (!meta.is_empty()).then(|| Box::new(meta));
+    let mut meta = piece.meta.take().unwrap_or_default();
+    match size {
+        Some(size) => meta.more_mut().size = Some(size),
+        None => {
+            if let Some(more) = &mut meta.more {
+                more.size = None;
+            }
+        }
+    }
+    piece.meta = (!meta.is_empty()).then_some(meta);
     Command::Results(omadm_syncml::Results {
         items: vec![piece],
         ..r.clone()

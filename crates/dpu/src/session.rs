@@ -10,7 +10,7 @@ use omadm_syncml::auth::{decode_nonce, AuthScheme};
 use omadm_syncml::notification::session_id_text;
 use omadm_syncml::{
     b64, decode_lenient, encode, Alert, Chal, Command, Cred, Data, Item, ItemCommand, Location,
-    Meta, Refs, Status, SyncBody, SyncHdr, SyncMl,
+    Meta, MoreMeta, Refs, Status, SyncBody, SyncHdr, SyncMl,
 };
 
 use crate::config::{Credentials, SessionConfig};
@@ -316,8 +316,11 @@ impl Session {
             }
         }
         header.meta = Some(Meta {
-            max_msg_size: Some(self.config.max_msg_size),
-            max_obj_size: Some(self.config.max_obj_size),
+            more: Some(Box::new(MoreMeta {
+                max_msg_size: Some(self.config.max_msg_size),
+                max_obj_size: Some(self.config.max_obj_size),
+                ..MoreMeta::default()
+            })),
             ..Meta::default()
         });
         header
@@ -507,7 +510,7 @@ impl Session {
             if let Some(uri) = &msg.header.resp_uri {
                 self.resp_uri = Some(uri.to_string());
             }
-            if let Some(size) = msg.header.meta.as_ref().and_then(|m| m.max_msg_size) {
+            if let Some(size) = msg.header.meta.as_ref().and_then(Meta::max_msg_size) {
                 self.server_max_msg_size = Some(size);
             }
             let events_before = self.events.len();
@@ -723,7 +726,7 @@ impl Session {
         let nonce = s
             .chal
             .as_ref()
-            .and_then(|c| c.meta.next_nonce.as_deref())
+            .and_then(|c| c.meta.next_nonce())
             .and_then(decode_nonce);
         let scheme = s
             .chal
@@ -802,7 +805,7 @@ impl Session {
         {
             creds.scheme = scheme;
         }
-        if let Some(nonce) = chal.meta.next_nonce.as_deref().and_then(decode_nonce) {
+        if let Some(nonce) = chal.meta.next_nonce().and_then(decode_nonce) {
             creds.nonce = nonce;
         }
         self.client_authenticated = false;
@@ -869,8 +872,10 @@ impl Session {
                 meta: Meta {
                     type_: Some(expected.scheme.meta_type().into()),
                     format: Some("b64".into()),
-                    next_nonce: Some(b64::encode(&nonce).into()),
-                    ..Meta::default()
+                    more: Some(Box::new(MoreMeta {
+                        next_nonce: Some(b64::encode(&nonce).into()),
+                        ..MoreMeta::default()
+                    })),
                 },
             }));
         }
@@ -973,13 +978,17 @@ impl GenericAlert {
         let meta = Meta {
             type_: Some(Cow::Borrowed(&self.type_)),
             format: Some(Cow::Borrowed(&self.format)),
-            mark: self.mark.as_deref().map(Cow::Borrowed),
-            ..Meta::default()
+            more: self.mark.as_deref().map(|mark| {
+                Box::new(MoreMeta {
+                    mark: Some(Cow::Borrowed(mark)),
+                    ..MoreMeta::default()
+                })
+            }),
         };
         let item = Item {
             source: self.source.as_deref().map(Location::new),
             target: self.target.as_deref().map(Location::new),
-            meta: Some(Box::new(meta)),
+            meta: Some(meta),
             data: Some(Data::Text(Cow::Borrowed(&self.data))),
             ..Item::default()
         };

@@ -502,7 +502,7 @@ fn a_server_without_the_required_credentials_gets_407_and_nothing_runs() {
     assert_eq!(hdr.code(), Some(407));
     let chal = hdr.chal.as_ref().expect("a challenge");
     assert_eq!(chal.meta.type_.as_deref(), Some("syncml:auth-md5"));
-    assert!(chal.meta.next_nonce.is_some());
+    assert!(chal.meta.next_nonce().is_some());
     assert_eq!(code_for(&reply, "2"), [407]);
     assert!(!m.exists("./Vendor/memory/x"));
     assert!(matches!(s.poll_event(), Some(Event::ServerNonce { .. })));
@@ -1065,7 +1065,7 @@ fn a_results_item_larger_than_one_message_goes_as_a_large_object() {
             if let Command::Results(r) = c {
                 let item = &r.items[0];
                 if declared.is_none() {
-                    declared = item.meta.as_ref().and_then(|m| m.size);
+                    declared = item.meta.as_ref().and_then(|m| m.size());
                 }
                 assembled.push_str(item.data.as_ref().unwrap().as_str().unwrap());
                 chunks += 1;
@@ -1133,8 +1133,7 @@ fn hmac_authenticates_both_ways() {
             .as_ref()
             .unwrap()
             .meta
-            .next_nonce
-            .as_deref()
+            .next_nonce()
             .unwrap(),
     )
     .unwrap();
@@ -1445,8 +1444,7 @@ fn no_server_nonce_that_was_never_sent_is_reported() {
             Ok(Some(o)) => {
                 let reply = parse(&o.body);
                 let chal = statuses(&reply)[0].chal.as_ref().unwrap();
-                let n =
-                    omadm_syncml::b64::decode(chal.meta.next_nonce.as_deref().unwrap()).unwrap();
+                let n = omadm_syncml::b64::decode(chal.meta.next_nonce().unwrap()).unwrap();
                 sent.push(n);
             }
             _ => break,

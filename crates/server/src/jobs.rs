@@ -193,7 +193,9 @@ impl Job {
                 more,
             } => {
                 let mut meta = Meta::format_type("chr", "text/plain");
-                meta.size = *size;
+                if let Some(size) = size {
+                    meta.more_mut().size = Some(*size);
+                }
                 let mut it = item(uri).with_meta(meta).with_data(part.clone());
                 it.more_data = *more;
                 let c = ItemCommand::new(cmd_id, vec![it]);

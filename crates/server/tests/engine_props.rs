@@ -187,7 +187,7 @@ proptest! {
             }
             for c in &out.body.commands {
                 if let Command::Status(s) = c {
-                    if let Some(n) = s.chal.as_ref().and_then(|c| c.meta.next_nonce.as_deref()) {
+                    if let Some(n) = s.chal.as_ref().and_then(|c| c.meta.next_nonce()) {
                         nonce = b64::decode(n).unwrap();
                     }
                 }
@@ -246,7 +246,7 @@ fn server_nonce(m: &SyncMl) -> Vec<u8> {
         .commands
         .iter()
         .find_map(|c| match c {
-            Command::Status(s) => s.chal.as_ref()?.meta.next_nonce.as_deref(),
+            Command::Status(s) => s.chal.as_ref()?.meta.next_nonce(),
             _ => None,
         })
         .map(|n| b64::decode(n).unwrap())

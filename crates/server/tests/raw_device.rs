@@ -199,7 +199,7 @@ fn header_status<'r>(reply: &'r SyncMl<'_>) -> &'r Status<'r> {
 }
 
 fn nonce_of(s: &Status) -> Vec<u8> {
-    b64::decode(s.chal.as_ref().unwrap().meta.next_nonce.as_deref().unwrap()).unwrap()
+    b64::decode(s.chal.as_ref().unwrap().meta.next_nonce().unwrap()).unwrap()
 }
 
 /// Commands the server sends besides Status and Alert.
@@ -383,14 +383,9 @@ fn three_refusals_end_the_session() {
 /// The device's verdict on the server's credentials: `code` with a challenge of `type_`.
 fn challenge_status(code: u16, type_: &str) -> Command<'_> {
     let mut st = Status::new("9", "1", "0", "SyncHdr", code);
-    st.chal = Some(Box::new(Chal {
-        meta: Meta {
-            type_: Some(type_.into()),
-            format: Some("b64".into()),
-            next_nonce: Some(b64::encode(b"device-nonce").into()),
-            ..Meta::default()
-        },
-    }));
+    let mut meta = Meta::format_type("b64", type_);
+    meta.more_mut().next_nonce = Some(b64::encode(b"device-nonce").into());
+    st.chal = Some(Box::new(Chal { meta }));
     Command::Status(st)
 }
 
@@ -512,11 +507,11 @@ fn acknowledge(r: &SyncMl<'_>, code: &str) -> Vec<Command<'static>> {
 }
 
 fn with_max_msg_size(mut m: SyncMl, size: u64, obj: Option<u64>) -> SyncMl {
-    m.header.meta = Some(Meta {
-        max_msg_size: Some(size),
-        max_obj_size: obj,
-        ..Meta::default()
-    });
+    let mut meta = Meta::default();
+    let more = meta.more_mut();
+    more.max_msg_size = Some(size);
+    more.max_obj_size = obj;
+    m.header.meta = Some(meta);
     m
 }
 

@@ -11,7 +11,7 @@
 use crate::events::Sink;
 use crate::model::{
     Alert, Chal, Command, Container, Cred, DmVersion, Exec, Item, ItemCommand, ItemStatus,
-    Location, Meta, NodeResults, Results, Status, SyncHdr, SyncMl,
+    Location, Meta, MoreMeta, NodeResults, Results, Status, SyncHdr, SyncMl,
 };
 use crate::tag::Tag;
 
@@ -315,35 +315,40 @@ fn emit_chal<S: Sink>(chal: &Chal, sink: &mut S) {
 
 fn emit_meta<S: Sink>(meta: &Meta, sink: &mut S) {
     sink.start(Tag::Meta);
-    let text_fields = [
-        (Tag::Format, &meta.format),
-        (Tag::Type, &meta.type_),
-        (Tag::Mark, &meta.mark),
-    ];
-    for (tag, value) in text_fields {
+    for (tag, value) in [(Tag::Format, &meta.format), (Tag::Type, &meta.type_)] {
         if let Some(value) = value {
             sink.leaf(tag, value);
         }
     }
-    if let Some(size) = meta.size {
-        sink.leaf(Tag::Size, decimal(size, &mut [0; 20]));
-    }
-    if let Some(version) = &meta.version {
-        sink.leaf(Tag::Version, version);
-    }
-    if let Some(nonce) = &meta.next_nonce {
-        sink.leaf(Tag::NextNonce, nonce);
-    }
-    if let Some(size) = meta.max_msg_size {
-        sink.leaf(Tag::MaxMsgSize, decimal(size, &mut [0; 20]));
-    }
-    if let Some(size) = meta.max_obj_size {
-        sink.leaf(Tag::MaxObjSize, decimal(size, &mut [0; 20]));
-    }
-    for emi in &meta.emi {
-        sink.leaf(Tag::Emi, emi);
+    if let Some(more) = &meta.more {
+        emit_more_meta(more, sink);
     }
     sink.end(Tag::Meta);
+}
+
+/// Writes the elements of a Meta after its Format and Type.
+fn emit_more_meta<S: Sink>(more: &MoreMeta, sink: &mut S) {
+    if let Some(mark) = &more.mark {
+        sink.leaf(Tag::Mark, mark);
+    }
+    if let Some(size) = more.size {
+        sink.leaf(Tag::Size, decimal(size, &mut [0; 20]));
+    }
+    if let Some(version) = &more.version {
+        sink.leaf(Tag::Version, version);
+    }
+    if let Some(nonce) = &more.next_nonce {
+        sink.leaf(Tag::NextNonce, nonce);
+    }
+    if let Some(size) = more.max_msg_size {
+        sink.leaf(Tag::MaxMsgSize, decimal(size, &mut [0; 20]));
+    }
+    if let Some(size) = more.max_obj_size {
+        sink.leaf(Tag::MaxObjSize, decimal(size, &mut [0; 20]));
+    }
+    for emi in &more.emi {
+        sink.leaf(Tag::Emi, emi);
+    }
 }
 
 /// The numbers 0 to 999 in three digits each (`000001002...999`), built at compile time.

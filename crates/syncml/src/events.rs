@@ -86,10 +86,9 @@ pub(crate) trait EventSource<'a> {
 
     /// When the next child is a `Meta` of a `Format`, a `Type`, both in that order or
     /// neither, each of plain text: their texts, read with the Meta's start and end in one
-    /// step, `charge` charged once the Meta is open, as `next_child`, [`EventSource::charge`]
-    /// and [`EventSource::plain_leaf`] would give them (the same limits and errors).
-    /// Otherwise nothing is read and `None` is returned.
-    fn plain_meta(&mut self, _charge: usize) -> Option<Result<FormatAndType<'a>, DecodeError>> {
+    /// step, as `next_child` and [`EventSource::plain_leaf`] would give them (the same limits
+    /// and errors). Otherwise nothing is read and `None` is returned.
+    fn plain_meta(&mut self) -> Option<Result<FormatAndType<'a>, DecodeError>> {
         None
     }
 

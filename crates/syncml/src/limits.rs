@@ -27,9 +27,10 @@ impl Limits {
     /// SyncML DM nests at most about 12 deep (Atomic in Sequence, Item, Meta, MetInf), so 32
     /// leaves room for embedded `Format xml` data without allowing runaway recursion. Text
     /// borrowed from the input costs nothing, so 16 is room for a legitimate message of the
-    /// densest kind a server sends (WBXML Gets of about 32 octets each: a command and its
-    /// Item take about 470 octets at most); shapes denser than that (a few octets per
-    /// element) are refused with [`crate::ErrorKind::OverBudget`].
+    /// densest kind a server sends (WBXML Gets of about 20 to 32 octets each: a command with
+    /// its first Item and that Item's Format and Type takes about 260 octets on a 64-bit
+    /// target, a Meta's other elements about 150 more); shapes denser than that (a few
+    /// octets per element) are refused with [`crate::ErrorKind::OverBudget`].
     pub const DEFAULT: Limits = Limits {
         max_input_bytes: 16 * 1024 * 1024,
         max_depth: 32,

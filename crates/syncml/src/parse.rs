@@ -10,7 +10,7 @@ use crate::error::{excerpt, DecodeError, ErrorKind};
 use crate::events::{EventSource, RawData, Start};
 use crate::model::{
     Alert, Chal, Command, Container, Cred, Data, Exec, Item, ItemCommand, Location, Malformed,
-    Meta, Results, Status, SyncBody, SyncHdr, SyncMl,
+    Meta, MoreMeta, Results, Status, SyncBody, SyncHdr, SyncMl,
 };
 use crate::tag::Tag;
 use std::borrow::Cow;
@@ -27,11 +27,15 @@ fn room_for_one<T>(src: &mut dyn EventSource<'_>, list: &mut Vec<T>) -> Result<(
     grow(src, list, |capacity| (capacity * 2).max(4))
 }
 
-/// As [`room_for_one`] for a list of commands, which grows by half: a command is the
-/// model's largest part, and a message of many small commands (100,000 Gets of 32 octets)
-/// must fit the decoding budget whatever its count.
+/// As [`room_for_one`] for a list of commands, which grows by half, or by half of what the
+/// budget has left when that is less (at least one slot): a command is the model's largest
+/// part, and a message of many small commands (100,000 Gets of 20 to 32 octets) must fit
+/// the decoding budget whatever its count, not be refused for room it would never use.
 fn room_for_command(src: &mut dyn EventSource<'_>, list: &mut Vec<Command<'_>>) -> Result<()> {
-    grow(src, list, |capacity| (capacity + capacity / 2).max(4))
+    let affordable = src.budget_left() / 2 / size_of::<Command>();
+    grow(src, list, |capacity| {
+        (capacity + (capacity / 2).min(affordable).max(1)).max(4)
+    })
 }
 
 fn grow<T>(
@@ -55,14 +59,16 @@ const MAX_PRESIZED_COMMANDS: usize = 256;
 
 /// Reserves the command list of a body whose commands are about to be read: the commands the
 /// input left likely holds ([`EventSource::likely_commands`]), at most
-/// [`MAX_PRESIZED_COMMANDS`] and a quarter of the budget left, so that the list of a common
-/// message is made once instead of copied as it grows.
+/// [`MAX_PRESIZED_COMMANDS`] and a third of the budget left, so that the list of a common
+/// message is made once instead of copied as it grows (a command's slot holds its first
+/// Item and that Item's Meta: the list of a message of dense commands takes about a third of
+/// its budget).
 fn presize_commands(src: &mut dyn EventSource<'_>, list: &mut Vec<Command<'_>>) -> Result<()> {
     let size = size_of::<Command>();
     let slots = src
         .likely_commands()
         .min(MAX_PRESIZED_COMMANDS)
-        .min(src.budget_left() / 4 / size);
+        .min(src.budget_left() / 3 / size);
     if slots > list.capacity() {
         src.charge((slots - list.capacity()) * size)?;
         list.reserve_exact(slots - list.len());
@@ -660,12 +666,13 @@ fn parse_item<'a>(
         // Then nearly always, when it has one, a Meta of a Format and a Type (only into an
         // empty slot).
         if one_step && item.meta.is_none() {
-            if let Some(meta) = src.plain_meta(size_of::<Meta>()) {
+            if let Some(meta) = src.plain_meta() {
                 let (format, type_) = meta?;
-                let mut meta = Box::<Meta>::default();
-                meta.format = format;
-                meta.type_ = type_;
-                item.meta = Some(meta);
+                item.meta = Some(Meta {
+                    format,
+                    type_,
+                    more: None,
+                });
                 continue;
             }
         }
@@ -714,10 +721,7 @@ fn parse_item<'a>(
                     offset,
                 )?
             }
-            Tag::Meta => {
-                src.charge(size_of::<Meta>())?;
-                set(&mut item.meta, parse_boxed_meta(src)?, child, offset)?
-            }
+            Tag::Meta => set(&mut item.meta, parse_meta(src)?, child, offset)?,
             Tag::Data => {
                 let data = item_data(src.read_data()?, item, command_meta);
                 set(&mut item.data, data, child, offset)?;
@@ -870,21 +874,52 @@ fn parse_meta_into<'a>(
         match child {
             Tag::Format => set(&mut meta.format, src.read_text()?, child, offset)?,
             Tag::Type => set(&mut meta.type_, src.read_text()?, child, offset)?,
-            Tag::Mark => set(&mut meta.mark, src.read_text()?, child, offset)?,
-            Tag::Size => set(&mut meta.size, number(src, child)?, child, offset)?,
-            Tag::NextNonce => set(&mut meta.next_nonce, src.read_text()?, child, offset)?,
-            Tag::Version => set(&mut meta.version, src.read_text()?, child, offset)?,
-            Tag::MaxMsgSize => set(&mut meta.max_msg_size, number(src, child)?, child, offset)?,
-            Tag::MaxObjSize => set(&mut meta.max_obj_size, number(src, child)?, child, offset)?,
+            Tag::Mark => set(&mut more(src, meta)?.mark, src.read_text()?, child, offset)?,
+            Tag::Size => set(
+                &mut more(src, meta)?.size,
+                number(src, child)?,
+                child,
+                offset,
+            )?,
+            Tag::NextNonce => {
+                let slot = &mut more(src, meta)?.next_nonce;
+                set(slot, src.read_text()?, child, offset)?
+            }
+            Tag::Version => set(
+                &mut more(src, meta)?.version,
+                src.read_text()?,
+                child,
+                offset,
+            )?,
+            Tag::MaxMsgSize => {
+                let slot = &mut more(src, meta)?.max_msg_size;
+                set(slot, number(src, child)?, child, offset)?
+            }
+            Tag::MaxObjSize => {
+                let slot = &mut more(src, meta)?.max_obj_size;
+                set(slot, number(src, child)?, child, offset)?
+            }
             Tag::Emi => {
-                room_for_one(src, &mut meta.emi)?;
-                meta.emi.push(src.read_text()?)
+                let emi = &mut more(src, meta)?.emi;
+                room_for_one(src, emi)?;
+                emi.push(src.read_text()?)
             }
             Tag::MetInf if parent == "Meta" => parse_meta_into(src, meta, "MetInf")?,
             _ => return Err(misplaced(child.name(), parent, offset)),
         }
     }
     Ok(())
+}
+
+/// The elements of `meta` other than Format and Type, their box charged when it is made.
+fn more<'m, 'a>(
+    src: &mut dyn EventSource<'a>,
+    meta: &'m mut Meta<'a>,
+) -> Result<&'m mut MoreMeta<'a>> {
+    if meta.more.is_none() {
+        src.charge(size_of::<MoreMeta>())?;
+    }
+    Ok(meta.more_mut())
 }
 
 /// Reads a decimal element value (surrounding white space allowed).

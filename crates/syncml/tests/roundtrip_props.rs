@@ -3,7 +3,7 @@
 
 use omadm_syncml::{
     wbxml, xml, Alert, Chal, Command, Container, Cred, Data, DmVersion, Exec, Item, ItemCommand,
-    Limits, Location, Meta, Results, Status, SyncBody, SyncHdr, SyncMl,
+    Limits, Location, Meta, MoreMeta, Results, Status, SyncBody, SyncHdr, SyncMl,
 };
 use proptest::prelude::*;
 use std::borrow::Cow;
@@ -58,16 +58,22 @@ fn meta() -> impl Strategy<Value = Meta<'static>> {
                 (format, type_, mark),
                 (size, next_nonce, version),
                 (max_msg_size, max_obj_size, emi),
-            )| Meta {
-                format: format.filter(|f| f != "xml"),
-                type_,
-                mark,
-                size,
-                next_nonce,
-                version,
-                max_msg_size,
-                max_obj_size,
-                emi,
+            )| {
+                let more = MoreMeta {
+                    mark,
+                    size,
+                    next_nonce,
+                    version,
+                    max_msg_size,
+                    max_obj_size,
+                    emi,
+                };
+                // A decoder makes the box only for an element it holds.
+                Meta {
+                    format: format.filter(|f| f != "xml"),
+                    type_,
+                    more: (!more.is_empty()).then(|| Box::new(more)),
+                }
             },
         )
 }
@@ -123,7 +129,7 @@ fn item(with_opaque: bool) -> BoxedStrategy<Item<'static>> {
                 source,
                 source_parent: source_parent.map(Box::new),
                 target_parent: target_parent.map(Box::new),
-                meta: meta.map(Box::new),
+                meta,
                 data,
                 more_data,
             },

@@ -80,7 +80,7 @@ fn metinf_children_may_use_a_prefix_default_namespace_or_none() {
     let meta = get.meta.as_ref().unwrap();
     assert_eq!(meta.format.as_deref(), Some("chr"));
     assert_eq!(meta.type_.as_deref(), Some("text/plain"));
-    assert_eq!(meta.size, Some(5));
+    assert_eq!(meta.size(), Some(5));
 }
 
 #[test]
@@ -213,7 +213,7 @@ fn status_children_are_accepted_in_any_order() {
     };
     assert_eq!(s.code(), Some(212));
     assert_eq!(
-        s.chal.as_ref().unwrap().meta.next_nonce.as_deref(),
+        s.chal.as_ref().unwrap().meta.next_nonce(),
         Some("ZG9iZWhhdmUNCg==")
     );
 }
@@ -228,10 +228,7 @@ fn generic_alert_with_correlator_mark_and_several_items() {
     assert_eq!(a.code(), Some(1226));
     assert_eq!(a.correlator.as_deref(), Some("abc"));
     assert_eq!(a.items.len(), 2);
-    assert_eq!(
-        a.items[0].meta.as_ref().unwrap().mark.as_deref(),
-        Some("critical")
-    );
+    assert_eq!(a.items[0].meta.as_ref().unwrap().mark(), Some("critical"));
     let again = decode(std::str::from_utf8(&xml::encode(&msg)).unwrap()).unwrap();
     assert_eq!(again, msg);
 }
@@ -242,10 +239,10 @@ fn header_meta_carries_max_msg_size_max_obj_size_and_emi() {
     let msg = decode(text).unwrap();
     let meta = msg.header.meta.as_ref().unwrap();
     assert_eq!(
-        (meta.max_msg_size, meta.max_obj_size),
+        (meta.max_msg_size(), meta.max_obj_size()),
         (Some(10000), Some(65536))
     );
-    assert_eq!(meta.emi, ["a", "b"]);
+    assert_eq!(meta.emi(), ["a", "b"]);
     assert_eq!(msg.header.resp_uri.as_deref(), Some("https://x/y?s=1"));
     assert!(msg.header.no_resp);
     assert_eq!(msg.header.source.loc_name.as_deref(), Some("me"));

@@ -45,14 +45,11 @@ pub(super) fn device_verdict(
 
 /// A challenge of `scheme` with `nonce` (none for basic, which uses no nonce).
 pub(super) fn challenge(scheme: AuthScheme, nonce: Option<&[u8]>) -> Box<Chal<'static>> {
-    Box::new(Chal {
-        meta: Meta {
-            type_: Some(scheme.meta_type().into()),
-            format: Some("b64".into()),
-            next_nonce: nonce.map(|n| b64::encode(n).into()),
-            ..Meta::default()
-        },
-    })
+    let mut meta = Meta::format_type("b64", scheme.meta_type());
+    if let Some(nonce) = nonce {
+        meta.more_mut().next_nonce = Some(b64::encode(nonce).into());
+    }
+    Box::new(Chal { meta })
 }
 
 /// The scheme the server authenticates itself with at the start of a session.

@@ -56,10 +56,9 @@ impl Engine {
                 );
             }
         }
-        header.meta = Some(Meta {
-            max_msg_size: Some(config.max_msg_size),
-            ..Meta::default()
-        });
+        let mut meta = Meta::default();
+        meta.more_mut().max_msg_size = Some(config.max_msg_size);
+        header.meta = Some(meta);
         let empty = SyncMl {
             header: header.clone(),
             body: SyncBody {

@@ -463,10 +463,10 @@ impl Engine {
             s.last_activity = now;
             s.device_msg_id = msg_id.unwrap_or(1);
             if let Some(meta) = &msg.header.meta {
-                if let Some(m) = meta.max_msg_size {
+                if let Some(m) = meta.max_msg_size() {
                     s.device_max_msg = Some(m);
                 }
-                if let Some(m) = meta.max_obj_size {
+                if let Some(m) = meta.max_obj_size() {
                     s.device_max_obj = Some(m);
                 }
             }
@@ -680,7 +680,7 @@ impl Engine {
         if let Some(nonce) = st
             .chal
             .as_ref()
-            .and_then(|c| c.meta.next_nonce.as_deref())
+            .and_then(|c| c.meta.next_nonce())
             .and_then(decode_nonce)
         {
             self.server_nonces.insert(key.0.clone(), nonce);

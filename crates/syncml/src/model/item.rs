@@ -100,8 +100,9 @@ pub struct Item<'a> {
     pub source_parent: Option<Box<Location<'a>>>,
     /// `TargetParent` (boxed, as SourceParent).
     pub target_parent: Option<Box<Location<'a>>>,
-    /// `Meta`, overriding the command's (boxed to keep items small).
-    pub meta: Option<Box<Meta<'a>>>,
+    /// `Meta`, overriding the command's (in place: most Items have one, of a Format and a
+    /// Type, which [`Meta`] holds without an allocation).
+    pub meta: Option<Meta<'a>>,
     /// `Data`: the value.
     pub data: Option<Data<'a>>,
     /// `MoreData`: another chunk of this object follows.
@@ -133,7 +134,7 @@ impl<'a> Item<'a> {
 
     /// Sets the Meta.
     pub fn with_meta(mut self, meta: Meta<'a>) -> Self {
-        self.meta = Some(Box::new(meta));
+        self.meta = Some(meta);
         self
     }
 

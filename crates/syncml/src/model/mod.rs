@@ -28,6 +28,6 @@ pub use item::{Data, Item, Location};
 pub use item_status::ItemStatus;
 pub use items::{Items, ItemsIntoIter};
 pub use message::{Cred, DmVersion, SyncBody, SyncHdr, SyncMl};
-pub use meta::{Chal, Meta};
+pub use meta::{Chal, Meta, MoreMeta};
 pub use node_results::NodeResults;
 pub use refs::Refs;

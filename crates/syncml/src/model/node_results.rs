@@ -1,6 +1,6 @@
 //! The Results of a Get of one node, held as the parts the reply repeats ([`NodeResults`]):
 //! most Gets name one node and find one value, so that Results is written straight from the
-//! value found, with no [`Results`] (its list of Items, an Item, a boxed Meta) built for it.
+//! value found, with no [`Results`] (its list of Items, an Item) built for it.
 
 use std::borrow::Cow;
 
@@ -59,7 +59,7 @@ impl<'a> NodeResults<'a> {
 
     /// The Results' one Item, taking the value.
     pub fn into_item(self) -> Item<'a> {
-        let meta = self.meta().map(Box::new);
+        let meta = self.meta();
         let data = self.data.map(|bytes| match String::from_utf8(bytes) {
             Ok(text) => Data::Text(text.into()),
             Err(e) => Data::Opaque(e.into_bytes().into()),
@@ -123,7 +123,7 @@ mod tests {
         };
         assert_eq!(item.source_uri(), Some("./a/b"));
         assert!(item.target.is_none() && !item.more_data);
-        assert_eq!(item.meta.as_deref(), Some(&Meta::format("int")));
+        assert_eq!(item.meta, Some(Meta::format("int")));
         assert_eq!(item.data, Some(Data::Text("42".into())));
     }
 
@@ -152,7 +152,7 @@ mod tests {
         for (format, type_, meta) in cases {
             let n = node(format, type_, None);
             assert_eq!(n.meta(), meta, "{format} {type_}");
-            assert_eq!(n.clone().into_item().meta.map(|m| *m), meta);
+            assert_eq!(n.clone().into_item().meta, meta);
         }
     }
 

@@ -54,6 +54,15 @@ impl Meta<'_> {
         Meta {
             format: own_opt(self.format),
             type_: own_opt(self.type_),
+            more: self.more.map(|more| Box::new(more.into_owned())),
+        }
+    }
+}
+
+impl MoreMeta<'_> {
+    /// These elements with their text owned.
+    pub fn into_owned(self) -> MoreMeta<'static> {
+        MoreMeta {
             mark: own_opt(self.mark),
             size: self.size,
             next_nonce: own_opt(self.next_nonce),
@@ -92,7 +101,7 @@ impl Item<'_> {
             source: self.source.map(Location::into_owned),
             source_parent: self.source_parent.map(|l| Box::new(l.into_owned())),
             target_parent: self.target_parent.map(|l| Box::new(l.into_owned())),
-            meta: own_meta(self.meta),
+            meta: self.meta.map(Meta::into_owned),
             data: self.data.map(Data::into_owned),
             more_data: self.more_data,
         }

@@ -673,7 +673,7 @@ impl<'a> EventSource<'a> for WbxmlSource<'a> {
     /// `[SWITCH_PAGE 0] Meta [Format leaf] [Type leaf] END`, each leaf as `plain_leaf` reads
     /// it: the Meta's start (opened as `next_child` opens it, then `charge` charged), the
     /// leaves and the Meta's end.
-    fn plain_meta(&mut self, charge: usize) -> Option<Result<FormatAndType<'a>, DecodeError>> {
+    fn plain_meta(&mut self) -> Option<Result<FormatAndType<'a>, DecodeError>> {
         if self.pending_end {
             return None;
         }
@@ -690,12 +690,11 @@ impl<'a> EventSource<'a> for WbxmlSource<'a> {
         if self.input.get(pos) != Some(&token::END) {
             return None;
         }
-        // All of it is there: opened, charged and read in the order of a step-by-step read.
+        // All of it is there: opened and read in the order of a step-by-step read.
         self.token_start = meta_at;
         self.pos = meta_at + 1;
         let read = (|| {
             self.open()?;
-            self.budget.charge(charge, self.token_start)?;
             let mut texts = [None, None];
             for (text, leaf) in texts.iter_mut().zip(leaves) {
                 if let Some((at, from, len)) = leaf {
@@ -838,10 +837,9 @@ mod tests {
                 loc_name: Some("srv".into()),
             },
         );
-        header.meta = Some(Meta {
-            max_msg_size: Some(10_000),
-            ..Default::default()
-        });
+        let mut meta = Meta::default();
+        meta.more_mut().max_msg_size = Some(10_000);
+        header.meta = Some(meta);
         let mut copy = Item::target("./b").with_data("x");
         copy.source = Some(Location::new("./a/\u{e9}"));
         copy.source_parent = Some(Box::new(Location::new("")));
