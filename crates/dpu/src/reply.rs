@@ -311,13 +311,8 @@ fn make_chunk<'c>(
     });
     piece.more_data = more;
     let mut meta = piece.meta.take().unwrap_or_default();
-    match size {
-        Some(size) => meta.more_mut().size = Some(size),
-        None => {
-            if let Some(more) = &mut meta.more {
-                more.size = None;
-            }
-        }
+    if size.is_some() || meta.more.is_some() {
+        meta.more_mut().size = size;
     }
     piece.meta = (!meta.is_empty()).then_some(meta);
     Command::Results(omadm_syncml::Results {
