@@ -32,6 +32,10 @@ fn room_for_one<T>(src: &mut dyn EventSource<'_>, list: &mut Vec<T>) -> Result<(
 /// part, and a message of many small commands (100,000 Gets of 20 to 32 octets) must fit
 /// the decoding budget whatever its count, not be refused for room it would never use.
 fn room_for_command(src: &mut dyn EventSource<'_>, list: &mut Vec<Command<'_>>) -> Result<()> {
+    if list.len() < list.capacity() {
+        // Nearly every command: the budget is asked only when the list must grow.
+        return Ok(());
+    }
     let affordable = src.budget_left() / 2 / size_of::<Command>();
     grow(src, list, |capacity| {
         (capacity + (capacity / 2).min(affordable).max(1)).max(4)
