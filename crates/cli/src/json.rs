@@ -152,7 +152,7 @@ fn data(d: &Data) -> Value {
 }
 
 fn location(l: &Location) -> Value {
-    json!({ "loc_uri": l.loc_uri, "loc_name": l.loc_name })
+    json!({ "loc_uri": l.loc_uri, "loc_name": l.name() })
 }
 
 /// Credentials: the scheme only; the value is a secret-derived token and is not printed.

@@ -306,7 +306,7 @@ impl Session {
         );
         if let Some(creds) = &self.client_creds {
             if !self.client_authenticated {
-                source.loc_name = Some(creds.name.as_str().into());
+                source.loc_name = Some(Box::new(creds.name.as_str().into()));
                 header.source = source;
                 header.cred = match creds.scheme {
                     AuthScheme::Basic => Some(Cred::basic(&creds.name, &creds.secret)),
@@ -838,7 +838,7 @@ impl Session {
             match &h.cred {
                 None => 407,
                 Some(cred) => {
-                    let name = h.source.loc_name.as_deref().unwrap_or(&expected.name);
+                    let name = h.source.name().unwrap_or(&expected.name);
                     if cred.scheme() == Some(expected.scheme)
                         && cred.verify(name, &expected.secret, &expected.nonce)
                     {

@@ -800,10 +800,15 @@ fn parse_location<'a>(src: &mut dyn EventSource<'a>, name: &'static str) -> Resu
         }
     }
     let at = src.offset();
-    Ok(Location {
-        loc_uri: loc_uri.ok_or_else(|| missing("LocURI", name, at))?,
-        loc_name,
-    })
+    let loc_uri = loc_uri.ok_or_else(|| missing("LocURI", name, at))?;
+    let loc_name = match loc_name {
+        None => None,
+        Some(loc_name) => {
+            src.charge(size_of::<Cow<str>>())?;
+            Some(Box::new(loc_name))
+        }
+    };
+    Ok(Location { loc_uri, loc_name })
 }
 
 fn parse_cred<'a>(src: &mut dyn EventSource<'a>) -> Result<Cred<'a>> {

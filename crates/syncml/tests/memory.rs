@@ -81,6 +81,10 @@ fn shapes(n: usize) -> Vec<(&'static str, Vec<u8>)> {
             xml(&"<Get><CmdID>1</CmdID><Item><Target><LocURI>a</LocURI></Target></Item></Get>".repeat(n / 8)),
         ),
         (
+            "named targets",
+            xml(&format!("<Get><CmdID>1</CmdID>{}</Get>", "<Item><Target><LocURI>a</LocURI><LocName>b</LocName></Target></Item>".repeat(n / 8))),
+        ),
+        (
             "alert items",
             xml(&format!("<Alert><CmdID>1</CmdID><Data>1226</Data>{}</Alert>", "<Item><Data/></Item>".repeat(n / 2))),
         ),

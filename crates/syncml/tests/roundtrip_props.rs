@@ -31,7 +31,10 @@ fn opt_box<T: std::fmt::Debug + Clone + 'static>(
 }
 
 fn location() -> impl Strategy<Value = Location<'static>> {
-    (text(), opt(text())).prop_map(|(loc_uri, loc_name)| Location { loc_uri, loc_name })
+    (text(), opt(text())).prop_map(|(loc_uri, loc_name)| Location {
+        loc_uri,
+        loc_name: loc_name.map(Box::new),
+    })
 }
 
 fn meta() -> impl Strategy<Value = Meta<'static>> {

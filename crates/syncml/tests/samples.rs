@@ -85,7 +85,7 @@ fn windows_package_1_reads_md5_cred_and_client_event_alert() {
         cred.meta.as_ref().unwrap().type_.as_deref(),
         Some("syncml:auth-md5")
     );
-    assert_eq!(msg.header.source.loc_name.as_deref(), Some("dummy"));
+    assert_eq!(msg.header.source.name(), Some("dummy"));
     let Command::Alert(alert) = &msg.body.commands[2] else {
         panic!()
     };

@@ -245,7 +245,7 @@ fn header_meta_carries_max_msg_size_max_obj_size_and_emi() {
     assert_eq!(meta.emi(), ["a", "b"]);
     assert_eq!(msg.header.resp_uri.as_deref(), Some("https://x/y?s=1"));
     assert!(msg.header.no_resp);
-    assert_eq!(msg.header.source.loc_name.as_deref(), Some("me"));
+    assert_eq!(msg.header.source.name(), Some("me"));
 }
 
 #[test]

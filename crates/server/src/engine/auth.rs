@@ -30,7 +30,7 @@ pub(super) fn device_verdict(
     match &msg.header.cred {
         None => 407,
         Some(cred) => {
-            let name = msg.header.source.loc_name.as_deref().unwrap_or(&acc.name);
+            let name = msg.header.source.name().unwrap_or(&acc.name);
             if name == acc.name
                 && cred.scheme() == Some(acc.scheme)
                 && cred.verify(&acc.name, &acc.password, nonce)

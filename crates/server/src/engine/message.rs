@@ -43,7 +43,7 @@ impl Engine {
             Location::new(device.clone()),
             Location {
                 loc_uri: config.server_uri.clone().into(),
-                loc_name: Some(config.server_id.clone().into()),
+                loc_name: Some(Box::new(config.server_id.clone().into())),
             },
         );
         if !s.server_accepted {

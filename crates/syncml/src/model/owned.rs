@@ -32,7 +32,7 @@ impl Location<'_> {
     pub fn into_owned(self) -> Location<'static> {
         Location {
             loc_uri: own(self.loc_uri),
-            loc_name: own_opt(self.loc_name),
+            loc_name: self.loc_name.map(|name| Box::new(own(*name))),
         }
     }
 }

@@ -834,7 +834,7 @@ mod tests {
             Location::new("IMEI:1"),
             Location {
                 loc_uri: "https://srv/dm".into(),
-                loc_name: Some("srv".into()),
+                loc_name: Some(Box::new("srv".into())),
             },
         );
         let mut meta = Meta::default();
