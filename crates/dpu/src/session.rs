@@ -296,18 +296,16 @@ impl Session {
     /// The header of the next message, its MsgID not yet taken (a reply that is never sent
     /// takes none).
     fn next_header(&self) -> SyncHdr<'_> {
-        let mut source = Location::new(self.config.device_id.as_str());
         let mut header = SyncHdr::new(
             self.config.version,
             self.session_id.as_str(),
             (self.msg_id + 1).to_string(),
             Location::new(self.config.server_uri.as_str()),
-            source.clone(),
+            Location::new(self.config.device_id.as_str()),
         );
         if let Some(creds) = &self.client_creds {
             if !self.client_authenticated {
-                source.loc_name = Some(Box::new(creds.name.as_str().into()));
-                header.source = source;
+                header.source.loc_name = Some(Box::new(creds.name.as_str().into()));
                 header.cred = match creds.scheme {
                     AuthScheme::Basic => Some(Cred::basic(&creds.name, &creds.secret)),
                     AuthScheme::Md5 => Some(Cred::md5(&creds.name, &creds.secret, &creds.nonce)),

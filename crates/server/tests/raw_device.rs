@@ -120,7 +120,7 @@ fn msg<'a>(
         Location::new(DEVICE),
     );
     if cred.is_some() {
-        header.source.loc_name = Some(Box::new("dev".into()));
+        header.source = Location::new(DEVICE).with_name("dev");
     }
     header.cred = cred;
     SyncMl {

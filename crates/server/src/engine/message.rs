@@ -41,10 +41,7 @@ impl Engine {
             sid.clone(),
             msg_id.clone(),
             Location::new(device.clone()),
-            Location {
-                loc_uri: config.server_uri.clone().into(),
-                loc_name: Some(Box::new(config.server_id.clone().into())),
-            },
+            Location::new(config.server_uri.clone()).with_name(config.server_id.clone()),
         );
         if !s.server_accepted {
             if let Some(scheme) = s.server_scheme {

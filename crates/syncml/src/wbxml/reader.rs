@@ -832,10 +832,7 @@ mod tests {
             "1",
             "2",
             Location::new("IMEI:1"),
-            Location {
-                loc_uri: "https://srv/dm".into(),
-                loc_name: Some(Box::new("srv".into())),
-            },
+            Location::new("https://srv/dm").with_name("srv"),
         );
         let mut meta = Meta::default();
         meta.more_mut().max_msg_size = Some(10_000);
