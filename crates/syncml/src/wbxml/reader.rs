@@ -1148,6 +1148,34 @@ mod tests {
     }
 
     #[test]
+    fn a_loc_name_is_charged_as_its_box() {
+        // Two messages alike but for the server's LocName (borrowed text: only its box
+        // costs memory).
+        let charged = |target: Location<'static>| {
+            let header = SyncHdr::new(DmVersion::V1_2, "1", "2", Location::new("IMEI:1"), target);
+            let input = super::super::encode(&SyncMl {
+                header,
+                body: crate::model::SyncBody {
+                    commands: vec![Command::Get(ItemCommand::new(
+                        "1",
+                        vec![Item::target("./x")],
+                    ))],
+                    is_final: true,
+                },
+            });
+            let mut source = WbxmlSource::new(&input, Limits::default()).unwrap();
+            let full = source.budget_left();
+            let message = crate::parse::parse_message(&mut source).unwrap();
+            let name = message.header.source.name().map(str::to_owned);
+            (full - source.budget_left(), name)
+        };
+        let (plain, none) = charged(Location::new("https://srv/dm"));
+        let (named, name) = charged(Location::new("https://srv/dm").with_name("srv"));
+        assert_eq!((none, name.as_deref()), (None, Some("srv")));
+        assert_eq!(named - plain, std::mem::size_of::<Cow<str>>());
+    }
+
+    #[test]
     fn a_latin1_location_in_one_step_reads_as_step_by_step() {
         // The same message declared ISO-8859-1 (charset 4): é's octets read as two
         // characters, and owned text is charged to the budget.
