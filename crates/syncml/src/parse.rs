@@ -804,6 +804,7 @@ fn parse_location<'a>(src: &mut dyn EventSource<'a>, name: &'static str) -> Resu
     let loc_name = match loc_name {
         None => None,
         Some(loc_name) => {
+            // Its text was charged as read (when owned); here its box.
             src.charge(size_of::<Cow<str>>())?;
             Some(Box::new(loc_name))
         }

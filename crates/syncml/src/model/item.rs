@@ -9,9 +9,10 @@ use super::Meta;
 pub struct Location<'a> {
     /// `LocURI`.
     pub loc_uri: Cow<'a, str>,
-    /// `LocName`, boxed: DM names few locations (a header's Source, a server's Target), and
-    /// in a box the name costs every Item's Target and Source one pointer, not a `Cow`
-    /// (an `Item` of 176 octets, not 208). Read it with [`Location::name`].
+    /// `LocName`, boxed: DM names few locations (a header's Source: the device's account
+    /// name, the server's id), and in a box the name costs every Item's Target and Source
+    /// one pointer, not a `Cow` (an `Item` of 176 octets, not 208). Read it with
+    /// [`Location::name`].
     pub loc_name: Option<Box<Cow<'a, str>>>,
 }
 

@@ -1151,8 +1151,8 @@ mod tests {
     fn a_loc_name_is_charged_as_its_box() {
         // Two messages alike but for the server's LocName (borrowed text: only its box
         // costs memory).
-        let charged = |target: Location<'static>| {
-            let header = SyncHdr::new(DmVersion::V1_2, "1", "2", Location::new("IMEI:1"), target);
+        let charged = |server: Location<'static>| {
+            let header = SyncHdr::new(DmVersion::V1_2, "1", "2", Location::new("IMEI:1"), server);
             let input = super::super::encode(&SyncMl {
                 header,
                 body: crate::model::SyncBody {
